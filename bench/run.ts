@@ -1,0 +1,10 @@
+// `npm run bench`: every section, each timing ours beside a native peer in the same run.
+import type { BenchSection } from './harness.js';
+
+const sections: BenchSection[] = [];
+const only = process.argv[2];
+for (const s of sections) {
+  if (only && !s.title.toLowerCase().includes(only.toLowerCase())) continue;
+  console.log(`\n## ${s.title}`);
+  await s.run();
+}
