@@ -1,0 +1,620 @@
+// Strict MIKEY decoder. Every length is checked against its enclosing boundary before it is
+// read; values are views into the input (no copies); every payload keeps its byte span.
+import { MikeyDecodeError } from './errors.js';
+import {
+  CsIdMapType, DataType, DH_VALUE_LENGTH, ECC_FIELD_LENGTH, ErrorNo, GeneralExtType, HASH_LENGTH,
+  KvType, MAC_LENGTH, PayloadType, ProtType, THDR_PAYLOAD, TS_LENGTH, keyTypeHasSalt, describe,
+} from './registry.js';
+import type {
+  CommonHeader, CsIdMap, GeneralExtPayload, GenericIdEntry, KeyIdEntry, KeyValidity, Message,
+  Payload, PayloadChain, SakkePayload, SrtpIdEntry, TicketFlags, TpPayload, TicketPayload,
+} from './types.js';
+import { TICKET_FLAG_NAMES } from './types.js';
+
+export interface DecodeOptions {
+  /**
+   * Accept bytes after the last payload (some deployed senders append a stray zero byte).
+   * Off by default; when on, the count is reported in `trailingBytes` of the result.
+   */
+  allowTrailingBytes?: boolean;
+}
+
+/** Bounded cursor: `end` is the boundary of the structure being read, never the buffer's. */
+class Reader {
+  constructor(readonly buf: Uint8Array, public pos: number, public end: number) {}
+
+  need(n: number, what: string): void {
+    if (this.end - this.pos < n) {
+      throw new MikeyDecodeError(this.pos, '', `truncated ${what}: needs ${n} byte(s), ${this.end - this.pos} left`);
+    }
+  }
+  u8(): number {
+    return this.buf[this.pos++]!;
+  }
+  u16(): number {
+    const b = this.buf;
+    const v = (b[this.pos]! << 8) | b[this.pos + 1]!;
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+  }
+  /** A view of n bytes, bounds-checked. */
+  bytes(n: number, what: string): Uint8Array {
+    this.need(n, what);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+  sub(n: number, what: string): Reader {
+    this.need(n, what);
+    const r = new Reader(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return r;
+  }
+}
+
+function fail(offset: number, reason: string, errorNo: number = ErrorNo.UnsupportedMessageType): never {
+  throw new MikeyDecodeError(offset, '', reason, errorNo);
+}
+
+/** Re-throw a decode error with one more element in front of its payload path. */
+function within(e: unknown, label: string): never {
+  if (e instanceof MikeyDecodeError) {
+    throw new MikeyDecodeError(e.offset, e.path ? `${label} > ${e.path}` : label, e.reason, e.errorNo);
+  }
+  throw e;
+}
+
+const NAME = (t: number): string => (t === THDR_PAYLOAD ? 'THDR' : describe(PayloadType, t).replace(/ \(\d+\)$/, ''));
+
+// ---- Common header ------------------------------------------------------------------------
+
+function decodeHeader(r: Reader): { header: CommonHeader; next: number } {
+  const start = r.pos;
+  r.need(10, 'common header');
+  const version = r.u8();
+  if (version !== 1) fail(start, `unsupported MIKEY version ${version}`);
+  const dataType = r.u8();
+  if (!isKnownDataType(dataType)) fail(start + 1, `unknown data type ${dataType}`, ErrorNo.InvalidDt);
+  const next = r.u8();
+  const b = r.u8();
+  const csbId = r.u32();
+  const nCs = r.u8();
+  const mapType = r.u8();
+  let csIdMap: CsIdMap;
+  switch (mapType) {
+    case CsIdMapType.SrtpId: {
+      // RFC 3830 §6.1.1 (erratum 2654: #CS entries of 9 bytes)
+      r.need(9 * nCs, `SRTP-ID map (${nCs} entries)`);
+      const entries: SrtpIdEntry[] = new Array(nCs);
+      for (let i = 0; i < nCs; i++) entries[i] = { policyNo: r.u8(), ssrc: r.u32(), roc: r.u32() };
+      csIdMap = { type: 0, entries };
+      break;
+    }
+    case CsIdMapType.Empty:
+      csIdMap = { type: 1, csCount: nCs };
+      break;
+    case CsIdMapType.GenericId: {
+      const entries: GenericIdEntry[] = new Array(nCs);
+      for (let i = 0; i < nCs; i++) entries[i] = decodeGenericIdEntry(r, i);
+      csIdMap = { type: 2, entries };
+      break;
+    }
+    default:
+      fail(start + 9, `unknown CS ID map type ${mapType}`);
+  }
+  return {
+    header: { version, dataType, v: (b & 0x80) !== 0, prfFunc: b & 0x7f, csbId, csIdMap, span: { start, end: r.pos } },
+    next,
+  };
+}
+
+function isKnownDataType(t: number): boolean {
+  return t >= DataType.PreShared && t <= DataType.Sakke;
+}
+
+// RFC 6043 §6.1.1
+function decodeGenericIdEntry(r: Reader, i: number): GenericIdEntry {
+  const at = r.pos;
+  r.need(3, `GENERIC-ID entry ${i}`);
+  const csId = r.u8();
+  const protType = r.u8();
+  const b = r.u8();
+  const nP = b & 0x7f;
+  const policies = Array.from(r.bytes(nP, `GENERIC-ID entry ${i} policies`));
+  r.need(2, `GENERIC-ID entry ${i} session data length`);
+  const sdLen = r.u16();
+  const sdAt = r.pos;
+  const sessionData = r.bytes(sdLen, `GENERIC-ID entry ${i} session data`);
+  const s = (b & 0x80) !== 0;
+  let srtp: GenericIdEntry['srtp'];
+  if (protType === ProtType.Srtp && sdLen > 0) {
+    const expect = s ? 10 : 4;
+    if (sdLen !== expect) fail(sdAt, `SRTP session data of ${sdLen} bytes with S=${s ? 1 : 0} (must be ${expect})`);
+    const v = new DataView(sessionData.buffer, sessionData.byteOffset, sdLen);
+    srtp = s ? { ssrc: v.getUint32(0), roc: v.getUint32(4), seq: v.getUint16(8) } : { ssrc: v.getUint32(0) };
+  }
+  r.need(1, `GENERIC-ID entry ${i} SPI length`);
+  const spi = r.bytes(r.u8(), `GENERIC-ID entry ${i} SPI`);
+  if (at === r.pos) fail(at, 'empty GENERIC-ID entry');
+  const e: GenericIdEntry = { csId, protType, s, policies, sessionData, spi };
+  if (srtp) e.srtp = srtp;
+  return e;
+}
+
+// ---- Payload chain -------------------------------------------------------------------------
+
+/** Where a chain sits: top-level message payloads, or a nested container. */
+const enum Ctx { Message, KemacPlain, TpData, InitiatorData, TicketData, IbakePlain, EskPlain }
+
+const ALLOWED: Record<Ctx, ReadonlySet<number>> = {
+  [Ctx.Message]: new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 21, 22, 23, 26]),
+  [Ctx.KemacPlain]: new Set([20, 6, 14]),
+  [Ctx.TpData]: new Set([1, 5, 6, 7, 9, 10, 11, 13, 14, 15, 21]),
+  [Ctx.InitiatorData]: new Set([9, 5, 6, 11, 13, 14, 15, 21]),
+  [Ctx.TicketData]: new Set([THDR_PAYLOAD, 1, 5, 6, 9, 11, 13, 14, 15, 21]),
+  [Ctx.IbakePlain]: new Set([6, 14, 25]),
+  [Ctx.EskPlain]: new Set([6, 14, 24]),
+};
+const CTX_NAME: Record<Ctx, string> = {
+  [Ctx.Message]: 'a message', [Ctx.KemacPlain]: 'KEMAC data', [Ctx.TpData]: 'TP data',
+  [Ctx.InitiatorData]: 'Initiator data', [Ctx.TicketData]: 'Ticket data',
+  [Ctx.IbakePlain]: 'IBAKE data', [Ctx.EskPlain]: 'ESK data',
+};
+
+function decodeChain(r: Reader, first: number, ctx: Ctx, dataType: number): Payload[] {
+  const out: Payload[] = [];
+  let type = first;
+  const allowed = ALLOWED[ctx];
+  while (type !== PayloadType.Last) {
+    const at = r.pos;
+    const label = `${NAME(type)}[${out.length}]@${at}`;
+    if (!allowed.has(type)) {
+      const known = type === THDR_PAYLOAD || PayloadType.Last < type && type <= PayloadType.Sakke && type !== 18 && type !== 19;
+      fail(at, known ? `${NAME(type)} payload not allowed in ${CTX_NAME[ctx]}` : `unknown payload type ${type}`);
+    }
+    let p: Payload;
+    let next: number;
+    try {
+      [p, next] = decodePayload(r, type, dataType);
+    } catch (e) {
+      within(e, label);
+    }
+    out.push(p);
+    if (type === PayloadType.Sign) {
+      // RFC 3830 §6.5: SIGN has no next-payload field and is always last.
+      if (r.pos !== r.end) fail(r.pos, `${r.end - r.pos} byte(s) after the SIGN payload (SIGN must be last)`);
+      break;
+    }
+    type = next;
+  }
+  return out;
+}
+
+/** Key-data chains of KEMAC start with an ID in messages whose KEMAC carries one (RFC 3830 §3.2, RFC 4738 §3.6, RFC 6267 §4.2.1). */
+function kemacFirstPayload(dataType: number): number {
+  switch (dataType) {
+    case DataType.PublicKey:
+    case DataType.RsaRResp:
+      return PayloadType.Id;
+    case DataType.RequestKeyResp:
+      return PayloadType.Idr;
+    default:
+      return PayloadType.KeyData;
+  }
+}
+
+function decodeValidity(r: Reader, kv: number, at: number): KeyValidity {
+  switch (kv) {
+    case KvType.Null:
+      return { kv: 0 };
+    case KvType.Spi: {
+      r.need(1, 'SPI length');
+      return { kv: 1, spi: r.bytes(r.u8(), 'SPI') };
+    }
+    case KvType.Interval: {
+      r.need(1, 'VF length');
+      const validFrom = r.bytes(r.u8(), 'VF');
+      r.need(1, 'VT length');
+      const validTo = r.bytes(r.u8(), 'VT');
+      return { kv: 2, validFrom, validTo };
+    }
+    default:
+      fail(at, `unknown KV type ${kv}`);
+  }
+}
+
+function decodePayload(r: Reader, type: number, dataType: number): [Payload, number] {
+  const start = r.pos;
+  switch (type) {
+    case PayloadType.Kemac: {
+      // RFC 3830 §6.2
+      r.need(4, 'KEMAC header');
+      const next = r.u8();
+      const encrAlg = r.u8();
+      const len = r.u16();
+      const encrAt = r.pos;
+      const encrData = r.bytes(len, 'Encr data');
+      r.need(1, 'MAC alg');
+      const macAlg = r.u8();
+      const macLen = MAC_LENGTH[macAlg];
+      if (macLen === undefined) fail(r.pos - 1, `unknown MAC alg ${macAlg}`, ErrorNo.InvalidMac);
+      const mac = r.bytes(macLen, 'MAC');
+      const p: Payload = { type: 1, encrAlg, encrData, macAlg, mac, span: { start, end: r.pos } };
+      if (encrAlg === 0 && len > 0) {
+        const sub = new Reader(r.buf, encrAt, encrAt + len);
+        try {
+          p.plaintext = decodeChain(sub, kemacFirstPayload(dataType), Ctx.KemacPlain, dataType);
+        } catch (e) {
+          within(e, 'Encr data');
+        }
+        if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the last key data sub-payload`);
+      }
+      return [p, next];
+    }
+    case PayloadType.Pke: {
+      r.need(3, 'PKE header');
+      const next = r.u8();
+      const w = r.u16();
+      const data = r.bytes(w & 0x3fff, 'PKE data');
+      return [{ type: 2, c: w >>> 14, data, span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Dh: {
+      r.need(2, 'DH header');
+      const next = r.u8();
+      const group = r.u8();
+      const len = DH_VALUE_LENGTH[group];
+      if (len === undefined) fail(start + 1, `unknown DH group ${group}`, ErrorNo.InvalidDh);
+      const value = r.bytes(len, 'DH value');
+      r.need(1, 'KV');
+      const b = r.u8();
+      const validity = decodeValidity(r, b & 0x0f, r.pos - 1);
+      return [{ type: 3, group, value, reserved: b >>> 4, validity, span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Sign: {
+      // RFC 3830 §6.5: S type(4) | Signature len(12), no next payload.
+      r.need(2, 'SIGN header');
+      const w = r.u16();
+      const signature = r.bytes(w & 0x0fff, 'Signature');
+      return [{ type: 4, sType: w >>> 12, signature, span: { start, end: r.pos } }, PayloadType.Last];
+    }
+    case PayloadType.T: {
+      r.need(2, 'T header');
+      const next = r.u8();
+      const tsType = r.u8();
+      const len = TS_LENGTH[tsType];
+      if (len === undefined) fail(start + 1, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
+      return [{ type: 5, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Id:
+    case PayloadType.Cert: {
+      r.need(4, `${NAME(type)} header`);
+      const next = r.u8();
+      const kind = r.u8();
+      const data = r.bytes(r.u16(), `${NAME(type)} data`);
+      const span = { start, end: r.pos };
+      return [type === PayloadType.Id ? { type: 6, idType: kind, data, span } : { type: 7, certType: kind, data, span }, next];
+    }
+    case PayloadType.Chash: {
+      r.need(2, 'CHASH header');
+      const next = r.u8();
+      const hashFunc = r.u8();
+      const len = HASH_LENGTH[hashFunc];
+      if (len === undefined) fail(start + 1, `unknown hash function ${hashFunc}`, ErrorNo.InvalidHa);
+      return [{ type: 8, hashFunc, hash: r.bytes(len, 'Hash'), span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.V: {
+      r.need(2, 'V header');
+      const next = r.u8();
+      const authAlg = r.u8();
+      const len = MAC_LENGTH[authAlg];
+      if (len === undefined) fail(start + 1, `unknown Auth alg ${authAlg}`, ErrorNo.InvalidMac);
+      return [{ type: 9, authAlg, mac: r.bytes(len, 'Ver data'), span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Sp: {
+      // RFC 3830 §6.10
+      r.need(5, 'SP header');
+      const next = r.u8();
+      const policyNo = r.u8();
+      const protType = r.u8();
+      const pr = r.sub(r.u16(), 'Policy param');
+      const params = [];
+      while (pr.pos < pr.end) {
+        pr.need(2, 'policy parameter header');
+        const ptype = pr.u8();
+        params.push({ type: ptype, value: pr.bytes(pr.u8(), `policy parameter ${ptype} value`) });
+      }
+      return [{ type: 10, policyNo, protType, params, span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Rand: {
+      r.need(2, 'RAND header');
+      const next = r.u8();
+      return [{ type: 11, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Err: {
+      r.need(4, 'ERR payload');
+      const next = r.u8();
+      const errorNo = r.u8();
+      return [{ type: 12, errorNo, reserved: r.u16(), span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Tr: {
+      // RFC 6043 §6.4
+      r.need(3, 'TR header');
+      const next = r.u8();
+      const role = r.u8();
+      const tsType = r.u8();
+      const len = TS_LENGTH[tsType];
+      if (len === undefined) fail(start + 2, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
+      return [{ type: 13, role, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Idr: {
+      // RFC 6043 §6.6
+      r.need(5, 'IDR header');
+      const next = r.u8();
+      const role = r.u8();
+      const idType = r.u8();
+      return [{ type: 14, role, idType, data: r.bytes(r.u16(), 'ID data'), span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Randr: {
+      r.need(3, 'RANDR header');
+      const next = r.u8();
+      const role = r.u8();
+      return [{ type: 15, role, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Tp:
+    case PayloadType.Ticket:
+      return decodeTicketLike(r, type, dataType);
+    case PayloadType.KeyData: {
+      // RFC 3830 §6.13
+      r.need(4, 'Key data header');
+      const next = r.u8();
+      const b = r.u8();
+      const keyType = b >>> 4;
+      if (keyType > 7) fail(start + 1, `unknown key data type ${keyType}`);
+      const keyData = r.bytes(r.u16(), 'Key data');
+      let salt: Uint8Array | undefined;
+      if (keyTypeHasSalt(keyType)) {
+        r.need(2, 'Salt length');
+        salt = r.bytes(r.u16(), 'Salt data');
+      }
+      const validity = decodeValidity(r, b & 0x0f, start + 1);
+      const p: Payload = { type: 20, keyType, keyData, validity, span: { start, end: r.pos } };
+      if (salt) p.salt = salt;
+      return [p, next];
+    }
+    case PayloadType.GeneralExt:
+      return decodeGeneralExt(r);
+    case PayloadType.Ibake:
+    case PayloadType.Esk: {
+      r.need(3, `${NAME(type)} header`);
+      const next = r.u8();
+      const encrData = r.bytes(r.u16(), 'Encr data');
+      const span = { start, end: r.pos };
+      return [type === PayloadType.Ibake ? { type: 22, encrData, span } : { type: 23, encrData, span }, next];
+    }
+    case PayloadType.Sk: {
+      r.need(4, 'SK header');
+      const next = r.u8();
+      const b = r.u8();
+      const keyData = r.bytes(r.u16(), 'Key data');
+      const validity = decodeValidity(r, b & 0x0f, start + 1);
+      return [{ type: 24, skType: b >>> 4, keyData, validity, span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Eccpt: {
+      // RFC 6267 §6.1.4: point as SEC 1 octet string, padded to end on a 32-bit boundary.
+      r.need(3, 'ECCPT header');
+      const next = r.u8();
+      const curve = r.u8();
+      const flen = ECC_FIELD_LENGTH[curve];
+      if (flen === undefined) fail(start + 1, `unknown ECC curve ${curve}`);
+      const form = r.buf[r.pos]!;
+      const plen = form === 0x04 ? 1 + 2 * flen : form === 0x02 || form === 0x03 ? 1 + flen : form === 0x00 ? 1 : -1;
+      if (plen < 0) fail(r.pos, `unknown point encoding 0x${form.toString(16).padStart(2, '0')}`);
+      const point = r.bytes(plen, 'ECC point');
+      const padding = r.bytes((4 - ((2 + plen) & 3)) & 3, 'ECC point padding');
+      r.need(4, 'ECCPT trailer');
+      const authAlg = r.u8();
+      const tgkLen = r.u16();
+      const b = r.u8();
+      const validity = decodeValidity(r, b & 0x0f, r.pos - 1);
+      return [{ type: 25, curve, point, padding, authAlg, tgkLen, reserved: b >>> 4, validity, span: { start, end: r.pos } }, next];
+    }
+    case PayloadType.Sakke: {
+      const [p, next] = decodeSakke(r);
+      return [p, next];
+    }
+    case THDR_PAYLOAD: {
+      r.need(3, 'THDR header');
+      const next = r.u8();
+      return [{ type: 256, data: r.bytes(r.u16(), 'THDR data'), span: { start, end: r.pos } }, next];
+    }
+    default:
+      fail(start, `unknown payload type ${type}`);
+  }
+}
+
+// RFC 6509 §4.2
+function decodeSakke(r: Reader): [SakkePayload, number] {
+  const start = r.pos;
+  r.need(5, 'SAKKE header');
+  const next = r.u8();
+  const sakkeParams = r.u8();
+  const idScheme = r.u8();
+  const data = r.bytes(r.u16(), 'SAKKE data');
+  return [{ type: 26, sakkeParams, idScheme, data, span: { start, end: r.pos } }, next];
+}
+
+// RFC 6043 §6.10
+function decodeTicketLike(r: Reader, type: number, dataType: number): [TpPayload | TicketPayload, number] {
+  const start = r.pos;
+  r.need(8, `${NAME(type)} header`);
+  const next = r.u8();
+  const ticketType = r.u16();
+  const subtype = r.u8();
+  const version = r.u8();
+  // PRF Func(7) D E F G H I J K L M N O (12) Res(5), in three bytes
+  const bits = (r.u16() << 8) | r.u8();
+  const prfFunc = bits >>> 17;
+  const flags = {} as TicketFlags;
+  TICKET_FLAG_NAMES.forEach((f, i) => { flags[f] = ((bits >>> (16 - i)) & 1) === 1; });
+  const reserved = bits & 0x1f;
+  r.need(2, 'TP data length');
+  const tpData = decodeFirstPayloadChain(r.sub(r.u16(), 'TP data'), Ctx.TpData, dataType, 'TP data');
+  const fields = { ticketType, subtype, version, prfFunc, flags, reserved, tpData };
+  if (type === PayloadType.Tp) return [{ type: 16, ...fields, span: { start, end: r.pos } }, next];
+  r.need(2, 'Ticket data length');
+  const tdLen = r.u16();
+  const tdAt = r.pos;
+  const ticketData = r.bytes(tdLen, 'Ticket data');
+  let baseTicket: Payload[] | undefined;
+  if (ticketType === 1 && subtype === 1 && version === 1) {
+    // RFC 6043 App. A: THDR, T, RAND, KEMAC, [IDRpsk], V
+    const tr = new Reader(r.buf, tdAt, tdAt + tdLen);
+    try {
+      baseTicket = decodeChain(tr, THDR_PAYLOAD, Ctx.TicketData, dataType);
+      if (tr.pos !== tr.end) fail(tr.pos, `${tr.end - tr.pos} byte(s) after the last payload`);
+    } catch (e) {
+      if (e instanceof MikeyDecodeError) {
+        throw new MikeyDecodeError(e.offset, e.path ? `Ticket data > ${e.path}` : 'Ticket data', `MIKEY base ticket: ${e.reason}`, ErrorNo.InvalidTicket);
+      }
+      throw e;
+    }
+  }
+  r.need(2, 'Initiator data length');
+  const initiatorData = decodeFirstPayloadChain(r.sub(r.u16(), 'Initiator data'), Ctx.InitiatorData, dataType, 'Initiator data');
+  const p: TicketPayload = { type: 17, ...fields, ticketData, initiatorData, span: { start, end: r.pos } };
+  if (baseTicket) p.baseTicket = baseTicket;
+  return [p, next];
+}
+
+/** TP Data and Initiator Data: a First Payload byte, then MIKEY payloads (RFC 6043 §6.10). */
+function decodeFirstPayloadChain(r: Reader, ctx: Ctx, dataType: number, label: string): PayloadChain {
+  if (r.pos === r.end) return { payloads: [] };
+  const first = r.u8();
+  let payloads: Payload[];
+  try {
+    payloads = decodeChain(r, first, ctx, dataType);
+    if (r.pos !== r.end) fail(r.pos, `${r.end - r.pos} byte(s) after the last payload`);
+  } catch (e) {
+    within(e, label);
+  }
+  return payloads.length === 0 ? { payloads, emptyMarker: true } : { payloads };
+}
+
+// RFC 3830 §6.15 and the inner structures of its updates
+function decodeGeneralExt(r: Reader): [GeneralExtPayload, number] {
+  const start = r.pos;
+  r.need(4, 'General Ext. header');
+  const next = r.u8();
+  const extType = r.u8();
+  const len = r.u16();
+  const at = r.pos;
+  const data = r.bytes(len, 'General Ext. data');
+  const p: GeneralExtPayload = { type: 21, extType, data, span: { start, end: r.pos } };
+  switch (extType) {
+    case GeneralExtType.SdpIds:
+      p.sdpIds = len === 0 ? [] : new TextDecoder().decode(data).split(';');
+      break;
+    case GeneralExtType.KeyId: {
+      // RFC 4563 §4: Key ID Type(8) Key ID Length(8) Key ID
+      const sub = new Reader(r.buf, at, at + len);
+      const keyIds: KeyIdEntry[] = [];
+      try {
+        while (sub.pos < sub.end) {
+          sub.need(2, 'Key ID sub-payload header');
+          const keyIdType = sub.u8();
+          keyIds.push({ keyIdType, keyId: sub.bytes(sub.u8(), 'Key ID') });
+        }
+      } catch (e) {
+        within(e, `Key ID[${keyIds.length}]`);
+      }
+      p.keyIds = keyIds;
+      break;
+    }
+    case GeneralExtType.CsbId:
+      // RFC 4738 §3.9.3
+      if (len !== 4) fail(at, `CSB_ID extension of ${len} bytes (must be 4)`);
+      p.csbId = ((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0;
+      break;
+    case GeneralExtType.OmaBcast:
+      if (len < 1) fail(at, 'OMA BCAST extension without a subtype');
+      p.omaBcast = { subtype: data[0]!, data: data.subarray(1) };
+      break;
+    case GeneralExtType.SakkeToSelf: {
+      // 3GPP TS 33.180 E.5: a complete SAKKE payload (its next payload byte ignored)
+      const sub = new Reader(r.buf, at, at + len);
+      try {
+        p.sakke = decodeSakke(sub)[0];
+        if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the SAKKE payload`);
+      } catch (e) {
+        within(e, 'SAKKE-to-self');
+      }
+      break;
+    }
+  }
+  return [p, next];
+}
+
+// ---- Entry points ---------------------------------------------------------------------------
+
+export interface DecodedMessage extends Message {
+  bytes: Uint8Array;
+  /** Bytes accepted after the last payload under `allowTrailingBytes`. */
+  trailingBytes?: number;
+}
+
+/** Decode one MIKEY message. Throws `MikeyDecodeError` on anything malformed. */
+export function decodeMessage(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedMessage {
+  const r = new Reader(bytes, 0, bytes.length);
+  let header: CommonHeader;
+  let next: number;
+  try {
+    ({ header, next } = decodeHeader(r));
+  } catch (e) {
+    within(e, 'HDR');
+  }
+  const payloads = decodeChain(r, next, Ctx.Message, header.dataType);
+  if (header.csIdMap.type === CsIdMapType.Empty) {
+    const sp = payloads.find((p) => p.type === PayloadType.Sp);
+    // RFC 4563 §5: no SP payload with the empty map
+    if (sp) fail(sp.span!.start, 'SP payload with the Empty CS ID map', ErrorNo.InvalidSp);
+  }
+  const msg: DecodedMessage = { header, payloads, bytes };
+  if (r.pos !== r.end) {
+    if (!opts.allowTrailingBytes) fail(r.pos, `${r.end - r.pos} byte(s) after the last payload`);
+    msg.trailingBytes = r.end - r.pos;
+  }
+  return msg;
+}
+
+/**
+ * Decode the plaintext of a KEMAC (after decryption): key data sub-payloads, preceded by an
+ * ID/IDR payload in the messages that carry one there (`first`).
+ */
+export function decodeKeyDataChain(plain: Uint8Array, first: number = PayloadType.KeyData): Payload[] {
+  const r = new Reader(plain, 0, plain.length);
+  const out = decodeChain(r, first, Ctx.KemacPlain, -1);
+  if (r.pos !== r.end) fail(r.pos, `${r.end - r.pos} byte(s) after the last key data sub-payload`);
+  return out;
+}
+
+/** Decode decrypted IBAKE data: IDR and ECCPT sub-payloads (RFC 6267 §6.1.1). */
+export function decodeIbakeData(plain: Uint8Array, first: number = PayloadType.Idr): Payload[] {
+  const r = new Reader(plain, 0, plain.length);
+  const out = decodeChain(r, first, Ctx.IbakePlain, -1);
+  if (r.pos !== r.end) fail(r.pos, `${r.end - r.pos} byte(s) after the last sub-payload`);
+  return out;
+}
+
+/** Decode decrypted ESK data: IDR and SK sub-payloads (RFC 6267 §6.1.2). */
+export function decodeEskData(plain: Uint8Array, first: number = PayloadType.Idr): Payload[] {
+  const r = new Reader(plain, 0, plain.length);
+  const out = decodeChain(r, first, Ctx.EskPlain, -1);
+  if (r.pos !== r.end) fail(r.pos, `${r.end - r.pos} byte(s) after the last sub-payload`);
+  return out;
+}

@@ -1,0 +1,395 @@
+// MIKEY encoder: sizes the message once, then writes it into a single buffer. Next-payload
+// fields and lengths are derived from the model; a decoded message encodes to its own bytes.
+import { MikeyEncodeError } from './errors.js';
+import {
+  DH_VALUE_LENGTH, ECC_FIELD_LENGTH, HASH_LENGTH, MAC_LENGTH, PayloadType, THDR_PAYLOAD, TS_LENGTH,
+  keyTypeHasSalt,
+} from './registry.js';
+import type { CommonHeader, GenericIdEntry, KeyValidity, Message, Payload, PayloadChain, SakkePayload } from './types.js';
+import { TICKET_FLAG_NAMES } from './types.js';
+
+class Writer {
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {}
+  u8(v: number): void {
+    this.buf[this.pos++] = v;
+  }
+  u16(v: number): void {
+    this.buf[this.pos++] = v >>> 8;
+    this.buf[this.pos++] = v;
+  }
+  u32(v: number): void {
+    const b = this.buf;
+    b[this.pos++] = v >>> 24;
+    b[this.pos++] = v >>> 16;
+    b[this.pos++] = v >>> 8;
+    b[this.pos++] = v;
+  }
+  bytes(v: Uint8Array): void {
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+  }
+}
+
+function bad(path: string, reason: string): never {
+  throw new MikeyEncodeError(path, reason);
+}
+function check(ok: boolean, path: string, reason: string): void {
+  if (!ok) bad(path, reason);
+}
+function fits(v: number, bits: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v < 2 ** bits;
+}
+function len8(b: Uint8Array, path: string): void {
+  check(b.length <= 0xff, path, `${b.length} bytes do not fit an 8-bit length`);
+}
+function len16(n: number, path: string): void {
+  check(n <= 0xffff, path, `${n} bytes do not fit a 16-bit length`);
+}
+
+// ---- sizes --------------------------------------------------------------------------------
+
+function headerSize(h: CommonHeader): number {
+  const m = h.csIdMap;
+  if (m.type === 0) return 10 + 9 * m.entries.length;
+  if (m.type === 1) return 10;
+  let n = 10;
+  for (const e of m.entries) n += 3 + e.policies.length + 2 + sessionDataOf(e).length + 1 + e.spi.length;
+  return n;
+}
+
+function sessionDataOf(e: GenericIdEntry): Uint8Array {
+  if (e.sessionData.length > 0 || !e.srtp) return e.sessionData;
+  const s = e.srtp;
+  const out = new Uint8Array(e.s ? 10 : 4);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, s.ssrc);
+  if (e.s) {
+    v.setUint32(4, s.roc ?? 0);
+    v.setUint16(8, s.seq ?? 0);
+  }
+  return out;
+}
+
+function validitySize(v: KeyValidity): number {
+  return v.kv === 0 ? 0 : v.kv === 1 ? 1 + v.spi.length : 2 + v.validFrom.length + v.validTo.length;
+}
+
+function chainSize(ps: readonly Payload[]): number {
+  let n = 0;
+  for (const p of ps) n += payloadSize(p);
+  return n;
+}
+function firstChainSize(c: PayloadChain): number {
+  return c.payloads.length === 0 ? (c.emptyMarker ? 1 : 0) : 1 + chainSize(c.payloads);
+}
+
+function payloadSize(p: Payload): number {
+  switch (p.type) {
+    case 1: return 4 + kemacData(p).length + 1 + p.mac.length;
+    case 2: return 3 + p.data.length;
+    case 3: return 2 + p.value.length + 1 + validitySize(p.validity);
+    case 4: return 2 + p.signature.length;
+    case 5: return 2 + p.value.length;
+    case 6: case 7: return 4 + p.data.length;
+    case 8: return 2 + p.hash.length;
+    case 9: return 2 + p.mac.length;
+    case 10: {
+      let n = 5;
+      for (const q of p.params) n += 2 + q.value.length;
+      return n;
+    }
+    case 11: return 2 + p.rand.length;
+    case 12: return 4;
+    case 13: return 3 + p.value.length;
+    case 14: return 5 + p.data.length;
+    case 15: return 3 + p.rand.length;
+    case 16: return 10 + firstChainSize(p.tpData);
+    case 17: return 10 + firstChainSize(p.tpData) + 2 + ticketDataOf(p.ticketData, p.baseTicket).length + 2 + firstChainSize(p.initiatorData);
+    case 20: return 4 + p.keyData.length + (keyTypeHasSalt(p.keyType) ? 2 + (p.salt?.length ?? 0) : 0) + validitySize(p.validity);
+    case 21: return 4 + genExtData(p).length;
+    case 22: case 23: return 3 + p.encrData.length;
+    case 24: return 4 + p.keyData.length + validitySize(p.validity);
+    case 25: return 2 + p.point.length + p.padding.length + 4 + validitySize(p.validity);
+    case 26: return 5 + p.data.length;
+    case 256: return 3 + p.data.length;
+  }
+}
+
+/** KEMAC encrypted data: as given, or the NULL-encrypted encoding of its plaintext. */
+function kemacData(p: Extract<Payload, { type: 1 }>): Uint8Array {
+  if (p.encrData.length > 0 || !p.plaintext) return p.encrData;
+  return encodePayloads(p.plaintext);
+}
+function ticketDataOf(data: Uint8Array, base?: Payload[]): Uint8Array {
+  return data.length > 0 || !base ? data : encodePayloads(base);
+}
+function genExtData(p: Extract<Payload, { type: 21 }>): Uint8Array {
+  if (p.data.length > 0) return p.data;
+  if (p.sdpIds) return new TextEncoder().encode(p.sdpIds.join(';'));
+  if (p.keyIds) {
+    const out = new Uint8Array(p.keyIds.reduce((n, k) => n + 2 + k.keyId.length, 0));
+    let o = 0;
+    for (const k of p.keyIds) {
+      len8(k.keyId, 'General Ext. Key ID');
+      out[o++] = k.keyIdType;
+      out[o++] = k.keyId.length;
+      out.set(k.keyId, o);
+      o += k.keyId.length;
+    }
+    return out;
+  }
+  if (p.csbId !== undefined) {
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, p.csbId);
+    return out;
+  }
+  if (p.omaBcast) {
+    const out = new Uint8Array(1 + p.omaBcast.data.length);
+    out[0] = p.omaBcast.subtype;
+    out.set(p.omaBcast.data, 1);
+    return out;
+  }
+  if (p.sakke) return encodePayloads([p.sakke]);
+  return p.data;
+}
+
+// ---- writing ------------------------------------------------------------------------------
+
+function writeHeader(w: Writer, h: CommonHeader, next: number): void {
+  check(h.version === 1, 'HDR', `version ${h.version} (only 1 is defined)`);
+  check(fits(h.dataType, 8), 'HDR', 'data type out of range');
+  check(fits(h.prfFunc, 7), 'HDR', 'PRF func out of range (7 bits)');
+  check(fits(h.csbId, 32), 'HDR', 'CSB ID out of range (32 bits)');
+  w.u8(h.version);
+  w.u8(h.dataType);
+  w.u8(next);
+  w.u8((h.v ? 0x80 : 0) | h.prfFunc);
+  w.u32(h.csbId);
+  const m = h.csIdMap;
+  const n = m.type === 1 ? m.csCount : m.entries.length;
+  check(fits(n, 8), 'HDR', `#CS ${n} out of range`);
+  w.u8(n);
+  w.u8(m.type);
+  if (m.type === 0) {
+    for (const e of m.entries) {
+      w.u8(e.policyNo);
+      w.u32(e.ssrc);
+      w.u32(e.roc);
+    }
+  } else if (m.type === 2) {
+    for (const e of m.entries) {
+      check(e.policies.length < 128, 'HDR GENERIC-ID', '#P out of range (7 bits)');
+      w.u8(e.csId);
+      w.u8(e.protType);
+      w.u8((e.s ? 0x80 : 0) | e.policies.length);
+      for (const pn of e.policies) w.u8(pn);
+      const sd = sessionDataOf(e);
+      len16(sd.length, 'HDR GENERIC-ID session data');
+      w.u16(sd.length);
+      w.bytes(sd);
+      len8(e.spi, 'HDR GENERIC-ID SPI');
+      w.u8(e.spi.length);
+      w.bytes(e.spi);
+    }
+  }
+}
+
+function writeValidity(w: Writer, v: KeyValidity, path: string): void {
+  if (v.kv === 1) {
+    len8(v.spi, `${path} SPI`);
+    w.u8(v.spi.length);
+    w.bytes(v.spi);
+  } else if (v.kv === 2) {
+    len8(v.validFrom, `${path} VF`);
+    len8(v.validTo, `${path} VT`);
+    w.u8(v.validFrom.length);
+    w.bytes(v.validFrom);
+    w.u8(v.validTo.length);
+    w.bytes(v.validTo);
+  }
+}
+
+function writeChain(w: Writer, ps: readonly Payload[], path: string): void {
+  for (let i = 0; i < ps.length; i++) {
+    const p = ps[i]!;
+    if (p.type === PayloadType.Sign && i !== ps.length - 1) bad(`${path}[${i}]`, 'SIGN must be the last payload');
+    const nxt = ps[i + 1];
+    if (nxt && nxt.type === THDR_PAYLOAD) bad(`${path}[${i + 1}]`, 'THDR must be the first payload of ticket data');
+    writePayload(w, p, nxt ? nxt.type : PayloadType.Last, `${path}[${i}]`);
+  }
+}
+function writeFirstChain(w: Writer, c: PayloadChain, path: string): void {
+  if (c.payloads.length === 0) {
+    if (c.emptyMarker) w.u8(0);
+    return;
+  }
+  w.u8(c.payloads[0]!.type);
+  writeChain(w, c.payloads, path);
+}
+
+function writePayload(w: Writer, p: Payload, next: number, path: string): void {
+  switch (p.type) {
+    case 1: {
+      const data = kemacData(p);
+      len16(data.length, `${path} KEMAC`);
+      check(MAC_LENGTH[p.macAlg] === p.mac.length, path, `MAC of ${p.mac.length} bytes for MAC alg ${p.macAlg}`);
+      w.u8(next); w.u8(p.encrAlg); w.u16(data.length); w.bytes(data); w.u8(p.macAlg); w.bytes(p.mac);
+      return;
+    }
+    case 2:
+      check(fits(p.c, 2), path, 'PKE C out of range (2 bits)');
+      check(p.data.length < 1 << 14, path, 'PKE data longer than 14-bit length');
+      w.u8(next); w.u16((p.c << 14) | p.data.length); w.bytes(p.data);
+      return;
+    case 3:
+      check(DH_VALUE_LENGTH[p.group] === p.value.length, path, `DH value of ${p.value.length} bytes for group ${p.group}`);
+      w.u8(next); w.u8(p.group); w.bytes(p.value); w.u8(((p.reserved & 0xf) << 4) | p.validity.kv);
+      writeValidity(w, p.validity, path);
+      return;
+    case 4:
+      check(fits(p.sType, 4), path, 'S type out of range (4 bits)');
+      check(p.signature.length < 1 << 12, path, 'signature longer than 12-bit length');
+      w.u16((p.sType << 12) | p.signature.length); w.bytes(p.signature);
+      return;
+    case 5:
+      check(TS_LENGTH[p.tsType] === p.value.length, path, `TS value of ${p.value.length} bytes for TS type ${p.tsType}`);
+      w.u8(next); w.u8(p.tsType); w.bytes(p.value);
+      return;
+    case 6: case 7:
+      len16(p.data.length, path);
+      w.u8(next); w.u8(p.type === 6 ? p.idType : p.certType); w.u16(p.data.length); w.bytes(p.data);
+      return;
+    case 8:
+      check(HASH_LENGTH[p.hashFunc] === p.hash.length, path, `hash of ${p.hash.length} bytes for hash func ${p.hashFunc}`);
+      w.u8(next); w.u8(p.hashFunc); w.bytes(p.hash);
+      return;
+    case 9:
+      check(MAC_LENGTH[p.authAlg] === p.mac.length, path, `Ver data of ${p.mac.length} bytes for auth alg ${p.authAlg}`);
+      w.u8(next); w.u8(p.authAlg); w.bytes(p.mac);
+      return;
+    case 10: {
+      let n = 0;
+      for (const q of p.params) { len8(q.value, `${path} param ${q.type}`); n += 2 + q.value.length; }
+      len16(n, path);
+      w.u8(next); w.u8(p.policyNo); w.u8(p.protType); w.u16(n);
+      for (const q of p.params) { w.u8(q.type); w.u8(q.value.length); w.bytes(q.value); }
+      return;
+    }
+    case 11:
+      len8(p.rand, path);
+      w.u8(next); w.u8(p.rand.length); w.bytes(p.rand);
+      return;
+    case 12:
+      w.u8(next); w.u8(p.errorNo); w.u16(p.reserved & 0xffff);
+      return;
+    case 13:
+      check(TS_LENGTH[p.tsType] === p.value.length, path, `TS value of ${p.value.length} bytes for TS type ${p.tsType}`);
+      w.u8(next); w.u8(p.role); w.u8(p.tsType); w.bytes(p.value);
+      return;
+    case 14:
+      len16(p.data.length, path);
+      w.u8(next); w.u8(p.role); w.u8(p.idType); w.u16(p.data.length); w.bytes(p.data);
+      return;
+    case 15:
+      len8(p.rand, path);
+      w.u8(next); w.u8(p.role); w.u8(p.rand.length); w.bytes(p.rand);
+      return;
+    case 16: case 17: {
+      check(fits(p.prfFunc, 7), path, 'TP PRF Func out of range (7 bits)');
+      let bits = p.prfFunc << 17;
+      TICKET_FLAG_NAMES.forEach((f, i) => { if (p.flags[f]) bits |= 1 << (16 - i); });
+      bits |= p.reserved & 0x1f;
+      w.u8(next); w.u16(p.ticketType); w.u8(p.subtype); w.u8(p.version);
+      w.u16(bits >>> 8); w.u8(bits & 0xff);
+      const tp = firstChainSize(p.tpData);
+      len16(tp, `${path} TP data`);
+      w.u16(tp);
+      writeFirstChain(w, p.tpData, `${path} TP data`);
+      if (p.type === 17) {
+        const td = ticketDataOf(p.ticketData, p.baseTicket);
+        len16(td.length, `${path} Ticket data`);
+        w.u16(td.length); w.bytes(td);
+        const id = firstChainSize(p.initiatorData);
+        len16(id, `${path} Initiator data`);
+        w.u16(id);
+        writeFirstChain(w, p.initiatorData, `${path} Initiator data`);
+      }
+      return;
+    }
+    case 20: {
+      check(fits(p.keyType, 4), path, 'key data type out of range (4 bits)');
+      len16(p.keyData.length, path);
+      w.u8(next); w.u8((p.keyType << 4) | p.validity.kv); w.u16(p.keyData.length); w.bytes(p.keyData);
+      if (keyTypeHasSalt(p.keyType)) {
+        const salt = p.salt ?? new Uint8Array(0);
+        len16(salt.length, `${path} salt`);
+        w.u16(salt.length); w.bytes(salt);
+      } else {
+        check(p.salt === undefined, path, 'salt given for a key data type without +SALT');
+      }
+      writeValidity(w, p.validity, path);
+      return;
+    }
+    case 21: {
+      const data = genExtData(p);
+      len16(data.length, path);
+      w.u8(next); w.u8(p.extType); w.u16(data.length); w.bytes(data);
+      return;
+    }
+    case 22: case 23:
+      len16(p.encrData.length, path);
+      w.u8(next); w.u16(p.encrData.length); w.bytes(p.encrData);
+      return;
+    case 24:
+      len16(p.keyData.length, path);
+      w.u8(next); w.u8((p.skType << 4) | p.validity.kv); w.u16(p.keyData.length); w.bytes(p.keyData);
+      writeValidity(w, p.validity, path);
+      return;
+    case 25: {
+      check(ECC_FIELD_LENGTH[p.curve] !== undefined, path, `unknown ECC curve ${p.curve}`);
+      check(((2 + p.point.length + p.padding.length) & 3) === 0 && p.padding.length < 4, path, 'ECC point padding does not end on a 32-bit boundary');
+      w.u8(next); w.u8(p.curve); w.bytes(p.point); w.bytes(p.padding);
+      w.u8(p.authAlg); w.u16(p.tgkLen); w.u8(((p.reserved & 0xf) << 4) | p.validity.kv);
+      writeValidity(w, p.validity, path);
+      return;
+    }
+    case 26:
+      writeSakke(w, p, next, path);
+      return;
+    case 256:
+      len16(p.data.length, path);
+      w.u8(next); w.u16(p.data.length); w.bytes(p.data);
+      return;
+  }
+}
+
+function writeSakke(w: Writer, p: SakkePayload, next: number, path: string): void {
+  len16(p.data.length, path);
+  w.u8(next); w.u8(p.sakkeParams); w.u8(p.idScheme); w.u16(p.data.length); w.bytes(p.data);
+}
+
+/** Encode a chain of payloads without a header (KEMAC plaintext, IBAKE/ESK plaintext, ticket data). */
+export function encodePayloads(ps: readonly Payload[]): Uint8Array {
+  const out = new Uint8Array(chainSize(ps));
+  const w = new Writer(out);
+  writeChain(w, ps, 'payload');
+  return out;
+}
+
+/** Encode a message. Throws `MikeyEncodeError` when a field does not fit its wire format. */
+export function encodeMessage(msg: Message): Uint8Array {
+  const size = headerSize(msg.header) + chainSize(msg.payloads);
+  const out = new Uint8Array(size);
+  const w = new Writer(out);
+  const first = msg.payloads[0];
+  writeHeader(w, msg.header, first ? first.type : PayloadType.Last);
+  writeChain(w, msg.payloads, 'payload');
+  if (w.pos !== size) bad('message', `internal size mismatch ${w.pos} != ${size}`);
+  return out;
+}
+
+/** Size in bytes that `encodeMessage` will produce. */
+export function encodedSize(msg: Message): number {
+  return headerSize(msg.header) + chainSize(msg.payloads);
+}

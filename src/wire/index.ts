@@ -1,0 +1,6 @@
+export * from './registry.js';
+export * from './types.js';
+export { MikeyDecodeError, MikeyEncodeError } from './errors.js';
+export { decodeMessage, decodeKeyDataChain, decodeIbakeData, decodeEskData } from './decode.js';
+export type { DecodeOptions, DecodedMessage } from './decode.js';
+export { encodeMessage, encodePayloads, encodedSize } from './encode.js';
