@@ -246,7 +246,8 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       if (macLen === undefined) fail(r.pos - 1, `unknown MAC alg ${macAlg}`, ErrorNo.InvalidMac);
       const mac = r.bytes(macLen, 'MAC');
       const p: Payload = { type: 1, encrAlg, encrData, macAlg, mac, span: { start, end: r.pos } };
-      if (encrAlg === 0 && len > 0) {
+      if (encrAlg === 0 && len === 0) p.plaintext = [];
+      else if (encrAlg === 0) {
         const sub = new Reader(r.buf, encrAt, encrAt + len);
         try {
           p.plaintext = decodeChain(sub, kemacFirstPayload(dataType), Ctx.KemacPlain, dataType);

@@ -19,7 +19,7 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const u32 = (v: number): Uint8Array => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, v); return b; };
 
 // NTP-UTC of 2026-11-27T12:00:00Z (seconds since 1900) with a fraction
-const NTP = hex('ed 10 5a 40 80 00 00 00');
+const NTP = hex('ee b3 ef 40 80 00 00 00');
 const t = (tsType = 0): Payload => ({ type: 5, tsType, value: tsType < 2 ? NTP : tsType === 2 ? u32(42) : NTP.subarray(0, 4) });
 const rand = (seed: number): Payload => ({ type: 11, rand: fill(16, seed) });
 const id = (s: string, idType = 1): Payload => ({ type: 6, idType, data: text(s) });
@@ -152,7 +152,7 @@ export const CORPUS: Sample[] = [
   },
   {
     name: 'error', description: 'Error message: ERR payloads and an unauthenticated reply',
-    message: { header: hdr(6, emptyMap), payloads: [t(0), { type: 12, errorNo: 0, reserved: 0 }, { type: 12, errorNo: 13, reserved: 0 }, v(0, 0)] },
+    message: { header: hdr(6, emptyMap), payloads: [t(2), { type: 12, errorNo: 0, reserved: 0 }, { type: 12, errorNo: 13, reserved: 0 }, v(0, 0)] },
   },
   {
     name: 'dhhmac-init', description: 'DH-HMAC I_MESSAGE with SDP IDs extension and HMAC-only KEMAC',
@@ -331,10 +331,12 @@ export const CORPUS: Sample[] = [
 /** Plaintext sub-payload chains that only appear after decryption (RFC 6267 §6.1.4, §6.1.5). */
 export const IBAKE_PLAINTEXT: Payload[] = [
   idr(1, 'alice@example.org'),
-  { type: 25, curve: 8, point: (() => { const p = fill(65, 112); p[0] = 4; return p; })(), padding: hex('000000'), authAlg: 0, tgkLen: 0, reserved: 0, validity: NOKV },
+  { type: 25, curve: 8, point: (() => { const p = fill(65, 112); p[0] = 4; return p; })(), padding: hex('00'), authAlg: 0, tgkLen: 0, reserved: 0, validity: NOKV },
+  { type: 25, curve: 3, point: (() => { const p = fill(22, 116); p[0] = 3; return p; })(), padding: new Uint8Array(0), authAlg: 0, tgkLen: 0, reserved: 0, validity: NOKV },
+  { type: 25, curve: 2, point: (() => { const p = fill(43, 117); p[0] = 4; return p; })(), padding: hex('000000'), authAlg: 0, tgkLen: 0, reserved: 0, validity: NOKV },
   idr(2, 'bob@example.org'),
-  { type: 25, curve: 11, point: (() => { const p = fill(49, 113); p[0] = 2; return p; })(), padding: hex('0000'), authAlg: 0, tgkLen: 16, reserved: 0, validity: { kv: 1, spi: hex('aa') } },
-  { type: 25, curve: 14, point: (() => { const p = fill(133, 114); p[0] = 4; return p; })(), padding: hex('0000'), authAlg: 0, tgkLen: 0, reserved: 0, validity: NOKV },
+  { type: 25, curve: 11, point: (() => { const p = fill(49, 113); p[0] = 2; return p; })(), padding: hex('00'), authAlg: 0, tgkLen: 16, reserved: 0, validity: { kv: 1, spi: hex('aa') } },
+  { type: 25, curve: 14, point: (() => { const p = fill(133, 114); p[0] = 4; return p; })(), padding: hex('00'), authAlg: 0, tgkLen: 0, reserved: 0, validity: NOKV },
 ];
 export const ESK_PLAINTEXT: Payload[] = [
   idr(1, 'alice@example.org'),
