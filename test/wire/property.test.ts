@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import fc from 'fast-check';
+import { decodeMessage, encodeMessage, MikeyDecodeError, decodeIbakeData, decodeKeyDataChain } from '../../src/wire/index.js';
+import { CORPUS } from './corpus.js';
+
+const SAMPLES = CORPUS.map((s) => encodeMessage(s.message));
+let slowest = 0;
+
+/** The decoder's contract on any input: MikeyDecodeError, or a message that re-encodes to the input. */
+function contract(bytes: Uint8Array): void {
+  const t0 = performance.now();
+  try {
+    const m = decodeMessage(bytes);
+    assert.deepEqual(encodeMessage(m), bytes);
+  } catch (e) {
+    if (!(e instanceof MikeyDecodeError)) throw e;
+  }
+  slowest = Math.max(slowest, performance.now() - t0);
+}
+
+const mutation = fc.oneof(
+  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({ kind: fc.constant('set' as const), at: fc.nat(), v: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 8 }) }),
+  fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
+);
+type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
+
+function mutate(src: Uint8Array, ms: Mutation[]): Uint8Array {
+  let b = Uint8Array.from(src);
+  for (const m of ms) {
+    if (b.length === 0) break;
+    const at = m.at % b.length;
+    switch (m.kind) {
+      case 'flip': b[at]! ^= 1 << m.bit; break;
+      case 'set': b[at] = m.v; break;
+      case 'insert': b = Uint8Array.from([...b.subarray(0, at), ...m.bytes, ...b.subarray(at)]); break;
+      case 'delete': b = Uint8Array.from([...b.subarray(0, at), ...b.subarray(at + m.n)]); break;
+      case 'cut': b = b.subarray(0, at); break;
+    }
+  }
+  return b;
+}
+
+test('random bytes: only MikeyDecodeError, never a hang', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 2048 }), (b) => contract(b)), { numRuns: 3000 });
+  // random bytes that at least start like a MIKEY header get further into the decoder
+  fc.assert(fc.property(fc.integer({ min: 0, max: 27 }), fc.uint8Array({ maxLength: 1024 }), (dt, rest) => {
+    contract(Uint8Array.from([1, dt, ...rest]));
+  }), { numRuns: 3000 });
+});
+
+test('mutated samples: only MikeyDecodeError or a self-consistent message', () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: SAMPLES.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), (i, ms) => {
+    contract(mutate(SAMPLES[i]!, ms));
+  }), { numRuns: 20000 });
+});
+
+test('sub-payload decoders keep the same contract', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), fc.constantFrom(6, 14, 20, 25), (b, first) => {
+    for (const f of [decodeKeyDataChain, decodeIbakeData]) {
+      try { f(b, first); } catch (e) { if (!(e instanceof MikeyDecodeError)) throw e; }
+    }
+  }), { numRuns: 3000 });
+});
+
+test('no message takes more than a few milliseconds', () => {
+  // the worst case seen over all runs above, measured per message
+  assert.ok(slowest < 5, `slowest decode ${slowest.toFixed(2)} ms`);
+  // and a large valid message: 65535 bytes of key data in one KEMAC
+  const big = encodeMessage({ header: CORPUS[0]!.message.header, payloads: [{ type: 1, encrAlg: 1, encrData: new Uint8Array(65535), macAlg: 0, mac: new Uint8Array(0) }] });
+  const t0 = performance.now();
+  for (let i = 0; i < 100; i++) decodeMessage(big);
+  assert.ok((performance.now() - t0) / 100 < 1);
+});
