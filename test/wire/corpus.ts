@@ -25,6 +25,13 @@ const rand = (seed: number): Payload => ({ type: 11, rand: fill(16, seed) });
 const id = (s: string, idType = 1): Payload => ({ type: 6, idType, data: text(s) });
 const idr = (role: number, s: string, idType = 1): Payload => ({ type: 14, role, idType, data: text(s) });
 const NOKV: KeyValidity = { kv: 0 };
+/** A real DER X.509v3 certificate (self-signed, P-256, CN=alice.example.org), so CERT payloads hold what they hold on the wire. */
+export const CERT_DER = Uint8Array.from(Buffer.from(
+  'MIIBeTCCASCgAwIBAgIBATAKBggqhkjOPQQDAjAcMRowGAYDVQQDDBFhbGljZS5leGFtcGxlLm9yZzAeFw0yNjExMjcxNzI2NTBa' +
+  'Fw0zNjExMjQxNzI2NTBaMBwxGjAYBgNVBAMMEWFsaWNlLmV4YW1wbGUub3JnMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEfnYN' +
+  'aVQm3C+mXDSBlPFlD0GfZM9T1AR0TrCA3GkVJXbLTBngQo9psnTU3fsEVpK97gk8hR8Gy5P3+2QOWwvZQaNTMFEwHQYDVR0OBBYE' +
+  'FCVLT07yqGPfO2xZeLDdWbxemCoLMB8GA1UdIwQYMBaAFCVLT07yqGPfO2xZeLDdWbxemCoLMA8GA1UdEwEB/wQFMAMBAf8wCgYI' +
+  'KoZIzj0EAwIDRwAwRAIgQ2I5tV3fnsPDF4zFn8VI6vz8/ODITxO0m+lFa6hWNB4CIGa17IBbl35tO1OF9g7xWG5/MciZQQjCexs71wNZRJNK', 'base64'));
 
 /** AES_CM_128_HMAC_SHA1_80 as an SRTP policy (RFC 3830 §6.10.1). */
 export const SRTP_POLICY: Payload = {
@@ -123,7 +130,7 @@ export const CORPUS: Sample[] = [
     name: 'pk-envelope', description: 'Public-key I_MESSAGE: CERT, AES-KW-128 KEMAC, CHASH, PKE, RSA PKCS#1 SIGN',
     message: {
       header: hdr(2, srtpMap(0x0badcafe), { v: true }),
-      payloads: [t(0), rand(21), { type: 7, certType: 0, data: fill(300, 22) }, id('sip:bob@example.org'), SRTP_POLICY,
+      payloads: [t(0), rand(21), { type: 7, certType: 0, data: CERT_DER }, id('sip:bob@example.org'), SRTP_POLICY,
         kemacEnc(2, 48, 1, 23), { type: 8, hashFunc: 0, hash: fill(20, 24) }, { type: 2, c: 1, data: fill(256, 25) }, sign(0, 256, 26)],
     },
   },
@@ -143,7 +150,7 @@ export const CORPUS: Sample[] = [
     name: 'dh-resp', description: 'Signed DH R_MESSAGE: DHr with SPI, DHi with interval, MD5 and SHA-256 CHASH',
     message: {
       header: hdr(5, srtpMap(0x55555555)),
-      payloads: [t(0), { type: 7, certType: 2, data: fill(120, 31) }, { type: 7, certType: 3, data: fill(90, 32) }, id('alice@example.org', 0),
+      payloads: [t(0), { type: 7, certType: 2, data: CERT_DER }, { type: 7, certType: 3, data: CERT_DER }, id('alice@example.org', 0),
         { type: 8, hashFunc: 1, hash: fill(16, 33) }, { type: 8, hashFunc: 2, hash: fill(32, 34) },
         { type: 3, group: 1, value: fill(96, 35), reserved: 0, validity: { kv: 1, spi: hex('01020304') } },
         { type: 3, group: 2, value: fill(128, 36), reserved: 0, validity: { kv: 2, validFrom: hex('00'), validTo: hex('ff') } },
@@ -176,7 +183,7 @@ export const CORPUS: Sample[] = [
     name: 'rsar-init', description: 'RSA-R I_MESSAGE with certificate and Vendor ID extension',
     message: {
       header: hdr(9, srtpMap(0x77777777), { v: true }),
-      payloads: [t(0), rand(43), { type: 7, certType: 0, data: fill(200, 44) }, { type: 21, extType: 0, data: text('example vendor') }, SRTP_POLICY, sign(0, 128, 45)],
+      payloads: [t(0), rand(43), { type: 7, certType: 0, data: CERT_DER }, { type: 21, extType: 0, data: text('example vendor') }, SRTP_POLICY, sign(0, 128, 45)],
     },
   },
   {
@@ -203,7 +210,7 @@ export const CORPUS: Sample[] = [
     name: 'ticket-request-pk', description: 'MIKEY-TICKET REQUEST_INIT_PK',
     message: {
       header: hdr(12, emptyMap, { v: true, prf: 1 }),
-      payloads: [t(0), { type: 15, role: 1, rand: fill(16, 53) }, idr(1, 'alice@example.org'), { type: 7, certType: 0, data: fill(64, 54) },
+      payloads: [t(0), { type: 15, role: 1, rand: fill(16, 53) }, idr(1, 'alice@example.org'), { type: 7, certType: 0, data: CERT_DER },
         idr(3, 'kms.example.org'), { type: 16, ticketType: 1, subtype: 1, version: 1, prfFunc: 1, flags: flags('DEFH'), reserved: 0, tpData: chain(idr(2, 'bob@example.org')) },
         { type: 8, hashFunc: 2, hash: fill(32, 55) }, { type: 2, c: 0, data: fill(256, 56) }, sign(1, 256, 57)],
     },
@@ -275,7 +282,7 @@ export const CORPUS: Sample[] = [
     name: 'ibake-request-key-pke', description: 'MIKEY-IBAKE REQUEST_KEY_PKE',
     message: {
       header: hdr(20, emptyMap, { v: true }),
-      payloads: [t(0), rand(85), idr(1, 'alice@example.org'), { type: 7, certType: 0, data: fill(80, 86) }, idr(3, 'kms.example.org'),
+      payloads: [t(0), rand(85), idr(1, 'alice@example.org'), { type: 7, certType: 0, data: CERT_DER }, idr(3, 'kms.example.org'),
         { type: 2, c: 0, data: fill(128, 87) }, sign(0, 128, 88)],
     },
   },
