@@ -1,7 +1,8 @@
 // `npm run bench`: every section, each timing ours beside a native peer in the same run.
 import type { BenchSection } from './harness.js';
+import { wireSection } from './wire.js';
 
-const sections: BenchSection[] = [];
+const sections: BenchSection[] = [wireSection];
 const only = process.argv[2];
 for (const s of sections) {
   if (only && !s.title.toLowerCase().includes(only.toLowerCase())) continue;

@@ -21,7 +21,14 @@ export interface DecodeOptions {
 
 /** Bounded cursor: `end` is the boundary of the structure being read, never the buffer's. */
 class Reader {
-  constructor(readonly buf: Uint8Array, public pos: number, public end: number) {}
+  private readonly ab: ArrayBufferLike;
+  private readonly base: number;
+  /** Next-payload value of the payload just decoded. */
+  next = 0;
+  constructor(readonly buf: Uint8Array, public pos: number, public end: number) {
+    this.ab = buf.buffer;
+    this.base = buf.byteOffset;
+  }
 
   need(n: number, what: string): void {
     if (this.end - this.pos < n) {
@@ -46,7 +53,8 @@ class Reader {
   /** A view of n bytes, bounds-checked. */
   bytes(n: number, what: string): Uint8Array {
     this.need(n, what);
-    const v = this.buf.subarray(this.pos, this.pos + n);
+    // a direct view: cheaper than subarray(), which looks up a species constructor
+    const v = new Uint8Array(this.ab, this.base + this.pos, n);
     this.pos += n;
     return v;
   }
@@ -152,14 +160,20 @@ function decodeGenericIdEntry(r: Reader, i: number): GenericIdEntry {
 /** Where a chain sits: top-level message payloads, or a nested container. */
 const enum Ctx { Message, KemacPlain, TpData, InitiatorData, TicketData, IbakePlain, EskPlain }
 
-const ALLOWED: Record<Ctx, ReadonlySet<number>> = {
-  [Ctx.Message]: new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 21, 22, 23, 26]),
-  [Ctx.KemacPlain]: new Set([20, 6, 14]),
-  [Ctx.TpData]: new Set([1, 5, 6, 7, 9, 10, 11, 13, 14, 15, 21]),
-  [Ctx.InitiatorData]: new Set([9, 5, 6, 11, 13, 14, 15, 21]),
-  [Ctx.TicketData]: new Set([THDR_PAYLOAD, 1, 5, 6, 9, 11, 13, 14, 15, 21]),
-  [Ctx.IbakePlain]: new Set([6, 14, 25]),
-  [Ctx.EskPlain]: new Set([6, 14, 24]),
+/** Which payload types may appear in each context: a lookup table indexed by type (0..256). */
+const allow = (...types: number[]): Uint8Array => {
+  const t = new Uint8Array(THDR_PAYLOAD + 1);
+  for (const x of types) t[x] = 1;
+  return t;
+};
+const ALLOWED: Record<Ctx, Uint8Array> = {
+  [Ctx.Message]: allow(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 21, 22, 23, 26),
+  [Ctx.KemacPlain]: allow(20, 6, 14),
+  [Ctx.TpData]: allow(1, 5, 6, 7, 9, 10, 11, 13, 14, 15, 21),
+  [Ctx.InitiatorData]: allow(9, 5, 6, 11, 13, 14, 15, 21),
+  [Ctx.TicketData]: allow(THDR_PAYLOAD, 1, 5, 6, 9, 11, 13, 14, 15, 21),
+  [Ctx.IbakePlain]: allow(6, 14, 25),
+  [Ctx.EskPlain]: allow(6, 14, 24),
 };
 const CTX_NAME: Record<Ctx, string> = {
   [Ctx.Message]: 'a message', [Ctx.KemacPlain]: 'KEMAC data', [Ctx.TpData]: 'TP data',
@@ -173,17 +187,15 @@ function decodeChain(r: Reader, first: number, ctx: Ctx, dataType: number): Payl
   const allowed = ALLOWED[ctx];
   while (type !== PayloadType.Last) {
     const at = r.pos;
-    const label = `${NAME(type)}[${out.length}]@${at}`;
-    if (!allowed.has(type)) {
+    if (allowed[type] !== 1) {
       const known = type === THDR_PAYLOAD || PayloadType.Last < type && type <= PayloadType.Sakke && type !== 18 && type !== 19;
       fail(at, known ? `${NAME(type)} payload not allowed in ${CTX_NAME[ctx]}` : `unknown payload type ${type}`);
     }
     let p: Payload;
-    let next: number;
     try {
-      [p, next] = decodePayload(r, type, dataType);
+      p = decodePayload(r, type, dataType);
     } catch (e) {
-      within(e, label);
+      within(e, `${NAME(type)}[${out.length}]@${at}`);
     }
     out.push(p);
     if (type === PayloadType.Sign) {
@@ -191,7 +203,7 @@ function decodeChain(r: Reader, first: number, ctx: Ctx, dataType: number): Payl
       if (r.pos !== r.end) fail(r.pos, `${r.end - r.pos} byte(s) after the SIGN payload (SIGN must be last)`);
       break;
     }
-    type = next;
+    type = r.next;
   }
   return out;
 }
@@ -229,7 +241,7 @@ function decodeValidity(r: Reader, kv: number, at: number): KeyValidity {
   }
 }
 
-function decodePayload(r: Reader, type: number, dataType: number): [Payload, number] {
+function decodePayload(r: Reader, type: number, dataType: number): Payload {
   const start = r.pos;
   switch (type) {
     case PayloadType.Kemac: {
@@ -256,14 +268,16 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
         }
         if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the last key data sub-payload`);
       }
-      return [p, next];
+      r.next = next;
+      return p;
     }
     case PayloadType.Pke: {
       r.need(3, 'PKE header');
       const next = r.u8();
       const w = r.u16();
       const data = r.bytes(w & 0x3fff, 'PKE data');
-      return [{ type: 2, c: w >>> 14, data, span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 2, c: w >>> 14, data, span: { start, end: r.pos } };
     }
     case PayloadType.Dh: {
       r.need(2, 'DH header');
@@ -275,14 +289,16 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       r.need(1, 'KV');
       const b = r.u8();
       const validity = decodeValidity(r, b & 0x0f, r.pos - 1);
-      return [{ type: 3, group, value, reserved: b >>> 4, validity, span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 3, group, value, reserved: b >>> 4, validity, span: { start, end: r.pos } };
     }
     case PayloadType.Sign: {
       // RFC 3830 §6.5: S type(4) | Signature len(12), no next payload.
       r.need(2, 'SIGN header');
       const w = r.u16();
       const signature = r.bytes(w & 0x0fff, 'Signature');
-      return [{ type: 4, sType: w >>> 12, signature, span: { start, end: r.pos } }, PayloadType.Last];
+      r.next = PayloadType.Last;
+      return { type: 4, sType: w >>> 12, signature, span: { start, end: r.pos } };
     }
     case PayloadType.T: {
       r.need(2, 'T header');
@@ -290,7 +306,8 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       const tsType = r.u8();
       const len = TS_LENGTH[tsType];
       if (len === undefined) fail(start + 1, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
-      return [{ type: 5, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 5, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
     }
     case PayloadType.Id:
     case PayloadType.Cert: {
@@ -299,7 +316,8 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       const kind = r.u8();
       const data = r.bytes(r.u16(), `${NAME(type)} data`);
       const span = { start, end: r.pos };
-      return [type === PayloadType.Id ? { type: 6, idType: kind, data, span } : { type: 7, certType: kind, data, span }, next];
+      r.next = next;
+      return type === PayloadType.Id ? { type: 6, idType: kind, data, span } : { type: 7, certType: kind, data, span };
     }
     case PayloadType.Chash: {
       r.need(2, 'CHASH header');
@@ -307,7 +325,8 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       const hashFunc = r.u8();
       const len = HASH_LENGTH[hashFunc];
       if (len === undefined) fail(start + 1, `unknown hash function ${hashFunc}`, ErrorNo.InvalidHa);
-      return [{ type: 8, hashFunc, hash: r.bytes(len, 'Hash'), span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 8, hashFunc, hash: r.bytes(len, 'Hash'), span: { start, end: r.pos } };
     }
     case PayloadType.V: {
       r.need(2, 'V header');
@@ -315,7 +334,8 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       const authAlg = r.u8();
       const len = MAC_LENGTH[authAlg];
       if (len === undefined) fail(start + 1, `unknown Auth alg ${authAlg}`, ErrorNo.InvalidMac);
-      return [{ type: 9, authAlg, mac: r.bytes(len, 'Ver data'), span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 9, authAlg, mac: r.bytes(len, 'Ver data'), span: { start, end: r.pos } };
     }
     case PayloadType.Sp: {
       // RFC 3830 §6.10
@@ -328,20 +348,23 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       while (pr.pos < pr.end) {
         pr.need(2, 'policy parameter header');
         const ptype = pr.u8();
-        params.push({ type: ptype, value: pr.bytes(pr.u8(), `policy parameter ${ptype} value`) });
+        params.push({ type: ptype, value: pr.bytes(pr.u8(), 'policy parameter value') });
       }
-      return [{ type: 10, policyNo, protType, params, span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 10, policyNo, protType, params, span: { start, end: r.pos } };
     }
     case PayloadType.Rand: {
       r.need(2, 'RAND header');
       const next = r.u8();
-      return [{ type: 11, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 11, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } };
     }
     case PayloadType.Err: {
       r.need(4, 'ERR payload');
       const next = r.u8();
       const errorNo = r.u8();
-      return [{ type: 12, errorNo, reserved: r.u16(), span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 12, errorNo, reserved: r.u16(), span: { start, end: r.pos } };
     }
     case PayloadType.Tr: {
       // RFC 6043 §6.4
@@ -351,7 +374,8 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       const tsType = r.u8();
       const len = TS_LENGTH[tsType];
       if (len === undefined) fail(start + 2, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
-      return [{ type: 13, role, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 13, role, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
     }
     case PayloadType.Idr: {
       // RFC 6043 §6.6
@@ -359,13 +383,15 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       const next = r.u8();
       const role = r.u8();
       const idType = r.u8();
-      return [{ type: 14, role, idType, data: r.bytes(r.u16(), 'ID data'), span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 14, role, idType, data: r.bytes(r.u16(), 'ID data'), span: { start, end: r.pos } };
     }
     case PayloadType.Randr: {
       r.need(3, 'RANDR header');
       const next = r.u8();
       const role = r.u8();
-      return [{ type: 15, role, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 15, role, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } };
     }
     case PayloadType.Tp:
     case PayloadType.Ticket:
@@ -386,7 +412,8 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       const validity = decodeValidity(r, b & 0x0f, start + 1);
       const p: Payload = { type: 20, keyType, keyData, validity, span: { start, end: r.pos } };
       if (salt) p.salt = salt;
-      return [p, next];
+      r.next = next;
+      return p;
     }
     case PayloadType.GeneralExt:
       return decodeGeneralExt(r);
@@ -396,7 +423,8 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       const next = r.u8();
       const encrData = r.bytes(r.u16(), 'Encr data');
       const span = { start, end: r.pos };
-      return [type === PayloadType.Ibake ? { type: 22, encrData, span } : { type: 23, encrData, span }, next];
+      r.next = next;
+      return type === PayloadType.Ibake ? { type: 22, encrData, span } : { type: 23, encrData, span };
     }
     case PayloadType.Sk: {
       r.need(4, 'SK header');
@@ -404,7 +432,8 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       const b = r.u8();
       const keyData = r.bytes(r.u16(), 'Key data');
       const validity = decodeValidity(r, b & 0x0f, start + 1);
-      return [{ type: 24, skType: b >>> 4, keyData, validity, span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 24, skType: b >>> 4, keyData, validity, span: { start, end: r.pos } };
     }
     case PayloadType.Eccpt: {
       // RFC 6267 §6.1.4: point as SEC 1 octet string, padded to end on a 32-bit boundary.
@@ -423,16 +452,16 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
       const tgkLen = r.u16();
       const b = r.u8();
       const validity = decodeValidity(r, b & 0x0f, r.pos - 1);
-      return [{ type: 25, curve, point, padding, authAlg, tgkLen, reserved: b >>> 4, validity, span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 25, curve, point, padding, authAlg, tgkLen, reserved: b >>> 4, validity, span: { start, end: r.pos } };
     }
-    case PayloadType.Sakke: {
-      const [p, next] = decodeSakke(r);
-      return [p, next];
-    }
+    case PayloadType.Sakke:
+      return decodeSakke(r);
     case THDR_PAYLOAD: {
       r.need(3, 'THDR header');
       const next = r.u8();
-      return [{ type: 256, data: r.bytes(r.u16(), 'THDR data'), span: { start, end: r.pos } }, next];
+      r.next = next;
+      return { type: 256, data: r.bytes(r.u16(), 'THDR data'), span: { start, end: r.pos } };
     }
     default:
       fail(start, `unknown payload type ${type}`);
@@ -440,18 +469,19 @@ function decodePayload(r: Reader, type: number, dataType: number): [Payload, num
 }
 
 // RFC 6509 §4.2
-function decodeSakke(r: Reader): [SakkePayload, number] {
+function decodeSakke(r: Reader): SakkePayload {
   const start = r.pos;
   r.need(5, 'SAKKE header');
   const next = r.u8();
   const sakkeParams = r.u8();
   const idScheme = r.u8();
   const data = r.bytes(r.u16(), 'SAKKE data');
-  return [{ type: 26, sakkeParams, idScheme, data, span: { start, end: r.pos } }, next];
+  r.next = next;
+  return { type: 26, sakkeParams, idScheme, data, span: { start, end: r.pos } };
 }
 
 // RFC 6043 §6.10
-function decodeTicketLike(r: Reader, type: number, dataType: number): [TpPayload | TicketPayload, number] {
+function decodeTicketLike(r: Reader, type: number, dataType: number): TpPayload | TicketPayload {
   const start = r.pos;
   r.need(8, `${NAME(type)} header`);
   const next = r.u8();
@@ -467,7 +497,10 @@ function decodeTicketLike(r: Reader, type: number, dataType: number): [TpPayload
   r.need(2, 'TP data length');
   const tpData = decodeFirstPayloadChain(r.sub(r.u16(), 'TP data'), Ctx.TpData, dataType, 'TP data');
   const fields = { ticketType, subtype, version, prfFunc, flags, reserved, tpData };
-  if (type === PayloadType.Tp) return [{ type: 16, ...fields, span: { start, end: r.pos } }, next];
+  if (type === PayloadType.Tp) {
+    r.next = next;
+    return { type: 16, ...fields, span: { start, end: r.pos } };
+  }
   r.need(2, 'Ticket data length');
   const tdLen = r.u16();
   const tdAt = r.pos;
@@ -490,7 +523,8 @@ function decodeTicketLike(r: Reader, type: number, dataType: number): [TpPayload
   const initiatorData = decodeFirstPayloadChain(r.sub(r.u16(), 'Initiator data'), Ctx.InitiatorData, dataType, 'Initiator data');
   const p: TicketPayload = { type: 17, ...fields, ticketData, initiatorData, span: { start, end: r.pos } };
   if (baseTicket) p.baseTicket = baseTicket;
-  return [p, next];
+  r.next = next;
+  return p;
 }
 
 /** TP Data and Initiator Data: a First Payload byte, then MIKEY payloads (RFC 6043 §6.10). */
@@ -508,7 +542,7 @@ function decodeFirstPayloadChain(r: Reader, ctx: Ctx, dataType: number, label: s
 }
 
 // RFC 3830 §6.15 and the inner structures of its updates
-function decodeGeneralExt(r: Reader): [GeneralExtPayload, number] {
+function decodeGeneralExt(r: Reader): GeneralExtPayload {
   const start = r.pos;
   r.need(4, 'General Ext. header');
   const next = r.u8();
@@ -550,7 +584,7 @@ function decodeGeneralExt(r: Reader): [GeneralExtPayload, number] {
       // 3GPP TS 33.180 E.5: a complete SAKKE payload (its next payload byte ignored)
       const sub = new Reader(r.buf, at, at + len);
       try {
-        p.sakke = decodeSakke(sub)[0];
+        p.sakke = decodeSakke(sub);
         if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the SAKKE payload`);
       } catch (e) {
         within(e, 'SAKKE-to-self');
@@ -558,7 +592,8 @@ function decodeGeneralExt(r: Reader): [GeneralExtPayload, number] {
       break;
     }
   }
-  return [p, next];
+  r.next = next;
+  return p;
 }
 
 // ---- Entry points ---------------------------------------------------------------------------

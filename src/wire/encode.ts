@@ -26,25 +26,28 @@ class Writer {
     b[this.pos++] = v;
   }
   bytes(v: Uint8Array): void {
-    this.buf.set(v, this.pos);
-    this.pos += v.length;
+    const n = v.length;
+    if (n > 24) this.buf.set(v, this.pos);
+    else for (let i = 0; i < n; i++) this.buf[this.pos + i] = v[i]!;
+    this.pos += n;
   }
 }
 
-function bad(path: string, reason: string): never {
-  throw new MikeyEncodeError(path, reason);
-}
-function check(ok: boolean, path: string, reason: string): void {
-  if (!ok) bad(path, reason);
+/** A location for error messages, built only when an error is raised. */
+type Where = string | (() => string);
+const at = (w: Where): string => (typeof w === 'string' ? w : w());
+
+function bad(where: Where, reason: string): never {
+  throw new MikeyEncodeError(at(where), reason);
 }
 function fits(v: number, bits: number): boolean {
   return Number.isInteger(v) && v >= 0 && v < 2 ** bits;
 }
-function len8(b: Uint8Array, path: string): void {
-  check(b.length <= 0xff, path, `${b.length} bytes do not fit an 8-bit length`);
+function len8(b: Uint8Array, where: Where): void {
+  if (b.length > 0xff) bad(where, `${b.length} bytes do not fit an 8-bit length`);
 }
-function len16(n: number, path: string): void {
-  check(n <= 0xffff, path, `${n} bytes do not fit a 16-bit length`);
+function len16(n: number, where: Where): void {
+  if (n > 0xffff) bad(where, `${n} bytes do not fit a 16-bit length`);
 }
 
 // ---- sizes --------------------------------------------------------------------------------
@@ -157,10 +160,10 @@ function genExtData(p: Extract<Payload, { type: 21 }>): Uint8Array {
 // ---- writing ------------------------------------------------------------------------------
 
 function writeHeader(w: Writer, h: CommonHeader, next: number): void {
-  check(h.version === 1, 'HDR', `version ${h.version} (only 1 is defined)`);
-  check(fits(h.dataType, 8), 'HDR', 'data type out of range');
-  check(fits(h.prfFunc, 7), 'HDR', 'PRF func out of range (7 bits)');
-  check(fits(h.csbId, 32), 'HDR', 'CSB ID out of range (32 bits)');
+  if (!(h.version === 1)) bad('HDR', `version ${h.version} (only 1 is defined)`);
+  if (!(fits(h.dataType, 8))) bad('HDR', 'data type out of range');
+  if (!(fits(h.prfFunc, 7))) bad('HDR', 'PRF func out of range (7 bits)');
+  if (!(fits(h.csbId, 32))) bad('HDR', 'CSB ID out of range (32 bits)');
   w.u8(h.version);
   w.u8(h.dataType);
   w.u8(next);
@@ -168,7 +171,7 @@ function writeHeader(w: Writer, h: CommonHeader, next: number): void {
   w.u32(h.csbId);
   const m = h.csIdMap;
   const n = m.type === 1 ? m.csCount : m.entries.length;
-  check(fits(n, 8), 'HDR', `#CS ${n} out of range`);
+  if (!(fits(n, 8))) bad('HDR', `#CS ${n} out of range`);
   w.u8(n);
   w.u8(m.type);
   if (m.type === 0) {
@@ -179,7 +182,7 @@ function writeHeader(w: Writer, h: CommonHeader, next: number): void {
     }
   } else if (m.type === 2) {
     for (const e of m.entries) {
-      check(e.policies.length < 128, 'HDR GENERIC-ID', '#P out of range (7 bits)');
+      if (!(e.policies.length < 128)) bad('HDR GENERIC-ID', '#P out of range (7 bits)');
       w.u8(e.csId);
       w.u8(e.protType);
       w.u8((e.s ? 0x80 : 0) | e.policies.length);
@@ -195,14 +198,14 @@ function writeHeader(w: Writer, h: CommonHeader, next: number): void {
   }
 }
 
-function writeValidity(w: Writer, v: KeyValidity, path: string): void {
+function writeValidity(w: Writer, v: KeyValidity, path: Where): void {
   if (v.kv === 1) {
-    len8(v.spi, `${path} SPI`);
+    len8(v.spi, () => `${at(path)} SPI`);
     w.u8(v.spi.length);
     w.bytes(v.spi);
   } else if (v.kv === 2) {
-    len8(v.validFrom, `${path} VF`);
-    len8(v.validTo, `${path} VT`);
+    len8(v.validFrom, () => `${at(path)} VF`);
+    len8(v.validTo, () => `${at(path)} VT`);
     w.u8(v.validFrom.length);
     w.bytes(v.validFrom);
     w.u8(v.validTo.length);
@@ -210,16 +213,16 @@ function writeValidity(w: Writer, v: KeyValidity, path: string): void {
   }
 }
 
-function writeChain(w: Writer, ps: readonly Payload[], path: string): void {
+function writeChain(w: Writer, ps: readonly Payload[], path: Where): void {
   for (let i = 0; i < ps.length; i++) {
     const p = ps[i]!;
-    if (p.type === PayloadType.Sign && i !== ps.length - 1) bad(`${path}[${i}]`, 'SIGN must be the last payload');
+    if (p.type === PayloadType.Sign && i !== ps.length - 1) bad(`${at(path)}[${i}]`, 'SIGN must be the last payload');
     const nxt = ps[i + 1];
-    if (nxt && nxt.type === THDR_PAYLOAD) bad(`${path}[${i + 1}]`, 'THDR must be the first payload of ticket data');
-    writePayload(w, p, nxt ? nxt.type : PayloadType.Last, `${path}[${i}]`);
+    if (nxt && nxt.type === THDR_PAYLOAD) bad(`${at(path)}[${i + 1}]`, 'THDR must be the first payload of ticket data');
+    writePayload(w, p, nxt ? nxt.type : PayloadType.Last, () => `${at(path)}[${i}]`);
   }
 }
-function writeFirstChain(w: Writer, c: PayloadChain, path: string): void {
+function writeFirstChain(w: Writer, c: PayloadChain, path: Where): void {
   if (c.payloads.length === 0) {
     if (c.emptyMarker) w.u8(0);
     return;
@@ -228,32 +231,32 @@ function writeFirstChain(w: Writer, c: PayloadChain, path: string): void {
   writeChain(w, c.payloads, path);
 }
 
-function writePayload(w: Writer, p: Payload, next: number, path: string): void {
+function writePayload(w: Writer, p: Payload, next: number, path: Where): void {
   switch (p.type) {
     case 1: {
       const data = kemacData(p);
-      len16(data.length, `${path} KEMAC`);
-      check(MAC_LENGTH[p.macAlg] === p.mac.length, path, `MAC of ${p.mac.length} bytes for MAC alg ${p.macAlg}`);
+      len16(data.length, () => `${at(path)} KEMAC`);
+      if (!(MAC_LENGTH[p.macAlg] === p.mac.length)) bad(path, `MAC of ${p.mac.length} bytes for MAC alg ${p.macAlg}`);
       w.u8(next); w.u8(p.encrAlg); w.u16(data.length); w.bytes(data); w.u8(p.macAlg); w.bytes(p.mac);
       return;
     }
     case 2:
-      check(fits(p.c, 2), path, 'PKE C out of range (2 bits)');
-      check(p.data.length < 1 << 14, path, 'PKE data longer than 14-bit length');
+      if (!(fits(p.c, 2))) bad(path, 'PKE C out of range (2 bits)');
+      if (!(p.data.length < 1 << 14)) bad(path, 'PKE data longer than 14-bit length');
       w.u8(next); w.u16((p.c << 14) | p.data.length); w.bytes(p.data);
       return;
     case 3:
-      check(DH_VALUE_LENGTH[p.group] === p.value.length, path, `DH value of ${p.value.length} bytes for group ${p.group}`);
+      if (!(DH_VALUE_LENGTH[p.group] === p.value.length)) bad(path, `DH value of ${p.value.length} bytes for group ${p.group}`);
       w.u8(next); w.u8(p.group); w.bytes(p.value); w.u8(((p.reserved & 0xf) << 4) | p.validity.kv);
       writeValidity(w, p.validity, path);
       return;
     case 4:
-      check(fits(p.sType, 4), path, 'S type out of range (4 bits)');
-      check(p.signature.length < 1 << 12, path, 'signature longer than 12-bit length');
+      if (!(fits(p.sType, 4))) bad(path, 'S type out of range (4 bits)');
+      if (!(p.signature.length < 1 << 12)) bad(path, 'signature longer than 12-bit length');
       w.u16((p.sType << 12) | p.signature.length); w.bytes(p.signature);
       return;
     case 5:
-      check(TS_LENGTH[p.tsType] === p.value.length, path, `TS value of ${p.value.length} bytes for TS type ${p.tsType}`);
+      if (!(TS_LENGTH[p.tsType] === p.value.length)) bad(path, `TS value of ${p.value.length} bytes for TS type ${p.tsType}`);
       w.u8(next); w.u8(p.tsType); w.bytes(p.value);
       return;
     case 6: case 7:
@@ -261,16 +264,16 @@ function writePayload(w: Writer, p: Payload, next: number, path: string): void {
       w.u8(next); w.u8(p.type === 6 ? p.idType : p.certType); w.u16(p.data.length); w.bytes(p.data);
       return;
     case 8:
-      check(HASH_LENGTH[p.hashFunc] === p.hash.length, path, `hash of ${p.hash.length} bytes for hash func ${p.hashFunc}`);
+      if (!(HASH_LENGTH[p.hashFunc] === p.hash.length)) bad(path, `hash of ${p.hash.length} bytes for hash func ${p.hashFunc}`);
       w.u8(next); w.u8(p.hashFunc); w.bytes(p.hash);
       return;
     case 9:
-      check(MAC_LENGTH[p.authAlg] === p.mac.length, path, `Ver data of ${p.mac.length} bytes for auth alg ${p.authAlg}`);
+      if (!(MAC_LENGTH[p.authAlg] === p.mac.length)) bad(path, `Ver data of ${p.mac.length} bytes for auth alg ${p.authAlg}`);
       w.u8(next); w.u8(p.authAlg); w.bytes(p.mac);
       return;
     case 10: {
       let n = 0;
-      for (const q of p.params) { len8(q.value, `${path} param ${q.type}`); n += 2 + q.value.length; }
+      for (const q of p.params) { len8(q.value, () => `${at(path)} param ${q.type}`); n += 2 + q.value.length; }
       len16(n, path);
       w.u8(next); w.u8(p.policyNo); w.u8(p.protType); w.u16(n);
       for (const q of p.params) { w.u8(q.type); w.u8(q.value.length); w.bytes(q.value); }
@@ -284,7 +287,7 @@ function writePayload(w: Writer, p: Payload, next: number, path: string): void {
       w.u8(next); w.u8(p.errorNo); w.u16(p.reserved & 0xffff);
       return;
     case 13:
-      check(TS_LENGTH[p.tsType] === p.value.length, path, `TS value of ${p.value.length} bytes for TS type ${p.tsType}`);
+      if (!(TS_LENGTH[p.tsType] === p.value.length)) bad(path, `TS value of ${p.value.length} bytes for TS type ${p.tsType}`);
       w.u8(next); w.u8(p.role); w.u8(p.tsType); w.bytes(p.value);
       return;
     case 14:
@@ -296,37 +299,37 @@ function writePayload(w: Writer, p: Payload, next: number, path: string): void {
       w.u8(next); w.u8(p.role); w.u8(p.rand.length); w.bytes(p.rand);
       return;
     case 16: case 17: {
-      check(fits(p.prfFunc, 7), path, 'TP PRF Func out of range (7 bits)');
+      if (!(fits(p.prfFunc, 7))) bad(path, 'TP PRF Func out of range (7 bits)');
       let bits = p.prfFunc << 17;
       TICKET_FLAG_NAMES.forEach((f, i) => { if (p.flags[f]) bits |= 1 << (16 - i); });
       bits |= p.reserved & 0x1f;
       w.u8(next); w.u16(p.ticketType); w.u8(p.subtype); w.u8(p.version);
       w.u16(bits >>> 8); w.u8(bits & 0xff);
       const tp = firstChainSize(p.tpData);
-      len16(tp, `${path} TP data`);
+      len16(tp, () => `${at(path)} TP data`);
       w.u16(tp);
-      writeFirstChain(w, p.tpData, `${path} TP data`);
+      writeFirstChain(w, p.tpData, () => `${at(path)} TP data`);
       if (p.type === 17) {
         const td = ticketDataOf(p.ticketData, p.baseTicket);
-        len16(td.length, `${path} Ticket data`);
+        len16(td.length, () => `${at(path)} Ticket data`);
         w.u16(td.length); w.bytes(td);
         const id = firstChainSize(p.initiatorData);
-        len16(id, `${path} Initiator data`);
+        len16(id, () => `${at(path)} Initiator data`);
         w.u16(id);
-        writeFirstChain(w, p.initiatorData, `${path} Initiator data`);
+        writeFirstChain(w, p.initiatorData, () => `${at(path)} Initiator data`);
       }
       return;
     }
     case 20: {
-      check(fits(p.keyType, 4), path, 'key data type out of range (4 bits)');
+      if (!(fits(p.keyType, 4))) bad(path, 'key data type out of range (4 bits)');
       len16(p.keyData.length, path);
       w.u8(next); w.u8((p.keyType << 4) | p.validity.kv); w.u16(p.keyData.length); w.bytes(p.keyData);
       if (keyTypeHasSalt(p.keyType)) {
         const salt = p.salt ?? new Uint8Array(0);
-        len16(salt.length, `${path} salt`);
+        len16(salt.length, () => `${at(path)} salt`);
         w.u16(salt.length); w.bytes(salt);
       } else {
-        check(p.salt === undefined, path, 'salt given for a key data type without +SALT');
+        if (!(p.salt === undefined)) bad(path, 'salt given for a key data type without +SALT');
       }
       writeValidity(w, p.validity, path);
       return;
@@ -347,8 +350,8 @@ function writePayload(w: Writer, p: Payload, next: number, path: string): void {
       writeValidity(w, p.validity, path);
       return;
     case 25: {
-      check(ECC_FIELD_LENGTH[p.curve] !== undefined, path, `unknown ECC curve ${p.curve}`);
-      check(((2 + p.point.length + p.padding.length) & 3) === 0 && p.padding.length < 4, path, 'ECC point padding does not end on a 32-bit boundary');
+      if (!(ECC_FIELD_LENGTH[p.curve] !== undefined)) bad(path, `unknown ECC curve ${p.curve}`);
+      if (!(((2 + p.point.length + p.padding.length) & 3) === 0 && p.padding.length < 4)) bad(path, 'ECC point padding does not end on a 32-bit boundary');
       w.u8(next); w.u8(p.curve); w.bytes(p.point); w.bytes(p.padding);
       w.u8(p.authAlg); w.u16(p.tgkLen); w.u8(((p.reserved & 0xf) << 4) | p.validity.kv);
       writeValidity(w, p.validity, path);
@@ -364,7 +367,7 @@ function writePayload(w: Writer, p: Payload, next: number, path: string): void {
   }
 }
 
-function writeSakke(w: Writer, p: SakkePayload, next: number, path: string): void {
+function writeSakke(w: Writer, p: SakkePayload, next: number, path: Where): void {
   len16(p.data.length, path);
   w.u8(next); w.u8(p.sakkeParams); w.u8(p.idScheme); w.u16(p.data.length); w.bytes(p.data);
 }
@@ -380,7 +383,9 @@ export function encodePayloads(ps: readonly Payload[]): Uint8Array {
 /** Encode a message. Throws `MikeyEncodeError` when a field does not fit its wire format. */
 export function encodeMessage(msg: Message): Uint8Array {
   const size = headerSize(msg.header) + chainSize(msg.payloads);
-  const out = new Uint8Array(size);
+  // every byte is written below (checked), so an uninitialised pooled buffer is safe
+  const pooled = Buffer.allocUnsafe(size);
+  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, size);
   const w = new Writer(out);
   const first = msg.payloads[0];
   writeHeader(w, msg.header, first ? first.type : PayloadType.Last);
