@@ -177,7 +177,7 @@ export function describeMessage(msg: Message): Field {
 export function renderTree(f: Field, indent = 0, out: string[] = []): string[] {
   const pad = '    '.repeat(indent);
   let line = `${pad}${f.name}`;
-  if (f.value !== undefined) line += `: ${typeof f.value === 'boolean' ? (f.value ? 1 : 0) : f.value}`;
+  if (f.value !== undefined) line += `: ${typeof f.value === 'boolean' ? (f.value ? 1 : 0) : f.value === '' ? '(empty)' : f.value}`;
   if (f.meaning !== undefined) line += f.value !== undefined ? ` (${f.meaning})` : `: ${f.meaning}`;
   if (f.offset !== undefined && f.children) line += `  [offset ${f.offset}]`;
   out.push(line);

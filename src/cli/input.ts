@@ -52,7 +52,7 @@ export function readInput(arg: string | undefined): FoundMessage[] {
     const raw = readFileSync(arg);
     const asText = raw.toString('utf8');
     // a binary file is a raw MIKEY message; a text file holds one of the text forms
-    if (/^[\x09\x0a\x0d\x20-\x7e]*$/.test(asText)) return messagesFromText(asText);
+    if (/^[\x09\x0a\x0d\x20-\x7e]*$/.test(asText)) return messagesFromText(asText).map((m) => ({ ...m, source: `${arg} (${m.source})` }));
     return [{ bytes: new Uint8Array(raw), source: arg }];
   }
   return messagesFromText(arg);

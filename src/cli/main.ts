@@ -6,8 +6,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeMessage } from '../wire/decode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
-import { DataType, PayloadType, registryInfo } from '../wire/registry.js';
-import { describeMessage, renderTree, type Field } from './describe.js';
+import { DataType, PayloadType, THDR_PAYLOAD, registryInfo } from '../wire/registry.js';
+import { describeMessage, renderTree } from './describe.js';
+import type { Message } from '../wire/types.js';
 import { InputError, readInput } from './input.js';
 
 const HELP: Record<string, string> = {
@@ -34,7 +35,8 @@ INPUT is one of:
   - or nothing            standard input
 
 Options:
-  --json                  print JSON (one object per message) instead of the tree
+  --json                  print the decoded message as JSON (bytes in hex, payload offsets and
+                          lengths, registry names), one object per message
   --lenient-trailing      accept bytes after the last payload (reported)
   -h, --help              this text
 
@@ -49,17 +51,30 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The package root, from dist/src/cli. */
 export const PACKAGE_ROOT = resolve(here, '..', '..', '..');
 
-function toJson(f: Field): unknown {
-  if (!f.children) return f.meaning !== undefined ? { value: f.value, meaning: f.meaning } : f.value;
-  const o: Record<string, unknown> = {};
-  if (f.offset !== undefined) o['offset'] = f.offset;
-  const seen = new Map<string, number>();
-  for (const c of f.children) {
-    const n = seen.get(c.name) ?? 0;
-    seen.set(c.name, n + 1);
-    o[n ? `${c.name} #${n + 1}` : c.name] = toJson(c);
-  }
-  return o;
+/** The decoded model as JSON: bytes as hex, spans as offsets, each payload named from the registry. */
+export function messageJson(msg: Message): unknown {
+  const conv = (x: unknown): unknown => {
+    if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.length).toString('hex');
+    if (Array.isArray(x)) return x.map(conv);
+    if (x && typeof x === 'object') {
+      const o = x as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      if (typeof o['type'] === 'number' && 'span' in o) {
+        out['name'] = o['type'] === THDR_PAYLOAD ? 'THDR' : registryInfo(PayloadType).label(o['type'] as number);
+      }
+      for (const [k, v] of Object.entries(o)) {
+        if (v === undefined || k === 'bytes') continue;
+        if (k === 'span') {
+          const sp = v as { start: number; end: number };
+          out['offset'] = sp.start;
+          out['length'] = sp.end - sp.start;
+        } else out[k] = conv(v);
+      }
+      return out;
+    }
+    return x;
+  };
+  return conv({ header: msg.header, payloads: msg.payloads });
 }
 
 function decodeCommand(argv: string[]): number {
@@ -81,7 +96,7 @@ function decodeCommand(argv: string[]): number {
       const msg = decodeMessage(m.bytes, { allowTrailingBytes: values['lenient-trailing'] === true });
       const tree = describeMessage(msg);
       if (msg.trailingBytes) tree.children!.push({ name: 'Trailing bytes (accepted)', value: msg.trailingBytes });
-      if (values.json) console.log(JSON.stringify({ source: m.source, message: toJson(tree) }, null, 2));
+      if (values.json) console.log(JSON.stringify({ source: m.source, dataType: registryInfo(DataType).label(msg.header.dataType), ...(messageJson(msg) as object), trailingBytes: msg.trailingBytes }, null, 2));
       else {
         if (found.length > 1) console.log(`# ${where}`);
         console.log(renderTree(tree).join('\n'));

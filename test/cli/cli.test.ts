@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeMessage } from '../../src/wire/index.js';
+import { CORPUS } from '../wire/corpus.js';
+
+const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+const run = (args: string[], input?: string | Buffer) => spawnSync(process.execPath, [cli, ...args], { input, encoding: 'utf8' });
+const psk = Buffer.from(encodeMessage(CORPUS.find((s) => s.name === 'psk-null')!.message));
+const b64 = psk.toString('base64');
+
+test('decode accepts hex, base64, SDP, a=key-mgmt lines, RTSP KeyMgmt headers, files and stdin', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mikey-cli-'));
+  const bin = join(dir, 'msg.bin');
+  writeFileSync(bin, psk);
+  const sdp = `v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\na=key-mgmt:mikey ${b64}\r\nm=audio 5004 RTP/SAVP 0\r\na=key-mgmt:mikey ${b64}\r\n`;
+  const inputs: Array<[string, string[], string | Buffer | undefined, number]> = [
+    ['hex', [psk.toString('hex')], undefined, 1],
+    ['hex with spaces and colons', [psk.toString('hex').replace(/(..)/g, '$1:')], undefined, 1],
+    ['base64', [b64], undefined, 1],
+    ['SDP body (session and media level)', [sdp], undefined, 2],
+    ['a=key-mgmt line', [`a=key-mgmt:mikey ${b64}`], undefined, 1],
+    ['RTSP header', [`KeyMgmt: prot=mikey; uri="rtsp://192.0.2.1/s"; data="${b64}"`], undefined, 1],
+    ['raw file', [bin], undefined, 1],
+    ['stdin', [], psk.toString('base64'), 1],
+    ['stdin dash', ['-'], `a=key-mgmt:mikey ${b64}\n`, 1],
+  ];
+  for (const [what, args, input, n] of inputs) {
+    const r = run(['decode', ...args], input);
+    assert.equal(r.status, 0, `${what}: ${r.stderr}`);
+    assert.equal(r.stdout.match(/^MIKEY message \(137 bytes\)$/gm)?.length, n, what);
+    assert.match(r.stdout, /Key data: a9a3b3b4af2c1f97ac52b1d5697764bb/, what);
+  }
+});
+
+test('decode --json prints the decoded model', () => {
+  const r = run(['decode', '--json', psk.toString('hex')]);
+  assert.equal(r.status, 0);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.dataType, 'Pre-shared');
+  assert.equal(j.header.csbId, 0x0a0b0c0d);
+  assert.deepEqual(j.payloads.map((p: { name: string }) => p.name), ['T', 'RAND', 'SP', 'KEMAC']);
+  assert.equal(j.payloads[3].plaintext[0].keyData, 'a9a3b3b4af2c1f97ac52b1d5697764bb');
+  assert.equal(j.payloads[3].offset, 91);
+});
+
+test('bad input: one line saying where and why, exit 1', () => {
+  for (const [args, re] of [
+    [['decode', '01000500'], /^mikey decode: hex: truncated common header: needs 10 byte\(s\), 4 left at byte 0 \(HDR\); answer with Unsupported message type \(13\)\n$/],
+    [['decode', psk.toString('hex') + '00'], /1 byte\(s\) after the last payload at byte 137/],
+    [['decode', 'not a message!'], /^mikey decode: input is neither hex, base64, SDP nor an RTSP KeyMgmt header\n$/],
+    [['decode', 'a=key-mgmt:other AAAA'], /SDP has no a=key-mgmt:mikey line/],
+    [['decode', 'abc'], /odd number of digits/],
+    [['decode', '--bogus'], /Unknown option '--bogus'/],
+  ] as Array<[string[], RegExp]>) {
+    const r = run(args);
+    assert.equal(r.status, 1, args.join(' '));
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+  const lenient = run(['decode', '--lenient-trailing', psk.toString('hex') + '00']);
+  assert.equal(lenient.status, 0);
+  assert.match(lenient.stdout, /Trailing bytes \(accepted\): 1/);
+});
+
+test('--help for every command, and the main help', () => {
+  for (const args of [['--help'], ['help'], ['decode', '--help'], ['start', '--help'], ['help', 'decode']]) {
+    const r = run(args);
+    assert.equal(r.status, 0, args.join(' '));
+    assert.match(r.stdout, /Usage: mikey/);
+  }
+  assert.equal(run(['frobnicate']).status, 2);
+});
+
+test('start decodes every bundled sample', () => {
+  const r = run(['start']);
+  assert.equal(r.status, 0, r.stdout);
+  const n = CORPUS.length;
+  assert.match(r.stdout, new RegExp(`${n} decoded, 0 failed`));
+  for (const s of CORPUS) assert.match(r.stdout, new RegExp(`^${s.name}\\.hex `, 'm'));
+  // the package.json start script runs exactly this
+  assert.match(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start, /main\.js start/);
+});
