@@ -21,13 +21,13 @@ export interface DecodeOptions {
 
 /** Bounded cursor: `end` is the boundary of the structure being read, never the buffer's. */
 class Reader {
-  private readonly ab: ArrayBufferLike;
-  private readonly base: number;
+  readonly ab: ArrayBufferLike;
+  readonly base: number;
   /** Next-payload value of the payload just decoded. */
   next = 0;
-  constructor(readonly buf: Uint8Array, public pos: number, public end: number) {
-    this.ab = buf.buffer;
-    this.base = buf.byteOffset;
+  constructor(readonly buf: Uint8Array, public pos: number, public end: number, ab?: ArrayBufferLike, base?: number) {
+    this.ab = ab ?? buf.buffer;
+    this.base = base ?? buf.byteOffset;
   }
 
   need(n: number, what: string): void {
@@ -60,7 +60,7 @@ class Reader {
   }
   sub(n: number, what: string): Reader {
     this.need(n, what);
-    const r = new Reader(this.buf, this.pos, this.pos + n);
+    const r = new Reader(this.buf, this.pos, this.pos + n, this.ab, this.base);
     this.pos += n;
     return r;
   }
@@ -242,231 +242,286 @@ function decodeValidity(r: Reader, kv: number, at: number): KeyValidity {
 }
 
 function decodePayload(r: Reader, type: number, dataType: number): Payload {
-  const start = r.pos;
   switch (type) {
-    case PayloadType.Kemac: {
-      // RFC 3830 §6.2
-      r.need(4, 'KEMAC header');
-      const next = r.u8();
-      const encrAlg = r.u8();
-      const len = r.u16();
-      const encrAt = r.pos;
-      const encrData = r.bytes(len, 'Encr data');
-      r.need(1, 'MAC alg');
-      const macAlg = r.u8();
-      const macLen = MAC_LENGTH[macAlg];
-      if (macLen === undefined) fail(r.pos - 1, `unknown MAC alg ${macAlg}`, ErrorNo.InvalidMac);
-      const mac = r.bytes(macLen, 'MAC');
-      const p: Payload = { type: 1, encrAlg, encrData, macAlg, mac, span: { start, end: r.pos } };
-      if (encrAlg === 0 && len === 0) p.plaintext = [];
-      else if (encrAlg === 0) {
-        const sub = new Reader(r.buf, encrAt, encrAt + len);
-        try {
-          p.plaintext = decodeChain(sub, kemacFirstPayload(dataType), Ctx.KemacPlain, dataType);
-        } catch (e) {
-          within(e, 'Encr data');
-        }
-        if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the last key data sub-payload`);
-      }
-      r.next = next;
-      return p;
-    }
-    case PayloadType.Pke: {
-      r.need(3, 'PKE header');
-      const next = r.u8();
-      const w = r.u16();
-      const data = r.bytes(w & 0x3fff, 'PKE data');
-      r.next = next;
-      return { type: 2, c: w >>> 14, data, span: { start, end: r.pos } };
-    }
-    case PayloadType.Dh: {
-      r.need(2, 'DH header');
-      const next = r.u8();
-      const group = r.u8();
-      const len = DH_VALUE_LENGTH[group];
-      if (len === undefined) fail(start + 1, `unknown DH group ${group}`, ErrorNo.InvalidDh);
-      const value = r.bytes(len, 'DH value');
-      r.need(1, 'KV');
-      const b = r.u8();
-      const validity = decodeValidity(r, b & 0x0f, r.pos - 1);
-      r.next = next;
-      return { type: 3, group, value, reserved: b >>> 4, validity, span: { start, end: r.pos } };
-    }
-    case PayloadType.Sign: {
-      // RFC 3830 §6.5: S type(4) | Signature len(12), no next payload.
-      r.need(2, 'SIGN header');
-      const w = r.u16();
-      const signature = r.bytes(w & 0x0fff, 'Signature');
-      r.next = PayloadType.Last;
-      return { type: 4, sType: w >>> 12, signature, span: { start, end: r.pos } };
-    }
-    case PayloadType.T: {
-      r.need(2, 'T header');
-      const next = r.u8();
-      const tsType = r.u8();
-      const len = TS_LENGTH[tsType];
-      if (len === undefined) fail(start + 1, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
-      r.next = next;
-      return { type: 5, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
-    }
+    case PayloadType.Kemac:
+      return decodeKemac(r, type, dataType);
+    case PayloadType.Pke:
+      return decodePke(r, type, dataType);
+    case PayloadType.Dh:
+      return decodeDh(r, type, dataType);
+    case PayloadType.Sign:
+      return decodeSign(r, type, dataType);
+    case PayloadType.T:
+      return decodeT(r, type, dataType);
     case PayloadType.Id:
-    case PayloadType.Cert: {
-      r.need(4, `${NAME(type)} header`);
-      const next = r.u8();
-      const kind = r.u8();
-      const data = r.bytes(r.u16(), `${NAME(type)} data`);
-      const span = { start, end: r.pos };
-      r.next = next;
-      return type === PayloadType.Id ? { type: 6, idType: kind, data, span } : { type: 7, certType: kind, data, span };
-    }
-    case PayloadType.Chash: {
-      r.need(2, 'CHASH header');
-      const next = r.u8();
-      const hashFunc = r.u8();
-      const len = HASH_LENGTH[hashFunc];
-      if (len === undefined) fail(start + 1, `unknown hash function ${hashFunc}`, ErrorNo.InvalidHa);
-      r.next = next;
-      return { type: 8, hashFunc, hash: r.bytes(len, 'Hash'), span: { start, end: r.pos } };
-    }
-    case PayloadType.V: {
-      r.need(2, 'V header');
-      const next = r.u8();
-      const authAlg = r.u8();
-      const len = MAC_LENGTH[authAlg];
-      if (len === undefined) fail(start + 1, `unknown Auth alg ${authAlg}`, ErrorNo.InvalidMac);
-      r.next = next;
-      return { type: 9, authAlg, mac: r.bytes(len, 'Ver data'), span: { start, end: r.pos } };
-    }
-    case PayloadType.Sp: {
-      // RFC 3830 §6.10
-      r.need(5, 'SP header');
-      const next = r.u8();
-      const policyNo = r.u8();
-      const protType = r.u8();
-      const pr = r.sub(r.u16(), 'Policy param');
-      const params = [];
-      while (pr.pos < pr.end) {
-        pr.need(2, 'policy parameter header');
-        const ptype = pr.u8();
-        params.push({ type: ptype, value: pr.bytes(pr.u8(), 'policy parameter value') });
-      }
-      r.next = next;
-      return { type: 10, policyNo, protType, params, span: { start, end: r.pos } };
-    }
-    case PayloadType.Rand: {
-      r.need(2, 'RAND header');
-      const next = r.u8();
-      r.next = next;
-      return { type: 11, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } };
-    }
-    case PayloadType.Err: {
-      r.need(4, 'ERR payload');
-      const next = r.u8();
-      const errorNo = r.u8();
-      r.next = next;
-      return { type: 12, errorNo, reserved: r.u16(), span: { start, end: r.pos } };
-    }
-    case PayloadType.Tr: {
-      // RFC 6043 §6.4
-      r.need(3, 'TR header');
-      const next = r.u8();
-      const role = r.u8();
-      const tsType = r.u8();
-      const len = TS_LENGTH[tsType];
-      if (len === undefined) fail(start + 2, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
-      r.next = next;
-      return { type: 13, role, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
-    }
-    case PayloadType.Idr: {
-      // RFC 6043 §6.6
-      r.need(5, 'IDR header');
-      const next = r.u8();
-      const role = r.u8();
-      const idType = r.u8();
-      r.next = next;
-      return { type: 14, role, idType, data: r.bytes(r.u16(), 'ID data'), span: { start, end: r.pos } };
-    }
-    case PayloadType.Randr: {
-      r.need(3, 'RANDR header');
-      const next = r.u8();
-      const role = r.u8();
-      r.next = next;
-      return { type: 15, role, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } };
-    }
+    case PayloadType.Cert:
+      return decodeIdOrCert(r, type, dataType);
+    case PayloadType.Chash:
+      return decodeChash(r, type, dataType);
+    case PayloadType.V:
+      return decodeV(r, type, dataType);
+    case PayloadType.Sp:
+      return decodeSp(r, type, dataType);
+    case PayloadType.Rand:
+      return decodeRand(r, type, dataType);
+    case PayloadType.Err:
+      return decodeErr(r, type, dataType);
+    case PayloadType.Tr:
+      return decodeTr(r, type, dataType);
+    case PayloadType.Idr:
+      return decodeIdr(r, type, dataType);
+    case PayloadType.Randr:
+      return decodeRandr(r, type, dataType);
     case PayloadType.Tp:
     case PayloadType.Ticket:
       return decodeTicketLike(r, type, dataType);
-    case PayloadType.KeyData: {
-      // RFC 3830 §6.13
-      r.need(4, 'Key data header');
-      const next = r.u8();
-      const b = r.u8();
-      const keyType = b >>> 4;
-      if (keyType > 7) fail(start + 1, `unknown key data type ${keyType}`);
-      const keyData = r.bytes(r.u16(), 'Key data');
-      let salt: Uint8Array | undefined;
-      if (keyTypeHasSalt(keyType)) {
-        r.need(2, 'Salt length');
-        salt = r.bytes(r.u16(), 'Salt data');
-      }
-      const validity = decodeValidity(r, b & 0x0f, start + 1);
-      const p: Payload = { type: 20, keyType, keyData, validity, span: { start, end: r.pos } };
-      if (salt) p.salt = salt;
-      r.next = next;
-      return p;
-    }
+    case PayloadType.KeyData:
+      return decodeKeyData(r);
     case PayloadType.GeneralExt:
       return decodeGeneralExt(r);
     case PayloadType.Ibake:
-    case PayloadType.Esk: {
-      r.need(3, `${NAME(type)} header`);
-      const next = r.u8();
-      const encrData = r.bytes(r.u16(), 'Encr data');
-      const span = { start, end: r.pos };
-      r.next = next;
-      return type === PayloadType.Ibake ? { type: 22, encrData, span } : { type: 23, encrData, span };
-    }
-    case PayloadType.Sk: {
-      r.need(4, 'SK header');
-      const next = r.u8();
-      const b = r.u8();
-      const keyData = r.bytes(r.u16(), 'Key data');
-      const validity = decodeValidity(r, b & 0x0f, start + 1);
-      r.next = next;
-      return { type: 24, skType: b >>> 4, keyData, validity, span: { start, end: r.pos } };
-    }
-    case PayloadType.Eccpt: {
-      // RFC 6267 §6.1.4: point as SEC 1 octet string, padded to end on a 32-bit boundary.
-      r.need(3, 'ECCPT header');
-      const next = r.u8();
-      const curve = r.u8();
-      const flen = ECC_FIELD_LENGTH[curve];
-      if (flen === undefined) fail(start + 1, `unknown ECC curve ${curve}`);
-      const form = r.buf[r.pos]!;
-      const plen = form === 0x04 ? 1 + 2 * flen : form === 0x02 || form === 0x03 ? 1 + flen : form === 0x00 ? 1 : -1;
-      if (plen < 0) fail(r.pos, `unknown point encoding 0x${form.toString(16).padStart(2, '0')}`);
-      const point = r.bytes(plen, 'ECC point');
-      const padding = r.bytes((4 - ((2 + plen) & 3)) & 3, 'ECC point padding');
-      r.need(4, 'ECCPT trailer');
-      const authAlg = r.u8();
-      const tgkLen = r.u16();
-      const b = r.u8();
-      const validity = decodeValidity(r, b & 0x0f, r.pos - 1);
-      r.next = next;
-      return { type: 25, curve, point, padding, authAlg, tgkLen, reserved: b >>> 4, validity, span: { start, end: r.pos } };
-    }
+    case PayloadType.Esk:
+      return decodeIbakeOrEsk(r, type, dataType);
+    case PayloadType.Sk:
+      return decodeSk(r, type, dataType);
+    case PayloadType.Eccpt:
+      return decodeEccpt(r, type, dataType);
     case PayloadType.Sakke:
       return decodeSakke(r);
-    case THDR_PAYLOAD: {
-      r.need(3, 'THDR header');
-      const next = r.u8();
-      r.next = next;
-      return { type: 256, data: r.bytes(r.u16(), 'THDR data'), span: { start, end: r.pos } };
-    }
+    case THDR_PAYLOAD:
+      return decodeThdr(r, type, dataType);
     default:
-      fail(start, `unknown payload type ${type}`);
+      fail(r.pos, `unknown payload type ${type}`);
   }
 }
+
+function decodeKemac(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  // RFC 3830 §6.2
+  r.need(4, 'KEMAC header');
+  const next = r.u8();
+  const encrAlg = r.u8();
+  const len = r.u16();
+  const encrAt = r.pos;
+  const encrData = r.bytes(len, 'Encr data');
+  r.need(1, 'MAC alg');
+  const macAlg = r.u8();
+  const macLen = MAC_LENGTH[macAlg];
+  if (macLen === undefined) fail(r.pos - 1, `unknown MAC alg ${macAlg}`, ErrorNo.InvalidMac);
+  const mac = r.bytes(macLen, 'MAC');
+  const p: Payload = { type: 1, encrAlg, encrData, macAlg, mac, span: { start, end: r.pos }, plaintext: undefined };
+  if (encrAlg === 0 && len === 0) p.plaintext = [];
+  else if (encrAlg === 0) {
+    const sub = new Reader(r.buf, encrAt, encrAt + len, r.ab, r.base);
+    try {
+      p.plaintext = decodeKemacPlain(sub, kemacFirstPayload(dataType), dataType);
+    } catch (e) {
+      within(e, 'Encr data');
+    }
+    if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the last key data sub-payload`);
+  }
+  r.next = next;
+  return p;
+}
+
+function decodePke(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(3, 'PKE header');
+  const next = r.u8();
+  const w = r.u16();
+  const data = r.bytes(w & 0x3fff, 'PKE data');
+  r.next = next;
+  return { type: 2, c: w >>> 14, data, span: { start, end: r.pos } };
+}
+
+function decodeDh(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(2, 'DH header');
+  const next = r.u8();
+  const group = r.u8();
+  const len = DH_VALUE_LENGTH[group];
+  if (len === undefined) fail(start + 1, `unknown DH group ${group}`, ErrorNo.InvalidDh);
+  const value = r.bytes(len, 'DH value');
+  r.need(1, 'KV');
+  const b = r.u8();
+  const validity = decodeValidity(r, b & 0x0f, r.pos - 1);
+  r.next = next;
+  return { type: 3, group, value, reserved: b >>> 4, validity, span: { start, end: r.pos } };
+}
+
+function decodeSign(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  // RFC 3830 §6.5: S type(4) | Signature len(12), no next payload.
+  r.need(2, 'SIGN header');
+  const w = r.u16();
+  const signature = r.bytes(w & 0x0fff, 'Signature');
+  r.next = PayloadType.Last;
+  return { type: 4, sType: w >>> 12, signature, span: { start, end: r.pos } };
+}
+
+function decodeT(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(2, 'T header');
+  const next = r.u8();
+  const tsType = r.u8();
+  const len = TS_LENGTH[tsType];
+  if (len === undefined) fail(start + 1, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
+  r.next = next;
+  return { type: 5, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
+}
+
+function decodeIdOrCert(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(4, `${NAME(type)} header`);
+  const next = r.u8();
+  const kind = r.u8();
+  const data = r.bytes(r.u16(), `${NAME(type)} data`);
+  const span = { start, end: r.pos };
+  r.next = next;
+  return type === PayloadType.Id ? { type: 6, idType: kind, data, span } : { type: 7, certType: kind, data, span };
+}
+
+function decodeChash(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(2, 'CHASH header');
+  const next = r.u8();
+  const hashFunc = r.u8();
+  const len = HASH_LENGTH[hashFunc];
+  if (len === undefined) fail(start + 1, `unknown hash function ${hashFunc}`, ErrorNo.InvalidHa);
+  r.next = next;
+  return { type: 8, hashFunc, hash: r.bytes(len, 'Hash'), span: { start, end: r.pos } };
+}
+
+function decodeV(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(2, 'V header');
+  const next = r.u8();
+  const authAlg = r.u8();
+  const len = MAC_LENGTH[authAlg];
+  if (len === undefined) fail(start + 1, `unknown Auth alg ${authAlg}`, ErrorNo.InvalidMac);
+  r.next = next;
+  return { type: 9, authAlg, mac: r.bytes(len, 'Ver data'), span: { start, end: r.pos } };
+}
+
+function decodeSp(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  // RFC 3830 §6.10
+  r.need(5, 'SP header');
+  const next = r.u8();
+  const policyNo = r.u8();
+  const protType = r.u8();
+  const pr = r.sub(r.u16(), 'Policy param');
+  const params = [];
+  while (pr.pos < pr.end) {
+    pr.need(2, 'policy parameter header');
+    const ptype = pr.u8();
+    params.push({ type: ptype, value: pr.bytes(pr.u8(), 'policy parameter value') });
+  }
+  r.next = next;
+  return { type: 10, policyNo, protType, params, span: { start, end: r.pos } };
+}
+
+function decodeRand(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(2, 'RAND header');
+  const next = r.u8();
+  r.next = next;
+  return { type: 11, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } };
+}
+
+function decodeErr(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(4, 'ERR payload');
+  const next = r.u8();
+  const errorNo = r.u8();
+  r.next = next;
+  return { type: 12, errorNo, reserved: r.u16(), span: { start, end: r.pos } };
+}
+
+function decodeTr(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  // RFC 6043 §6.4
+  r.need(3, 'TR header');
+  const next = r.u8();
+  const role = r.u8();
+  const tsType = r.u8();
+  const len = TS_LENGTH[tsType];
+  if (len === undefined) fail(start + 2, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
+  r.next = next;
+  return { type: 13, role, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
+}
+
+function decodeIdr(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  // RFC 6043 §6.6
+  r.need(5, 'IDR header');
+  const next = r.u8();
+  const role = r.u8();
+  const idType = r.u8();
+  r.next = next;
+  return { type: 14, role, idType, data: r.bytes(r.u16(), 'ID data'), span: { start, end: r.pos } };
+}
+
+function decodeRandr(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(3, 'RANDR header');
+  const next = r.u8();
+  const role = r.u8();
+  r.next = next;
+  return { type: 15, role, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } };
+}
+
+function decodeIbakeOrEsk(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(3, `${NAME(type)} header`);
+  const next = r.u8();
+  const encrData = r.bytes(r.u16(), 'Encr data');
+  const span = { start, end: r.pos };
+  r.next = next;
+  return type === PayloadType.Ibake ? { type: 22, encrData, span } : { type: 23, encrData, span };
+}
+
+function decodeSk(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(4, 'SK header');
+  const next = r.u8();
+  const b = r.u8();
+  const keyData = r.bytes(r.u16(), 'Key data');
+  const validity = decodeValidity(r, b & 0x0f, start + 1);
+  r.next = next;
+  return { type: 24, skType: b >>> 4, keyData, validity, span: { start, end: r.pos } };
+}
+
+function decodeEccpt(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  // RFC 6267 §6.1.4: point as SEC 1 octet string, padded to end on a 32-bit boundary.
+  r.need(3, 'ECCPT header');
+  const next = r.u8();
+  const curve = r.u8();
+  const flen = ECC_FIELD_LENGTH[curve];
+  if (flen === undefined) fail(start + 1, `unknown ECC curve ${curve}`);
+  const form = r.buf[r.pos]!;
+  const plen = form === 0x04 ? 1 + 2 * flen : form === 0x02 || form === 0x03 ? 1 + flen : form === 0x00 ? 1 : -1;
+  if (plen < 0) fail(r.pos, `unknown point encoding 0x${form.toString(16).padStart(2, '0')}`);
+  const point = r.bytes(plen, 'ECC point');
+  const padding = r.bytes((4 - ((2 + plen) & 3)) & 3, 'ECC point padding');
+  r.need(4, 'ECCPT trailer');
+  const authAlg = r.u8();
+  const tgkLen = r.u16();
+  const b = r.u8();
+  const validity = decodeValidity(r, b & 0x0f, r.pos - 1);
+  r.next = next;
+  return { type: 25, curve, point, padding, authAlg, tgkLen, reserved: b >>> 4, validity, span: { start, end: r.pos } };
+}
+
+function decodeThdr(r: Reader, type: number, dataType: number): Payload {
+  const start = r.pos;
+  r.need(3, 'THDR header');
+  const next = r.u8();
+  r.next = next;
+  return { type: 256, data: r.bytes(r.u16(), 'THDR data'), span: { start, end: r.pos } };
+}
+
 
 // RFC 6509 §4.2
 function decodeSakke(r: Reader): SakkePayload {
@@ -478,6 +533,46 @@ function decodeSakke(r: Reader): SakkePayload {
   const data = r.bytes(r.u16(), 'SAKKE data');
   r.next = next;
   return { type: 26, sakkeParams, idScheme, data, span: { start, end: r.pos } };
+}
+
+// RFC 3830 §6.13
+function decodeKeyData(r: Reader): Payload {
+  const start = r.pos;
+  r.need(4, 'Key data header');
+  const next = r.u8();
+  const b = r.u8();
+  const keyType = b >>> 4;
+  if (keyType > 7) fail(start + 1, `unknown key data type ${keyType}`);
+  const keyData = r.bytes(r.u16(), 'Key data');
+  let salt: Uint8Array | undefined;
+  if (keyTypeHasSalt(keyType)) {
+    r.need(2, 'Salt length');
+    salt = r.bytes(r.u16(), 'Salt data');
+  }
+  const validity = decodeValidity(r, b & 0x0f, start + 1);
+  r.next = next;
+  return { type: 20, keyType, keyData, salt, validity, span: { start, end: r.pos } };
+}
+
+/** KEMAC plaintext: the common case of key data only, read in a tight loop (the hot path). */
+function decodeKemacPlain(r: Reader, first: number, dataType: number): Payload[] {
+  if (first !== PayloadType.KeyData) return decodeChain(r, first, Ctx.KemacPlain, dataType);
+  const out: Payload[] = [];
+  let type: number = first;
+  while (type === PayloadType.KeyData) {
+    const at = r.pos;
+    try {
+      out.push(decodeKeyData(r));
+    } catch (e) {
+      within(e, `Key data[${out.length}]@${at}`);
+    }
+    type = r.next;
+  }
+  if (type !== PayloadType.Last) {
+    const rest = decodeChain(r, type, Ctx.KemacPlain, dataType);
+    for (const p of rest) out.push(p);
+  }
+  return out;
 }
 
 // RFC 6043 §6.10

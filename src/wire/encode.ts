@@ -43,11 +43,12 @@ function bad(where: Where, reason: string): never {
 function fits(v: number, bits: number): boolean {
   return Number.isInteger(v) && v >= 0 && v < 2 ** bits;
 }
-function len8(b: Uint8Array, where: Where): void {
-  if (b.length > 0xff) bad(where, `${b.length} bytes do not fit an 8-bit length`);
+/** Length checks; `what` names the field within `where`, joined only when an error is raised. */
+function len8(b: Uint8Array, where: Where, what?: string): void {
+  if (b.length > 0xff) bad(what ? () => `${at(where)} ${what}` : where, `${b.length} bytes do not fit an 8-bit length`);
 }
-function len16(n: number, where: Where): void {
-  if (n > 0xffff) bad(where, `${n} bytes do not fit a 16-bit length`);
+function len16(n: number, where: Where, what?: string): void {
+  if (n > 0xffff) bad(what ? () => `${at(where)} ${what}` : where, `${n} bytes do not fit a 16-bit length`);
 }
 
 // ---- sizes --------------------------------------------------------------------------------
@@ -200,12 +201,12 @@ function writeHeader(w: Writer, h: CommonHeader, next: number): void {
 
 function writeValidity(w: Writer, v: KeyValidity, path: Where): void {
   if (v.kv === 1) {
-    len8(v.spi, () => `${at(path)} SPI`);
+    len8(v.spi, path, 'SPI');
     w.u8(v.spi.length);
     w.bytes(v.spi);
   } else if (v.kv === 2) {
-    len8(v.validFrom, () => `${at(path)} VF`);
-    len8(v.validTo, () => `${at(path)} VT`);
+    len8(v.validFrom, path, 'VF');
+    len8(v.validTo, path, 'VT');
     w.u8(v.validFrom.length);
     w.bytes(v.validFrom);
     w.u8(v.validTo.length);
@@ -219,7 +220,7 @@ function writeChain(w: Writer, ps: readonly Payload[], path: Where): void {
     if (p.type === PayloadType.Sign && i !== ps.length - 1) bad(`${at(path)}[${i}]`, 'SIGN must be the last payload');
     const nxt = ps[i + 1];
     if (nxt && nxt.type === THDR_PAYLOAD) bad(`${at(path)}[${i + 1}]`, 'THDR must be the first payload of ticket data');
-    writePayload(w, p, nxt ? nxt.type : PayloadType.Last, () => `${at(path)}[${i}]`);
+    writePayload(w, p, nxt ? nxt.type : PayloadType.Last, path, i);
   }
 }
 function writeFirstChain(w: Writer, c: PayloadChain, path: Where): void {
@@ -231,11 +232,13 @@ function writeFirstChain(w: Writer, c: PayloadChain, path: Where): void {
   writeChain(w, c.payloads, path);
 }
 
-function writePayload(w: Writer, p: Payload, next: number, path: Where): void {
+function writePayload(w: Writer, p: Payload, next: number, chainPath: Where, index: number): void {
+  // the payload's location, for error messages only
+  const path: Where = () => `${at(chainPath)}[${index}]`;
   switch (p.type) {
     case 1: {
       const data = kemacData(p);
-      len16(data.length, () => `${at(path)} KEMAC`);
+      len16(data.length, path, 'KEMAC');
       if (!(MAC_LENGTH[p.macAlg] === p.mac.length)) bad(path, `MAC of ${p.mac.length} bytes for MAC alg ${p.macAlg}`);
       w.u8(next); w.u8(p.encrAlg); w.u16(data.length); w.bytes(data); w.u8(p.macAlg); w.bytes(p.mac);
       return;
@@ -273,7 +276,10 @@ function writePayload(w: Writer, p: Payload, next: number, path: Where): void {
       return;
     case 10: {
       let n = 0;
-      for (const q of p.params) { len8(q.value, () => `${at(path)} param ${q.type}`); n += 2 + q.value.length; }
+      for (const q of p.params) {
+        if (q.value.length > 0xff) bad(() => `${at(path)} param ${q.type}`, `${q.value.length} bytes do not fit an 8-bit length`);
+        n += 2 + q.value.length;
+      }
       len16(n, path);
       w.u8(next); w.u8(p.policyNo); w.u8(p.protType); w.u16(n);
       for (const q of p.params) { w.u8(q.type); w.u8(q.value.length); w.bytes(q.value); }
@@ -306,15 +312,15 @@ function writePayload(w: Writer, p: Payload, next: number, path: Where): void {
       w.u8(next); w.u16(p.ticketType); w.u8(p.subtype); w.u8(p.version);
       w.u16(bits >>> 8); w.u8(bits & 0xff);
       const tp = firstChainSize(p.tpData);
-      len16(tp, () => `${at(path)} TP data`);
+      len16(tp, path, 'TP data');
       w.u16(tp);
       writeFirstChain(w, p.tpData, () => `${at(path)} TP data`);
       if (p.type === 17) {
         const td = ticketDataOf(p.ticketData, p.baseTicket);
-        len16(td.length, () => `${at(path)} Ticket data`);
+        len16(td.length, path, 'Ticket data');
         w.u16(td.length); w.bytes(td);
         const id = firstChainSize(p.initiatorData);
-        len16(id, () => `${at(path)} Initiator data`);
+        len16(id, path, 'Initiator data');
         w.u16(id);
         writeFirstChain(w, p.initiatorData, () => `${at(path)} Initiator data`);
       }
@@ -326,7 +332,7 @@ function writePayload(w: Writer, p: Payload, next: number, path: Where): void {
       w.u8(next); w.u8((p.keyType << 4) | p.validity.kv); w.u16(p.keyData.length); w.bytes(p.keyData);
       if (keyTypeHasSalt(p.keyType)) {
         const salt = p.salt ?? new Uint8Array(0);
-        len16(salt.length, () => `${at(path)} salt`);
+        len16(salt.length, path, 'salt');
         w.u16(salt.length); w.bytes(salt);
       } else {
         if (!(p.salt === undefined)) bad(path, 'salt given for a key data type without +SALT');
@@ -380,12 +386,30 @@ export function encodePayloads(ps: readonly Payload[]): Uint8Array {
   return out;
 }
 
+/**
+ * Output buffers of small messages are carved from a shared slab (as Node's Buffer pool does):
+ * one typed-array view per message instead of a fresh backing store. Regions are never
+ * handed out twice, and every byte of one is written by the encoder (checked), so nothing of
+ * an earlier message can show through.
+ */
+const SLAB_SIZE = 16 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabUsed = 0;
+function allocate(n: number): Uint8Array {
+  if (n > SLAB_SIZE >>> 3) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, n);
+  slabUsed = (slabUsed + n + 7) & ~7;
+  return out;
+}
+
 /** Encode a message. Throws `MikeyEncodeError` when a field does not fit its wire format. */
 export function encodeMessage(msg: Message): Uint8Array {
   const size = headerSize(msg.header) + chainSize(msg.payloads);
-  // every byte is written below (checked), so an uninitialised pooled buffer is safe
-  const pooled = Buffer.allocUnsafe(size);
-  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, size);
+    const out = allocate(size);
   const w = new Writer(out);
   const first = msg.payloads[0];
   writeHeader(w, msg.header, first ? first.type : PayloadType.Last);
