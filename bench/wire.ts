@@ -1,5 +1,5 @@
 // Wire codec: decode and encode medians for three message sizes, beside GStreamer's C parser.
-import { decodeMessage, encodeMessage } from '../src/wire/index.js';
+import { decodeMessage, encodeMessage, policyParams } from '../src/wire/index.js';
 import { CORPUS } from '../test/wire/corpus.js';
 import { buildGstDriver, gstBench, gstProblem } from '../test/interop/gst.js';
 import { fmt, measure, type BenchSection, type Measurement } from './harness.js';
@@ -20,7 +20,13 @@ export const wireSection: BenchSection = {
       const dec = measure(`decode ${name} (${bytes.length} B)`, () => decodeMessage(bytes), { bytesPerOp: bytes.length });
       const enc = measure(`encode ${name}`, () => encodeMessage(msg), { bytesPerOp: bytes.length });
       const both = measure(`decode+encode ${name}`, () => encodeMessage(decodeMessage(bytes)), { bytesPerOp: bytes.length });
-      for (const m of [dec, enc, both]) console.log(fmt(m));
+      // the same with every security-policy parameter read as well (policyParams decodes them on demand)
+      const read = measure(`decode+policyParams+encode ${name}`, () => {
+        const m = decodeMessage(bytes);
+        for (const p of m.payloads) if (p.type === 10) policyParams(p);
+        return encodeMessage(m);
+      }, { bytesPerOp: bytes.length });
+      for (const m of [dec, enc, both, read]) console.log(fmt(m));
       if (!pskBoth) pskBoth = both;
     }
     const problem = gstProblem();

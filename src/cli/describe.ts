@@ -7,6 +7,7 @@ import {
 } from '../wire/registry.js';
 import type { CommonHeader, KeyValidity, Message, Payload, PayloadChain } from '../wire/types.js';
 import { TICKET_FLAG_NAMES } from '../wire/types.js';
+import { policyParams } from '../wire/sp.js';
 
 export interface Field {
   /** Field name as the RFC calls it. */
@@ -121,7 +122,7 @@ function payload(p: Payload, next: number): Field {
     case 8: return f('Cert Hash (CHASH)', [en('Hash func', HashFunc, p.hashFunc), { name: 'Hash', value: hex(p.hash) }]);
     case 9: return f('Verification (V)', [en('Auth alg', MacAlg, p.authAlg), { name: 'Ver data', value: hex(p.mac) }]);
     case 10: return f('Security Policy (SP)', [{ name: 'Policy no', value: p.policyNo }, en('Prot type', ProtType, p.protType),
-      { name: 'Policy param length', value: p.params.reduce((n, q) => n + 2 + q.value.length, 0) }, ...p.params.map((q) => policyParam(p.protType, q.type, q.value))]);
+      { name: 'Policy param length', value: policyParams(p).reduce((n, q) => n + 2 + q.value.length, 0) }, ...policyParams(p).map((q) => policyParam(p.protType, q.type, q.value))]);
     case 11: return f('RAND', [{ name: 'RAND len', value: p.rand.length }, { name: 'RAND', value: hex(p.rand) }]);
     case 12: return f('Error (ERR)', [en('Error no', ErrorNo, p.errorNo), { name: 'Reserved', value: p.reserved }]);
     case 13: return f('Timestamp with Role (TR)', [en('TS role', TsRole, p.role), en('TS type', TsType, p.tsType), tsField(p.tsType, p.value)]);

@@ -82,7 +82,7 @@ const NAME = (t: number): string => (t === THDR_PAYLOAD ? 'THDR' : describe(Payl
 
 // ---- Common header ------------------------------------------------------------------------
 
-function decodeHeader(r: Reader): { header: CommonHeader; next: number } {
+function decodeHeader(r: Reader): CommonHeader {
   const start = r.pos;
   r.need(10, 'common header');
   const version = r.u8();
@@ -116,10 +116,8 @@ function decodeHeader(r: Reader): { header: CommonHeader; next: number } {
     default:
       fail(start + 9, `unknown CS ID map type ${mapType}`);
   }
-  return {
-    header: { version, dataType, v: (b & 0x80) !== 0, prfFunc: b & 0x7f, csbId, csIdMap, span: { start, end: r.pos } },
-    next,
-  };
+  r.next = next;
+  return { version, dataType, v: (b & 0x80) !== 0, prfFunc: b & 0x7f, csbId, csIdMap, span: { start, end: r.pos } };
 }
 
 function isKnownDataType(t: number): boolean {
@@ -261,7 +259,7 @@ function decodePayload(r: Reader, type: number, dataType: number): Payload {
     case PayloadType.V:
       return decodeV(r, type, dataType);
     case PayloadType.Sp:
-      return decodeSp(r, type, dataType);
+      return decodeSp(r);
     case PayloadType.Rand:
       return decodeRand(r, type, dataType);
     case PayloadType.Err:
@@ -403,22 +401,26 @@ function decodeV(r: Reader, type: number, dataType: number): Payload {
   return { type: 9, authAlg, mac: r.bytes(len, 'Ver data'), span: { start, end: r.pos } };
 }
 
-function decodeSp(r: Reader, type: number, dataType: number): Payload {
+function decodeSp(r: Reader): Payload {
+  // RFC 3830 §6.10: the TLV block is checked here and kept as received (see policyParams)
   const start = r.pos;
-  // RFC 3830 §6.10
   r.need(5, 'SP header');
   const next = r.u8();
   const policyNo = r.u8();
   const protType = r.u8();
-  const pr = r.sub(r.u16(), 'Policy param');
-  const params = [];
-  while (pr.pos < pr.end) {
-    pr.need(2, 'policy parameter header');
-    const ptype = pr.u8();
-    params.push({ type: ptype, value: pr.bytes(pr.u8(), 'policy parameter value') });
+  const len = r.u16();
+  const at = r.pos;
+  const paramBytes = r.bytes(len, 'Policy param');
+  const b = r.buf;
+  const end = at + len;
+  for (let o = at; o < end; ) {
+    if (end - o < 2) fail(o, `truncated policy parameter header: needs 2 byte(s), ${end - o} left`);
+    const vlen = b[o + 1]!;
+    if (end - o - 2 < vlen) fail(o + 2, `truncated policy parameter ${b[o]!} value: needs ${vlen} byte(s), ${end - o - 2} left`);
+    o += 2 + vlen;
   }
   r.next = next;
-  return { type: 10, policyNo, protType, params, span: { start, end: r.pos } };
+  return { type: 10, policyNo, protType, paramBytes, span: { start, end: r.pos } };
 }
 
 function decodeRand(r: Reader, type: number, dataType: number): Payload {
@@ -703,13 +705,12 @@ export interface DecodedMessage extends Message {
 export function decodeMessage(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedMessage {
   const r = new Reader(bytes, 0, bytes.length);
   let header: CommonHeader;
-  let next: number;
   try {
-    ({ header, next } = decodeHeader(r));
+    header = decodeHeader(r);
   } catch (e) {
     within(e, 'HDR');
   }
-  const payloads = decodeChain(r, next, Ctx.Message, header.dataType);
+  const payloads = decodeChain(r, r.next, Ctx.Message, header.dataType);
   if (header.csIdMap.type === CsIdMapType.Empty) {
     const sp = payloads.find((p) => p.type === PayloadType.Sp);
     // RFC 4563 §5: no SP payload with the empty map

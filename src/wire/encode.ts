@@ -7,6 +7,7 @@ import {
 } from './registry.js';
 import type { CommonHeader, GenericIdEntry, KeyValidity, Message, Payload, PayloadChain, SakkePayload } from './types.js';
 import { TICKET_FLAG_NAMES } from './types.js';
+import { policyParamsLength } from './sp.js';
 
 class Writer {
   pos = 0;
@@ -98,11 +99,7 @@ function payloadSize(p: Payload): number {
     case 6: case 7: return 4 + p.data.length;
     case 8: return 2 + p.hash.length;
     case 9: return 2 + p.mac.length;
-    case 10: {
-      let n = 5;
-      for (const q of p.params) n += 2 + q.value.length;
-      return n;
-    }
+    case 10: return 5 + policyParamsLength(p);
     case 11: return 2 + p.rand.length;
     case 12: return 4;
     case 13: return 3 + p.value.length;
@@ -275,14 +272,15 @@ function writePayload(w: Writer, p: Payload, next: number, chainPath: Where, ind
       w.u8(next); w.u8(p.authAlg); w.bytes(p.mac);
       return;
     case 10: {
-      let n = 0;
-      for (const q of p.params) {
-        if (q.value.length > 0xff) bad(() => `${at(path)} param ${q.type}`, `${q.value.length} bytes do not fit an 8-bit length`);
-        n += 2 + q.value.length;
-      }
+      const n = policyParamsLength(p);
       len16(n, path);
       w.u8(next); w.u8(p.policyNo); w.u8(p.protType); w.u16(n);
-      for (const q of p.params) { w.u8(q.type); w.u8(q.value.length); w.bytes(q.value); }
+      if (p.params) {
+        for (const q of p.params) {
+          if (q.value.length > 0xff) bad(() => `${at(path)} param ${q.type}`, `${q.value.length} bytes do not fit an 8-bit length`);
+          w.u8(q.type); w.u8(q.value.length); w.bytes(q.value);
+        }
+      } else if (p.paramBytes) w.bytes(p.paramBytes);
       return;
     }
     case 11:
@@ -408,13 +406,35 @@ function allocate(n: number): Uint8Array {
 
 /** Encode a message. Throws `MikeyEncodeError` when a field does not fit its wire format. */
 export function encodeMessage(msg: Message): Uint8Array {
-  const size = headerSize(msg.header) + chainSize(msg.payloads);
-    const out = allocate(size);
-  const w = new Writer(out);
   const first = msg.payloads[0];
-  writeHeader(w, msg.header, first ? first.type : PayloadType.Last);
-  writeChain(w, msg.payloads, 'payload');
-  if (w.pos !== size) bad('message', `internal size mismatch ${w.pos} != ${size}`);
+  const firstType = first ? first.type : PayloadType.Last;
+  // One pass straight into the free part of the slab; a message that does not fit is sized
+  // first and written again into a buffer of its own.
+  if (SLAB_SIZE - slabUsed < 2048) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const room = new Uint8Array(slab, slabUsed, SLAB_SIZE - slabUsed);
+  const w = new Writer(room);
+  let fits = true;
+  try {
+    writeHeader(w, msg.header, firstType);
+    writeChain(w, msg.payloads, 'payload');
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    fits = false;
+  }
+  if (fits && w.pos <= room.length) {
+    const out = new Uint8Array(slab, slabUsed, w.pos);
+    slabUsed = (slabUsed + w.pos + 7) & ~7;
+    return out;
+  }
+  const size = headerSize(msg.header) + chainSize(msg.payloads);
+  const out = size > SLAB_SIZE >>> 3 ? new Uint8Array(size) : allocate(size);
+  const w2 = new Writer(out);
+  writeHeader(w2, msg.header, firstType);
+  writeChain(w2, msg.payloads, 'payload');
+  if (w2.pos !== size) bad('message', `internal size mismatch ${w2.pos} != ${size}`);
   return out;
 }
 

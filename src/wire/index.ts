@@ -4,3 +4,4 @@ export { MikeyDecodeError, MikeyEncodeError } from './errors.js';
 export { decodeMessage, decodeKeyDataChain, decodeIbakeData, decodeEskData } from './decode.js';
 export type { DecodeOptions, DecodedMessage } from './decode.js';
 export { encodeMessage, encodePayloads, encodedSize } from './encode.js';
+export { policyParams, policyParam } from './sp.js';

@@ -143,11 +143,17 @@ export interface PolicyParam {
   value: Uint8Array;
 }
 
+/**
+ * SP (RFC 3830 §6.10). A decoded SP carries its parameters as `paramBytes`, the Type/Length/Value
+ * block as received (validated: every parameter fits exactly); `policyParams(sp)` lists them.
+ * A built SP gives `params`, which the encoder prefers when both are present.
+ */
 export interface SpPayload extends Base {
   type: 10;
   policyNo: number;
   protType: number;
-  params: PolicyParam[];
+  params?: PolicyParam[];
+  paramBytes?: Uint8Array;
 }
 
 export interface RandPayload extends Base {

@@ -2,7 +2,7 @@
 // codec, on the message it implements: the NULL-encrypted pre-shared-key I_MESSAGE.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage } from '../../src/wire/index.js';
+import { decodeMessage, encodeMessage, policyParams } from '../../src/wire/index.js';
 import type { Message, Payload, KeyValidity } from '../../src/wire/types.js';
 import { needPeer } from '../support/peer.js';
 import { CORPUS, SRTP_POLICY, fill } from '../wire/corpus.js';
@@ -53,7 +53,7 @@ function assertSame(name: string, g: GstMessage, m: Message): void {
       case 11: assert.equal(q['rand'], hex(p.rand), name); break;
       case 10:
         assert.deepEqual([q['policy'], q['proto']], [p.policyNo, p.protType], name);
-        assert.deepEqual(q['params'], p.params.map((x) => ({ type: x.type, len: x.value.length, value: hex(x.value) })), `${name}: SP`);
+        assert.deepEqual(q['params'], policyParams(p).map((x) => ({ type: x.type, len: x.value.length, value: hex(x.value) })), `${name}: SP`);
         break;
       case 1: {
         assert.deepEqual([q['encAlg'], q['macAlg']], [p.encrAlg, p.macAlg], name);
@@ -96,7 +96,7 @@ test('messages built by GStreamer decode in ours to the same values', async (t) 
   await buildGstDriver();
   const specs: GstBuildSpec[] = [
     { csbId: 0x12345678, cs: [{ policy: 0, ssrc: 0xdeadbeef, roc: 0 }], t: { type: 0, value: 'eeb3ef4080000000' }, rand: hex(fill(16, 1)),
-      sp: [{ policy: 0, params: SRTP_POLICY.type === 10 ? SRTP_POLICY.params.map((p) => ({ type: p.type, value: hex(p.value) })) : [] }],
+      sp: [{ policy: 0, params: SRTP_POLICY.type === 10 ? policyParams(SRTP_POLICY).map((p) => ({ type: p.type, value: hex(p.value) })) : [] }],
       kemac: { keys: [{ type: 2, key: hex(fill(16, 2)), salt: hex(fill(14, 3)), spi: '00000001' }] } },
     { v: true, csbId: 1, cs: [{ policy: 0, ssrc: 1, roc: 2 }, { policy: 0, ssrc: 3, roc: 4 }], t: 'now', rand: hex(fill(32, 4)),
       kemac: { keys: [{ type: 0, key: hex(fill(16, 5)) }, { type: 2, key: hex(fill(30, 6)), validFrom: '0001', validTo: 'ffff' }] } },
@@ -121,7 +121,7 @@ test('messages built by GStreamer decode in ours to the same values', async (t) 
     const rand = rest.find((p) => p.type === 11);
     assert.equal(rand && rand.type === 11 ? hex(rand.rand) : undefined, s.rand);
     const sp = rest.filter((p) => p.type === 10);
-    assert.deepEqual(sp.map((p) => p.type === 10 && p.params.map((q) => ({ type: q.type, value: hex(q.value) }))), (s.sp ?? []).map((x) => x.params));
+    assert.deepEqual(sp.map((p) => p.type === 10 && policyParams(p).map((q) => ({ type: q.type, value: hex(q.value) }))), (s.sp ?? []).map((x) => x.params));
     const kemac = rest.find((p) => p.type === 1)!;
     assert.ok(kemac.type === 1 && kemac.encrAlg === 0 && kemac.macAlg === 0);
     assert.deepEqual(kemac.plaintext!.map((k) => {

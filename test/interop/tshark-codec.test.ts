@@ -2,7 +2,7 @@
 // shows must carry our value, it must cover every byte, and it must flag nothing malformed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage } from '../../src/wire/index.js';
+import { decodeMessage, encodeMessage, policyParams } from '../../src/wire/index.js';
 import type { Payload, Message, KeyValidity } from '../../src/wire/types.js';
 import { needPeer } from '../support/peer.js';
 import { CORPUS, CERT_DER } from '../wire/corpus.js';
@@ -43,10 +43,10 @@ function expected(p: Payload, next: number): Record<string, Expect | Expect[]> {
     case 6: return { ...np, 'mikey.id.type': p.idType, 'mikey.id.len': p.data.length, 'mikey.id.data': p.data };
     case 7: return { ...np, 'mikey.cert.type': p.certType, 'mikey.cert.data': p.data };
     case 9: return { ...np, 'mikey.v.auth_alg': p.authAlg, 'mikey.v.ver_data': p.mac };
-    case 10: return {
-      ...np, 'mikey.sp.no': p.policyNo, 'mikey.sp.proto_type': p.protType, 'mikey.sp.param_len': p.params.reduce((n, q) => n + 2 + q.value.length, 0),
-      'mikey.sp.param.type': p.params.map((q) => q.type), 'mikey.sp.param.len': p.params.map((q) => q.value.length), 'mikey.sp.patam.value': p.params.map((q) => q.value),
-    };
+    case 10: { const params = policyParams(p); return {
+      ...np, 'mikey.sp.no': p.policyNo, 'mikey.sp.proto_type': p.protType, 'mikey.sp.param_len': params.reduce((n, q) => n + 2 + q.value.length, 0),
+      'mikey.sp.param.type': params.map((q) => q.type), 'mikey.sp.param.len': params.map((q) => q.value.length), 'mikey.sp.patam.value': params.map((q) => q.value),
+    }; }
     case 11: return { ...np, 'mikey.rand.len': p.rand.length, 'mikey.rand.data': p.rand };
     case 12: return { ...np, 'mikey.err.no': p.errorNo, 'mikey.err.reserved': Uint8Array.from([p.reserved >>> 8, p.reserved & 0xff]) };
     case 14: return { ...np, 'mikey.id.role': p.role, 'mikey.id.type': p.idType, 'mikey.id.len': p.data.length, 'mikey.id.data': p.data };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage, MikeyDecodeError } from '../../src/wire/index.js';
+import { decodeMessage, encodeMessage, MikeyDecodeError, policyParams } from '../../src/wire/index.js';
 import { ErrorNo } from '../../src/wire/registry.js';
 import type { Payload, Message } from '../../src/wire/types.js';
 import { CORPUS } from './corpus.js';
@@ -63,7 +63,7 @@ function lengthFields(m: Message, bytes: Uint8Array): LengthField[] {
         case 10: {
           add(3, 2, 'Policy param length');
           let o = 5;
-          for (const q of p.params) { add(o + 1, 1, `param ${q.type} length`); o += 2 + q.value.length; }
+          for (const q of policyParams(p)) { add(o + 1, 1, `param ${q.type} length`); o += 2 + q.value.length; }
           break;
         }
         case 11: add(1, 1, 'RAND len'); break;

@@ -1,0 +1,31 @@
+// Security policy parameters (RFC 3830 §6.10): Type(8) Length(8) Value TLVs.
+import type { PolicyParam, SpPayload } from './types.js';
+
+/** The parameters of an SP payload, in wire order (decoded from `paramBytes` when not given). */
+export function policyParams(sp: SpPayload): PolicyParam[] {
+  if (sp.params) return sp.params;
+  const b = sp.paramBytes;
+  if (!b) return [];
+  const out: PolicyParam[] = [];
+  for (let o = 0; o < b.length; ) {
+    const len = b[o + 1]!;
+    out.push({ type: b[o]!, value: b.subarray(o + 2, o + 2 + len) });
+    o += 2 + len;
+  }
+  return out;
+}
+
+/** The value of parameter `type`, or undefined. */
+export function policyParam(sp: SpPayload, type: number): Uint8Array | undefined {
+  return policyParams(sp).find((p) => p.type === type)?.value;
+}
+
+/** Size of the TLV block of an SP payload. */
+export function policyParamsLength(sp: SpPayload): number {
+  if (sp.params) {
+    let n = 0;
+    for (const q of sp.params) n += 2 + q.value.length;
+    return n;
+  }
+  return sp.paramBytes?.length ?? 0;
+}
