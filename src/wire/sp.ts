@@ -7,9 +7,11 @@ export function policyParams(sp: SpPayload): PolicyParam[] {
   const b = sp.paramBytes;
   if (!b) return [];
   const out: PolicyParam[] = [];
+  const ab = b.buffer;
+  const base = b.byteOffset;
   for (let o = 0; o < b.length; ) {
     const len = b[o + 1]!;
-    out.push({ type: b[o]!, value: b.subarray(o + 2, o + 2 + len) });
+    out.push({ type: b[o]!, value: new Uint8Array(ab, base + o + 2, len) });
     o += 2 + len;
   }
   return out;

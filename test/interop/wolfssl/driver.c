@@ -5,7 +5,7 @@
  * invalid key), 2 on usage or library errors.
  *
  *   eccsi-kms                          -> KSAK, KPAK (04||x||y)
- *   eccsi-issue KSAK ID                -> SSK, PVT  (KPAK recomputed from KSAK)
+ *   eccsi-issue KSAK KPAK ID           -> SSK, PVT
  *   eccsi-validate KPAK ID SSK PVT     -> "valid" / exit 1
  *   eccsi-sign KPAK ID SSK PVT MSG     -> SIG (r||s||PVT)
  *   eccsi-verify KPAK ID MSG SIG       -> "valid" / exit 1
@@ -100,19 +100,22 @@ static int cmd_eccsi_kms(void)
     return 0;
 }
 
-static int cmd_eccsi_issue(const char* ksakHex, const char* idHex)
+static int cmd_eccsi_issue(const char* ksakHex, const char* kpakHex, const char* idHex)
 {
     EccsiKey key;
-    unsigned char ksak[32], id[256], out[65];
+    unsigned char ksak[32 + 64], kpak[65], id[256], out[65];
     size_t idSz;
     word32 sz;
     mp_int ssk;
     ecc_point* pvt = wc_ecc_new_point();
     if (pvt == NULL) die("wc_ecc_new_point", -1);
     eccsi_init(&key);
-    unhex(ksakHex, ksak, sizeof(ksak));
+    /* wolfSSL's KMS key export/import format: KSAK || KPAK.x || KPAK.y */
+    if (unhex(ksakHex, ksak, 32) != 32 || unhex(kpakHex, kpak, sizeof(kpak)) != 65 || kpak[0] != 4)
+        die("eccsi-issue key lengths", -1);
+    memcpy(ksak + 32, kpak + 1, 64);
     idSz = unhex(idHex, id, sizeof(id));
-    CHECK(wc_ImportEccsiPrivateKey(&key, ksak, 32));
+    CHECK(wc_ImportEccsiKey(&key, ksak, sizeof(ksak)));
     CHECK(mp_init(&ssk));
     CHECK(wc_MakeEccsiPair(&key, &rng, WC_HASH_TYPE_SHA256, id, (word32)idSz, &ssk, pvt));
     sz = 32;
@@ -536,7 +539,7 @@ int main(int argc, char** argv)
     CHECK(wc_InitRng(&rng));
 #define NEED(k) if (argc != 2 + (k)) { fprintf(stderr, "%s takes %d arguments\n", argv[1], k); return 2; }
     if (strcmp(argv[1], "eccsi-kms") == 0) { NEED(0); r = cmd_eccsi_kms(); }
-    else if (strcmp(argv[1], "eccsi-issue") == 0) { NEED(2); r = cmd_eccsi_issue(argv[2], argv[3]); }
+    else if (strcmp(argv[1], "eccsi-issue") == 0) { NEED(3); r = cmd_eccsi_issue(argv[2], argv[3], argv[4]); }
     else if (strcmp(argv[1], "eccsi-validate") == 0) { NEED(4); r = cmd_eccsi_validate(argv + 2); }
     else if (strcmp(argv[1], "eccsi-sign") == 0) { NEED(5); r = cmd_eccsi_sign(argv + 2); }
     else if (strcmp(argv[1], "eccsi-verify") == 0) { NEED(4); r = cmd_eccsi_verify(argv + 2); }
