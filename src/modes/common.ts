@@ -1,0 +1,269 @@
+// What the RFC 3830 methods share: endpoints with injected clock, randomness and replay cache;
+// building HDR, T, RAND, ID and SP; MACs over exact spans; Error messages (RFC 3830 §5).
+import { randomBytes } from 'node:crypto';
+import type { KemacEncrAlg, MacAlg } from '../crypto/kemac.js';
+import { macCompute, macVerify, MAC_PARAMS } from '../crypto/kemac.js';
+import type { MikeyPrf } from '../crypto/prf.js';
+import { decodeMessage, type DecodedMessage } from '../wire/decode.js';
+import { MikeyDecodeError } from '../wire/errors.js';
+import { encodeMessage } from '../wire/encode.js';
+import { DataType, EncrAlg, ErrorNo, IdType, KeyDataType, MacAlg as MacAlgCode, PayloadType, PrfFunc, TsType } from '../wire/registry.js';
+import type {
+  CommonHeader, CsIdMap, IdPayload, KeyDataPayload, Message, Payload, PayloadOf, PolicyParam, SpPayload, TPayload,
+} from '../wire/types.js';
+import { MikeyErrorMessage, MikeyProtocolError } from '../session/errors.js';
+import { policyParamsForProfile, type SrtpProfileName } from '../session/policy.js';
+import { MemoryReplayCache, replayKey, type ReplayCache } from '../session/replay.js';
+import { checkTimestamp, ntpTimestamp, systemClock, timestamp64, type Clock } from '../session/time.js';
+
+/** Injected dependencies of an initiator or responder. */
+export interface Endpoint {
+  clock?: Clock;
+  /** Cryptographically secure random bytes (default node:crypto randomBytes). */
+  random?: (n: number) => Uint8Array;
+  /** Responders: remembers authenticated messages (default in-memory, bounded). */
+  replayCache?: ReplayCache;
+  /** Allowed clock skew in ms either way (default 5 minutes). */
+  maxSkewMs?: number;
+}
+
+export interface ResolvedEndpoint {
+  clock: Clock;
+  random: (n: number) => Uint8Array;
+  replayCache: ReplayCache;
+  maxSkewMs: number;
+}
+
+export function resolveEndpoint(e: Endpoint): ResolvedEndpoint {
+  return {
+    clock: e.clock ?? systemClock,
+    random: e.random ?? ((n) => new Uint8Array(randomBytes(n))),
+    replayCache: e.replayCache ?? new MemoryReplayCache(),
+    maxSkewMs: e.maxSkewMs ?? 5 * 60_000,
+  };
+}
+
+/** An identity as carried in an ID payload (RFC 3830 §6.7). */
+export interface Identity {
+  idType: number;
+  data: Uint8Array;
+}
+/** A URI identity, e.g. `sip:alice@example.org`. */
+export function uriIdentity(uri: string): Identity {
+  return { idType: IdType.Uri, data: new TextEncoder().encode(uri) };
+}
+export function idPayload(id: Identity): IdPayload {
+  return { type: 6, idType: id.idType, data: id.data };
+}
+export function sameIdentity(a: Identity | undefined, b: Identity | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.idType === b.idType && Buffer.compare(Buffer.from(a.data), Buffer.from(b.data)) === 0;
+}
+
+// ---- algorithms by code point ------------------------------------------------------------
+
+export function prfFuncOf(prf: MikeyPrf): number {
+  return prf === 'MIKEY-1' ? PrfFunc.Mikey1 : PrfFunc.HmacSha256;
+}
+const ENCR: Record<number, KemacEncrAlg> = { 0: 'NULL', 1: 'AES-CM-128', 2: 'AES-KW-128', 3: 'AES-CM-256' };
+const MAC: Record<number, MacAlg> = { 0: 'NULL', 1: 'HMAC-SHA-1-160', 2: 'HMAC-SHA-256-256' };
+export function encrAlgOf(code: number): KemacEncrAlg {
+  const a = ENCR[code];
+  if (!a) throw new MikeyProtocolError(ErrorNo.InvalidEa, `KEMAC encryption algorithm ${code} is not supported`);
+  return a;
+}
+export function encrAlgCode(a: KemacEncrAlg): number {
+  return { 'NULL': EncrAlg.Null, 'AES-CM-128': EncrAlg.AesCm128, 'AES-KW-128': EncrAlg.AesKw128, 'AES-CM-256': EncrAlg.AesCm256 }[a];
+}
+export function macAlgOf(code: number): MacAlg {
+  const a = MAC[code];
+  if (!a) throw new MikeyProtocolError(ErrorNo.InvalidMac, `MAC algorithm ${code} is not supported`);
+  return a;
+}
+export function macAlgCode(a: MacAlg): number {
+  return { 'NULL': MacAlgCode.Null, 'HMAC-SHA-1-160': MacAlgCode.HmacSha1_160, 'HMAC-SHA-256-256': MacAlgCode.HmacSha256_256 }[a];
+}
+export function macLength(a: MacAlg): number {
+  return MAC_PARAMS[a].tagLen;
+}
+
+// ---- building --------------------------------------------------------------------------
+
+/** A crypto session offered by an initiator: an SRTP stream and its policy. */
+export interface SessionOffer {
+  /** SSRC; 0 lets the responder fill it in (RFC 3830 §6.1.1). */
+  ssrc: number;
+  roc?: number;
+  /** A named profile (default AES_CM_128_HMAC_SHA1_80), or explicit SP parameters. */
+  profile?: SrtpProfileName;
+  params?: PolicyParam[];
+}
+
+/** SRTP-ID map and SP payloads for the sessions; sessions with equal policies share a policy number. */
+export function buildMapAndPolicies(sessions: readonly SessionOffer[]): { map: CsIdMap; sps: SpPayload[] } {
+  if (sessions.length > 255) throw new RangeError('at most 255 crypto sessions');
+  const sps: SpPayload[] = [];
+  const byKey = new Map<string, number>();
+  const entries = sessions.map((s) => {
+    const params = s.params ?? policyParamsForProfile(s.profile ?? 'AES_CM_128_HMAC_SHA1_80');
+    const key = params.map((p) => `${p.type}:${Buffer.from(p.value).toString('hex')}`).join(',');
+    let no = byKey.get(key);
+    if (no === undefined) {
+      no = sps.length;
+      byKey.set(key, no);
+      sps.push({ type: 10, policyNo: no, protType: 0, params });
+    }
+    return { policyNo: no, ssrc: s.ssrc >>> 0, roc: (s.roc ?? 0) >>> 0 };
+  });
+  return { map: { type: 0, entries }, sps };
+}
+
+export function header(dataType: number, csbId: number, prf: MikeyPrf, map: CsIdMap, v = false): CommonHeader {
+  return { version: 1, dataType, v, prfFunc: prfFuncOf(prf), csbId: csbId >>> 0, csIdMap: map };
+}
+
+export function tNow(clock: Clock): TPayload {
+  return { type: 5, tsType: TsType.NtpUtc, value: ntpTimestamp(clock.now()) };
+}
+
+/** A key to transport: a TGK (default) or a TEK, random when not given. */
+export interface KeySpec {
+  /** The key (default: `length` random bytes). */
+  key?: Uint8Array;
+  /** Length of a random key in bytes (default 16). */
+  length?: number;
+  /** Carry a salt (+SALT key types). */
+  salt?: Uint8Array;
+  /** MKI: key validity by SPI (RFC 3830 §6.14). */
+  mki?: Uint8Array;
+  /** 'TGK' (default) or 'TEK'. */
+  kind?: 'TGK' | 'TEK';
+}
+
+export function keyDataPayloads(specs: readonly KeySpec[], random: (n: number) => Uint8Array): KeyDataPayload[] {
+  return specs.map((k) => {
+    const tek = k.kind === 'TEK';
+    const keyType = tek ? (k.salt ? KeyDataType.TekSalt : KeyDataType.Tek) : k.salt ? KeyDataType.TgkSalt : KeyDataType.Tgk;
+    const p: KeyDataPayload = {
+      type: 20, keyType, keyData: k.key ?? random(k.length ?? 16), salt: k.salt,
+      validity: k.mki ? { kv: 1, spi: k.mki } : { kv: 0 },
+    };
+    return p;
+  });
+}
+
+/**
+ * Encode `msg` whose last payload carries a MAC or signature of `tagLength` bytes (zeros as
+ * placeholder), then fill it with `tag(bytes covered)` over every byte before it.
+ */
+export function encodeWithTrailingTag(msg: Message, tagLength: number, tag: (covered: Uint8Array) => Uint8Array): Uint8Array {
+  const bytes = encodeMessage(msg);
+  const covered = bytes.subarray(0, bytes.length - tagLength);
+  const t = tag(covered);
+  if (t.length !== tagLength) throw new Error(`internal: tag of ${t.length} bytes, ${tagLength} expected`);
+  bytes.set(t, bytes.length - tagLength);
+  return bytes;
+}
+
+/** V payload MAC input (RFC 3830 §5.2): the message without the MAC, then IDi, IDr and T data. */
+export function verificationParts(covered: Uint8Array, idi: Identity | undefined, idr: Identity | undefined, t: Uint8Array): Uint8Array[] {
+  return [covered, idi?.data ?? new Uint8Array(0), idr?.data ?? new Uint8Array(0), t];
+}
+
+// ---- receiving -------------------------------------------------------------------------
+
+/** Decode, turning a codec error into the protocol error a responder answers with. */
+export function decodeOrReject(bytes: Uint8Array): DecodedMessage {
+  try {
+    return decodeMessage(bytes);
+  } catch (e) {
+    if (e instanceof MikeyDecodeError) throw new MikeyProtocolError(e.errorNo, e.message, { cause: e });
+    throw e;
+  }
+}
+
+export function payloadsOf<T extends Payload['type']>(msg: Message, type: T): Array<PayloadOf<T>> {
+  return msg.payloads.filter((p): p is PayloadOf<T> => p.type === type);
+}
+export function payloadOf<T extends Payload['type']>(msg: Message, type: T): PayloadOf<T> | undefined {
+  return msg.payloads.find((p): p is PayloadOf<T> => p.type === type);
+}
+export function requirePayload<T extends Payload['type']>(msg: Message, type: T, what: string, errorNo: number = ErrorNo.UnsupportedMessageType): PayloadOf<T> {
+  const p = payloadOf(msg, type);
+  if (!p) throw new MikeyProtocolError(errorNo, `${what} missing`);
+  return p;
+}
+
+/** The message's payload types must follow `pattern` (RFC 3830 §3 message layouts). */
+export function checkLayout(msg: Message, pattern: ReadonlyArray<{ type: number; min: number; max: number }>, what: string): void {
+  let i = 0;
+  for (const slot of pattern) {
+    let n = 0;
+    while (n < slot.max && i < msg.payloads.length && msg.payloads[i]!.type === slot.type) { i++; n++; }
+    if (n < slot.min) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `${what}: payload ${i} must be a ${PayloadName(slot.type)}`);
+  }
+  if (i !== msg.payloads.length) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `${what}: unexpected ${PayloadName(msg.payloads[i]!.type)} payload at position ${i}`);
+}
+export const one = (type: number) => ({ type, min: 1, max: 1 });
+export const opt = (type: number) => ({ type, min: 0, max: 1 });
+export const any = (type: number) => ({ type, min: 0, max: 255 });
+const PayloadName = (t: number) => Object.entries(PayloadType).find(([, v]) => v === t)?.[0] ?? String(t);
+
+/** Freshness before authentication: the timestamp is inside the allowed skew (RFC 3830 §5.3). */
+export function checkFresh(t: TPayload, ep: ResolvedEndpoint): number {
+  return checkTimestamp(t.tsType, t.value, ep.clock, { maxSkewMs: ep.maxSkewMs });
+}
+
+/** After authentication: remember the message; a second copy is a replay (RFC 3830 §5.4). */
+export async function recordAuthenticated(bytes: Uint8Array, ep: ResolvedEndpoint, tMs: number): Promise<void> {
+  const now = ep.clock.now();
+  const verdict = await ep.replayCache.checkAndRecord(replayKey(bytes), Math.max(tMs, now) + ep.maxSkewMs, now);
+  if (verdict === 'replayed') throw new MikeyProtocolError(ErrorNo.InvalidTs, 'replayed message');
+  if (verdict === 'full') throw new MikeyProtocolError(ErrorNo.InvalidTs, 'replay cache full: refusing new messages until entries expire');
+}
+
+export function t64(t: TPayload): Uint8Array {
+  return timestamp64(t.tsType, t.value);
+}
+
+// ---- Error messages (RFC 3830 §5.1.2) -----------------------------------------------------
+
+export interface ErrorAuth {
+  macAlg: MacAlg;
+  authKey: Uint8Array;
+}
+
+/**
+ * HDR, T, {ERR}, {SP}, [V]. After an authentication failure the message is not authenticated
+ * (§5.1.2); otherwise `auth` adds a V whose MAC covers the Error message itself (the coverage
+ * RFC 6043 §5.4 spells out for Error messages).
+ */
+export function buildErrorMessage(req: CommonHeader | undefined, t: TPayload | undefined, errorNos: readonly number[], clock: Clock, opts: { sps?: SpPayload[]; auth?: ErrorAuth } = {}): Uint8Array {
+  const hdr: CommonHeader = req
+    ? { ...req, dataType: DataType.Error, v: false }
+    : { version: 1, dataType: DataType.Error, v: false, prfFunc: 0, csbId: 0, csIdMap: { type: 1, csCount: 0 } };
+  const payloads: Payload[] = [t ?? tNow(clock), ...errorNos.map((e): Payload => ({ type: 12, errorNo: e, reserved: 0 })), ...(opts.sps ?? [])];
+  if (hdr.csIdMap.type === 1) payloads.splice(0, payloads.length, ...payloads.filter((p) => p.type !== 10));
+  if (!opts.auth || opts.auth.macAlg === 'NULL') return encodeMessage({ header: hdr, payloads });
+  const a = opts.auth;
+  const len = macLength(a.macAlg);
+  payloads.push({ type: 9, authAlg: macAlgCode(a.macAlg), mac: new Uint8Array(len) });
+  return encodeWithTrailingTag({ header: hdr, payloads }, len, (covered) => macCompute(a.macAlg, a.authKey, covered));
+}
+
+/** An initiator reading an Error message: throws MikeyErrorMessage, authenticated when its V verifies. */
+export function rejectErrorMessage(msg: DecodedMessage, auth?: ErrorAuth): never {
+  const errs = payloadsOf(msg, 12).map((e) => e.errorNo);
+  const v = payloadOf(msg, 9);
+  let authenticated = false;
+  if (v && auth && v.authAlg === macAlgCode(auth.macAlg) && auth.macAlg !== 'NULL') {
+    authenticated = macVerify(auth.macAlg, auth.authKey, msg.bytes.subarray(0, v.span!.end - v.mac.length), v.mac);
+  }
+  throw new MikeyErrorMessage(errs, authenticated);
+}
+
+/** A responder failure, with the Error message to send back (when one should be sent). */
+export function withErrorResponse(e: unknown, build: (err: MikeyProtocolError) => Uint8Array | undefined): never {
+  if (e instanceof MikeyProtocolError && e.response === undefined) e.response = build(e);
+  throw e;
+}

@@ -1,0 +1,331 @@
+// Pre-shared key method (RFC 3830 §3.1), its verification message and CSB updates (§4.5).
+//   I_MESSAGE = HDR, T, RAND, [IDi], [IDr], {SP}, KEMAC      KEMAC = E(encr_key, {TGK}) || MAC
+//   R_MESSAGE = HDR, T, [IDr], V                              (when the initiator sets V)
+// The KEMAC MAC covers the whole I_MESSAGE but the MAC field; V covers R_MESSAGE || IDi || IDr || T.
+import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../crypto/kemac.js';
+import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../crypto/prf.js';
+import { decodeKeyDataChain } from '../wire/decode.js';
+import { MikeyDecodeError } from '../wire/errors.js';
+import { encodePayloads } from '../wire/encode.js';
+import { DataType, ErrorNo, PayloadType } from '../wire/registry.js';
+import type { DecodedMessage } from '../wire/decode.js';
+import type { CommonHeader, KemacPayload, KeyDataPayload, Payload, SpPayload, TPayload } from '../wire/types.js';
+import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
+import { MikeyProtocolError } from '../session/errors.js';
+import {
+  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, encrAlgCode,
+  encrAlgOf, header, idPayload, keyDataPayloads, macAlgCode, macAlgOf, macLength, one, opt, payloadOf, payloadsOf,
+  recordAuthenticated, rejectErrorMessage, requirePayload, resolveEndpoint, t64, tNow, verificationParts, withErrorResponse,
+  type Endpoint, type Identity, type KeySpec, type ResolvedEndpoint, type SessionOffer,
+} from './common.js';
+
+/** Algorithms protecting the MIKEY message itself. */
+export interface MessageProtection {
+  /** PRF of the header (default MIKEY-1). */
+  prf?: MikeyPrf;
+  /** KEMAC encryption (default AES-CM-128). */
+  encrAlg?: KemacEncrAlg;
+  /** KEMAC and V MAC (default HMAC-SHA-1-160). */
+  macAlg?: MacAlg;
+}
+
+export interface OfferOptions {
+  sessions: readonly SessionOffer[];
+  /** Ask for a verification message (V flag). */
+  verify?: boolean;
+  /** CSB ID (random by default). A group is served by one CSB ID, RAND and TGK (RFC 3830 §8.1). */
+  csbId?: number;
+  rand?: Uint8Array;
+  /** Keys to transport (default one random 16-byte TGK). */
+  keys?: readonly KeySpec[];
+}
+
+export interface UpdateOptions {
+  /** The crypto sessions after the update (default: unchanged). */
+  sessions?: readonly SessionOffer[];
+  /** New keys; none keeps the current ones (RFC 3830 §4.5). */
+  keys?: readonly KeySpec[];
+  verify?: boolean;
+}
+
+export interface Offer {
+  bytes: Uint8Array;
+  /** The keys as the initiator will use them. */
+  bundle: CryptoSessionBundle;
+}
+
+interface CsbState {
+  csbId: number;
+  rand: Uint8Array;
+  prf: MikeyPrf;
+  secret: Uint8Array;
+  map: CommonHeader['csIdMap'];
+  sps: SpPayload[];
+  keys: KeyDataPayload[];
+  idi?: Identity;
+  idr?: Identity;
+  bundle: CryptoSessionBundle;
+}
+
+const NULL_ALGS_REFUSED = 'NULL encryption or MAC refused (RFC 3830 §4.2.3: only over a transport that is itself secure; set allowUnprotected)';
+
+// ---- shared by both sides ------------------------------------------------------------------
+
+function messageKeys(secret: Uint8Array, csbId: number, rand: Uint8Array, prf: MikeyPrf, encrAlg: KemacEncrAlg, macAlg: MacAlg): MessageKeys {
+  return deriveMessageKeys(secret, csbId, rand, prf, { encrAlg, macAlg });
+}
+
+/** Build a KEMAC-protected message whose KEMAC (last) MAC covers everything before it (§3.1). */
+export function buildKemacMessage(
+  hdr: CommonHeader, before: Payload[], keys: readonly Payload[], mk: MessageKeys, t: TPayload, encrAlg: KemacEncrAlg, macAlg: MacAlg,
+): Uint8Array {
+  const plain = encodePayloads(keys);
+  const encrData = kemacEncrypt(encrAlg, mk, plain, { csbId: hdr.csbId, t: t64(t) });
+  const len = macLength(macAlg);
+  const kemac: KemacPayload = { type: 1, encrAlg: encrAlgCode(encrAlg), encrData, macAlg: macAlgCode(macAlg), mac: new Uint8Array(len) };
+  return encodeWithTrailingTag({ header: hdr, payloads: [...before, kemac] }, len, (covered) => macCompute(macAlg, mk.authKey, covered));
+}
+
+function verificationMac(macAlg: MacAlg, authKey: Uint8Array, covered: Uint8Array, idi: Identity | undefined, idr: Identity | undefined, t: TPayload): Uint8Array {
+  return macCompute(macAlg, authKey, verificationParts(covered, idi, idr, t.value));
+}
+
+function idOf(p: { idType: number; data: Uint8Array } | undefined): Identity | undefined {
+  return p ? { idType: p.idType, data: p.data } : undefined;
+}
+
+/**
+ * AES key wrap takes whole 64-bit blocks (RFC 3394 §2) and MIKEY defines no padding: the key
+ * data must add up to a multiple of 8 bytes. A random TGK is lengthened to get there (its
+ * length is free, the PRF takes any); with explicit keys the sender must choose fitting ones.
+ */
+export function alignForKeyWrap(specs: readonly KeySpec[], encrAlg: KemacEncrAlg): KeySpec[] {
+  const out = specs.map((k) => ({ ...k }));
+  if (encrAlg !== 'AES-KW-128') return out;
+  const size = (k: KeySpec) => 4 + (k.key?.length ?? k.length ?? 16) + (k.salt ? 2 + k.salt.length : 0) + (k.mki ? 1 + k.mki.length : 0);
+  const total = out.reduce((n, k) => n + size(k), 0);
+  const pad = (8 - (total % 8)) % 8;
+  if (pad === 0) return out;
+  const free = out.find((k) => !k.key);
+  if (!free) throw new RangeError(`AES-KW-128 needs key data of a multiple of 8 bytes (${total} given)`);
+  free.length = (free.length ?? 16) + pad;
+  return out;
+}
+
+// ---- initiator -----------------------------------------------------------------------------
+
+export interface PskInitiatorOptions extends Endpoint, MessageProtection {
+  /** The pre-shared key s (RFC 3830 §3.1). */
+  psk: Uint8Array;
+  idi?: Identity;
+  idr?: Identity;
+  allowUnprotected?: boolean;
+}
+
+export class PskInitiator {
+  private readonly ep: ResolvedEndpoint;
+  private readonly prf: MikeyPrf;
+  private readonly encrAlg: KemacEncrAlg;
+  private readonly macAlg: MacAlg;
+  private state?: CsbState & { t: TPayload; mk: MessageKeys };
+
+  constructor(private readonly opts: PskInitiatorOptions) {
+    this.ep = resolveEndpoint(opts);
+    this.prf = opts.prf ?? 'MIKEY-1';
+    this.encrAlg = opts.encrAlg ?? 'AES-CM-128';
+    this.macAlg = opts.macAlg ?? 'HMAC-SHA-1-160';
+    if ((this.encrAlg === 'NULL' || this.macAlg === 'NULL') && !opts.allowUnprotected) throw new TypeError(NULL_ALGS_REFUSED);
+  }
+
+  /** The I_MESSAGE of a new CSB. */
+  createOffer(o: OfferOptions): Offer {
+    const csbId = o.csbId ?? new DataView(this.ep.random(4).buffer).getUint32(0);
+    const rand = o.rand ?? this.ep.random(16);
+    const { map, sps } = buildMapAndPolicies(o.sessions);
+    const keys = keyDataPayloads(alignForKeyWrap(o.keys ?? [{}], this.encrAlg), this.ep.random);
+    return this.send(csbId, rand, map, sps, keys, o.verify ?? false, true);
+  }
+
+  /** An update of the current CSB: same CSB ID, new T, no RAND (RFC 3830 §4.5). */
+  createUpdate(o: UpdateOptions = {}): Offer {
+    const s = this.state;
+    if (!s) throw new Error('no CSB to update: create an offer first');
+    const { map, sps } = o.sessions ? buildMapAndPolicies(o.sessions) : { map: s.map, sps: s.sps };
+    const keys = o.keys ? keyDataPayloads(alignForKeyWrap(o.keys, this.encrAlg), this.ep.random) : s.keys;
+    return this.send(s.csbId, s.rand, map, sps, keys, o.verify ?? false, false, o.keys !== undefined);
+  }
+
+  private send(csbId: number, rand: Uint8Array, map: CommonHeader['csIdMap'], sps: SpPayload[], keys: KeyDataPayload[], v: boolean, initial: boolean, newKeys = true): Offer {
+    const hdr = header(DataType.PreShared, csbId, this.prf, map, v);
+    const t = tNow(this.ep.clock);
+    const mk = messageKeys(this.opts.psk, csbId, rand, this.prf, this.encrAlg, this.macAlg);
+    const before: Payload[] = [t];
+    if (initial) before.push({ type: 11, rand });
+    if (this.opts.idi) before.push(idPayload(this.opts.idi));
+    if (this.opts.idr) before.push(idPayload(this.opts.idr));
+    before.push(...sps);
+    // an update without new keys carries an empty KEMAC: its MAC still authenticates the update
+    const bytes = buildKemacMessage(hdr, before, newKeys ? keys : [], mk, t, this.encrAlg, this.macAlg);
+    const bundle = deriveBundle(hdr, rand, sps, { kind: 'keyData', keys });
+    this.state = { csbId, rand, prf: this.prf, secret: this.opts.psk, map, sps, keys, idi: this.opts.idi, idr: this.opts.idr, bundle, t, mk };
+    return { bytes, bundle };
+  }
+
+  /** Check the responder's verification message (or read its Error message). */
+  receiveResponse(bytes: Uint8Array): CryptoSessionBundle {
+    const s = this.state;
+    if (!s) throw new Error('no offer outstanding');
+    const msg = decodeOrReject(bytes);
+    if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg, { macAlg: this.macAlg, authKey: s.mk.authKey });
+    return checkVerification(msg, DataType.PskVerification, s, this.macAlg, s.mk.authKey);
+  }
+
+  get bundle(): CryptoSessionBundle | undefined {
+    return this.state?.bundle;
+  }
+}
+
+/** The initiator's check of R_MESSAGE = HDR, T, [IDr], V (shared with the public-key method). */
+export function checkVerification(msg: DecodedMessage, dataType: number, s: { csbId: number; idi?: Identity; idr?: Identity; t: TPayload; bundle: CryptoSessionBundle }, macAlg: MacAlg, authKey: Uint8Array): CryptoSessionBundle {
+  if (msg.header.dataType !== dataType) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected a verification message, got data type ${msg.header.dataType}`);
+  checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Id), one(PayloadType.V)], 'verification message');
+  if (msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'verification message for another CSB');
+  const t = payloadOf(msg, 5)!;
+  // §3.1: the responder echoes the initiator's timestamp
+  if (t.tsType !== s.t.tsType || Buffer.compare(Buffer.from(t.value), Buffer.from(s.t.value)) !== 0) {
+    throw new MikeyProtocolError(ErrorNo.InvalidTs, 'verification message does not echo our timestamp');
+  }
+  const v = payloadOf(msg, 9)!;
+  if (v.authAlg !== macAlgCode(macAlg)) throw new MikeyProtocolError(ErrorNo.InvalidMac, `V uses auth alg ${v.authAlg}`);
+  const idr = idOf(payloadOf(msg, 6)) ?? s.idr;
+  const covered = msg.bytes.subarray(0, v.span!.end - v.mac.length);
+  if (!macVerify(macAlg, authKey, verificationParts(covered, s.idi, idr, s.t.value), v.mac)) {
+    throw new MikeyProtocolError(ErrorNo.AuthFailure, 'verification MAC does not verify');
+  }
+  return s.bundle;
+}
+
+// ---- responder -----------------------------------------------------------------------------
+
+export interface PskResponderOptions extends Endpoint {
+  /** The pre-shared key, or a lookup by the identities in the message (undefined: unknown peer). */
+  psk: Uint8Array | ((idi: Identity | undefined, idr: Identity | undefined) => Uint8Array | undefined);
+  /** Our identity, sent as IDr in the verification message when given. */
+  idr?: Identity;
+  allowUnprotected?: boolean;
+  /** KEMAC encryption algorithms accepted (default all but NULL). */
+  encrAlgs?: readonly KemacEncrAlg[];
+  /** MAC algorithms accepted (default all but NULL). */
+  macAlgs?: readonly MacAlg[];
+}
+
+export interface Accepted {
+  bundle: CryptoSessionBundle;
+  /** The verification message to send back, when the initiator asked for one. */
+  response?: Uint8Array;
+  /** The initiator's identity, as carried. */
+  idi?: Identity;
+  /** True for an update of an existing CSB. */
+  update: boolean;
+}
+
+export class PskResponder {
+  private readonly ep: ResolvedEndpoint;
+  private readonly csbs = new Map<number, CsbState>();
+
+  constructor(private readonly opts: PskResponderOptions) {
+    this.ep = resolveEndpoint(opts);
+  }
+
+  /** Process an I_MESSAGE. Throws MikeyProtocolError, with `response` set to the Error message to send. */
+  async receive(bytes: Uint8Array): Promise<Accepted> {
+    let msg: DecodedMessage | undefined;
+    let auth: { macAlg: MacAlg; authKey: Uint8Array } | undefined;
+    try {
+      msg = decodeOrReject(bytes);
+      const m = msg;
+      return await this.process(m, (a) => { auth = a; });
+    } catch (e) {
+      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, 5), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
+    }
+  }
+
+  private async process(msg: DecodedMessage, authenticated: (a: { macAlg: MacAlg; authKey: Uint8Array }) => void): Promise<Accepted> {
+    if (msg.header.dataType !== DataType.PreShared) {
+      throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${msg.header.dataType} is not a pre-shared key message`);
+    }
+    checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Rand), opt(PayloadType.Id), opt(PayloadType.Id), any(PayloadType.Sp), one(PayloadType.Kemac)], 'PSK I_MESSAGE');
+    const t = payloadOf(msg, 5)!;
+    const tMs = checkFresh(t, this.ep);
+    const prf = prfOf(msg.header.prfFunc);
+    const ids = payloadsOf(msg, 6);
+    const idi = idOf(ids[0]);
+    const idr = idOf(ids[1]);
+    const rand = payloadOf(msg, 11)?.rand;
+    const prior = rand ? undefined : this.csbs.get(msg.header.csbId);
+    if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
+    const secret = typeof this.opts.psk === 'function' ? this.opts.psk(idi, idr) : this.opts.psk;
+    if (!secret) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no pre-shared key for this peer');
+    const kemac = requirePayload(msg, 1, 'KEMAC');
+    const encrAlg = encrAlgOf(kemac.encrAlg);
+    const macAlg = macAlgOf(kemac.macAlg);
+    this.checkAlgs(encrAlg, macAlg);
+    const useRand = rand ?? prior!.rand;
+    const mk = messageKeys(secret, msg.header.csbId, useRand, prf, encrAlg, macAlg);
+    // §5.3: verify the MAC over everything but the MAC field before anything else
+    if (!macVerify(macAlg, mk.authKey, msg.bytes.subarray(0, kemac.span!.end - kemac.mac.length), kemac.mac)) {
+      throw new MikeyProtocolError(ErrorNo.AuthFailure, 'KEMAC MAC does not verify');
+    }
+    authenticated({ macAlg, authKey: mk.authKey });
+    await recordAuthenticated(msg.bytes, this.ep, tMs);
+    const keys = decryptKeys(kemac, encrAlg, mk, msg.header.csbId, t);
+    if (rand && keys.length === 0) throw new MikeyProtocolError(ErrorNo.Unspecified, 'initial message without a TGK');
+    const sps = payloadsOf(msg, 10);
+    const useKeys = keys.length ? keys : prior!.keys;
+    const bundle = deriveBundle(msg.header, useRand, sps, { kind: 'keyData', keys: useKeys });
+    this.csbs.set(msg.header.csbId, { csbId: msg.header.csbId, rand: useRand, prf, secret, map: msg.header.csIdMap, sps, keys: useKeys, idi, idr, bundle });
+    const accepted: Accepted = { bundle, idi, update: !rand };
+    if (msg.header.v) accepted.response = buildVerification(DataType.PskVerification, msg.header, t, this.opts.idr, idi, idr, macAlg, mk.authKey);
+    return accepted;
+  }
+
+  private checkAlgs(encrAlg: KemacEncrAlg, macAlg: MacAlg): void {
+    const unprotected = encrAlg === 'NULL' || macAlg === 'NULL';
+    if (unprotected && !this.opts.allowUnprotected) throw new MikeyProtocolError(encrAlg === 'NULL' ? ErrorNo.InvalidEa : ErrorNo.InvalidMac, NULL_ALGS_REFUSED);
+    if (this.opts.encrAlgs && !this.opts.encrAlgs.includes(encrAlg)) throw new MikeyProtocolError(ErrorNo.InvalidEa, `${encrAlg} not accepted`);
+    if (this.opts.macAlgs && !this.opts.macAlgs.includes(macAlg)) throw new MikeyProtocolError(ErrorNo.InvalidMac, `${macAlg} not accepted`);
+  }
+}
+
+/** KEMAC key data, decrypted and decoded (first payload: `first`). */
+export function decryptKeys(kemac: KemacPayload, encrAlg: KemacEncrAlg, mk: MessageKeys, csbId: number, t: TPayload, first: number = PayloadType.KeyData): KeyDataPayload[] {
+  if (kemac.encrData.length === 0) return [];
+  let plain: Uint8Array;
+  try {
+    plain = kemacDecrypt(encrAlg, mk, kemac.encrData, { csbId, t: t64(t) });
+  } catch (e) {
+    throw new MikeyProtocolError(ErrorNo.AuthFailure, 'KEMAC data does not decrypt', { cause: e });
+  }
+  let subs: Payload[];
+  try {
+    subs = decodeKeyDataChain(plain, first);
+  } catch (e) {
+    if (e instanceof MikeyDecodeError) throw new MikeyProtocolError(e.errorNo, `KEMAC key data: ${e.reason}`, { cause: e });
+    throw e;
+  }
+  return subs.filter((p): p is KeyDataPayload => p.type === 20);
+}
+
+/** R_MESSAGE = HDR, T, [IDr], V (RFC 3830 §3.1, §3.2, §5.2). */
+export function buildVerification(
+  dataType: number, req: CommonHeader, t: TPayload, ourId: Identity | undefined, idi: Identity | undefined, idrInRequest: Identity | undefined,
+  macAlg: MacAlg, authKey: Uint8Array,
+): Uint8Array {
+  const hdr: CommonHeader = { ...req, dataType, v: false };
+  const payloads: Payload[] = [t];
+  if (ourId) payloads.push(idPayload(ourId));
+  const len = macLength(macAlg);
+  payloads.push({ type: 9, authAlg: macAlgCode(macAlg), mac: new Uint8Array(len) });
+  const idr = ourId ?? idrInRequest;
+  return encodeWithTrailingTag({ header: hdr, payloads }, len, (covered) => verificationMac(macAlg, authKey, covered, idi, idr, t));
+}
