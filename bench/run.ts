@@ -1,8 +1,9 @@
 // `npm run bench`: every section, each timing ours beside a native peer in the same run.
 import type { BenchSection } from './harness.js';
 import { wireSection } from './wire.js';
+import { symmetricSection } from './symmetric.js';
 
-const sections: BenchSection[] = [wireSection];
+const sections: BenchSection[] = [wireSection, symmetricSection];
 const only = process.argv[2];
 for (const s of sections) {
   if (only && !s.title.toLowerCase().includes(only.toLowerCase())) continue;
