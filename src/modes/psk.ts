@@ -99,11 +99,11 @@ function idOf(p: { idType: number; data: Uint8Array } | undefined): Identity | u
  * data must add up to a multiple of 8 bytes. A random TGK is lengthened to get there (its
  * length is free, the PRF takes any); with explicit keys the sender must choose fitting ones.
  */
-export function alignForKeyWrap(specs: readonly KeySpec[], encrAlg: KemacEncrAlg): KeySpec[] {
+export function alignForKeyWrap(specs: readonly KeySpec[], encrAlg: KemacEncrAlg, before = 0): KeySpec[] {
   const out = specs.map((k) => ({ ...k }));
   if (encrAlg !== 'AES-KW-128') return out;
   const size = (k: KeySpec) => 4 + (k.key?.length ?? k.length ?? 16) + (k.salt ? 2 + k.salt.length : 0) + (k.mki ? 1 + k.mki.length : 0);
-  const total = out.reduce((n, k) => n + size(k), 0);
+  const total = out.reduce((n, k) => n + size(k), before);
   const pad = (8 - (total % 8)) % 8;
   if (pad === 0) return out;
   const free = out.find((k) => !k.key);
