@@ -125,3 +125,26 @@ function fromKeyData(k: KeyDataPayload, csId: number, csbId: number, rand: Uint8
       throw new MikeyProtocolError(ErrorNo.Unspecified, `key data type ${k.keyType} does not belong in this exchange`);
   }
 }
+
+/** One SRTP crypto context, the shape SRTP stacks take (DESIGN: the hand-off). */
+export interface SrtpContext {
+  csId: number;
+  ssrc: number;
+  roc: number;
+  masterKey: Uint8Array;
+  masterSalt: Uint8Array;
+  mki?: Uint8Array;
+  /** Named profile (libsrtp spelling), undefined when the policy is not one of them. */
+  profile: SrtpProfileName | undefined;
+  /** Key derivation rate (0: derive once). */
+  kdr: number;
+  policy: SrtpPolicy;
+}
+
+/** Every (crypto session, master key) pair of a bundle as an SRTP crypto context. */
+export function srtpContexts(bundle: CryptoSessionBundle): SrtpContext[] {
+  return bundle.sessions.flatMap((s) => s.keys.map((k) => ({
+    csId: s.csId, ssrc: s.ssrc, roc: s.roc, masterKey: k.masterKey, masterSalt: k.masterSalt, mki: k.mki,
+    profile: s.profile, kdr: s.policy.keyDerivationRate, policy: s.policy,
+  })));
+}
