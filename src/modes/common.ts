@@ -25,13 +25,21 @@ export interface Endpoint {
   replayCache?: ReplayCache;
   /** Allowed clock skew in ms either way (default 5 minutes). */
   maxSkewMs?: number;
+  /** Initiators: the timestamp type sent (default NTP-UTC, RFC 3830 §6.6, RFC 6043 §6.3). */
+  timestamp?: TimestampKind;
 }
+
+export type TimestampKind = 'NTP-UTC' | 'NTP' | 'COUNTER' | 'NTP-UTC-32';
 
 export interface ResolvedEndpoint {
   clock: Clock;
   random: (n: number) => Uint8Array;
   replayCache: ReplayCache;
   maxSkewMs: number;
+  timestamp: TimestampKind;
+  /** Initiators: the last COUNTER sent; responders: the last COUNTER accepted per CSB ID. */
+  counter: number;
+  counters: Map<number, number>;
 }
 
 export function resolveEndpoint(e: Endpoint): ResolvedEndpoint {
@@ -40,6 +48,9 @@ export function resolveEndpoint(e: Endpoint): ResolvedEndpoint {
     random: e.random ?? ((n) => new Uint8Array(randomBytes(n))),
     replayCache: e.replayCache ?? new MemoryReplayCache(),
     maxSkewMs: e.maxSkewMs ?? 5 * 60_000,
+    timestamp: e.timestamp ?? 'NTP-UTC',
+    counter: 0,
+    counters: new Map(),
   };
 }
 
@@ -126,6 +137,20 @@ export function tNow(clock: Clock): TPayload {
   return { type: 5, tsType: TsType.NtpUtc, value: ntpTimestamp(clock.now()) };
 }
 
+/** A fresh timestamp of the endpoint's kind: every message from an initiator gets a unique one (§5.2). */
+export function newTimestamp(ep: ResolvedEndpoint): TPayload {
+  switch (ep.timestamp) {
+    case 'NTP-UTC': return tNow(ep.clock);
+    case 'NTP': return { type: 5, tsType: TsType.Ntp, value: ntpTimestamp(ep.clock.now()) };
+    case 'NTP-UTC-32': return { type: 5, tsType: TsType.NtpUtc32, value: ntpTimestamp(ep.clock.now()).slice(0, 4) };
+    case 'COUNTER': {
+      const v = new Uint8Array(4);
+      new DataView(v.buffer).setUint32(0, ++ep.counter);
+      return { type: 5, tsType: TsType.Counter, value: v };
+    }
+  }
+}
+
 /** A key to transport: a TGK (default) or a TEK, random when not given. */
 export interface KeySpec {
   /** The key (default: `length` random bytes). */
@@ -209,15 +234,31 @@ export const opt = (type: number) => ({ type, min: 0, max: 1 });
 export const any = (type: number) => ({ type, min: 0, max: 255 });
 const PayloadName = (t: number) => Object.entries(PayloadType).find(([, v]) => v === t)?.[0] ?? String(t);
 
-/** Freshness before authentication: the timestamp is inside the allowed skew (RFC 3830 §5.3). */
-export function checkFresh(t: TPayload, ep: ResolvedEndpoint): number {
-  return checkTimestamp(t.tsType, t.value, ep.clock, { maxSkewMs: ep.maxSkewMs });
+/**
+ * Freshness before authentication (RFC 3830 §5.3): a time inside the allowed skew, or a COUNTER
+ * above the last one accepted for this CSB. Returns what `recordAuthenticated` needs.
+ */
+export function checkFresh(t: TPayload, ep: ResolvedEndpoint, csbId: number): Freshness {
+  if (t.tsType === TsType.Counter) {
+    const c = checkTimestamp(t.tsType, t.value, ep.clock, { lastCounter: ep.counters.get(csbId) });
+    return { csbId, counter: c, expiresAt: ep.clock.now() + ep.maxSkewMs };
+  }
+  const ms = checkTimestamp(t.tsType, t.value, ep.clock, { maxSkewMs: ep.maxSkewMs });
+  return { csbId, expiresAt: Math.max(ms, ep.clock.now()) + ep.maxSkewMs };
+}
+
+export interface Freshness {
+  csbId: number;
+  counter?: number;
+  /** Until when the message must be remembered to refuse its replay. */
+  expiresAt: number;
 }
 
 /** After authentication: remember the message; a second copy is a replay (RFC 3830 §5.4). */
-export async function recordAuthenticated(bytes: Uint8Array, ep: ResolvedEndpoint, tMs: number): Promise<void> {
+export async function recordAuthenticated(bytes: Uint8Array, ep: ResolvedEndpoint, fresh: Freshness): Promise<void> {
   const now = ep.clock.now();
-  const verdict = await ep.replayCache.checkAndRecord(replayKey(bytes), Math.max(tMs, now) + ep.maxSkewMs, now);
+  if (fresh.counter !== undefined) ep.counters.set(fresh.csbId, fresh.counter);
+  const verdict = await ep.replayCache.checkAndRecord(replayKey(bytes), fresh.expiresAt, now);
   if (verdict === 'replayed') throw new MikeyProtocolError(ErrorNo.InvalidTs, 'replayed message');
   if (verdict === 'full') throw new MikeyProtocolError(ErrorNo.InvalidTs, 'replay cache full: refusing new messages until entries expire');
 }

@@ -12,7 +12,7 @@ import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle
 import { MikeyProtocolError } from '../session/errors.js';
 import {
   any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, header, idPayload, one, opt,
-  payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, sameIdentity, tNow, withErrorResponse,
+  payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, sameIdentity, newTimestamp, withErrorResponse,
   type Endpoint, type Identity, type ResolvedEndpoint, type SessionOffer,
 } from './common.js';
 import { splitIds } from './pke.js';
@@ -94,7 +94,7 @@ export class DhInitiator {
 
   private send(base: Omit<DhState, 't' | 'x' | 'dhi' | 'idi'>, initial: boolean, withDh: boolean): Uint8Array {
     const hdr = header(DataType.DhInit, base.csbId, this.prf, base.map, true);
-    const t = tNow(this.ep.clock);
+    const t = newTimestamp(this.ep);
     const kp = withDh ? dhGenerateKeyPair(base.group) : undefined;
     const payloads: Payload[] = [t];
     if (initial) payloads.push({ type: 11, rand: base.rand });
@@ -197,12 +197,12 @@ export class DhResponder {
     if (msg.header.dataType !== DataType.DhInit) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${msg.header.dataType} is not a DH message`);
     checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Rand), opt(PayloadType.Id), any(PayloadType.Cert), opt(PayloadType.Id), any(PayloadType.Sp), opt(PayloadType.Dh), one(PayloadType.Sign)], 'DH I_MESSAGE');
     const t = payloadOf(msg, 5)!;
-    const tMs = checkFresh(t, this.ep);
+    const fresh = checkFresh(t, this.ep, msg.header.csbId);
     prfOf(msg.header.prfFunc);
     const { idi: clearIdi, idr: clearIdr } = splitIds(msg);
     const { key, cert } = peerPublicKey(msg, this.opts, clearIdi, this.ep.clock.now(), 'digitalSignature');
     verifySigned(msg, key, this.opts);
-    await recordAuthenticated(msg.bytes, this.ep, tMs);
+    await recordAuthenticated(msg.bytes, this.ep, fresh);
     const idi = clearIdi ?? (cert ? identityOfCertificate(cert) : undefined);
     const rand = payloadOf(msg, 11)?.rand;
     const prior = this.csbs.get(msg.header.csbId);

@@ -18,7 +18,7 @@ import { MikeyProtocolError } from '../session/errors.js';
 import {
   any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encrAlgCode, encrAlgOf, header,
   idPayload, keyDataPayloads, macAlgCode, macAlgOf, macLength, one, opt, payloadOf, payloadsOf, recordAuthenticated,
-  rejectErrorMessage, resolveEndpoint, sameIdentity, t64, tNow, withErrorResponse, type Endpoint, type Identity,
+  rejectErrorMessage, resolveEndpoint, sameIdentity, t64, newTimestamp, withErrorResponse, type Endpoint, type Identity,
   type ResolvedEndpoint,
 } from './common.js';
 import { alignForKeyWrap, buildVerification, checkVerification, type Offer, type OfferOptions, type UpdateOptions } from './psk.js';
@@ -114,7 +114,7 @@ export class PkInitiator {
 
   private send(csbId: number, rand: Uint8Array, map: CommonHeader['csIdMap'], sps: SpPayload[], keys: KeyDataPayload[], v: boolean, initial: boolean, newKeys: boolean): Offer {
     const hdr = header(DataType.PublicKey, csbId, this.prf, map, v);
-    const t = tNow(this.ep.clock);
+    const t = newTimestamp(this.ep);
     const envKey = this.ep.random(this.opts.envelope?.keyLength ?? 16);
     const mk = deriveMessageKeys(envKey, csbId, rand, this.prf, { encrAlg: this.encrAlg, macAlg: this.macAlg });
     const payloads: Payload[] = [t];
@@ -228,14 +228,14 @@ export class PkResponder {
     checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Rand), opt(PayloadType.Id), any(PayloadType.Cert), opt(PayloadType.Id), any(PayloadType.Sp),
       opt(PayloadType.Kemac), opt(PayloadType.Chash), one(PayloadType.Pke), one(PayloadType.Sign)], 'public-key I_MESSAGE');
     const t = payloadOf(msg, 5)!;
-    const tMs = checkFresh(t, this.ep);
+    const fresh = checkFresh(t, this.ep, msg.header.csbId);
     const prf = prfOf(msg.header.prfFunc);
     const { idi: clearIdi, idr: clearIdr } = splitIds(msg);
     // who signed: its certificate chain (or known key), then the signature over the whole message
     const { key, cert } = peerPublicKey(msg, this.opts, clearIdi, this.ep.clock.now(), 'digitalSignature');
     verifySigned(msg, key, this.opts);
     const idi = clearIdi ?? (cert ? identityOfCertificate(cert) : undefined);
-    await recordAuthenticated(msg.bytes, this.ep, tMs);
+    await recordAuthenticated(msg.bytes, this.ep, fresh);
     const chash = payloadOf(msg, 8);
     if (chash) {
       if (!this.ourCert) throw new MikeyProtocolError(ErrorNo.InvalidCert, 'CHASH names a certificate and we have none configured');

@@ -15,7 +15,7 @@ import { MikeyProtocolError } from '../session/errors.js';
 import {
   any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, encrAlgCode,
   encrAlgOf, header, idPayload, keyDataPayloads, macAlgCode, macAlgOf, macLength, one, opt, payloadOf, payloadsOf,
-  recordAuthenticated, rejectErrorMessage, requirePayload, resolveEndpoint, t64, tNow, verificationParts, withErrorResponse,
+  recordAuthenticated, rejectErrorMessage, requirePayload, resolveEndpoint, t64, newTimestamp, verificationParts, withErrorResponse,
   type Endpoint, type Identity, type KeySpec, type ResolvedEndpoint, type SessionOffer,
 } from './common.js';
 
@@ -157,7 +157,7 @@ export class PskInitiator {
 
   private send(csbId: number, rand: Uint8Array, map: CommonHeader['csIdMap'], sps: SpPayload[], keys: KeyDataPayload[], v: boolean, initial: boolean, newKeys = true): Offer {
     const hdr = header(DataType.PreShared, csbId, this.prf, map, v);
-    const t = tNow(this.ep.clock);
+    const t = newTimestamp(this.ep);
     const mk = messageKeys(this.opts.psk, csbId, rand, this.prf, this.encrAlg, this.macAlg);
     const before: Payload[] = [t];
     if (initial) before.push({ type: 11, rand });
@@ -256,7 +256,7 @@ export class PskResponder {
     }
     checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Rand), opt(PayloadType.Id), opt(PayloadType.Id), any(PayloadType.Sp), one(PayloadType.Kemac)], 'PSK I_MESSAGE');
     const t = payloadOf(msg, 5)!;
-    const tMs = checkFresh(t, this.ep);
+    const fresh = checkFresh(t, this.ep, msg.header.csbId);
     const prf = prfOf(msg.header.prfFunc);
     const ids = payloadsOf(msg, 6);
     const idi = idOf(ids[0]);
@@ -277,7 +277,7 @@ export class PskResponder {
       throw new MikeyProtocolError(ErrorNo.AuthFailure, 'KEMAC MAC does not verify');
     }
     authenticated({ macAlg, authKey: mk.authKey });
-    await recordAuthenticated(msg.bytes, this.ep, tMs);
+    await recordAuthenticated(msg.bytes, this.ep, fresh);
     const keys = decryptKeys(kemac, encrAlg, mk, msg.header.csbId, t);
     if (rand && keys.length === 0) throw new MikeyProtocolError(ErrorNo.Unspecified, 'initial message without a TGK');
     const sps = payloadsOf(msg, 10);

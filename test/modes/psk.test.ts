@@ -171,3 +171,26 @@ test('a message of another method, or garbage, is refused with the right code', 
   await rejects(res.receive(b), ErrorNo.InvalidDt);
   await rejects(res.receive(offer.bytes.subarray(0, 30)), ErrorNo.UnsupportedMessageType);
 });
+
+test('every timestamp type: NTP-UTC, NTP, NTP-UTC-32 within the skew; COUNTER must grow per CSB', async () => {
+  for (const timestamp of ['NTP-UTC', 'NTP', 'NTP-UTC-32'] as const) {
+    const ini = new PskInitiator({ psk, clock: clockAt(T0), timestamp });
+    const offer = ini.createOffer({ sessions: [{ ssrc: 1 }], verify: true });
+    const t = decodeMessage(offer.bytes).payloads[0]!;
+    assert.ok(t.type === 5 && t.tsType === { 'NTP-UTC': 0, 'NTP': 1, 'NTP-UTC-32': 3 }[timestamp]);
+    const got = await new PskResponder({ psk, clock: clockAt(T0 + 2000) }).receive(offer.bytes);
+    sameKeys(ini.receiveResponse(got.response!), got.bundle);
+    await rejects(new PskResponder({ psk, clock: clockAt(T0 + 3_600_000) }).receive(offer.bytes), ErrorNo.InvalidTs);
+  }
+  const ini = new PskInitiator({ psk, clock: clockAt(T0), timestamp: 'COUNTER' });
+  const res = new PskResponder({ psk, clock: clockAt(T0) });
+  const first = ini.createOffer({ sessions: [{ ssrc: 1 }] });
+  const second = ini.createUpdate({ keys: [{}] });
+  const t1 = decodeMessage(first.bytes).payloads[0]!;
+  assert.ok(t1.type === 5 && t1.tsType === 2 && t1.value.length === 4);
+  await res.receive(first.bytes);
+  await res.receive(second.bytes);
+  // an older counter for the same CSB is stale even once the replay cache has forgotten it
+  const e = await rejects(new PskResponder({ psk, clock: clockAt(T0) }).receive(first.bytes).then(() => res.receive(first.bytes)), ErrorNo.InvalidTs);
+  assert.match(e.reason, /counter 1 not above the last accepted 2/);
+});
