@@ -2,8 +2,9 @@
 import type { BenchSection } from './harness.js';
 import { wireSection } from './wire.js';
 import { symmetricSection } from './symmetric.js';
+import { ibcSection } from './ibc.js';
 
-const sections: BenchSection[] = [wireSection, symmetricSection];
+const sections: BenchSection[] = [wireSection, symmetricSection, ibcSection];
 const only = process.argv[2];
 for (const s of sections) {
   if (only && !s.title.toLowerCase().includes(only.toLowerCase())) continue;

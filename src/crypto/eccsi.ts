@@ -1,0 +1,420 @@
+// ECCSI, Elliptic Curve-Based Certificateless Signatures for Identity-Based Encryption
+// (RFC 6507), on NIST P-256 with SHA-256 (the parameters of RFC 6507 App. A / RFC 6509).
+//
+// Scalar multiplications by secrets and by per-signature values run natively in node:crypto
+// (OpenSSL): [k]G by ECDH key generation, x([k]A) by ECDH. Multiples of the fixed KPAK come
+// from a fixed-base table; @noble/curves validates points and computes the rare degenerate
+// cases exactly.
+import { ECDH, createECDH, createHash } from 'node:crypto';
+import { p256 } from '@noble/curves/nist.js';
+import { CryptoError } from './errors.js';
+import { Curve, FixedBaseTable } from './pairing/curve.js';
+import {
+  bigIntToBytes,
+  bytesToBigInt,
+  concatBytes,
+  defaultRandom,
+  invMod,
+  invModBlinded,
+  mod,
+  randomScalar,
+  type RandomSource,
+} from './pairing/field.js';
+
+type NoblePoint = InstanceType<typeof p256.Point>;
+const Pt = p256.Point;
+
+/** N = Ceiling(n/8) octets for r, s, SSK and hash values. */
+export const ECCSI_N = 32;
+/** Signature = r || s || PVT: 4N + 1 = 129 octets (RFC 6507 §3.3, §5.2.1 step 7). */
+export const ECCSI_SIGNATURE_LENGTH = 4 * ECCSI_N + 1;
+const POINT_LEN = 2 * ECCSI_N + 1;
+
+const p = Pt.CURVE().p;
+const q = Pt.CURVE().n;
+const Gbytes = Pt.BASE.toBytes(false);
+
+// ---- native helpers ----
+
+const ecdh = createECDH('prime256v1');
+
+/** [k]G as a full point, k in [1, q-1] (OpenSSL key generation, constant time). */
+function mulG(k: bigint): NoblePoint {
+  ecdh.setPrivateKey(bigIntToBytes(k, ECCSI_N));
+  return Pt.fromBytes(new Uint8Array(ecdh.getPublicKey()));
+}
+
+interface Aff {
+  x: bigint;
+  y: bigint;
+}
+
+function affOf(P: NoblePoint): Aff {
+  const b = P.toBytes(false);
+  return { x: bytesToBigInt(b.subarray(1, 33)), y: bytesToBigInt(b.subarray(33)) };
+}
+
+function affBytes(A: Aff): Uint8Array {
+  const out = new Uint8Array(POINT_LEN);
+  out[0] = 4;
+  out.set(bigIntToBytes(A.x, ECCSI_N), 1);
+  out.set(bigIntToBytes(A.y, ECCSI_N), 1 + ECCSI_N);
+  return out;
+}
+
+/** Affine A + B for A != +-B (the callers exclude those cases). */
+function affAdd(A: Aff, B: Aff): Aff {
+  const l = mod((B.y - A.y) * invMod(B.x - A.x, p), p);
+  const x = mod(l * l - A.x - B.x, p);
+  return { x, y: mod(l * (A.x - x) - A.y, p) };
+}
+
+/**
+ * [k]A for a public k: x([k]A) and x([k+1]A) natively by ECDH, y of [k]A by native
+ * decompression, its sign chosen so that x([k]A + A) matches (a cross-multiplied check).
+ */
+function mulPoint(A: NoblePoint, k: bigint): NoblePoint {
+  k = mod(k, q);
+  if (k === 0n || A.is0()) return Pt.ZERO;
+  if (k === 1n || k === q - 1n) return k === 1n ? A : A.negate();
+  const a = affOf(A);
+  const ab = affBytes(a);
+  ecdh.setPrivateKey(bigIntToBytes(k, ECCSI_N));
+  const x1b = ecdh.computeSecret(ab); // x([k]A)
+  ecdh.setPrivateKey(bigIntToBytes(k + 1n, ECCSI_N));
+  const x2 = bytesToBigInt(new Uint8Array(ecdh.computeSecret(ab))); // x([k]A + A)
+  const x1 = bytesToBigInt(new Uint8Array(x1b));
+  if (x1 === a.x) return A.multiplyUnsafe(k); // [k]A = +-A: exact fallback
+  const full = ECDH.convertKey(Buffer.concat([Buffer.from([2]), x1b]), 'prime256v1', undefined, undefined, 'uncompressed') as Buffer;
+  const y = bytesToBigInt(new Uint8Array(full.subarray(33)));
+  // x(V + A) = l^2 - x1 - xA with l = (yA - yV)/(xA - x1): compare l^2 (xA - x1)^2 without inverting
+  const dx = mod(a.x - x1, p);
+  const rhs = mod((x2 + x1 + a.x) * ((dx * dx) % p), p);
+  const dp = a.y - y;
+  if (mod(dp * dp - rhs, p) === 0n) return Pt.fromAffine({ x: x1, y });
+  const dm = a.y + y;
+  if (mod(dm * dm - rhs, p) === 0n) return Pt.fromAffine({ x: x1, y: p - y });
+  throw new CryptoError('invalid-point', 'inconsistent scalar multiplication');
+}
+
+function decodePoint(bytes: Uint8Array, what: string): NoblePoint {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== POINT_LEN) throw new CryptoError('invalid-length', `${what} must be ${POINT_LEN} octets`);
+  if (bytes[0] !== 4) throw new CryptoError('invalid-point', `${what} is not in uncompressed form`);
+  let P: NoblePoint;
+  try {
+    P = Pt.fromBytes(bytes);
+    P.assertValidity();
+  } catch {
+    throw new CryptoError('invalid-point', `${what} is not on the curve`);
+  }
+  return P;
+}
+
+function encodePoint(P: NoblePoint): Uint8Array {
+  return P.toBytes(false);
+}
+
+function sha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256');
+  for (const x of parts) h.update(x);
+  return new Uint8Array(h.digest());
+}
+
+function decodeScalar(b: Uint8Array, what: string): bigint {
+  if (!(b instanceof Uint8Array) || b.length !== ECCSI_N) throw new CryptoError('invalid-length', `${what} must be ${ECCSI_N} octets`);
+  const v = bytesToBigInt(b);
+  if (v === 0n || v >= q) throw new CryptoError('invalid-key', `${what} out of range`);
+  return v;
+}
+
+function checkId(id: Uint8Array): void {
+  if (!(id instanceof Uint8Array)) throw new CryptoError('invalid-parameter', 'identifier must be bytes');
+}
+
+// ---- KMS (RFC 6507 §4.2, §5.1.1) ----
+
+export interface EccsiKmsKeys {
+  /** KMS Secret Authentication Key, N octets */
+  ksak: Uint8Array;
+  /** KMS Public Authentication Key = [KSAK]G, 0x04 || x || y */
+  kpak: Uint8Array;
+}
+
+export function eccsiKmsSetup(random: RandomSource = defaultRandom): EccsiKmsKeys {
+  return eccsiKmsKeysFromSecret(bigIntToBytes(randomScalar(q, random), ECCSI_N));
+}
+
+export function eccsiKmsKeysFromSecret(ksak: Uint8Array): EccsiKmsKeys {
+  const k = decodeScalar(ksak, 'KSAK');
+  return { ksak: new Uint8Array(ksak), kpak: encodePoint(mulG(k)) };
+}
+
+/** HS = hash( G || KPAK || ID || PVT ) (RFC 6507 §5.1.1 step 3). */
+export function eccsiHashHS(kpak: Uint8Array, id: Uint8Array, pvt: Uint8Array): Uint8Array {
+  return sha256(Gbytes, kpak, id, pvt);
+}
+
+/** HE = hash( HS || r || M ) (RFC 6507 §5.2.1 step 3). */
+export function eccsiHashHE(hs: Uint8Array, r: Uint8Array, message: Uint8Array): Uint8Array {
+  return sha256(hs, r, message);
+}
+
+export interface EccsiUserKeys {
+  /** Secret Signing Key, N octets */
+  ssk: Uint8Array;
+  /** Public Validation Token, 0x04 || x || y */
+  pvt: Uint8Array;
+  /** HS, to be stored with the SSK (RFC 6507 §5.1.2 step 2) */
+  hs: Uint8Array;
+}
+
+/** RFC 6507 §5.1.1: (SSK, PVT) for an identifier. `v` fixes the ephemeral (test vectors). */
+export function eccsiMakeSskPvt(
+  kms: EccsiKmsKeys,
+  id: Uint8Array,
+  opts: { v?: bigint; random?: RandomSource } = {},
+): EccsiUserKeys {
+  checkId(id);
+  const ksak = decodeScalar(kms.ksak, 'KSAK');
+  const kpak = encodePoint(decodePoint(kms.kpak, 'KPAK'));
+  for (let attempt = 0; attempt < 16; attempt++) {
+    // 1) v random non-zero in F_q
+    const v = opts.v !== undefined && attempt === 0 ? mod(opts.v, q) : randomScalar(q, opts.random ?? defaultRandom);
+    if (v === 0n) throw new CryptoError('invalid-parameter', 'v must be non-zero');
+    // 2) PVT = [v]G
+    const pvt = encodePoint(mulG(v));
+    // 3) HS = hash( G || KPAK || ID || PVT )
+    const hs = eccsiHashHS(kpak, id, pvt);
+    const HS = bytesToBigInt(hs);
+    // 4) SSK = ( KSAK + HS * v ) modulo q
+    const ssk = mod(ksak + HS * v, q);
+    // 5) restart if SSK or HS is zero modulo q
+    if (ssk === 0n || HS % q === 0n) continue;
+    // 6) output (SSK, PVT)
+    return { ssk: bigIntToBytes(ssk, ECCSI_N), pvt, hs };
+  }
+  throw new CryptoError('random-failure', 'could not issue an SSK');
+}
+
+/** Y = [HS]PVT + KPAK, equal to [SSK]G for a valid pair. */
+function signerPoint(kpakP: NoblePoint, HS: bigint, pvtP: NoblePoint): NoblePoint {
+  const V = mulPoint(pvtP, HS);
+  if (V.is0()) return kpakP;
+  const v = affOf(V);
+  const k = affOf(kpakP);
+  if (v.x === k.x) return V.add(kpakP);
+  return Pt.fromAffine(affAdd(v, k));
+}
+
+/** Y = [HS]PVT + KPAK (RFC 6507 §5.2.2 step 4), 0x04 || x || y. */
+export function eccsiComputeY(kpak: Uint8Array, id: Uint8Array, pvt: Uint8Array): Uint8Array {
+  checkId(id);
+  const kpakP = decodePoint(kpak, 'KPAK');
+  const pvtP = decodePoint(pvt, 'PVT');
+  const hs = eccsiHashHS(encodePoint(kpakP), id, encodePoint(pvtP));
+  const Y = signerPoint(kpakP, bytesToBigInt(hs), pvtP);
+  if (Y.is0()) throw new CryptoError('invalid-point', 'Y is the point at infinity');
+  return encodePoint(Y);
+}
+
+/**
+ * RFC 6507 §5.1.2: validates a received (SSK, PVT) for an identifier; returns HS for storage.
+ * Throws CryptoError('invalid-key' | 'invalid-point' | 'invalid-length') on failure.
+ */
+export function eccsiValidateSsk(kpak: Uint8Array, id: Uint8Array, ssk: Uint8Array, pvt: Uint8Array): Uint8Array {
+  checkId(id);
+  const kpakP = decodePoint(kpak, 'KPAK');
+  const sskV = decodeScalar(ssk, 'SSK');
+  // 1) PVT on E
+  const pvtP = decodePoint(pvt, 'PVT');
+  // 2) HS = hash( G || KPAK || ID || PVT )
+  const hs = eccsiHashHS(encodePoint(kpakP), id, encodePoint(pvtP));
+  // 3) KPAK = [SSK]G - [HS]PVT, i.e. [SSK]G = Y = [HS]Q, checked as [SSK * HS^-1]G = Q
+  const HS = bytesToBigInt(hs);
+  let ok: boolean;
+  if (HS % q === 0n) ok = mulG(sskV).equals(kpakP);
+  else {
+    const Q = signerQ(kpakTable(encodePoint(kpakP), affOf(kpakP)), affOf(pvtP), HS);
+    ok = Q !== null && mulG((sskV * invModBlinded(HS, q)) % q).equals(Pt.fromAffine(Q));
+  }
+  if (!ok) throw new CryptoError('invalid-key', 'SSK does not validate against KPAK');
+  return hs;
+}
+
+// ---- signing (RFC 6507 §5.2.1) ----
+
+export interface EccsiSignOptions {
+  /** the ephemeral j (test vectors); otherwise drawn from `random` */
+  j?: bigint;
+  random?: RandomSource;
+  /** HS stored with the SSK; recomputed when absent */
+  hs?: Uint8Array;
+}
+
+export function eccsiSign(
+  kpak: Uint8Array,
+  id: Uint8Array,
+  ssk: Uint8Array,
+  pvt: Uint8Array,
+  message: Uint8Array,
+  opts: EccsiSignOptions = {},
+): Uint8Array {
+  checkId(id);
+  const sskV = decodeScalar(ssk, 'SSK');
+  const pvtP = decodePoint(pvt, 'PVT');
+  const pvtBytes = encodePoint(pvtP);
+  const hs = opts.hs ?? eccsiHashHS(encodePoint(decodePoint(kpak, 'KPAK')), id, pvtBytes);
+  if (hs.length !== ECCSI_N) throw new CryptoError('invalid-length', 'HS must be N octets');
+  const random = opts.random ?? defaultRandom;
+  for (let attempt = 0; attempt < 16; attempt++) {
+    // 1) j random non-zero in F_q
+    const j = opts.j !== undefined && attempt === 0 ? mod(opts.j, q) : randomScalar(q, random);
+    if (j === 0n) throw new CryptoError('invalid-parameter', 'j must be non-zero');
+    // 2) J = [j]G, r = Jx
+    const J = mulG(j).toAffine();
+    const r = bigIntToBytes(J.x, ECCSI_N);
+    // 3) HE = hash( HS || r || M )
+    const HE = bytesToBigInt(eccsiHashHE(hs, r, message));
+    // 4) HE + r * SSK non-zero modulo q
+    const t = mod(HE + J.x * sskV, q);
+    if (t === 0n) continue;
+    // 5) s' = ( (( HE + r * SSK )^-1) * j ) modulo q
+    const sPrime = (invModBlinded(t, q, random) * j) % q;
+    // 6) s = s' if it fits in N octets, else q - s'
+    const s = sPrime >> BigInt(8 * ECCSI_N) === 0n ? sPrime : q - sPrime;
+    // 7) Signature = ( r || s || PVT )
+    return concatBytes(r, bigIntToBytes(s, ECCSI_N), pvtBytes);
+  }
+  throw new CryptoError('random-failure', 'could not sign');
+}
+
+// ---- verification (RFC 6507 §5.2.2) ----
+//
+// With Q = PVT + [HS^-1]KPAK (so Y = [HS]PVT + KPAK = [HS]Q), step 5 becomes
+//   J = [s]([HE]G + [r]Y) = [c]T,  c = s*r*HS,  T = Q + [u]G,  u = HE * (r*HS)^-1  (mod q),
+// so Jx is one native ECDH value x([c]T). KPAK is fixed: [HS^-1]KPAK comes from a table.
+
+const P256 = new Curve({ p, q, a: -3n, b: Pt.CURVE().b, P: { x: Pt.CURVE().Gx, y: Pt.CURVE().Gy } });
+const kpakTables = new Map<string, FixedBaseTable>();
+
+function kpakTable(kpakBytes: Uint8Array, kpakAff: Aff): FixedBaseTable {
+  const key = Buffer.from(kpakBytes).toString('base64');
+  let t = kpakTables.get(key);
+  if (!t) {
+    t = new FixedBaseTable(P256, kpakAff, 8);
+    if (kpakTables.size >= 8) kpakTables.delete(kpakTables.keys().next().value!);
+    kpakTables.set(key, t);
+  }
+  return t;
+}
+
+/** Q = PVT + [HS^-1]KPAK, or null when HS = 0 (mod q) or Q is the point at infinity. */
+function signerQ(table: FixedBaseTable, pvt: Aff, HS: bigint): Aff | null {
+  const h = HS % q;
+  if (h === 0n) return null;
+  return P256.toAffine(P256.jacAddAffine(table.mulJac(invMod(h, q)), pvt));
+}
+
+/** Steps 3, 5, 6: Jx = r (mod p) and Jx != 0, with J = [c](Q + [u]G). */
+function checkJ(Q: Aff, HS: bigint, r: bigint, s: bigint, HE: bigint): boolean {
+  const rh = ((r % q) * (HS % q)) % q;
+  if (rh === 0n) return false; // callers route r = 0 (mod q) and HS = 0 (mod q) to checkExact
+  const u = ((HE % q) * invMod(rh, q)) % q;
+  const c = (s * rh) % q;
+  let T: Aff | null = Q;
+  if (u !== 0n) {
+    ecdh.setPrivateKey(bigIntToBytes(u, ECCSI_N));
+    const Wb = ecdh.getPublicKey(); // [u]G
+    T = P256.add(Q, { x: bytesToBigInt(Wb.subarray(1, 33)), y: bytesToBigInt(Wb.subarray(33)) });
+  }
+  if (T === null) return false; // J = [c]0 = 0
+  ecdh.setPrivateKey(bigIntToBytes(c, ECCSI_N));
+  const Jx = bytesToBigInt(new Uint8Array(ecdh.computeSecret(affBytes(T))));
+  return Jx !== 0n && Jx === r % p;
+}
+
+/** The same steps by @noble/curves for the degenerate cases (r or HS = 0 mod q). */
+function checkExact(kpakP: NoblePoint, pvtP: NoblePoint, HS: bigint, r: bigint, s: bigint, HE: bigint): boolean {
+  const Y = pvtP.multiplyUnsafe(HS % q === 0n ? 1n : HS % q).add(kpakP);
+  const Yx = HS % q === 0n ? kpakP : Y;
+  const a = (s * HE) % q;
+  const c = (s * r) % q;
+  let J = Pt.ZERO;
+  if (a !== 0n) J = J.add(Pt.BASE.multiplyUnsafe(a));
+  if (c !== 0n && !Yx.is0()) J = J.add(Yx.multiplyUnsafe(c));
+  if (J.is0()) return false;
+  const Jx = J.toAffine().x;
+  return Jx !== 0n && Jx === r % p;
+}
+
+function splitSignature(signature: Uint8Array): { r: Uint8Array; s: Uint8Array; pvt: Uint8Array } {
+  if (!(signature instanceof Uint8Array) || signature.length !== ECCSI_SIGNATURE_LENGTH) {
+    throw new CryptoError('invalid-length', `ECCSI signature must be ${ECCSI_SIGNATURE_LENGTH} octets`);
+  }
+  return {
+    r: signature.subarray(0, ECCSI_N),
+    s: signature.subarray(ECCSI_N, 2 * ECCSI_N),
+    pvt: signature.subarray(2 * ECCSI_N),
+  };
+}
+
+/**
+ * RFC 6507 §5.2.2. Returns true iff the signature is valid for (KPAK, ID, M). Malformed input
+ * (wrong length, PVT off the curve) is a CryptoError, an invalid signature is `false`.
+ */
+export function eccsiVerify(kpak: Uint8Array, id: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  return new EccsiVerifier(kpak, 0).verify(id, message, signature);
+}
+
+/** Like eccsiVerify, but throws CryptoError('bad-signature') instead of returning false. */
+export function eccsiAssertValid(kpak: Uint8Array, id: Uint8Array, message: Uint8Array, signature: Uint8Array): void {
+  if (!eccsiVerify(kpak, id, message, signature)) throw new CryptoError('bad-signature', 'ECCSI signature does not verify');
+}
+
+/**
+ * A verifier for one KPAK, with its fixed-base table and, for the last few signers (ID, PVT),
+ * HS and Q = [HS^-1]Y.
+ */
+export class EccsiVerifier {
+  private readonly kpakP: NoblePoint;
+  private readonly kpakBytes: Uint8Array;
+  private readonly table: FixedBaseTable;
+  private readonly cache = new Map<string, { Q: Aff | null; HS: bigint; hs: Uint8Array }>();
+  constructor(
+    kpak: Uint8Array,
+    private readonly cacheSize = 64,
+  ) {
+    // RFC 6507 §4.2: KPAK must lie on E
+    this.kpakP = decodePoint(kpak, 'KPAK');
+    this.kpakBytes = encodePoint(this.kpakP);
+    this.table = kpakTable(this.kpakBytes, affOf(this.kpakP));
+  }
+
+  verify(id: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+    checkId(id);
+    if (!(message instanceof Uint8Array)) throw new CryptoError('invalid-parameter', 'message must be bytes');
+    const sig = splitSignature(signature);
+    // 1) PVT on E
+    const pvtP = decodePoint(sig.pvt, 'PVT');
+    const cacheKey = this.cacheSize > 0 ? Buffer.from(concatBytes(sig.pvt, id)).toString('base64') : '';
+    let entry = this.cacheSize > 0 ? this.cache.get(cacheKey) : undefined;
+    if (!entry) {
+      // 2) HS = hash( G || KPAK || ID || PVT ); 4) Y = [HS]Q
+      const hs = eccsiHashHS(this.kpakBytes, id, sig.pvt);
+      const HS = bytesToBigInt(hs);
+      entry = { Q: signerQ(this.table, affOf(pvtP), HS), HS, hs };
+      if (this.cacheSize > 0) {
+        if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+        this.cache.set(cacheKey, entry);
+      }
+    }
+    const r = bytesToBigInt(sig.r);
+    const s = bytesToBigInt(sig.s) % q;
+    if (s === 0n) return false; // J = 0
+    // 3) HE = hash( HS || r || M )
+    const HE = bytesToBigInt(eccsiHashHE(entry.hs, sig.r, message));
+    // 5), 6)
+    if (entry.Q === null || r % q === 0n) return checkExact(this.kpakP, pvtP, entry.HS, r, s, HE);
+    return checkJ(entry.Q, entry.HS, r, s, HE);
+  }
+}

@@ -1,0 +1,68 @@
+// Identity-based cryptography: ECCSI signatures (RFC 6507), SAKKE key encapsulation (RFC 6508,
+// RFC 6509 Parameter Set 1), Boneh-Franklin IBE (RFC 5091), and the pairing arithmetic beneath.
+export { CryptoError, type CryptoErrorCode } from './errors.js';
+export { type RandomSource } from './pairing/field.js';
+export { Curve, FixedBaseTable, type Point } from './pairing/curve.js';
+export { type Fp2, PfpFixedBase, pfpRepresentative } from './pairing/fp2.js';
+export { SakkeLines, finalExpFull, finalExpSakke, millerGeneric, millerSakke, sakkePairing } from './pairing/tate.js';
+export {
+  ECCSI_N,
+  ECCSI_SIGNATURE_LENGTH,
+  EccsiVerifier,
+  type EccsiKmsKeys,
+  type EccsiSignOptions,
+  type EccsiUserKeys,
+  eccsiAssertValid,
+  eccsiComputeY,
+  eccsiHashHE,
+  eccsiHashHS,
+  eccsiKmsKeysFromSecret,
+  eccsiKmsSetup,
+  eccsiMakeSskPvt,
+  eccsiSign,
+  eccsiValidateSsk,
+  eccsiVerify,
+} from './eccsi.js';
+export {
+  type HashName,
+  type HashToIntegerRangeTrace,
+  type SakkeEncapsulation,
+  type SakkeKmsKeys,
+  type SakkeParams,
+  SakkeKmsPublicKey,
+  SakkeReceiver,
+  hashToIntegerRange,
+  hashToIntegerRangeTrace,
+  sakkeDecapsulate,
+  sakkeEncapsulate,
+  sakkeEncapsulatedDataLength,
+  sakkeGPowR,
+  sakkeKmsKeysFromSecret,
+  sakkeKmsSetup,
+  sakkeMakeRsk,
+  sakkePair,
+  sakkeParamSet1,
+  sakkeValidateRsk,
+} from './sakke.js';
+export {
+  BF_SECURITY,
+  type BfCiphertext,
+  type BfPublicParams,
+  type HashToRangeTrace,
+  bfGenerateCurve,
+  solinasPrime,
+  bfDecrypt,
+  bfDerivePubl,
+  bfEncrypt,
+  bfExtractPriv,
+  bfSetup,
+  bfValidatePrivateKey,
+  canonical,
+  hashBytesPrg,
+  hashToPoint,
+  hashToRange,
+  hashToRangeTrace,
+  pairing as bfPairing,
+  type1Curve,
+  zeta,
+} from './bfibe.js';
