@@ -6,8 +6,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeMessage } from '../wire/decode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
-import { DataType, PayloadType, THDR_PAYLOAD, registryInfo } from '../wire/registry.js';
-import { describeMessage, renderTree } from './describe.js';
+import { DataType, KeyDataType, PayloadType, THDR_PAYLOAD, registryInfo } from '../wire/registry.js';
+import { describeMessage, renderTree, type Field } from './describe.js';
+import { runDemo, renderDemo } from './demo.js';
+import { openKemac, type OpenedKemac } from '../modes/inspect.js';
+import { srtpContexts } from '../session/bundle.js';
 import type { Message } from '../wire/types.js';
 import { InputError, readInput } from './input.js';
 
@@ -17,8 +20,11 @@ const HELP: Record<string, string> = {
 Usage: mikey <command> [options]
 
 Commands:
-  decode [--json] [INPUT]   show a MIKEY message as a field tree (like tshark -V) or JSON
-  start                     the main job: decode the bundled sample messages
+  decode [--json] [INPUT]   show a MIKEY message as a field tree (like tshark -V) or JSON;
+                            with --psk or --key, open its KEMAC and show the keys
+  demo                      run every implemented method over UDP on loopback, with a table
+  samples                   decode the bundled sample messages, a line each
+  start                     the main job with embedded defaults (the demo)
   help [COMMAND]            this text, or a command's help
 
 Run 'mikey <command> --help' for a command's options.`,
@@ -38,13 +44,25 @@ Options:
   --json                  print the decoded message as JSON (bytes in hex, payload offsets and
                           lengths, registry names), one object per message
   --lenient-trailing      accept bytes after the last payload (reported)
+  --psk HEX               pre-shared key: check the KEMAC MAC, decrypt it, show the TGKs and
+                          the SRTP master keys and salts of every crypto session
+  --key FILE              the responder's RSA private key (PEM): open the envelope (PKE) and
+                          then the KEMAC of a public-key message
+  --rand HEX              RAND of the first message, to open an update message (which has none)
   -h, --help              this text
 
 Exit status: 0 when every message decodes; 1 with a one-line error saying where and why.`,
   start: `Usage: mikey start
 
-The main job with embedded defaults (what 'npm start' runs): decodes every bundled sample
-message in samples/ and prints a one-line summary of each.`,
+The main job with embedded defaults (what 'npm start' runs): the demo (see 'mikey demo --help').`,
+  demo: `Usage: mikey demo
+
+Runs each implemented key-exchange method between an initiator and a responder, each on its
+own UDP socket on 127.0.0.1, with fresh keys, and prints a table: method, messages, bytes,
+milliseconds, and whether both ends hold the same SRTP keys. Exit status 1 if any disagree.`,
+  samples: `Usage: mikey samples
+
+Decodes every bundled sample message in samples/ and prints a one-line summary of each.`,
 };
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -80,7 +98,10 @@ export function messageJson(msg: Message): unknown {
 function decodeCommand(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean' }, 'lenient-trailing': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      json: { type: 'boolean' }, 'lenient-trailing': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      psk: { type: 'string' }, key: { type: 'string' }, rand: { type: 'string' },
+    },
     allowPositionals: true,
   });
   if (values.help) {
@@ -96,7 +117,12 @@ function decodeCommand(argv: string[]): number {
       const msg = decodeMessage(m.bytes, { allowTrailingBytes: values['lenient-trailing'] === true });
       const tree = describeMessage(msg);
       if (msg.trailingBytes) tree.children!.push({ name: 'Trailing bytes (accepted)', value: msg.trailingBytes });
-      if (values.json) console.log(JSON.stringify({ source: m.source, dataType: registryInfo(DataType).label(msg.header.dataType), ...(messageJson(msg) as object), trailingBytes: msg.trailingBytes }, null, 2));
+      const opened = values.psk || values.key ? openKemac(msg, values.psk ? { psk: hexArg('--psk', values.psk) } : { privateKey: readFileSync(values.key!, 'utf8') }, values.rand ? hexArg('--rand', values.rand) : undefined) : undefined;
+      if (opened) {
+        tree.children!.push(describeOpened(opened));
+        if (!opened.macValid || opened.problem) status = 1;
+      }
+      if (values.json) console.log(JSON.stringify({ source: m.source, dataType: registryInfo(DataType).label(msg.header.dataType), ...(messageJson(msg) as object), trailingBytes: msg.trailingBytes, opened: opened && openedJson(opened) }, null, 2));
       else {
         if (found.length > 1) console.log(`# ${where}`);
         console.log(renderTree(tree).join('\n'));
@@ -110,9 +136,56 @@ function decodeCommand(argv: string[]): number {
   return status;
 }
 
-function startCommand(argv: string[]): number {
+function hexArg(name: string, v: string): Uint8Array {
+  const clean = v.replace(/^0x/, '').replace(/[\s:]/g, '');
+  if (!/^([0-9a-fA-F]{2})+$/.test(clean)) throw new InputError(`${name} takes hex bytes`);
+  return new Uint8Array(Buffer.from(clean, 'hex'));
+}
+
+const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+
+function describeOpened(o: OpenedKemac): Field {
+  const children: Field[] = [{ name: 'MAC', meaning: o.macValid ? 'verified' : 'DOES NOT VERIFY' }];
+  if (o.problem) children.push({ name: 'Problem', meaning: o.problem });
+  for (const k of o.keys) {
+    children.push({ name: 'Key data', children: [
+      { name: 'Type', value: k.keyType, meaning: registryInfo(KeyDataType).label(k.keyType) },
+      { name: 'Key', value: hexOf(k.keyData) }, ...(k.salt ? [{ name: 'Salt', value: hexOf(k.salt) }] : []),
+      ...(k.validity.kv === 1 ? [{ name: 'SPI/MKI', value: hexOf(k.validity.spi) }] : []),
+    ] });
+  }
+  for (const c of o.bundle ? srtpContexts(o.bundle) : []) {
+    children.push({ name: `SRTP crypto session ${c.csId}`, children: [
+      { name: 'SSRC', value: `0x${c.ssrc.toString(16).padStart(8, '0')}` }, { name: 'ROC', value: c.roc },
+      { name: 'Profile', meaning: c.profile ?? 'none of the named ones' },
+      { name: 'Master key', value: hexOf(c.masterKey) }, { name: 'Master salt', value: hexOf(c.masterSalt) },
+      ...(c.mki ? [{ name: 'MKI', value: hexOf(c.mki) }] : []),
+    ] });
+  }
+  return { name: 'Opened KEMAC', children };
+}
+
+function openedJson(o: OpenedKemac): unknown {
+  return {
+    macValid: o.macValid, problem: o.problem,
+    keys: o.keys.map((k) => ({ keyType: k.keyType, key: hexOf(k.keyData), salt: k.salt && hexOf(k.salt), mki: k.validity.kv === 1 ? hexOf(k.validity.spi) : undefined })),
+    srtp: o.bundle ? srtpContexts(o.bundle).map((c) => ({ csId: c.csId, ssrc: c.ssrc, roc: c.roc, profile: c.profile, masterKey: hexOf(c.masterKey), masterSalt: hexOf(c.masterSalt), mki: c.mki && hexOf(c.mki) })) : undefined,
+  };
+}
+
+async function demoCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(HELP['start']);
+    console.log(HELP['demo']);
+    return 0;
+  }
+  const rows = await runDemo();
+  console.log(renderDemo(rows));
+  return rows.every((r) => r.agree) ? 0 : 1;
+}
+
+function samplesCommand(argv: string[]): number {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(HELP['samples']);
     return 0;
   }
   const dir = join(PACKAGE_ROOT, 'samples');
@@ -135,12 +208,19 @@ function startCommand(argv: string[]): number {
   return bad ? 1 : 0;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case 'decode': return decodeCommand(rest);
-      case 'start': return startCommand(rest);
+      case 'samples': return samplesCommand(rest);
+      case 'demo': return await demoCommand(rest);
+      case 'start':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          console.log(HELP['start']);
+          return 0;
+        }
+        return await demoCommand(rest);
       case undefined: case 'help': case '--help': case '-h':
         console.log(HELP[rest[0] ?? 'main'] ?? HELP['main']);
         return 0;
@@ -158,5 +238,5 @@ export function main(argv: string[]): number {
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 }

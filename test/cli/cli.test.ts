@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage } from '../../src/wire/index.js';
 import { CORPUS } from '../wire/corpus.js';
+import { PskInitiator } from '../../src/modes/psk.js';
+import { srtpContexts } from '../../src/session/bundle.js';
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const run = (args: string[], input?: string | Buffer) => spawnSync(process.execPath, [cli, ...args], { input, encoding: 'utf8' });
@@ -67,7 +69,7 @@ test('bad input: one line saying where and why, exit 1', () => {
 });
 
 test('--help for every command, and the main help', () => {
-  for (const args of [['--help'], ['help'], ['decode', '--help'], ['start', '--help'], ['help', 'decode']]) {
+  for (const args of [['--help'], ['help'], ['decode', '--help'], ['start', '--help'], ['demo', '--help'], ['samples', '--help'], ['help', 'decode']]) {
     const r = run(args);
     assert.equal(r.status, 0, args.join(' '));
     assert.match(r.stdout, /Usage: mikey/);
@@ -75,12 +77,36 @@ test('--help for every command, and the main help', () => {
   assert.equal(run(['frobnicate']).status, 2);
 });
 
-test('start decodes every bundled sample', () => {
-  const r = run(['start']);
+test('samples decodes every bundled sample', () => {
+  const r = run(['samples']);
   assert.equal(r.status, 0, r.stdout);
   const n = CORPUS.length;
   assert.match(r.stdout, new RegExp(`${n} decoded, 0 failed`));
   for (const s of CORPUS) assert.match(r.stdout, new RegExp(`^${s.name}\\.hex `, 'm'));
-  // the package.json start script runs exactly this
+});
+
+test('start (what npm start runs) is the demo: every method over UDP, keys agree', () => {
   assert.match(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start, /main\.js start/);
+  const r = run(['start']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  for (const m of ['pre-shared key', 'public-key envelope', 'signed Diffie-Hellman']) assert.match(r.stdout, new RegExp(`^${m} \\(RFC 3830\\)\\s+2\\s+\\d+\\s+[\\d.]+\\s+yes$`, 'm'));
+});
+
+test('decode --psk opens a KEMAC: MAC verified, TGK, SRTP keys per crypto session; a wrong key says so', () => {
+  const psk = '00112233445566778899aabbccddeeff';
+  const ini = new PskInitiator({ psk: Uint8Array.from(Buffer.from(psk, 'hex')) });
+  const offer = ini.createOffer({ sessions: [{ ssrc: 0xabcd }], keys: [{ key: new Uint8Array(16).fill(0x42), mki: Uint8Array.of(5) }] });
+  const hex = Buffer.from(offer.bytes).toString('hex');
+  const r = run(['decode', '--psk', psk, hex]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Opened KEMAC\n\s+MAC: verified/);
+  assert.match(r.stdout, /Key: 42424242424242424242424242424242/);
+  const ctx = srtpContexts(offer.bundle)[0]!;
+  assert.match(r.stdout, new RegExp(`Master key: ${Buffer.from(ctx.masterKey).toString('hex')}`));
+  assert.match(r.stdout, new RegExp(`Master salt: ${Buffer.from(ctx.masterSalt).toString('hex')}`));
+  const j = JSON.parse(run(['decode', '--json', '--psk', psk, hex]).stdout);
+  assert.equal(j.opened.srtp[0].masterKey, Buffer.from(ctx.masterKey).toString('hex'));
+  const bad = run(['decode', '--psk', 'ff' + psk.slice(2), hex]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stdout, /MAC: DOES NOT VERIFY/);
 });
