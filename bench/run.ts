@@ -3,8 +3,9 @@ import type { BenchSection } from './harness.js';
 import { wireSection } from './wire.js';
 import { symmetricSection } from './symmetric.js';
 import { ibcSection } from './ibc.js';
+import { methodsSection } from './methods.js';
 
-const sections: BenchSection[] = [wireSection, symmetricSection, ibcSection];
+const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, ibcSection];
 const only = process.argv[2];
 for (const s of sections) {
   if (only && !s.title.toLowerCase().includes(only.toLowerCase())) continue;

@@ -181,10 +181,10 @@ export function keyDataPayloads(specs: readonly KeySpec[], random: (n: number) =
  * Encode `msg` whose last payload carries a MAC or signature of `tagLength` bytes (zeros as
  * placeholder), then fill it with `tag(bytes covered)` over every byte before it.
  */
-export function encodeWithTrailingTag(msg: Message, tagLength: number, tag: (covered: Uint8Array) => Uint8Array): Uint8Array {
+export function encodeWithTrailingTag(msg: Message, tagLength: number, tag: (covered: Uint8Array, bytes: Uint8Array) => Uint8Array): Uint8Array {
   const bytes = encodeMessage(msg);
   const covered = bytes.subarray(0, bytes.length - tagLength);
-  const t = tag(covered);
+  const t = tag(covered, bytes);
   if (t.length !== tagLength) throw new Error(`internal: tag of ${t.length} bytes, ${tagLength} expected`);
   bytes.set(t, bytes.length - tagLength);
   return bytes;

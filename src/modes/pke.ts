@@ -136,11 +136,11 @@ export class PkInitiator {
     if (this.opts.chash && this.responderCert) payloads.push(chashOf(this.responderCert, HashFunc.Sha256));
     const pke = rsaEnvelopeEncrypt(this.responderKey, envKey, { padding: this.opts.envelope?.padding ?? 'pkcs1-v1_5', oaepHash: this.opts.envelope?.oaepHash });
     payloads.push({ type: 2, c: CACHE_CODE[this.opts.cache ?? 'none'], data: pke }, signPlaceholder());
-    // the KEMAC MAC is over the KEMAC alone, so it can be filled before the signature covers it
-    const draft = encodeSigned({ header: hdr, payloads }, this.opts);
-    const k = decodeMessage(draft).payloads.find((p) => p.type === 1)!;
-    kemac.mac = macCompute(this.macAlg, mk.authKey, kemacOnly(draft, k as KemacPayload));
-    const bytes = encodeSigned({ header: hdr, payloads }, this.opts);
+    // the KEMAC MAC is over the KEMAC alone: it is filled in first, then the signature covers it
+    const bytes = encodeSigned({ header: hdr, payloads }, this.opts, (draft) => {
+      const k = decodeMessage(draft).payloads.find((p) => p.type === 1) as KemacPayload;
+      draft.set(macCompute(this.macAlg, mk.authKey, kemacOnly(draft, k)), k.span!.end - macLen);
+    });
     const bundle = deriveBundle(hdr, rand, sps, { kind: 'keyData', keys });
     this.state = { csbId, rand, map, sps, keys, envKey, mk, t, idi: this.idi, idr: this.opts.idr, bundle };
     return { bytes, bundle };

@@ -50,13 +50,19 @@ export function identityOfCertificate(cert: X509Certificate): Identity | undefin
   return cn ? { idType: IdType.Nai, data: new TextEncoder().encode(cn) } : undefined;
 }
 
-/** Encode `msg`, whose last payload is a SIGN with a placeholder signature, and sign it (RFC 3830 §5.2). */
-export function encodeSigned(msg: Message, cred: SigningCredentials): Uint8Array {
-  const len = rsaModulusBytes(typeof cred.privateKey === 'string' ? createPublicKey(cred.privateKey) : cred.privateKey);
+/**
+ * Encode `msg`, whose last payload is a SIGN with a placeholder signature, and sign it (RFC 3830
+ * §5.2). `beforeSigning` may fill other tags in the encoded bytes first (the KEMAC MAC).
+ */
+export function encodeSigned(msg: Message, cred: SigningCredentials, beforeSigning?: (bytes: Uint8Array) => void): Uint8Array {
+  const len = rsaModulusBytes(cred.privateKey);
   const sign = msg.payloads.at(-1) as SignPayload;
   sign.signature = new Uint8Array(len);
   sign.sType = cred.scheme === 'pss' ? SignType.RsaPss : SignType.RsaPkcs1;
-  return encodeWithTrailingTag(msg, len, (covered) => rsaSign(cred.privateKey, covered, { scheme: cred.scheme ?? 'pkcs1-v1_5', hash: cred.hash ?? 'sha256' }));
+  return encodeWithTrailingTag(msg, len, (covered, bytes) => {
+    beforeSigning?.(bytes);
+    return rsaSign(cred.privateKey, covered, { scheme: cred.scheme ?? 'pkcs1-v1_5', hash: cred.hash ?? 'sha256' });
+  });
 }
 
 export function signPlaceholder(): SignPayload {

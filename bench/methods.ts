@@ -1,0 +1,125 @@
+// The RFC 3830 methods: full exchanges per second (both ends in one process) beside their
+// "crypto floor", the same primitive calls with no MIKEY around them, in the same run.
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { PskInitiator, PskResponder } from '../src/modes/psk.js';
+import { PkInitiator, PkResponder } from '../src/modes/pke.js';
+import { DhInitiator, DhResponder } from '../src/modes/dh.js';
+import { uriIdentity } from '../src/modes/common.js';
+import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.js';
+import { kemacDecrypt, kemacEncrypt, macCompute, macVerify } from '../src/crypto/kemac.js';
+import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaSign, rsaVerify } from '../src/crypto/rsa.js';
+import { dhComputeSecret, dhGenerateKeyPair } from '../src/crypto/dh.js';
+import type { ReplayCache } from '../src/session/replay.js';
+import { fmt, measure, type BenchSection, type Measurement } from './harness.js';
+
+/** A replay cache that remembers nothing, so one message can be received over and over. */
+const forgetful: ReplayCache = { checkAndRecord: () => 'recorded' };
+const rand = (n: number) => new Uint8Array(randomBytes(n));
+
+function ratio(label: string, m: Measurement, floor: Measurement, goal: number): void {
+  const r = m.medianSec / floor.medianSec;
+  console.log(`${label.padEnd(48)} exchange/floor time ratio ${r.toFixed(2)} (goal <= ${goal})`);
+}
+
+/** Time an async exchange: runs `n` sequential exchanges per batch, median of batches. */
+async function measureAsync(name: string, fn: () => Promise<unknown>, batches = 11, n = 20): Promise<Measurement> {
+  for (let i = 0; i < n; i++) await fn();
+  const per: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    per.push((performance.now() - t0) / 1000 / n);
+  }
+  per.sort((a, b) => a - b);
+  const medianSec = per[per.length >> 1]!;
+  return { name, medianSec, opsPerSec: 1 / medianSec };
+}
+
+export const methodsSection: BenchSection = {
+  title: 'RFC 3830 methods: full exchanges vs their crypto floor',
+  async run() {
+    const sessions = [{ ssrc: 0x1234 }];
+    const csbId = 0x01020304;
+    const idA = uriIdentity('sip:alice@example.org');
+    const idB = uriIdentity('sip:bob@example.org');
+
+    // ---- PSK: I_MESSAGE with V, verification message
+    const psk = rand(16);
+    const pskIni = new PskInitiator({ psk, idi: idA, idr: idB });
+    const pskRes = new PskResponder({ psk, idr: idB, replayCache: forgetful });
+    const pskEx = await measureAsync('PSK exchange (I_MESSAGE + V)', async () => {
+      const o = pskIni.createOffer({ sessions, verify: true, csbId });
+      const a = await pskRes.receive(o.bytes);
+      pskIni.receiveResponse(a.response!);
+    }, 15, 200);
+    // the same primitives on the same sizes: 3+3 message-key PRFs, KEMAC encrypt/decrypt of one
+    // key data sub-payload, MAC and verify over the message, the replay hash, 2+2 TEK/salt
+    // PRFs, V MAC and verify
+    const iMsg = rand(120);
+    const rMsg = rand(60);
+    const pskFloor = measure('PSK crypto floor', () => {
+      const r = rand(16);
+      const tgk = rand(16);
+      const t = rand(8);
+      const algs = { encrAlg: 'AES-CM-128', macAlg: 'HMAC-SHA-1-160' } as const;
+      const mk = deriveMessageKeys(psk, csbId, r, 'MIKEY-1', algs);
+      const enc = kemacEncrypt('AES-CM-128', mk, rand(20), { csbId, t });
+      const mac = macCompute('HMAC-SHA-1-160', mk.authKey, iMsg);
+      deriveTek(tgk, 1, csbId, r, 'MIKEY-1', 16); deriveSrtpSalt(tgk, 1, csbId, r, 'MIKEY-1', 14);
+      const mk2 = deriveMessageKeys(psk, csbId, r, 'MIKEY-1', algs);
+      macVerify('HMAC-SHA-1-160', mk2.authKey, iMsg, mac);
+      createHash('sha256').update(iMsg).digest();
+      kemacDecrypt('AES-CM-128', mk2, enc, { csbId, t });
+      deriveTek(tgk, 1, csbId, r, 'MIKEY-1', 16); deriveSrtpSalt(tgk, 1, csbId, r, 'MIKEY-1', 14);
+      const v = macCompute('HMAC-SHA-1-160', mk2.authKey, [rMsg, t]);
+      macVerify('HMAC-SHA-1-160', mk.authKey, [rMsg, t], v);
+    });
+    console.log(fmt(pskEx));
+    console.log(fmt(pskFloor));
+    ratio('PSK', pskEx, pskFloor, 2);
+
+    // ---- public key: envelope, signature, KEMAC, verification message
+    const alice = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const bob = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pkIni = new PkInitiator({ privateKey: alice.privateKey, idi: idA, responderKey: bob.publicKey });
+    const pkRes = new PkResponder({ privateKey: bob.privateKey, peerKey: () => alice.publicKey, replayCache: forgetful });
+    const pkEx = await measureAsync('public-key exchange (I_MESSAGE + V)', async () => {
+      const o = pkIni.createOffer({ sessions, verify: true, csbId });
+      const a = await pkRes.receive(o.bytes);
+      pkIni.receiveResponse(a.response!);
+    });
+    const msg = rand(400);
+    const pkFloor = measure('public-key crypto floor', () => {
+      const env = rand(16);
+      const pke = rsaEnvelopeEncrypt(bob.publicKey, env);
+      const sig = rsaSign(alice.privateKey, msg);
+      rsaVerify(alice.publicKey, msg, sig);
+      rsaEnvelopeDecrypt(bob.privateKey, pke);
+    }, { batches: 11 });
+    console.log(fmt(pkEx));
+    console.log(fmt(pkFloor));
+    ratio('public key', pkEx, pkFloor, 1.2);
+
+    // ---- signed DH, OAKLEY 5
+    const dhIni = new DhInitiator({ privateKey: alice.privateKey, idi: idA, peerKey: () => bob.publicKey });
+    const dhRes = new DhResponder({ privateKey: bob.privateKey, idr: idB, peerKey: () => alice.publicKey, replayCache: forgetful });
+    const dhEx = await measureAsync('signed DH exchange, OAKLEY 5', async () => {
+      const o = dhIni.createOffer({ sessions, csbId });
+      const a = await dhRes.receive(o);
+      dhIni.receiveResponse(a.response);
+    });
+    const dhFloor = measure('signed DH crypto floor', () => {
+      const i = dhGenerateKeyPair('OAKLEY-5');
+      const s1 = rsaSign(alice.privateKey, msg);
+      rsaVerify(alice.publicKey, msg, s1);
+      const r = dhGenerateKeyPair('OAKLEY-5');
+      dhComputeSecret('OAKLEY-5', r.privateKey, i.publicKey);
+      const s2 = rsaSign(bob.privateKey, msg);
+      rsaVerify(bob.publicKey, msg, s2);
+      dhComputeSecret('OAKLEY-5', i.privateKey, r.publicKey);
+    }, { batches: 11 });
+    console.log(fmt(dhEx));
+    console.log(fmt(dhFloor));
+    ratio('signed DH', dhEx, dhFloor, 1.2);
+  },
+};
