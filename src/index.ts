@@ -1,2 +1,36 @@
 // mikey: the MIKEY key-management family (RFC 3830 and its extensions) for Node.js.
+
+// wire: the codec and every code point
 export * from './wire/index.js';
+
+// the key exchanges
+export {
+  uriIdentity, type Identity, type Endpoint, type SessionOffer, type KeySpec, type TimestampKind,
+} from './modes/common.js';
+export {
+  PskInitiator, PskResponder, type PskInitiatorOptions, type PskResponderOptions, type OfferOptions, type UpdateOptions,
+  type Offer, type Accepted, type MessageProtection,
+} from './modes/psk.js';
+export { PkInitiator, PkResponder, type PkInitiatorOptions, type PkResponderOptions, type PkAccepted, type EnvelopeCache } from './modes/pke.js';
+export { DhInitiator, DhResponder, type DhInitiatorOptions, type DhResponderOptions, type DhAccepted, type DhOfferOptions } from './modes/dh.js';
+export { type SigningCredentials, type PeerTrust } from './modes/signature.js';
+export { openKemac, type OpenedKemac } from './modes/inspect.js';
+
+// what an exchange yields, and the session machinery
+export {
+  srtpContexts, deriveBundle, type CryptoSessionBundle, type CryptoSession, type SrtpMasterKey, type SrtpContext,
+} from './session/bundle.js';
+export { srtpPolicyFromSp, policyParamsForProfile, type SrtpPolicy, type SrtpProfileName } from './session/policy.js';
+export { MikeyProtocolError, MikeyErrorMessage } from './session/errors.js';
+export { MemoryReplayCache, type ReplayCache, type ReplayVerdict } from './session/replay.js';
+export { systemClock, ntpTimestamp, ntpToMs, type Clock } from './session/time.js';
+export { validateChain, parseCertificate } from './session/certs.js';
+
+// identity-based cryptography: ECCSI (RFC 6507), SAKKE (RFC 6508), Boneh-Franklin IBE (RFC 5091)
+// (the codec's SakkeParams is the registry of the SAKKE payload; the curve parameters are SakkeParameterSet)
+export * from './crypto/ibc.js';
+export type { SakkeParams as SakkeParameterSet } from './crypto/ibc.js';
+export { SakkeParams } from './wire/registry.js';
+// the MIKEY PRFs and key derivations (RFC 3830 §4.1, RFC 6043 §6.1)
+export { mikeyPrf, deriveTek, deriveSrtpSalt, deriveMessageKeys, PrfConstant, type MikeyPrf } from './crypto/prf.js';
+export { MikeyCryptoError } from './crypto/errors.js';

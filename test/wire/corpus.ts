@@ -3,6 +3,9 @@
 // General Extension type. Contents are deterministic so the encodings can be bundled as
 // samples (samples/*.hex) and compared with independent decoders.
 import type { Message, Payload, KeyValidity, PayloadChain, TicketFlags } from '../../src/wire/types.js';
+import { PskInitiator } from '../../src/modes/psk.js';
+import { uriIdentity } from '../../src/modes/common.js';
+import { decodeMessage } from '../../src/wire/decode.js';
 
 /** Deterministic bytes: a simple LCG keyed by `seed`. */
 export function fill(n: number, seed: number): Uint8Array {
@@ -97,7 +100,25 @@ export interface Sample {
   message: Message;
 }
 
+/** The pre-shared key of the `psk-kemac` sample (`mikey decode --psk` opens it). */
+export const SAMPLE_PSK = '000102030405060708090a0b0c0d0e0f';
+
+/** A real PSK I_MESSAGE: AES-CM-128 KEMAC with HMAC-SHA-1-160, built by our initiator with a fixed clock and seeded randomness. */
+function realPskMessage(): Message {
+  let seed = 200;
+  const offer = new PskInitiator({
+    psk: Uint8Array.from(Buffer.from(SAMPLE_PSK, 'hex')), idi: uriIdentity('sip:alice@example.org'), idr: uriIdentity('sip:bob@example.org'),
+    clock: { now: () => Date.UTC(2026, 10, 27, 12) }, random: (n) => fill(n, seed++),
+  }).createOffer({ csbId: 0x2468ace0, sessions: [{ ssrc: 0xcafe0001 }, { ssrc: 0xcafe0002, profile: 'AES_CM_128_HMAC_SHA1_32' }], keys: [{ mki: Uint8Array.of(0, 0, 0, 1) }], verify: true });
+  const m = decodeMessage(offer.bytes);
+  return { header: { ...m.header, span: undefined }, payloads: m.payloads };
+}
+
 export const CORPUS: Sample[] = [
+  {
+    name: 'psk-kemac', description: `PSK I_MESSAGE with an AES-CM-128 KEMAC and HMAC-SHA-1-160 MAC, two crypto sessions, MKI (pre-shared key ${SAMPLE_PSK})`,
+    message: realPskMessage(),
+  },
   {
     name: 'psk-null', description: 'PSK I_MESSAGE, NULL encryption and NULL MAC (the RTSP camera shape), TEK+SALT with MKI',
     message: {
