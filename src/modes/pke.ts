@@ -249,9 +249,15 @@ export class PkResponder {
     if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
     const useRand = rand ?? prior!.rand;
     const pke = payloadOf(msg, 2)!;
-    const envKey = rsaEnvelopeDecrypt(this.opts.privateKey, pke.data, {
-      padding: this.opts.envelope?.padding ?? 'pkcs1-v1_5', oaepHash: this.opts.envelope?.oaepHash, expectedLength: this.opts.envelope?.keyLength,
-    });
+    let envKey: Uint8Array;
+    try {
+      envKey = rsaEnvelopeDecrypt(this.opts.privateKey, pke.data, {
+        padding: this.opts.envelope?.padding ?? 'pkcs1-v1_5', oaepHash: this.opts.envelope?.oaepHash, expectedLength: this.opts.envelope?.keyLength,
+      });
+    } catch (e) {
+      // only public properties fail here (length, c >= n, OAEP decoding); bad PKCS#1 v1.5 padding does not
+      throw new MikeyProtocolError(ErrorNo.AuthFailure, 'the envelope does not decrypt with our key', { cause: e });
+    }
     let keys: KeyDataPayload[] = [];
     let response: Uint8Array | undefined;
     const kemac = payloadOf(msg, 1);

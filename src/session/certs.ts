@@ -23,11 +23,15 @@ export function parseCertificate(der: Uint8Array | string): X509Certificate {
 
 /** Key usage bits of a certificate, or undefined when it has no KeyUsage extension. */
 export function keyUsageOf(cert: X509Certificate): Set<KeyUsageName> | undefined {
-  const c = AsnConvert.parse(cert.raw, Certificate);
-  const ext = c.tbsCertificate.extensions?.find((e) => e.extnID === id_ce_keyUsage);
-  if (!ext) return undefined;
-  const ku = AsnConvert.parse(ext.extnValue, KeyUsage);
-  const flags = ku.toNumber();
+  let flags: number;
+  try {
+    const c = AsnConvert.parse(cert.raw, Certificate);
+    const ext = c.tbsCertificate.extensions?.find((e) => e.extnID === id_ce_keyUsage);
+    if (!ext) return undefined;
+    flags = AsnConvert.parse(ext.extnValue, KeyUsage).toNumber();
+  } catch {
+    return bad(`certificate "${cert.subject}" has a malformed extension`);
+  }
   const out = new Set<KeyUsageName>();
   if (flags & KeyUsageFlags.digitalSignature) out.add('digitalSignature');
   if (flags & KeyUsageFlags.keyEncipherment) out.add('keyEncipherment');

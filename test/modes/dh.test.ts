@@ -69,9 +69,9 @@ test('DH values 0, 1, p-1, p and beyond are refused with Invalid DH', async () =
 test('tampering, a signature by someone outside the trust anchors, replays: no keys', async () => {
   const ini = new DhInitiator({ ...alice, clock: clockAt(T0) });
   const offer = ini.createOffer({ sessions: [{ ssrc: 1 }], group: 'OAKLEY-1' });
-  for (const at of [15, 40, 600, offer.length - 1]) {
+  for (let at = 0; at < offer.length; at++) {
     const b = Uint8Array.from(offer);
-    b[at]! ^= 4;
+    b[at]! ^= 1 << (at % 8);
     try {
       await new DhResponder({ ...bob, clock: clockAt(T0) }).receive(b);
       assert.fail(`byte ${at} flipped and accepted`);
