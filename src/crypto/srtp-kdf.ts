@@ -86,10 +86,13 @@ export type SrtpProfileName =
   | 'AES_CM_128_HMAC_SHA1_80'
   | 'AES_CM_128_HMAC_SHA1_32'
   | 'AES_192_CM_HMAC_SHA1_80'
+  | 'AES_192_CM_HMAC_SHA1_32'
   | 'AES_256_CM_HMAC_SHA1_80'
+  | 'AES_256_CM_HMAC_SHA1_32'
   | 'AEAD_AES_128_GCM'
   | 'AEAD_AES_256_GCM'
-  | 'NULL_HMAC_SHA1_80';
+  | 'NULL_HMAC_SHA1_80'
+  | 'NULL_HMAC_SHA1_32';
 
 export interface SrtpProfile {
   readonly name: SrtpProfileName;
@@ -111,19 +114,22 @@ function profile(p: SrtpProfile): SrtpProfile {
 
 /**
  * Crypto suites: RFC 4568 §6.2 (AES_CM_128_HMAC_SHA1_80/32; SRTCP always uses the 80-bit
- * tag), RFC 6188 §5-§6 (AES_192/256_CM_HMAC_SHA1_80), RFC 7714 §12 (AEAD_AES_128/256_GCM,
+ * tag), RFC 6188 §5-§6 (AES_192/256_CM_HMAC_SHA1_80/32), RFC 7714 §12 (AEAD_AES_128/256_GCM,
  * 16-byte tag, 96-bit salt, no auth key), and NULL_HMAC_SHA1_80: the NULL cipher (RFC 3711
  * §4.1.3) with HMAC-SHA1-80, keeping a 16-byte master key and 14-byte master salt for the
- * default AES-CM PRF (the name is RFC 5764's; its DTLS profile carries no cipher key).
+ * default AES-CM PRF (the names are RFC 5764's; its DTLS profiles carry no cipher key).
  */
 export const SRTP_PROFILES: Readonly<Record<SrtpProfileName, SrtpProfile>> = Object.freeze({
   AES_CM_128_HMAC_SHA1_80: profile({ name: 'AES_CM_128_HMAC_SHA1_80', cipher: 'AES-CM', masterKeyLen: 16, masterSaltLen: 14, encrKeyLen: 16, authKeyLen: 20, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10 }),
   AES_CM_128_HMAC_SHA1_32: profile({ name: 'AES_CM_128_HMAC_SHA1_32', cipher: 'AES-CM', masterKeyLen: 16, masterSaltLen: 14, encrKeyLen: 16, authKeyLen: 20, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10 }),
   AES_192_CM_HMAC_SHA1_80: profile({ name: 'AES_192_CM_HMAC_SHA1_80', cipher: 'AES-CM', masterKeyLen: 24, masterSaltLen: 14, encrKeyLen: 24, authKeyLen: 20, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10 }),
+  AES_192_CM_HMAC_SHA1_32: profile({ name: 'AES_192_CM_HMAC_SHA1_32', cipher: 'AES-CM', masterKeyLen: 24, masterSaltLen: 14, encrKeyLen: 24, authKeyLen: 20, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10 }),
   AES_256_CM_HMAC_SHA1_80: profile({ name: 'AES_256_CM_HMAC_SHA1_80', cipher: 'AES-CM', masterKeyLen: 32, masterSaltLen: 14, encrKeyLen: 32, authKeyLen: 20, saltLen: 14, rtpTagLen: 10, rtcpTagLen: 10 }),
+  AES_256_CM_HMAC_SHA1_32: profile({ name: 'AES_256_CM_HMAC_SHA1_32', cipher: 'AES-CM', masterKeyLen: 32, masterSaltLen: 14, encrKeyLen: 32, authKeyLen: 20, saltLen: 14, rtpTagLen: 4, rtcpTagLen: 10 }),
   AEAD_AES_128_GCM: profile({ name: 'AEAD_AES_128_GCM', cipher: 'AES-GCM', masterKeyLen: 16, masterSaltLen: 12, encrKeyLen: 16, authKeyLen: 0, saltLen: 12, rtpTagLen: 16, rtcpTagLen: 16 }),
   AEAD_AES_256_GCM: profile({ name: 'AEAD_AES_256_GCM', cipher: 'AES-GCM', masterKeyLen: 32, masterSaltLen: 12, encrKeyLen: 32, authKeyLen: 0, saltLen: 12, rtpTagLen: 16, rtcpTagLen: 16 }),
   NULL_HMAC_SHA1_80: profile({ name: 'NULL_HMAC_SHA1_80', cipher: 'NULL', masterKeyLen: 16, masterSaltLen: 14, encrKeyLen: 0, authKeyLen: 20, saltLen: 0, rtpTagLen: 10, rtcpTagLen: 10 }),
+  NULL_HMAC_SHA1_32: profile({ name: 'NULL_HMAC_SHA1_32', cipher: 'NULL', masterKeyLen: 16, masterSaltLen: 14, encrKeyLen: 0, authKeyLen: 20, saltLen: 0, rtpTagLen: 4, rtcpTagLen: 10 }),
 });
 
 export interface SrtpSessionKeys {

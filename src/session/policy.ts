@@ -5,14 +5,9 @@ import { ErrorNo, ProtType, SrtpAuthAlg, SrtpEncrAlg, SrtpParam, SrtpPrf } from 
 import { policyParams } from '../wire/sp.js';
 import type { PolicyParam, SpPayload } from '../wire/types.js';
 import { MikeyProtocolError } from './errors.js';
+import { SRTP_PROFILES, type SrtpProfile, type SrtpProfileName } from '../crypto/srtp-kdf.js';
 
-/** Profile names as libsrtp and RFC 4568/5764/7714 spell them. */
-export type SrtpProfileName =
-  | 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32'
-  | 'AES_192_CM_HMAC_SHA1_80' | 'AES_192_CM_HMAC_SHA1_32'
-  | 'AES_256_CM_HMAC_SHA1_80' | 'AES_256_CM_HMAC_SHA1_32'
-  | 'NULL_HMAC_SHA1_80' | 'NULL_HMAC_SHA1_32'
-  | 'AEAD_AES_128_GCM' | 'AEAD_AES_256_GCM';
+export type { SrtpProfileName };
 
 /** The SRTP policy in force for a crypto session, with the RFC 3711 defaults filled in. */
 export interface SrtpPolicy {
@@ -37,19 +32,12 @@ export interface SrtpPolicy {
   profile: SrtpProfileName | undefined;
 }
 
+/** A profile as MIKEY policy parameters describe it (RFC 3830 §6.10.1, RFC 7714 §15). */
 interface ProfileSpec { encr: number; key: number; auth: number; authKey: number; salt: number; tag: number }
-export const SRTP_PROFILES: Readonly<Record<SrtpProfileName, ProfileSpec>> = {
-  AES_CM_128_HMAC_SHA1_80: { encr: 1, key: 16, auth: 1, authKey: 20, salt: 14, tag: 10 },
-  AES_CM_128_HMAC_SHA1_32: { encr: 1, key: 16, auth: 1, authKey: 20, salt: 14, tag: 4 },
-  AES_192_CM_HMAC_SHA1_80: { encr: 1, key: 24, auth: 1, authKey: 20, salt: 14, tag: 10 },
-  AES_192_CM_HMAC_SHA1_32: { encr: 1, key: 24, auth: 1, authKey: 20, salt: 14, tag: 4 },
-  AES_256_CM_HMAC_SHA1_80: { encr: 1, key: 32, auth: 1, authKey: 20, salt: 14, tag: 10 },
-  AES_256_CM_HMAC_SHA1_32: { encr: 1, key: 32, auth: 1, authKey: 20, salt: 14, tag: 4 },
-  NULL_HMAC_SHA1_80: { encr: 0, key: 16, auth: 1, authKey: 20, salt: 14, tag: 10 },
-  NULL_HMAC_SHA1_32: { encr: 0, key: 16, auth: 1, authKey: 20, salt: 14, tag: 4 },
-  AEAD_AES_128_GCM: { encr: 6, key: 16, auth: 0, authKey: 0, salt: 12, tag: 16 },
-  AEAD_AES_256_GCM: { encr: 6, key: 32, auth: 0, authKey: 0, salt: 12, tag: 16 },
-};
+function specOf(p: SrtpProfile): ProfileSpec {
+  const encr = p.cipher === 'AES-GCM' ? SrtpEncrAlg.AesGcm : p.cipher === 'AES-CM' ? SrtpEncrAlg.AesCm : SrtpEncrAlg.Null;
+  return { encr, key: p.masterKeyLen, auth: p.authKeyLen ? SrtpAuthAlg.HmacSha1 : SrtpAuthAlg.Null, authKey: p.authKeyLen, salt: p.masterSaltLen, tag: p.rtpTagLen };
+}
 
 const bad = (reason: string): never => {
   throw new MikeyProtocolError(ErrorNo.InvalidSpPar, reason);
@@ -139,7 +127,8 @@ function profileOf(p: SrtpPolicy): SrtpProfileName | undefined {
   const rtp = p.srtpEncryption ? p.encrAlg : SrtpEncrAlg.Null;
   const rtcp = p.srtcpEncryption ? p.encrAlg : SrtpEncrAlg.Null;
   if (rtp !== rtcp) return undefined;
-  for (const [name, s] of Object.entries(SRTP_PROFILES) as Array<[SrtpProfileName, ProfileSpec]>) {
+  for (const [name, profile] of Object.entries(SRTP_PROFILES) as Array<[SrtpProfileName, SrtpProfile]>) {
+    const s = specOf(profile);
     if (s.encr === rtp && s.key === p.encrKeyLength && s.auth === p.authAlg && s.tag === p.authTagLength && s.salt === p.saltKeyLength) return name;
   }
   return undefined;
@@ -147,8 +136,9 @@ function profileOf(p: SrtpPolicy): SrtpProfileName | undefined {
 
 /** SP parameters that state a named profile fully (RFC 3830 §6.10.1, RFC 7714 §15). */
 export function policyParamsForProfile(name: SrtpProfileName, opts: { keyDerivationRate?: number } = {}): PolicyParam[] {
-  const s = SRTP_PROFILES[name];
-  if (!s) throw new TypeError(`unknown SRTP profile ${name}`);
+  const profile = (SRTP_PROFILES as Record<string, SrtpProfile | undefined>)[name];
+  if (!profile) throw new TypeError(`unknown SRTP profile ${name}`);
+  const s = specOf(profile);
   const one = (type: number, v: number): PolicyParam => ({ type, value: Uint8Array.of(v) });
   const out = [one(SrtpParam.EncrAlg, s.encr), one(SrtpParam.EncrKeyLength, s.key), one(SrtpParam.AuthAlg, s.auth)];
   if (s.auth) out.push(one(SrtpParam.AuthKeyLength, s.authKey));
