@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { encodeMessage } from '../../src/wire/index.js';
 import { CORPUS } from '../wire/corpus.js';
 import { PskInitiator } from '../../src/modes/psk.js';
+import { PkInitiator } from '../../src/modes/pke.js';
 import { srtpContexts } from '../../src/session/bundle.js';
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
@@ -109,4 +110,17 @@ test('decode --psk opens a KEMAC: MAC verified, TGK, SRTP keys per crypto sessio
   const bad = run(['decode', '--psk', 'ff' + psk.slice(2), hex]);
   assert.equal(bad.status, 1);
   assert.match(bad.stdout, /MAC: DOES NOT VERIFY/);
+});
+
+test('decode --key opens the envelope of a public-key message with the responder\'s private key', () => {
+  const fix = (f: string) => join(process.cwd(), 'test', 'fixtures', 'pki', f);
+  const ini = new PkInitiator({ privateKey: readFileSync(fix('alice.key'), 'utf8'), certificate: readFileSync(fix('alice.pem'), 'utf8'), responderKey: readFileSync(fix('bob.pem'), 'utf8') });
+  const offer = ini.createOffer({ sessions: [{ ssrc: 7 }] });
+  const hex = Buffer.from(offer.bytes).toString('hex');
+  const r = run(['decode', '--key', fix('bob.key'), hex]);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /MAC: verified/);
+  assert.match(r.stdout, new RegExp(`Master key: ${Buffer.from(srtpContexts(offer.bundle)[0]!.masterKey).toString('hex')}`));
+  const wrong = run(['decode', '--key', fix('alice.key'), hex]);
+  assert.equal(wrong.status, 1);
 });
