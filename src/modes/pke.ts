@@ -21,7 +21,7 @@ import {
   rejectErrorMessage, resolveEndpoint, sameIdentity, t64, newTimestamp, withErrorResponse, type Endpoint, type Identity,
   type ResolvedEndpoint,
 } from './common.js';
-import { alignForKeyWrap, buildVerification, checkVerification, type Offer, type OfferOptions, type UpdateOptions } from './psk.js';
+import { alignForKeyWrap, buildVerification, readVerification, type Offer, type OfferOptions, type UpdateOptions } from './psk.js';
 import {
   certPayloads, chashOf, encodeSigned, identityOfCertificate, peerPublicKey, signPlaceholder, toCert, verifySigned,
   type PeerTrust, type SigningCredentials,
@@ -147,11 +147,8 @@ export class PkInitiator {
   }
 
   receiveResponse(bytes: Uint8Array): CryptoSessionBundle {
-    const s = this.state;
-    if (!s) throw new Error('no offer outstanding');
-    const msg = decodeOrReject(bytes);
-    if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg, { macAlg: this.macAlg, authKey: s.mk.authKey });
-    return checkVerification(msg, DataType.PkVerification, s, this.macAlg, s.mk.authKey);
+    if (!this.state) throw new Error('no offer outstanding');
+    return readVerification(bytes, DataType.PkVerification, this.state, this.macAlg, this.state.mk.authKey);
   }
 
   /** The envelope key, for use as a pre-shared key when it is cached (RFC 3830 §3.2). */

@@ -173,11 +173,8 @@ export class PskInitiator {
 
   /** Check the responder's verification message (or read its Error message). */
   receiveResponse(bytes: Uint8Array): CryptoSessionBundle {
-    const s = this.state;
-    if (!s) throw new Error('no offer outstanding');
-    const msg = decodeOrReject(bytes);
-    if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg, { macAlg: this.macAlg, authKey: s.mk.authKey });
-    return checkVerification(msg, DataType.PskVerification, s, this.macAlg, s.mk.authKey);
+    if (!this.state) throw new Error('no offer outstanding');
+    return readVerification(bytes, DataType.PskVerification, this.state, this.macAlg, this.state.mk.authKey);
   }
 
   get bundle(): CryptoSessionBundle | undefined {
@@ -185,8 +182,13 @@ export class PskInitiator {
   }
 }
 
-/** The initiator's check of R_MESSAGE = HDR, T, [IDr], V (shared with the public-key method). */
-export function checkVerification(msg: DecodedMessage, dataType: number, s: { csbId: number; idi?: Identity; idr?: Identity; t: TPayload; bundle: CryptoSessionBundle }, macAlg: MacAlg, authKey: Uint8Array): CryptoSessionBundle {
+/**
+ * The initiator's reading of the answer R_MESSAGE = HDR, T, [IDr], V (shared with the public-key
+ * method), or of an Error message, whose V (when present) is checked with the same key.
+ */
+export function readVerification(bytes: Uint8Array, dataType: number, s: { csbId: number; idi?: Identity; idr?: Identity; t: TPayload; bundle: CryptoSessionBundle }, macAlg: MacAlg, authKey: Uint8Array): CryptoSessionBundle {
+  const msg = decodeOrReject(bytes);
+  if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg, { macAlg, authKey });
   if (msg.header.dataType !== dataType) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected a verification message, got data type ${msg.header.dataType}`);
   checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Id), one(PayloadType.V)], 'verification message');
   if (msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'verification message for another CSB');
