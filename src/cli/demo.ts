@@ -26,7 +26,7 @@ export function sameKeys(a: CryptoSessionBundle, b: CryptoSessionBundle): boolea
 }
 
 /** A responder on its own UDP socket: answers each datagram with the method's response (if any). */
-async function serve(handle: (msg: Uint8Array) => Promise<{ response?: Uint8Array; bundle?: CryptoSessionBundle }>): Promise<{ socket: Socket; port: number; bundles: CryptoSessionBundle[] }> {
+export async function serve(handle: (msg: Uint8Array) => Promise<{ response?: Uint8Array; bundle?: CryptoSessionBundle }>): Promise<{ socket: Socket; port: number; bundles: CryptoSessionBundle[] }> {
   const socket = createSocket('udp4');
   const bundles: CryptoSessionBundle[] = [];
   socket.on('message', (msg, rinfo) => {
@@ -42,7 +42,7 @@ async function serve(handle: (msg: Uint8Array) => Promise<{ response?: Uint8Arra
 }
 
 /** Send a datagram and wait for the answer (or for `quiet` ms of silence when none is expected). */
-function exchange(client: Socket, port: number, bytes: Uint8Array, expectAnswer: boolean, timeoutMs = 2000): Promise<Uint8Array | undefined> {
+export function exchange(client: Socket, port: number, bytes: Uint8Array, expectAnswer: boolean, timeoutMs = 2000): Promise<Uint8Array | undefined> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('message', onMsg);
