@@ -1,0 +1,16 @@
+// The 3GPP mission-critical profile of MIKEY-SAKKE (TS 33.180): UIDs, key identifiers,
+// GUK-IDs, default policies, key parameters, and the sender/receiver.
+export { mikeySakkeUid, uidFor, keyPeriodNumber, keyPeriodStart, type McxKms, type UidParams } from './uid.js';
+export {
+  KeyPurpose, keyPurposeOf, keyPurposeName, newKeyId, mcxKdf, userSalt, gukId, gmkIdOf, McxCsId, csIdsFor,
+  GROUP_CALL_DEFAULT_POLICY, PRIVATE_CALL_DEFAULT_POLICY, defaultPolicyFor, mcxSrtpMasterKey, mcxMki, deriveMcxBundle, McxGroupKey,
+  type KeyPurposeName, type McxService, type McxBundleOptions,
+} from './keys.js';
+export {
+  KeyStatus, encodeKeyParameters, decodeKeyParameters, payloadCipherKey, protectKeyParameters, openKeyParameters,
+  type McxKeyParameters, type OpenedKeyParameters, type KeyParametersProtection,
+} from './key-parameters.js';
+export {
+  McxKeyManagement, UID_ROLE_INITIATOR, UID_ROLE_RESPONDER,
+  type McxKeySet, type McxOptions, type McxSendOptions, type McxSent, type McxReceived,
+} from './mikey.js';
