@@ -4,8 +4,10 @@ import { wireSection } from './wire.js';
 import { symmetricSection } from './symmetric.js';
 import { ibcSection } from './ibc.js';
 import { methodsSection } from './methods.js';
+import { methods5Section } from './methods5.js';
+import { sakkeSection } from './sakke.js';
 
-const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, ibcSection];
+const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, methods5Section, ibcSection, sakkeSection];
 const only = process.argv[2];
 for (const s of sections) {
   if (only && !s.title.toLowerCase().includes(only.toLowerCase())) continue;

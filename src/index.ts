@@ -13,6 +13,21 @@ export {
 } from './modes/psk.js';
 export { PkInitiator, PkResponder, type PkInitiatorOptions, type PkResponderOptions, type PkAccepted, type EnvelopeCache } from './modes/pke.js';
 export { DhInitiator, DhResponder, type DhInitiatorOptions, type DhResponderOptions, type DhAccepted, type DhOfferOptions } from './modes/dh.js';
+export {
+  DhHmacInitiator, DhHmacResponder, type DhHmacInitiatorOptions, type DhHmacResponderOptions, type DhHmacAccepted,
+  type DhHmacOfferOptions, type DhHmacMacAlg,
+} from './modes/dhhmac.js';
+export {
+  RsaRInitiator, RsaRResponder, type RsaRInitiatorOptions, type RsaRResponderOptions, type RsaRRequestOptions, type RsaRResult,
+  type RsaRAccepted, type RsaRGroupOptions, type CertificateResolver,
+} from './modes/rsar.js';
+export {
+  SakkeInitiator, SakkeResponder, telUriIdentifier, keyMonth, nextKeyMonth, type SakkeKmsPublicKeys, type SakkeUserKeys,
+  type SakkeInitiatorOptions, type SakkeResponderOptions, type SakkeOfferOptions, type SakkeOffer, type SakkeAccepted,
+  type SakkeLenience, type SakkeSignatureCoverage,
+} from './modes/sakke.js';
+// the 3GPP mission-critical profile of MIKEY-SAKKE (TS 33.180)
+export * from './profiles/mcx/index.js';
 export { type SigningCredentials, type PeerTrust } from './modes/signature.js';
 export { openKemac, type OpenedKemac } from './modes/inspect.js';
 

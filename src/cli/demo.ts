@@ -9,6 +9,8 @@ import { DhInitiator, DhResponder } from '../modes/dh.js';
 import { uriIdentity } from '../modes/common.js';
 import { srtpContexts, type CryptoSessionBundle } from '../session/bundle.js';
 import { MikeyProtocolError } from '../session/errors.js';
+import { dhHmacDemo, rsaRDemo } from './demo-issue5.js';
+import { sakkeDemo } from './demo-sakke.js';
 
 export interface DemoRow {
   method: string;
@@ -113,6 +115,13 @@ export async function runDemo(): Promise<DemoRow[]> {
         return { messages: 2, bytes: offer.length + answer!.length, a: ini.receiveResponse(answer!), b: srv.bundles[0] };
       });
       srv.socket.close();
+    }
+    // the methods that bring their own sockets
+    for (const [method, go] of [['DH-HMAC (RFC 4650)', dhHmacDemo], ['RSA-R (RFC 4738)', rsaRDemo], ['MIKEY-SAKKE (RFC 6509, 3GPP MCX)', sakkeDemo]] as const) {
+      await run(method, async () => {
+        const r = await go();
+        return { messages: r.messages, bytes: r.bytes, a: r.a, b: r.b };
+      });
     }
   } finally {
     client.close();

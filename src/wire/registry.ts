@@ -210,6 +210,9 @@ export const IdRole = registry('ID Role', {
   IDRapp: [5, 'Application (IDRapp)', 'RFC 6043'],
   IDRkmsi: [6, "Initiator's KMS (IDRkmsi)", 'RFC 6509'],
   IDRkmsr: [7, "Responder's KMS (IDRkmsr)", 'RFC 6509'],
+  // used by deployed 3GPP MCX senders for MIKEY-SAKKE UIDs; not in the IANA registry
+  InitiatorUid: [8, 'Initiator UID (3GPP MCX, as deployed)', '3GPP TS 33.180'],
+  ResponderUid: [9, 'Responder UID (3GPP MCX, as deployed)', '3GPP TS 33.180'],
 });
 
 // RFC 3830 Table 6.8; RFC 6043 Table 6.12
