@@ -178,23 +178,15 @@ export const SAKKE_LAYOUT = [
 
 /**
  * Decode, turning codec errors into the Error a responder answers with. With `spWithEmptyMap`,
- * an SP payload beside the Empty map is read (the header of an Empty map and of an empty
- * GENERIC-ID map have the same 10 bytes, so the message is decoded as the latter and the map
- * put back): reported in `lenient`.
+ * an SP payload beside the Empty map is read, and reported in `lenient`.
  */
 export function decodeSakkeMessage(bytes: Uint8Array, lenience: SakkeLenience, lenient: string[], opts: DecodeOptions = {}): DecodedMessage {
   try {
-    return decodeMessage(bytes, opts);
+    const m = decodeMessage(bytes, { ...opts, allowSpWithEmptyMap: lenience.spWithEmptyMap === true });
+    if (m.spWithEmptyMap) lenient.push('sp-with-empty-map');
+    return m;
   } catch (e) {
     if (!(e instanceof MikeyDecodeError)) throw e;
-    if (e.errorNo === ErrorNo.InvalidSp && lenience.spWithEmptyMap && bytes.length > 10 && bytes[9] === CsIdMapType.Empty && bytes[8] === 0) {
-      const copy = Uint8Array.from(bytes);
-      copy[9] = CsIdMapType.GenericId;
-      const m = decodeMessage(copy, opts);
-      lenient.push('sp-with-empty-map');
-      // views into the copy are equal in content; the message keeps the caller's bytes
-      return { ...m, header: { ...m.header, csIdMap: { type: 1, csCount: 0 } }, bytes };
-    }
     throw new MikeyProtocolError(e.errorNo, e.message, { cause: e });
   }
 }

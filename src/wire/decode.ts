@@ -17,6 +17,11 @@ export interface DecodeOptions {
    * Off by default; when on, the count is reported in `trailingBytes` of the result.
    */
   allowTrailingBytes?: boolean;
+  /**
+   * Accept SP payloads beside the Empty CS ID map, which RFC 4563 §5 forbids (a deployed 3GPP
+   * sender does it). Off by default; when on and seen, `spWithEmptyMap` is set on the result.
+   */
+  allowSpWithEmptyMap?: boolean;
 }
 
 /** Bounded cursor: `end` is the boundary of the structure being read, never the buffer's. */
@@ -699,6 +704,8 @@ export interface DecodedMessage extends Message {
   bytes: Uint8Array;
   /** Bytes accepted after the last payload under `allowTrailingBytes`. */
   trailingBytes?: number;
+  /** An SP payload was accepted beside the Empty map under `allowSpWithEmptyMap`. */
+  spWithEmptyMap?: boolean;
 }
 
 /** Decode one MIKEY message. Throws `MikeyDecodeError` on anything malformed. */
@@ -711,12 +718,15 @@ export function decodeMessage(bytes: Uint8Array, opts: DecodeOptions = {}): Deco
     within(e, 'HDR');
   }
   const payloads = decodeChain(r, r.next, Ctx.Message, header.dataType);
+  let spWithEmptyMap = false;
   if (header.csIdMap.type === CsIdMapType.Empty) {
     const sp = payloads.find((p) => p.type === PayloadType.Sp);
     // RFC 4563 §5: no SP payload with the empty map
-    if (sp) fail(sp.span!.start, 'SP payload with the Empty CS ID map', ErrorNo.InvalidSp);
+    if (sp && !opts.allowSpWithEmptyMap) fail(sp.span!.start, 'SP payload with the Empty CS ID map', ErrorNo.InvalidSp);
+    spWithEmptyMap = sp !== undefined;
   }
   const msg: DecodedMessage = { header, payloads, bytes };
+  if (spWithEmptyMap) msg.spWithEmptyMap = true;
   if (r.pos !== r.end) {
     if (!opts.allowTrailingBytes) fail(r.pos, `${r.end - r.pos} byte(s) after the last payload`);
     msg.trailingBytes = r.end - r.pos;
