@@ -29,6 +29,14 @@ export {
 // the 3GPP mission-critical profile of MIKEY-SAKKE (TS 33.180)
 export * from './profiles/mcx/index.js';
 export { type SigningCredentials, type PeerTrust } from './modes/signature.js';
+
+// carriage in SDP and RTSP (RFC 4567), the RTSP camera profile, SRTP hand-off adapters
+export * from './sdp/keymgmt.js';
+export * from './sdp/sdp.js';
+export * from './sdp/rtsp.js';
+export * from './profiles/rtsp-null.js';
+export * from './profiles/handoff.js';
+export { SrtpEndpoint, SrtpError, rtpHeaderLength, type SrtpEndpointOptions, type SrtpMasterKeySpec } from './profiles/srtp.js';
 export { openKemac, type OpenedKemac } from './modes/inspect.js';
 
 // what an exchange yields, and the session machinery

@@ -11,6 +11,7 @@ import { srtpContexts, type CryptoSessionBundle } from '../session/bundle.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import { dhHmacDemo, rsaRDemo } from './demo-issue5.js';
 import { sakkeDemo } from './demo-sakke.js';
+import { mediaLeg } from './media-leg.js';
 
 export interface DemoRow {
   method: string;
@@ -18,6 +19,8 @@ export interface DemoRow {
   bytes: number;
   ms: number;
   agree: boolean;
+  /** The media leg: SRTP packets sent with one side's keys and authenticated with the other's. */
+  media?: { sent: number; authenticated: number };
   detail?: string;
 }
 
@@ -75,7 +78,9 @@ export async function runDemo(): Promise<DemoRow[]> {
     const t0 = performance.now();
     try {
       const r = await go();
-      rows.push({ method, messages: r.messages, bytes: r.bytes, ms: performance.now() - t0, agree: !!r.b && sameKeys(r.a, r.b) });
+      const ms = performance.now() - t0;
+      const agree = !!r.b && sameKeys(r.a, r.b);
+      rows.push({ method, messages: r.messages, bytes: r.bytes, ms, agree, media: agree ? await mediaLeg(r.a, r.b!) : undefined });
     } catch (e) {
       rows.push({ method, messages: 0, bytes: 0, ms: performance.now() - t0, agree: false, detail: (e as Error).message });
     }
@@ -130,8 +135,9 @@ export async function runDemo(): Promise<DemoRow[]> {
 }
 
 export function renderDemo(rows: readonly DemoRow[]): string {
-  const head = ['method', 'messages', 'bytes', 'ms', 'keys agree'];
-  const body = rows.map((r) => [r.method, String(r.messages), String(r.bytes), r.ms.toFixed(1), r.agree ? 'yes' : `NO${r.detail ? ` (${r.detail})` : ''}`]);
+  const head = ['method', 'messages', 'bytes', 'ms', 'keys agree', 'SRTP sent/authenticated'];
+  const body = rows.map((r) => [r.method, String(r.messages), String(r.bytes), r.ms.toFixed(1), r.agree ? 'yes' : `NO${r.detail ? ` (${r.detail})` : ''}`,
+    r.media ? `${r.media.sent}/${r.media.authenticated}` : '-']);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');

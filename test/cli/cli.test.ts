@@ -90,7 +90,10 @@ test('start (what npm start runs) is the demo: every method over UDP, keys agree
   assert.match(JSON.parse(readFileSync('package.json', 'utf8')).scripts.start, /main\.js start/);
   const r = run(['start']);
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  for (const m of ['pre-shared key', 'public-key envelope', 'signed Diffie-Hellman']) assert.match(r.stdout, new RegExp(`^${m} \\(RFC 3830\\)\\s+2\\s+\\d+\\s+[\\d.]+\\s+yes$`, 'm'));
+  for (const m of ['pre-shared key \\(RFC 3830\\)', 'public-key envelope \\(RFC 3830\\)', 'signed Diffie-Hellman \\(RFC 3830\\)', 'DH-HMAC \\(RFC 4650\\)', 'RSA-R \\(RFC 4738\\)']) {
+    assert.match(r.stdout, new RegExp(`^${m}\\s+2\\s+\\d+\\s+[\\d.]+\\s+yes\\s+50/50$`, 'm'));
+  }
+  assert.match(r.stdout, /^MIKEY-SAKKE \(RFC 6509, 3GPP MCX\)\s+1\s+\d+\s+[\d.]+\s+yes\s+50\/50$/m);
 });
 
 test('decode --psk opens a KEMAC: MAC verified, TGK, SRTP keys per crypto session; a wrong key says so', () => {

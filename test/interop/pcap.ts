@@ -76,3 +76,124 @@ export function writePcap(payloads: Uint8Array[], opts: PcapOptions = {}): Buffe
   });
   return Buffer.concat(parts);
 }
+
+// ---- captures with mixed transports (UDP or TCP, IPv4 or IPv6) in pcap or pcapng ----
+
+export interface CaptureFrame {
+  payload: Uint8Array;
+  /** Transport (default udp). */
+  proto?: 'udp' | 'tcp';
+  srcPort?: number;
+  dstPort?: number;
+  /** TCP sequence number of the first payload byte (default 1000). */
+  seq?: number;
+  ipv6?: boolean;
+}
+
+function ipv6Header(payloadLen: number, next: number): Buffer {
+  const ip = Buffer.alloc(40);
+  ip.writeUInt32BE(0x60000000, 0);
+  ip.writeUInt16BE(payloadLen, 4);
+  ip[6] = next;
+  ip[7] = 64;
+  ip[23] = 1; // ::1
+  ip[39] = 1;
+  return ip;
+}
+
+/** One Ethernet frame: IPv4 or IPv6, then UDP or TCP (checksums left 0: not checked by readers). */
+export function captureFrame(f: CaptureFrame, id: number): Buffer {
+  const tcp = f.proto === 'tcp';
+  const l4 = Buffer.alloc((tcp ? 20 : 8) + f.payload.length);
+  l4.writeUInt16BE(f.srcPort ?? 40000, 0);
+  l4.writeUInt16BE(f.dstPort ?? 2269, 2);
+  if (tcp) {
+    l4.writeUInt32BE((f.seq ?? 1000) >>> 0, 4);
+    l4.writeUInt32BE(1, 8); // ack
+    l4[12] = 5 << 4;
+    l4[13] = 0x18; // PSH, ACK
+    l4.writeUInt16BE(65535, 14);
+  } else l4.writeUInt16BE(8 + f.payload.length, 4);
+  l4.set(f.payload, tcp ? 20 : 8);
+  let ip: Buffer;
+  if (f.ipv6) ip = ipv6Header(l4.length, tcp ? 6 : 17);
+  else {
+    ip = Buffer.alloc(20);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(20 + l4.length, 2);
+    ip.writeUInt16BE(id & 0xffff, 4);
+    ip.writeUInt16BE(0x4000, 6);
+    ip[8] = 64;
+    ip[9] = tcp ? 6 : 17;
+    ip.writeUInt32BE(0x7f000001, 12);
+    ip.writeUInt32BE(0x7f000001, 16);
+    ip.writeUInt16BE(ipv4Checksum(ip), 10);
+  }
+  const eth = Buffer.alloc(14);
+  eth[5] = 2;
+  eth[11] = 1;
+  eth.writeUInt16BE(f.ipv6 ? 0x86dd : 0x0800, 12);
+  return Buffer.concat([eth, ip, l4]);
+}
+
+/** A classic pcap (optionally big-endian or with nanosecond stamps) of the frames. */
+export function writePcapFrames(frames: CaptureFrame[], opts: { bigEndian?: boolean; nanosecond?: boolean } = {}): Buffer {
+  const w32 = (b: Buffer, v: number, o: number) => (opts.bigEndian ? b.writeUInt32BE(v >>> 0, o) : b.writeUInt32LE(v >>> 0, o));
+  const w16 = (b: Buffer, v: number, o: number) => (opts.bigEndian ? b.writeUInt16BE(v, o) : b.writeUInt16LE(v, o));
+  const gh = Buffer.alloc(24);
+  w32(gh, opts.nanosecond ? 0xa1b23c4d : 0xa1b2c3d4, 0);
+  w16(gh, 2, 4);
+  w16(gh, 4, 6);
+  w32(gh, 0x40000, 16);
+  w32(gh, LINKTYPE_ETHERNET, 20);
+  const parts: Buffer[] = [gh];
+  frames.forEach((f, i) => {
+    const fr = captureFrame(f, i + 1);
+    const rh = Buffer.alloc(16);
+    w32(rh, 1_700_000_000, 0);
+    w32(rh, i, 4);
+    w32(rh, fr.length, 8);
+    w32(rh, fr.length, 12);
+    parts.push(rh, fr);
+  });
+  return Buffer.concat(parts);
+}
+
+/** A pcapng (SHB, one IDB, an EPB per frame; frame `simple` indexes become SPBs). */
+export function writePcapng(frames: CaptureFrame[], opts: { simple?: number[] } = {}): Buffer {
+  const block = (type: number, body: Buffer): Buffer => {
+    const pad = (4 - (body.length % 4)) % 4;
+    const len = 12 + body.length + pad;
+    const b = Buffer.alloc(len);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(len, 4);
+    body.copy(b, 8);
+    b.writeUInt32LE(len, len - 4);
+    return b;
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0);
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8);
+  const idb = Buffer.alloc(8);
+  idb.writeUInt16LE(LINKTYPE_ETHERNET, 0);
+  idb.writeUInt32LE(0x40000, 4);
+  const parts = [block(0x0a0d0d0a, shb), block(1, idb)];
+  frames.forEach((f, i) => {
+    const fr = captureFrame(f, i + 1);
+    if (opts.simple?.includes(i)) {
+      const h = Buffer.alloc(4);
+      h.writeUInt32LE(fr.length, 0);
+      parts.push(block(3, Buffer.concat([h, fr])));
+      return;
+    }
+    const h = Buffer.alloc(20);
+    h.writeUInt32LE(0, 0);
+    h.writeUInt32LE(0, 4);
+    h.writeUInt32LE(i, 8);
+    h.writeUInt32LE(fr.length, 12);
+    h.writeUInt32LE(fr.length, 16);
+    parts.push(block(6, Buffer.concat([h, fr])));
+  });
+  return Buffer.concat(parts);
+}
