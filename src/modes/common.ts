@@ -7,9 +7,9 @@ import type { MikeyPrf } from '../crypto/prf.js';
 import { decodeMessage, type DecodedMessage } from '../wire/decode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
 import { encodeMessage } from '../wire/encode.js';
-import { DataType, EncrAlg, ErrorNo, IdType, KeyDataType, MacAlg as MacAlgCode, PayloadType, PrfFunc, TsType } from '../wire/registry.js';
+import { DataType, EncrAlg, ErrorNo, GeneralExtType, IdType, KeyDataType, MacAlg as MacAlgCode, PayloadType, PrfFunc, TsType } from '../wire/registry.js';
 import type {
-  CommonHeader, CsIdMap, IdPayload, KeyDataPayload, Message, Payload, PayloadOf, PolicyParam, SpPayload, TPayload,
+  CommonHeader, CsIdMap, GeneralExtPayload, IdPayload, KeyDataPayload, Message, Payload, PayloadOf, PolicyParam, SpPayload, TPayload,
 } from '../wire/types.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../session/errors.js';
 import { policyParamsForProfile, type SrtpProfileName } from '../session/policy.js';
@@ -307,4 +307,33 @@ export function rejectErrorMessage(msg: DecodedMessage, auth?: ErrorAuth): never
 export function withErrorResponse(e: unknown, build: (err: MikeyProtocolError) => Uint8Array | undefined): never {
   if (e instanceof MikeyProtocolError && e.response === undefined) e.response = build(e);
   throw e;
+}
+
+// ---- bidding-down protection in SDP (RFC 4567 §4.1.4, §7.1) ---------------------------------
+
+/** General Extension "SDP IDs" (RFC 3830 §6.15, RFC 4567 §4.1.4): the protocol IDs joined by ";". */
+export function sdpIdsPayload(ids: readonly string[]): GeneralExtPayload {
+  if (!ids.length || ids.some((id) => id === '' || id.includes(';'))) throw new RangeError('SDP IDs: non-empty protocol identifiers without ";"');
+  return { type: 21, extType: GeneralExtType.SdpIds, data: new Uint8Array(0), sdpIds: [...ids] };
+}
+
+/**
+ * The responder's bidding-down check (RFC 4567 §7.1: "match the list in the General Extension
+ * Payload with the list included in SDP"): the authenticated message must carry exactly the
+ * list the application saw in SDP. A mismatch or a missing list is refused with Unspecified
+ * error (12): no Error no names it, and the message itself did authenticate.
+ */
+export function checkSdpIds(msg: Message, seen: readonly string[] | undefined): void {
+  if (!seen) return;
+  const ext = msg.payloads.find((p): p is GeneralExtPayload => p.type === 21 && p.extType === GeneralExtType.SdpIds);
+  const carried = ext?.sdpIds;
+  if (!carried) throw new MikeyProtocolError(ErrorNo.Unspecified, 'no SDP IDs General Extension: bidding-down protection missing (RFC 4567 §4.1.4)');
+  if (carried.length !== seen.length || carried.some((id, i) => id !== seen[i])) {
+    throw new MikeyProtocolError(ErrorNo.Unspecified, `SDP IDs "${carried.join(';')}" differ from "${seen.join(';')}" seen in SDP: possible bidding-down attack`);
+  }
+}
+
+/** The payloads other than General Extensions (which RFC 3830 §6.15 allows in any message), for layout checks. */
+export function withoutGenExt(msg: Message): Message {
+  return { header: msg.header, payloads: msg.payloads.filter((p) => p.type !== PayloadType.GeneralExt) };
 }

@@ -19,7 +19,7 @@ import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle
 import { MikeyProtocolError } from '../session/errors.js';
 import { srtpPolicyFromSp, type SrtpProfileName } from '../session/policy.js';
 import {
-  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, header, idPayload,
+  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encodeWithTrailingTag, header, idPayload, sdpIdsPayload, withoutGenExt,
   macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage,
   resolveEndpoint, sameIdentity, withErrorResponse, type Endpoint, type ErrorAuth, type Identity, type ResolvedEndpoint,
   type SessionOffer,
@@ -81,33 +81,6 @@ function dhError(e: unknown): never {
     throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
   }
   throw e;
-}
-
-/** General Extension "SDP IDs" (RFC 3830 §6.15, RFC 4567 §4.1.4): the protocol IDs joined by ";". */
-export function sdpIdsPayload(ids: readonly string[]): GeneralExtPayload {
-  if (!ids.length || ids.some((id) => id === '' || id.includes(';'))) throw new RangeError('SDP IDs: non-empty protocol identifiers without ";"');
-  return { type: 21, extType: GeneralExtType.SdpIds, data: new Uint8Array(0), sdpIds: [...ids] };
-}
-
-/**
- * The responder's bidding-down check (RFC 4567 §7.1: "match the list in the General Extension
- * Payload with the list included in SDP"): the authenticated message must carry exactly the
- * list the application saw in SDP. A mismatch or a missing list is refused with Unspecified
- * error (12): no Error no names it, and the message itself did authenticate.
- */
-export function checkSdpIds(msg: Message, seen: readonly string[] | undefined): void {
-  if (!seen) return;
-  const ext = msg.payloads.find((p): p is GeneralExtPayload => p.type === 21 && p.extType === GeneralExtType.SdpIds);
-  const carried = ext?.sdpIds;
-  if (!carried) throw new MikeyProtocolError(ErrorNo.Unspecified, 'no SDP IDs General Extension: bidding-down protection missing (RFC 4567 §4.1.4)');
-  if (carried.length !== seen.length || carried.some((id, i) => id !== seen[i])) {
-    throw new MikeyProtocolError(ErrorNo.Unspecified, `SDP IDs "${carried.join(';')}" differ from "${seen.join(';')}" seen in SDP: possible bidding-down attack`);
-  }
-}
-
-/** The payloads other than General Extensions (which RFC 3830 §6.15 allows in any message), for layout checks. */
-export function withoutGenExt(msg: Message): Message {
-  return { header: msg.header, payloads: msg.payloads.filter((p) => p.type !== PayloadType.GeneralExt) };
 }
 
 /** auth_key for both DH-HMAC messages of a CSB (RFC 3830 §4.1.4 via RFC 4650 §1.1). */

@@ -13,7 +13,7 @@ import type { CommonHeader, KemacPayload, KeyDataPayload, Payload, SpPayload, TP
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import {
-  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, encrAlgCode,
+  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, sdpIdsPayload, withoutGenExt, encodeWithTrailingTag, encrAlgCode,
   encrAlgOf, header, idPayload, keyDataPayloads, macAlgCode, macAlgOf, macLength, one, opt, payloadOf, payloadsOf,
   recordAuthenticated, rejectErrorMessage, requirePayload, resolveEndpoint, t64, newTimestamp, verificationParts, withErrorResponse,
   type Endpoint, type Identity, type KeySpec, type ResolvedEndpoint, type SessionOffer,
@@ -120,6 +120,8 @@ export interface PskInitiatorOptions extends Endpoint, MessageProtection {
   idi?: Identity;
   idr?: Identity;
   allowUnprotected?: boolean;
+  /** In SDP: the key-management protocol IDs of the offer, sent in the SDP IDs extension (RFC 4567 §4.1.4). */
+  sdpIds?: readonly string[];
 }
 
 export class PskInitiator {
@@ -164,6 +166,7 @@ export class PskInitiator {
     if (this.opts.idi) before.push(idPayload(this.opts.idi));
     if (this.opts.idr) before.push(idPayload(this.opts.idr));
     before.push(...sps);
+    if (this.opts.sdpIds) before.push(sdpIdsPayload(this.opts.sdpIds));
     // an update without new keys carries an empty KEMAC: its MAC still authenticates the update
     const bytes = buildKemacMessage(hdr, before, newKeys ? keys : [], mk, t, this.encrAlg, this.macAlg);
     const bundle = deriveBundle(hdr, rand, sps, { kind: 'keyData', keys });
@@ -219,6 +222,8 @@ export interface PskResponderOptions extends Endpoint {
   encrAlgs?: readonly KemacEncrAlg[];
   /** MAC algorithms accepted (default all but NULL). */
   macAlgs?: readonly MacAlg[];
+  /** In SDP: the protocol IDs seen there; the message must carry the same list (RFC 4567 §7.1). */
+  sdpIds?: readonly string[];
 }
 
 export interface Accepted {
@@ -256,7 +261,9 @@ export class PskResponder {
     if (msg.header.dataType !== DataType.PreShared) {
       throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${msg.header.dataType} is not a pre-shared key message`);
     }
-    checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Rand), opt(PayloadType.Id), opt(PayloadType.Id), any(PayloadType.Sp), one(PayloadType.Kemac)], 'PSK I_MESSAGE');
+    // General Extensions may stand anywhere (RFC 3830 §6.15); the KEMAC must be last (its MAC ends the message)
+    if (msg.payloads.at(-1)?.type !== PayloadType.Kemac) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'PSK I_MESSAGE: the KEMAC must be the last payload');
+    checkLayout(withoutGenExt(msg), [one(PayloadType.T), opt(PayloadType.Rand), opt(PayloadType.Id), opt(PayloadType.Id), any(PayloadType.Sp), one(PayloadType.Kemac)], 'PSK I_MESSAGE');
     const t = payloadOf(msg, 5)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     const prf = prfOf(msg.header.prfFunc);
@@ -280,6 +287,7 @@ export class PskResponder {
     }
     authenticated({ macAlg, authKey: mk.authKey });
     await recordAuthenticated(msg.bytes, this.ep, fresh);
+    checkSdpIds(msg, this.opts.sdpIds);
     const keys = decryptKeys(kemac, encrAlg, mk, msg.header.csbId, t);
     if (rand && keys.length === 0) throw new MikeyProtocolError(ErrorNo.Unspecified, 'initial message without a TGK');
     const sps = payloadsOf(msg, 10);

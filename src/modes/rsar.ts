@@ -27,12 +27,11 @@ import { keyUsageOf, parseCertificate, validateChain, type KeyUsageName } from '
 import { MikeyProtocolError } from '../session/errors.js';
 import { policyParamsForProfile, srtpPolicyFromSp, type SrtpProfileName } from '../session/policy.js';
 import {
-  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encrAlgCode, encrAlgOf, header, idPayload,
+  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encrAlgCode, encrAlgOf, header, idPayload, sdpIdsPayload, withoutGenExt,
   keyDataPayloads, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated,
   rejectErrorMessage, resolveEndpoint, sameIdentity, t64, withErrorResponse, type Endpoint, type Identity, type KeySpec,
   type ResolvedEndpoint, type SessionOffer,
 } from './common.js';
-import { checkSdpIds, sdpIdsPayload, withoutGenExt } from './dhhmac.js';
 import { splitIds } from './pke.js';
 import { alignForKeyWrap } from './psk.js';
 import { identityOfCertificate, peerPublicKey, toCert, verifySigned, type PeerTrust, type SigningCredentials } from './signature.js';

@@ -194,3 +194,15 @@ test('every timestamp type: NTP-UTC, NTP, NTP-UTC-32 within the skew; COUNTER mu
   const e = await rejects(new PskResponder({ psk, clock: clockAt(T0) }).receive(first.bytes).then(() => res.receive(first.bytes)), ErrorNo.InvalidTs);
   assert.match(e.reason, /counter 1 not above the last accepted 2/);
 });
+
+test('SDP IDs (RFC 4567 §4.1.4): the list the initiator saw is authenticated; a different one at the responder is refused', async () => {
+  const ini = new PskInitiator({ psk, clock: clockAt(T0), sdpIds: ['mikey', 'sdescriptions'] });
+  const offer = ini.createOffer({ sessions: [{ ssrc: 1 }], verify: true });
+  assert.deepEqual(decodeMessage(offer.bytes).payloads.find((p) => p.type === 21)?.type === 21 && (decodeMessage(offer.bytes).payloads.find((p) => p.type === 21) as { sdpIds: string[] }).sdpIds, ['mikey', 'sdescriptions']);
+  const ok = await new PskResponder({ psk, clock: clockAt(T0), sdpIds: ['mikey', 'sdescriptions'] }).receive(offer.bytes);
+  sameKeys(ini.receiveResponse(ok.response!), ok.bundle);
+  // an attacker removed the stronger protocol from the SDP: the responder saw only 'mikey'
+  await rejects(new PskResponder({ psk, clock: clockAt(T0), sdpIds: ['mikey'] }).receive(offer.bytes), ErrorNo.Unspecified);
+  // no list at all, when one is expected
+  await rejects(new PskResponder({ psk, clock: clockAt(T0), sdpIds: ['mikey'] }).receive(new PskInitiator({ psk, clock: clockAt(T0) }).createOffer({ sessions: [{ ssrc: 1 }] }).bytes), ErrorNo.Unspecified);
+});
