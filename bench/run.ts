@@ -6,8 +6,9 @@ import { ibcSection } from './ibc.js';
 import { methodsSection } from './methods.js';
 import { methods5Section } from './methods5.js';
 import { sakkeSection } from './sakke.js';
+import { ibakeSection } from './ibake.js';
 
-const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, methods5Section, ibcSection, sakkeSection];
+const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, methods5Section, ibcSection, sakkeSection, ibakeSection];
 const only = process.argv[2];
 for (const s of sections) {
   if (only && !s.title.toLowerCase().includes(only.toLowerCase())) continue;

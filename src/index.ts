@@ -30,6 +30,10 @@ export {
 export * from './profiles/mcx/index.js';
 export { type SigningCredentials, type PeerTrust } from './modes/signature.js';
 
+// MIKEY-IBAKE (RFC 6267) and identity-key provisioning (IBE keys; the 3GPP KMS interface)
+export * from './modes/ibake/index.js';
+export * from './idkms/index.js';
+
 // carriage in SDP and RTSP (RFC 4567), the RTSP camera profile, SRTP hand-off adapters
 export * from './sdp/keymgmt.js';
 export * from './sdp/sdp.js';

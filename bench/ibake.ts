@@ -1,0 +1,111 @@
+// MIKEY-IBAKE: full four-message exchanges (both ends in one process) beside their crypto floor,
+// the same IBE and EC-DH operations with no MIKEY around them, in the same run; and a private-key
+// request.
+import { createHash, randomBytes } from 'node:crypto';
+import { bfDecrypt, bfEncrypt, bfExtractPriv, bfGenerateCurve, bfSetup } from '../src/crypto/bfibe.js';
+import { macCompute, macVerify } from '../src/crypto/kemac.js';
+import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.js';
+import { uriIdentity } from '../src/modes/common.js';
+import { IbakeInitiator, IbakeResponder } from '../src/modes/ibake/exchange.js';
+import { IbakeKeyRequester, IbakeKeyResponder } from '../src/modes/ibake/keyrequest.js';
+import { IbakeKeyRing } from '../src/modes/ibake/keyring.js';
+import { deriveFromSession, ecdhKeyPair, ecGroup, ibeIdentity, keyPeriodOf, sessionKey, staticDomain, type IbakeCurveName } from '../src/modes/ibake/profile.js';
+import type { ReplayCache } from '../src/session/replay.js';
+import { fmt, measure, type BenchSection, type Measurement } from './harness.js';
+
+const forgetful: ReplayCache = { checkAndRecord: () => 'recorded' };
+const rand = (n: number) => new Uint8Array(randomBytes(n));
+
+async function measureAsync(name: string, fn: () => Promise<unknown>, batches = 7, n = 5): Promise<Measurement> {
+  for (let i = 0; i < n; i++) await fn();
+  const per: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    per.push((performance.now() - t0) / 1000 / n);
+  }
+  per.sort((a, b) => a - b);
+  const medianSec = per[per.length >> 1]!;
+  return { name, medianSec, opsPerSec: 1 / medianSec };
+}
+
+export const ibakeSection: BenchSection = {
+  title: 'MIKEY-IBAKE: exchanges vs their crypto floor (IBE + EC-DH)',
+  async run() {
+    const { curve, hash } = bfGenerateCurve(1024);
+    const { params, s } = bfSetup(curve, hash);
+    const domain = staticDomain(params);
+    const no = keyPeriodOf(Date.now(), domain.period);
+    const alice = uriIdentity('sip:alice@example.org');
+    const bob = uriIdentity('sip:bob@example.org');
+    const ring = (id: typeof alice) => {
+      const r = new IbakeKeyRing(domain);
+      r.add(id, no, bfExtractPriv(params, s, ibeIdentity(id, no, domain.period)));
+      return r;
+    };
+    const ringA = ring(alice);
+    const ringB = ring(bob);
+    const sessions = [{ ssrc: 0x1234 }];
+    console.log(`BF-IBE system: n = 1024 (p ${curve.p.toString(2).length} bits, q ${curve.q.toString(2).length} bits, ${hash})`);
+    const idA = ibeIdentity(alice, no, domain.period);
+    const idB = ibeIdentity(bob, no, domain.period);
+    const skA = ringA.get(alice, no)!.key;
+    const skB = ringB.get(bob, no)!.key;
+
+    for (const name of ['P-256', 'P-384', 'P-521'] as IbakeCurveName[]) {
+      const ini = new IbakeInitiator({ idi: alice, keys: ringA, curve: name });
+      const res = new IbakeResponder({ keys: ringB, replayCache: forgetful });
+      const ex = await measureAsync(`IBAKE exchange, ${name} (4 messages)`, async () => {
+        const r1 = await res.receive(ini.createOffer({ idr: bob, sessions }));
+        const r2 = await res.receive(ini.receiveResponse(r1.response).bytes);
+        ini.receiveVerification(r2.response);
+      });
+      // the floor: 3 BFencrypt + 3 BFdecrypt of the same sizes, two EC-DH key pairs and two
+      // shared points, MPK/TGK on both sides, the V key, MAC and check, TEK and salt, replay hashes
+      const group = ecGroup(name);
+      const plainLen = [120, 200, 160].map((x) => x + 2 * group.flen);
+      const floor = measure(`IBAKE crypto floor, ${name}`, () => {
+        const x = ecdhKeyPair(group, rand);
+        const c1 = bfEncrypt(params, idB, rand(plainLen[0]!));
+        bfDecrypt(params, skB, c1);
+        const y = ecdhKeyPair(group, rand);
+        const c2 = bfEncrypt(params, idA, rand(plainLen[1]!));
+        bfDecrypt(params, skA, c2);
+        const k1 = sessionKey(x, y.pub);
+        const r = rand(16);
+        deriveFromSession('PRF-HMAC-SHA-256', k1, r);
+        const c3 = bfEncrypt(params, idB, rand(plainLen[2]!));
+        bfDecrypt(params, skB, c3);
+        const k2 = sessionKey(y, x.pub);
+        const { mpk, tgk } = deriveFromSession('PRF-HMAC-SHA-256', k2, r);
+        const msg = rand(200);
+        for (let side = 0; side < 2; side++) {
+          const ak = deriveMessageKeys(mpk, 1, r, 'PRF-HMAC-SHA-256', { encrAlg: 'NULL', macAlg: 'HMAC-SHA-256-256' }).authKey;
+          const tag = macCompute('HMAC-SHA-256-256', ak, msg);
+          if (side) macVerify('HMAC-SHA-256-256', ak, msg, tag);
+          deriveTek(tgk, 1, 1, r, 'PRF-HMAC-SHA-256', 16);
+          deriveSrtpSalt(tgk, 1, 1, r, 'PRF-HMAC-SHA-256', 14);
+          createHash('sha256').update(msg).digest();
+        }
+      }, { batches: 7, batchMs: 200 });
+      console.log(fmt(ex));
+      console.log(fmt(floor));
+      console.log(`${`IBAKE ${name}`.padEnd(48)} exchange/floor time ratio ${(ex.medianSec / floor.medianSec).toFixed(2)}`);
+    }
+    const ecdh = measure('EC-DH P-256 key pair + shared point', () => sessionKey(ecdhKeyPair(ecGroup('P-256'), rand), ecdhKeyPair(ecGroup('P-256'), rand).pub));
+    const enc = measure('BFencrypt (n = 1024)', () => bfEncrypt(params, idB, rand(200)), { batches: 7, batchMs: 100 });
+    const c = bfEncrypt(params, idB, rand(200));
+    const dec = measure('BFdecrypt (n = 1024)', () => bfDecrypt(params, skB, c), { batches: 7, batchMs: 100 });
+    for (const m of [ecdh, enc, dec]) console.log(fmt(m));
+
+    // REQUEST_KEY_PSK -> REQUEST_KEY_RESP with two K_PR (validated by the user: two pairings each)
+    const kmsId = uriIdentity('kms.example.org');
+    const psk = rand(16);
+    const kms = new IbakeKeyResponder({ kms: kmsId, domain, psk: () => psk, replayCache: forgetful, issue: (id, nos) => nos.map((n) => ({ periodNo: n, key: bfExtractPriv(params, s, ibeIdentity(id, n, domain.period)) })) });
+    const req = await measureAsync('private-key request (PSK), 2 keys', async () => {
+      const r = new IbakeKeyRequester({ identities: [alice], kms: kmsId, domain, psk });
+      r.receiveResponse((await kms.receive(r.createRequest())).response);
+    });
+    console.log(fmt(req));
+  },
+};

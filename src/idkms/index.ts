@@ -1,0 +1,17 @@
+// Identity-key provisioning: the KMS-side issuers (IBAKE's Boneh-Franklin keys, MIKEY-SAKKE's
+// RSK/SSK/PVT), their storage, and the 3GPP KMS interface (TS 33.180 Annex D) client and server.
+export {
+  MemoryIdKmsStore, SecretVault, DuplicateGenerationError, type IdKmsStore, type SealedSecretRecord, type IssuedKeyRecord, type SecretKind,
+} from './store.js';
+export { IbeKeyIssuer, type IbeIssuerOptions } from './ibe-issuer.js';
+export { McxKeyIssuer, type McxIssuerOptions, type McxUserKeySet } from './mcx-issuer.js';
+export {
+  KMS_NS, buildKmsRequest, parseKmsRequest, buildKmsResponse, parseKmsResponse,
+  type KmsRequestDoc, type KmsResponseDoc, type KmsCertificateDoc, type KmsKeySetDoc, type KmsMessageDoc,
+} from './mcx-xml.js';
+export {
+  McxKmsClient, McxKmsError, httpsFetch, validateKeySet, checkCertificate, kmsOfCertificate,
+  type McxKmsClientOptions, type McxUserKeys, type KmsFetch, type HttpReply,
+} from './mcx-client.js';
+export { mcxKmsHandler, type McxKmsHandlerOptions, type RequestHandler } from './mcx-server.js';
+export { parseXml, writeXml, XmlError, type XmlElement, type XmlNode } from './xml.js';

@@ -1,0 +1,164 @@
+// A MIKEY-SAKKE user fetching its KMS certificate and key sets over HTTPS (TS 33.180 Annex D:
+// POST <base>/init and <base>/keyprov with a KmsRequest), from our KMS or another vendor's. Every
+// key set is checked before use: the UID (F.2.1), the RSK (RFC 6508 §6.1.2) and the SSK/PVT
+// (RFC 6507 §5.1.2).
+import { request as httpsRequest } from 'node:https';
+import { eccsiValidateSsk } from '../crypto/eccsi.js';
+import { sakkeParamSet1, sakkeValidateRsk, SakkeKmsPublicKey } from '../crypto/sakke.js';
+import { mikeySakkeUid, type McxKms } from '../profiles/mcx/uid.js';
+import { systemClock, type Clock } from '../session/time.js';
+import { buildKmsRequest, parseKmsResponse, type KmsCertificateDoc, type KmsKeySetDoc, type KmsResponseDoc } from './mcx-xml.js';
+
+export interface HttpReply {
+  status: number;
+  body: string;
+}
+/** POST an XML body; the default uses node:https with certificate verification. */
+export type KmsFetch = (url: string, init: { method: 'POST'; headers: Record<string, string>; body: string }) => Promise<HttpReply>;
+
+export class McxKmsError extends Error {
+  override readonly name = 'McxKmsError';
+  constructor(message: string, readonly status?: number, readonly kmsErrorCode?: number, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** node:https POST; TLS verification is always on (`ca` adds trust anchors, e.g. a private CA). */
+export function httpsFetch(opts: { ca?: string | Buffer | Array<string | Buffer>; timeoutMs?: number; maxBytes?: number } = {}): KmsFetch {
+  return (url, init) => new Promise((resolve, reject) => {
+    const u = new URL(url);
+    if (u.protocol !== 'https:') {
+      reject(new McxKmsError(`the KMS interface runs over HTTPS (TS 33.180 D.1), not ${u.protocol}`));
+      return;
+    }
+    const req = httpsRequest(u, { method: init.method, headers: { ...init.headers, 'content-length': Buffer.byteLength(init.body) }, ca: opts.ca, rejectUnauthorized: true, timeout: opts.timeoutMs ?? 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > (opts.maxBytes ?? 1 << 20)) req.destroy(new McxKmsError('KMS response too large'));
+        else chunks.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new McxKmsError('KMS request timed out')));
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+export interface McxKmsClientOptions {
+  /** e.g. https://kms.example.org/keymanagement/identity/v1 */
+  baseUrl: string;
+  userUri: string;
+  kmsUri: string;
+  /** Extra headers, e.g. Authorization: Bearer <access token> (TS 33.180 D.1). */
+  headers?: Record<string, string>;
+  clientId?: string;
+  deviceId?: string;
+  fetch?: KmsFetch;
+  /** Trust anchors for the default fetch. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  clock?: Clock;
+}
+
+/** A validated key set, ready for MIKEY-SAKKE. */
+export interface McxUserKeys {
+  userUri: string;
+  kmsUri: string;
+  keyPeriodNo: number;
+  uid: Uint8Array;
+  rsk: Uint8Array;
+  ssk: Uint8Array;
+  pvt: Uint8Array;
+  /** HS of RFC 6507 §5.1.2, to store with the SSK. */
+  hs: Uint8Array;
+}
+
+/** The KMS as the MIKEY-SAKKE profile takes it (src/profiles/mcx). */
+export function kmsOfCertificate(c: KmsCertificateDoc): McxKms {
+  return { uri: c.kmsUri, zS: c.pubEncKey, kpak: c.pubAuthKey, keyPeriod: c.userKeyPeriod, keyPeriodOffset: c.userKeyOffset };
+}
+
+/** Checks a KMS certificate we can use: hashed UIDs, Parameter Set 1, Z and KPAK points of their curves. */
+export function checkCertificate(c: KmsCertificateDoc, kmsUri?: string): KmsCertificateDoc {
+  if (kmsUri !== undefined && c.kmsUri !== kmsUri) throw new McxKmsError(`certificate of KMS ${c.kmsUri}, not ${kmsUri}`);
+  if (c.userIdFormat !== '2') throw new McxKmsError(`UserIdFormat ${c.userIdFormat}: only 2 (hashed UID, TS 33.180 F.2.1) is supported`);
+  if (c.parameterSet !== undefined && c.parameterSet !== 1) throw new McxKmsError(`SAKKE parameter set ${c.parameterSet} is not supported`);
+  if (c.revoked) throw new McxKmsError('the KMS certificate is revoked');
+  try {
+    new SakkeKmsPublicKey(sakkeParamSet1, c.pubEncKey);
+  } catch (e) {
+    throw new McxKmsError('PubEncKey is not a SAKKE public key of Parameter Set 1', undefined, undefined, { cause: e });
+  }
+  if (c.pubAuthKey.length !== 65 || c.pubAuthKey[0] !== 4) throw new McxKmsError('PubAuthKey is not an uncompressed P-256 point');
+  return c;
+}
+
+/** Validates a key set against the certificate: UID, RSK and SSK/PVT (TS 33.180 D.3.3 / §7 notes). */
+export function validateKeySet(cert: KmsCertificateDoc, k: KmsKeySetDoc, userUri: string): McxUserKeys {
+  if (k.certUri !== undefined && cert.certUri !== undefined && k.certUri !== cert.certUri) throw new McxKmsError(`key set under certificate ${k.certUri}, not ${cert.certUri}: fetch that certificate first`);
+  if (k.userUri !== userUri) throw new McxKmsError(`key set for ${k.userUri}, not ${userUri}`);
+  if (k.kmsUri !== cert.kmsUri) throw new McxKmsError(`key set of KMS ${k.kmsUri}, certificate of ${cert.kmsUri}`);
+  if (k.revoked) throw new McxKmsError(`key set of period ${k.keyPeriodNo} is revoked`);
+  const uid = mikeySakkeUid({ uri: userUri, kmsUri: cert.kmsUri, keyPeriod: cert.userKeyPeriod, keyPeriodOffset: cert.userKeyOffset, keyPeriodNo: k.keyPeriodNo });
+  if (Buffer.compare(Buffer.from(uid), Buffer.from(k.userId)) !== 0) throw new McxKmsError('UserID is not the UID of this user, KMS and key period');
+  let rskOk = false;
+  try {
+    rskOk = sakkeValidateRsk(sakkeParamSet1, cert.pubEncKey, uid, k.userDecryptKey);
+  } catch (e) {
+    throw new McxKmsError('UserDecryptKey (RSK) is not a valid point', undefined, undefined, { cause: e });
+  }
+  if (!rskOk) throw new McxKmsError('UserDecryptKey (RSK) does not validate (RFC 6508 §6.1.2)');
+  let hs: Uint8Array;
+  try {
+    hs = eccsiValidateSsk(cert.pubAuthKey, uid, k.userSigningKeySsk, k.userPubTokenPvt);
+  } catch (e) {
+    throw new McxKmsError('UserSigningKeySSK/UserPubTokenPVT do not validate (RFC 6507 §5.1.2)', undefined, undefined, { cause: e });
+  }
+  return { userUri, kmsUri: cert.kmsUri, keyPeriodNo: k.keyPeriodNo, uid, rsk: k.userDecryptKey, ssk: k.userSigningKeySsk, pvt: k.userPubTokenPvt, hs };
+}
+
+export class McxKmsClient {
+  private readonly fetch: KmsFetch;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: McxKmsClientOptions) {
+    this.fetch = opts.fetch ?? httpsFetch({ ca: opts.ca });
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  private async call(path: 'init' | 'keyprov'): Promise<KmsResponseDoc> {
+    const url = `${this.opts.baseUrl.replace(/\/+$/, '')}/${path}`;
+    const body = buildKmsRequest({ userUri: this.opts.userUri, kmsUri: this.opts.kmsUri, time: new Date(this.clock.now()), clientId: this.opts.clientId, deviceId: this.opts.deviceId, clientReqUrl: url });
+    const reply = await this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/xml; charset=utf-8', accept: 'application/xml', ...this.opts.headers }, body });
+    let doc: KmsResponseDoc | undefined;
+    try {
+      doc = parseKmsResponse(reply.body);
+    } catch (e) {
+      if (reply.status !== 200) throw new McxKmsError(`KMS answered HTTP ${reply.status}`, reply.status);
+      throw new McxKmsError(`KMS response is not a valid KmsResponse: ${(e as Error).message}`, reply.status, undefined, { cause: e });
+    }
+    if (doc.error) throw new McxKmsError(`KMS error ${doc.error.code}: ${doc.error.message}`, reply.status, doc.error.code);
+    if (reply.status !== 200) throw new McxKmsError(`KMS answered HTTP ${reply.status}`, reply.status);
+    if (doc.userUri !== this.opts.userUri || doc.kmsUri !== this.opts.kmsUri) throw new McxKmsError('KmsResponse for another user or KMS');
+    if (doc.clientReqUrl !== url) throw new McxKmsError('KmsResponse answers another request URL');
+    return doc;
+  }
+
+  /** KMS initialisation (D.3.2): the KMS certificate, checked. */
+  async init(): Promise<KmsCertificateDoc> {
+    const doc = await this.call('init');
+    if (doc.message?.kind !== 'init') throw new McxKmsError('KmsResponse to init without KmsInit');
+    return checkCertificate(doc.message.certificate, this.opts.kmsUri);
+  }
+
+  /** Key provisioning (D.3.3): every key set validated against the certificate (fetched when not given). */
+  async keyProvision(cert?: KmsCertificateDoc): Promise<McxUserKeys[]> {
+    const c = cert ?? (await this.init());
+    const doc = await this.call('keyprov');
+    if (doc.message?.kind !== 'keyprov') throw new McxKmsError('KmsResponse to keyprov without KmsKeyProv');
+    return doc.message.keySets.map((k) => validateKeySet(c, k, this.opts.userUri));
+  }
+}

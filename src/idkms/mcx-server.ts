@@ -1,0 +1,119 @@
+// The KMS side of the 3GPP KMS interface (TS 33.180 Annex D) as a request handler for
+// node:http / node:https servers: POST <base>/init answers the KMS certificate, POST
+// <base>/keyprov the user's key sets. Who the user is comes from `authenticate` (an access token,
+// a TLS client certificate: the application's choice); the KmsRequest must name that user and us.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { systemClock, type Clock } from '../session/time.js';
+import type { McxKeyIssuer } from './mcx-issuer.js';
+import { buildKmsResponse, parseKmsRequest, type KmsRequestDoc, type KmsResponseDoc } from './mcx-xml.js';
+
+export interface McxKmsHandlerOptions {
+  issuer: McxKeyIssuer;
+  /** The authenticated user's URI, or undefined (401). */
+  authenticate: (req: IncomingMessage) => string | undefined | Promise<string | undefined>;
+  /** Default /keymanagement/identity/v1. */
+  basePath?: string;
+  kmsId?: string;
+  /** Key sets per keyprov: the current period and this many following ones (default 1). */
+  periodsAhead?: number;
+  /** Allowed skew of the request Time (default 5 minutes). */
+  maxSkewMs?: number;
+  maxBodyBytes?: number;
+  clock?: Clock;
+  /** Told about every refused request (status, reason); nothing secret is in it. */
+  onRefused?: (status: number, reason: string) => void;
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+class Refusal extends Error {
+  constructor(readonly status: number, readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        reject(new Refusal(413, 413, 'request too large'));
+        req.resume();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export function mcxKmsHandler(o: McxKmsHandlerOptions): RequestHandler {
+  const base = (o.basePath ?? '/keymanagement/identity/v1').replace(/\/+$/, '');
+  const clock = o.clock ?? systemClock;
+  const send = (res: ServerResponse, status: number, body: string) => {
+    res.writeHead(status, { 'content-type': 'application/xml; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(body);
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'https://kms.invalid').pathname;
+    const op = path === `${base}/init` ? 'init' : path === `${base}/keyprov` ? 'keyprov' : undefined;
+    if (!op) throw new Refusal(404, 404, 'no such resource');
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      throw new Refusal(405, 405, 'POST only');
+    }
+    const user = await o.authenticate(req);
+    if (!user) throw new Refusal(401, 401, 'not authenticated');
+    let doc: KmsRequestDoc;
+    try {
+      doc = parseKmsRequest(await readBody(req, o.maxBodyBytes ?? 64 * 1024));
+    } catch (e) {
+      if (e instanceof Refusal) throw e;
+      throw new Refusal(400, 400, `not a KmsRequest: ${(e as Error).message}`);
+    }
+    const reply = (status: number, r: Omit<KmsResponseDoc, 'userUri' | 'kmsUri' | 'time' | 'clientReqUrl' | 'kmsId'>) =>
+      send(res, status, buildKmsResponse({ userUri: doc.userUri, kmsUri: o.issuer.kmsUri, time: new Date(clock.now()), kmsId: o.kmsId, clientReqUrl: doc.clientReqUrl, ...r }));
+    try {
+      // D.2.2: the request names the authenticated user, this KMS and this resource, and is recent
+      if (doc.userUri !== user) throw new Refusal(403, 403, 'UserUri is not the authenticated user');
+      if (doc.kmsUri !== o.issuer.kmsUri) throw new Refusal(400, 400, 'KmsUri is not this KMS');
+      let reqPath: string;
+      try {
+        reqPath = new URL(doc.clientReqUrl).pathname;
+      } catch {
+        throw new Refusal(400, 400, 'ClientReqUrl is not a URL');
+      }
+      if (reqPath !== path) throw new Refusal(400, 400, 'ClientReqUrl is not the resource requested');
+      if (Math.abs(doc.time.getTime() - clock.now()) > (o.maxSkewMs ?? 300_000)) throw new Refusal(400, 400, 'Time is outside the allowed skew');
+      if (op === 'init') {
+        reply(200, { message: { kind: 'init', version: '1.0.0', certificate: o.issuer.certificate() } });
+        return;
+      }
+      // key sets of the current period and the next ones under the same KMS certificate (after a
+      // rotation the user fetches the new certificate first, with init)
+      const now = o.issuer.currentPeriod();
+      const certUri = o.issuer.certificate(now).certUri;
+      const keySets = [];
+      for (let i = 0; i <= (o.periodsAhead ?? 1); i++) {
+        if (o.issuer.certificate(now + i).certUri !== certUri) break;
+        keySets.push(await o.issuer.keySetDoc(user, now + i));
+      }
+      reply(200, { message: { kind: 'keyprov', version: '1.0.0', keySets } });
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      o.onRefused?.(e.status, e.message);
+      reply(e.status, { error: { code: e.code, message: e.message } });
+    }
+  };
+  return (req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      const r = e instanceof Refusal ? e : new Refusal(500, 500, 'internal error');
+      o.onRefused?.(r.status, r.message);
+      if (!res.headersSent) {
+        res.writeHead(r.status, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`${r.message}\n`);
+      } else res.destroy();
+    });
+  };
+}

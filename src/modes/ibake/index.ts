@@ -1,0 +1,15 @@
+// MIKEY-IBAKE (RFC 6267): the four-message exchange, private-key requests, our profile.
+export {
+  IbakeInitiator, IbakeResponder, openStoredEsk, type StoredEsk, type IbakeInitiatorOptions, type IbakeResponderOptions, type IbakeOfferOptions,
+  type IbakeSecondMessage, type IbakeReceived, type PeerDomain,
+} from './exchange.js';
+export {
+  IbakeKeyRequester, IbakeKeyResponder, type KeyRequestOptions, type PskKeyRequestOptions, type PkeKeyRequestOptions,
+  type ReceivedPrivateKey, type KeyResponderOptions, type KeyRequestServed, type PrivateKeyIssuer, type IssuedPrivateKey,
+  type RequestCredential,
+} from './keyrequest.js';
+export { IbakeKeyRing, type PrivateKeyEntry } from './keyring.js';
+export {
+  IBAKE_PROFILE, IBAKE_CURVES, DEFAULT_KEY_PERIOD, MPK_BITS, TGK_BITS, keyPeriodOf, keyPeriodStartMs, periodDate, ibeIdentity,
+  staticDomain, type IbeDomain, type KeyPeriodPolicy, type IbakeCurveName,
+} from './profile.js';
