@@ -30,6 +30,10 @@ export {
 export * from './profiles/mcx/index.js';
 export { type SigningCredentials, type PeerTrust } from './modes/signature.js';
 
+// MIKEY-TICKET (RFC 6043) and the key management service
+export * from './modes/ticket/index.js';
+export * from './kms/index.js';
+
 // MIKEY-IBAKE (RFC 6267) and identity-key provisioning (IBE keys; the 3GPP KMS interface)
 export * from './modes/ibake/index.js';
 export * from './idkms/index.js';

@@ -12,6 +12,7 @@ import { MikeyProtocolError } from '../session/errors.js';
 import { dhHmacDemo, rsaRDemo } from './demo-issue5.js';
 import { sakkeDemo } from './demo-sakke.js';
 import { ibakeDemo } from './demo-ibake.js';
+import { ticketDemo } from './demo-ticket.js';
 import { mediaLeg } from './media-leg.js';
 
 export interface DemoRow {
@@ -123,7 +124,7 @@ export async function runDemo(): Promise<DemoRow[]> {
       srv.socket.close();
     }
     // the methods that bring their own sockets
-    for (const [method, go] of [['DH-HMAC (RFC 4650)', dhHmacDemo], ['RSA-R (RFC 4738)', rsaRDemo], ['MIKEY-SAKKE (RFC 6509, 3GPP MCX)', sakkeDemo], ['MIKEY-IBAKE (RFC 6267)', ibakeDemo]] as const) {
+    for (const [method, go] of [['DH-HMAC (RFC 4650)', dhHmacDemo], ['RSA-R (RFC 4738)', rsaRDemo], ['MIKEY-SAKKE (RFC 6509, 3GPP MCX)', sakkeDemo], ['MIKEY-TICKET (RFC 6043), embedded KMS', ticketDemo], ['MIKEY-IBAKE (RFC 6267)', ibakeDemo]] as const) {
       await run(method, async () => {
         const r = await go();
         return { messages: r.messages, bytes: r.bytes, a: r.a, b: r.b };

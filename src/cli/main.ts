@@ -9,6 +9,7 @@ import { MikeyDecodeError } from '../wire/errors.js';
 import { DataType, KeyDataType, PayloadType, THDR_PAYLOAD, registryInfo } from '../wire/registry.js';
 import { describeMessage, renderTree, type Field } from './describe.js';
 import { runDemo, renderDemo } from './demo.js';
+import { kmsCommand } from './kms.js';
 import { openKemac, type OpenedKemac } from '../modes/inspect.js';
 import { srtpContexts } from '../session/bundle.js';
 import type { Message } from '../wire/types.js';
@@ -23,6 +24,8 @@ Commands:
   decode [--json] [INPUT]   show a MIKEY message as a field tree (like tshark -V) or JSON;
                             with --psk or --key, open its KEMAC and show the keys
   demo                      run every implemented method over UDP on loopback, with a table
+  kms <subcommand>          the key management service (MIKEY-TICKET): serve, init, user,
+                            group, policy, tickets, audit, export, import
   samples                   decode the bundled sample messages, a line each
   start                     the main job with embedded defaults (the demo)
   help [COMMAND]            this text, or a command's help
@@ -219,6 +222,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'decode': return decodeCommand(rest);
       case 'samples': return samplesCommand(rest);
       case 'demo': return await demoCommand(rest);
+      case 'kms': return await kmsCommand(rest);
       case 'start':
         if (rest.includes('--help') || rest.includes('-h')) {
           console.log(HELP['start']);

@@ -1,0 +1,490 @@
+// `mikey kms`: the MIKEY-TICKET key management service (RFC 6043) and its administration.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { identity } from '../kms/memory.js';
+import { DEFAULT_RULE, type PolicyRule } from '../kms/grant.js';
+import { loadMasterKey, MasterKeyError, SecretBox } from '../kms/secrets.js';
+import { openStore, type Backup, type Store } from '../kms/store.js';
+import { KmsService } from '../kms/service.js';
+import { serveKms } from '../kms/server.js';
+import { jsonLogger } from '../kms/log.js';
+import { parseCertificate } from '../session/certs.js';
+import { identityOfCertificate } from '../modes/signature.js';
+import { MIKEY_PORT } from '../wire/registry.js';
+
+const COMMON = `Common options:
+  --db PATH|URL            the store: a SQLite file (created on first use; default $MIKEY_KMS_DB or
+                           ./mikey-kms.db) or a postgres://user@host/db URL shared by several nodes
+  --master-key-file FILE   the master key sealing secrets at rest (64 hex digits); default
+                           $MIKEY_KMS_MASTER_KEY
+  -h, --help               this text`;
+
+const HELP: Record<string, string> = {
+  kms: `Usage: mikey kms <command> [options]
+
+The MIKEY-TICKET key management service (RFC 6043): issues tickets to initiators
+(REQUEST_INIT -> REQUEST_RESP) and resolves them for responders (RESOLVE_INIT -> RESOLVE_RESP),
+over HTTP (POST application/mikey) and UDP (port 2269).
+
+Commands:
+  serve                    run the service
+  init                     create the store (and a master key file when missing)
+  keygen                   print a new master key
+  user add|remove|list     users and their device credentials (pre-shared keys, certificates)
+  group add|remove|list    groups of users a ticket may name as responder
+  policy add|remove|list   who may get tickets for whom, and what a ticket may allow
+  tickets                  the tickets issued
+  audit                    the audit log
+  export                   a backup of the store (secrets stay sealed)
+  import FILE              restore a backup
+
+Run 'mikey kms <command> --help' for a command's options.`,
+  serve: `Usage: mikey kms serve [options]
+
+Runs the KMS. Logs are JSON lines on standard output.
+
+Options:
+  --identity URI           our identity, IDRkms (default sip:kms@localhost)
+  --http-port N            HTTP port (default 8269; 0 picks a free one)
+  --http-host ADDR         HTTP address (default 127.0.0.1)
+  --no-http                no HTTP listener
+  --udp-port N             UDP port (default ${MIKEY_PORT}; 0 picks a free one)
+  --udp-host ADDR          UDP address (default 127.0.0.1)
+  --no-udp                 no UDP listener
+  --tls-cert FILE          serve HTTPS with this certificate (PEM) ...
+  --tls-key FILE           ... and key
+  --key FILE               RSA key (PEM) for the public-key requests (REQUEST_INIT_PK, RESOLVE_INIT_PK)
+  --cert FILE              its certificate (PEM), for CHASH
+  --trust-anchor FILE      CA certificate for users who sign with a certificate chain (repeatable)
+  --node NAME              this node's name in logs and records (default host:pid)
+  --rate N                 requests per second per peer (default 200)
+  --burst N                burst per peer (default 400)
+  --max-request N          largest request in bytes (default 8192)
+  --tpk-rotate SEC         a new ticket protection key after SEC seconds (default 86400)
+  --cache-ttl MS           how long users and policies read from the store are reused (default 1000)
+  --max-skew SEC           clock skew allowed (default 300)
+
+${COMMON}`,
+  init: `Usage: mikey kms init [--force] [options]
+
+Creates the store and applies the schema migrations. With --master-key-file naming a file
+that does not exist, a new master key is written there (mode 0600). --force deletes an
+existing SQLite file first, and then writes a new master key to --master-key-file as well.
+
+${COMMON}`,
+  keygen: `Usage: mikey kms keygen
+
+Prints a new random master key (32 bytes, hex) for --master-key-file or $MIKEY_KMS_MASTER_KEY.`,
+  user: `Usage: mikey kms user add NAME [--device D] [--psk HEX | --generate-psk] [--psk-id ID] [--cert FILE]
+       mikey kms user remove NAME [--device D]
+       mikey kms user list [--json]
+
+NAME is the identity in IDRi/IDRr (sip:alice@example.org). A user has device credentials:
+a pre-shared key (--psk, or --generate-psk, which prints it) named in IDRpsk by --psk-id
+(default: the device name), or a certificate (--cert) whose signatures the KMS checks.
+'add' on an existing user adds a device; 'remove --device' removes one device.
+
+${COMMON}`,
+  group: `Usage: mikey kms group add GROUP MEMBER...
+       mikey kms group remove GROUP [MEMBER...]
+       mikey kms group list
+
+A group identity (sip:it-support@example.org) may be named as responder in a ticket; its
+members may resolve such tickets (RFC 6043 §12.5).
+
+${COMMON}`,
+  policy: `Usage: mikey kms policy add --initiator WHO --responder WHO [options]
+       mikey kms policy remove ID
+       mikey kms policy list [--json]
+
+WHO is an identity, group:GROUP (its members) or * (anyone). Without a rule, no ticket is
+issued. The most specific rule for each (initiator, responder) applies.
+
+Options of 'add':
+  --max-validity SEC       longest validity granted (default ${DEFAULT_RULE.maxValiditySec})
+  --forking MODE           allow (as requested), require, or forbid key forking (default allow)
+  --no-reuse               tickets may not be reused (J = 0)
+  --initiator-keys         the initiator may supply keys (L)
+  --responder-keys         the responder may supply keys (M)
+  --max-keys N             most session keys per ticket (default ${DEFAULT_RULE.maxKeys})
+  --rekey SEC              rekeying interval imposed (TRr)
+
+${COMMON}`,
+  tickets: `Usage: mikey kms tickets [--json]
+
+Lists the tickets issued: id, initiator, responders, flags, validity.
+
+${COMMON}`,
+  audit: `Usage: mikey kms audit [--tail N]
+
+Prints the last N (default 20) audit records as JSON lines.
+
+${COMMON}`,
+  export: `Usage: mikey kms export [--out FILE]
+
+Writes a backup (JSON) of users, credentials, groups, rules, ticket protection keys, tickets,
+resolutions and the audit log. Secrets stay sealed under the master key: a restore needs it.
+
+${COMMON}`,
+  import: `Usage: mikey kms import FILE
+
+Restores a backup made by 'mikey kms export' into the store (rows already present are kept).
+The master key must be the one the backup was made under.
+
+${COMMON}`,
+};
+
+class UsageError extends Error {}
+
+const commonOptions = {
+  db: { type: 'string' },
+  'master-key-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options: { ...commonOptions, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function dbOf(v: { db?: string | boolean }): string {
+  return (typeof v.db === 'string' ? v.db : undefined) ?? process.env['MIKEY_KMS_DB'] ?? 'mikey-kms.db';
+}
+
+async function withStore<T>(v: { db?: string | boolean }, fn: (s: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(dbOf(v));
+  try {
+    await store.migrate();
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The master key, checked against the store (set there on first use). */
+async function boxFor(store: Store, v: { 'master-key-file'?: string | boolean }): Promise<SecretBox> {
+  const box = new SecretBox(loadMasterKey(typeof v['master-key-file'] === 'string' ? v['master-key-file'] : undefined));
+  box.verifyCheckValue(await store.metaOnce('master-key-check', box.checkValue()));
+  return box;
+}
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+function ruleText(r: PolicyRule): string {
+  const yn = (b: boolean) => (b ? 'yes' : 'no');
+  return `${r.initiator} -> ${r.responder}, validity <= ${r.maxValiditySec} s, forking ${r.forking}, reuse ${yn(r.reuse)}, initiator keys ${yn(r.initiatorKeys)}, responder keys ${yn(r.responderKeys)}, keys <= ${r.maxKeys}${r.rekeySec !== undefined ? `, rekey <= ${r.rekeySec} s` : ''}`;
+}
+
+function positiveInt(v: string | boolean | undefined, what: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} must be a non-negative integer`);
+  return n;
+}
+
+async function userCommand(argv: string[]): Promise<number> {
+  const { values: v, positionals: [sub, name, ...rest] } = parse(argv, {
+    device: { type: 'string' }, psk: { type: 'string' }, 'generate-psk': { type: 'boolean' }, 'psk-id': { type: 'string' }, cert: { type: 'string' }, json: { type: 'boolean' },
+  });
+  if (v.help) { out(HELP['user']!); return 0; }
+  if (rest.length) throw new UsageError(`unexpected ${rest.join(' ')}`);
+  return withStore(v, async (store) => {
+    const now = Date.now();
+    switch (sub) {
+      case 'add': {
+        if (!name) throw new UsageError('user add needs a NAME');
+        const box = await boxFor(store, v);
+        const created = await store.addUser({ name, idType: identity(name).idType, createdAt: now });
+        const device = v.device ?? (v.cert ? `${name}#cert` : name);
+        let psk: Uint8Array | undefined;
+        if (v.psk !== undefined) {
+          if (!/^([0-9a-fA-F]{2}){16,64}$/.test(v.psk)) throw new UsageError('--psk is 16 to 64 bytes in hex');
+          psk = Buffer.from(v.psk, 'hex');
+        } else if (v['generate-psk']) psk = randomBytes(16);
+        if (psk && v.cert) throw new UsageError('a device has a pre-shared key or a certificate, not both');
+        if (psk) {
+          const pskId = Buffer.from(v['psk-id'] ?? device, 'utf8');
+          await store.addCredential({ name: device, user: name, kind: 'psk', pskId, secret: box.seal(psk, `credential:${device}`), createdAt: now });
+          out(`added ${name} (device ${device}, pre-shared key, IDRpsk ${pskId.toString()})`);
+          if (v['generate-psk']) out(`pre-shared key: ${Buffer.from(psk).toString('hex')}`);
+        } else if (v.cert) {
+          const pem = readFileSync(v.cert, 'utf8');
+          const cert = parseCertificate(pem);
+          const id = identityOfCertificate(cert);
+          await store.addCredential({ name: device, user: name, kind: 'cert', cert: pem, createdAt: now });
+          out(`added ${name} (device ${device}, certificate ${cert.subject.replace(/\n/g, ', ')}${id ? `, names ${new TextDecoder().decode(id.data)}` : ''})`);
+        } else out(created ? `added ${name} (no credentials yet)` : `${name} exists`);
+        return 0;
+      }
+      case 'remove': {
+        if (!name) throw new UsageError('user remove needs a NAME');
+        if (v.device) {
+          const ok = await store.removeCredential(v.device);
+          out(ok ? `removed device ${v.device} of ${name}` : `no device ${v.device}`);
+          return ok ? 0 : 1;
+        }
+        const ok = await store.removeUser(name);
+        out(ok ? `removed ${name}` : `no user ${name}`);
+        return ok ? 0 : 1;
+      }
+      case 'list': {
+        const users = await store.users();
+        if (v.json) {
+          out(JSON.stringify(users.map((u) => ({ name: u.name, devices: u.creds.map((c) => ({ name: c.name, kind: c.kind, pskId: c.pskId?.toString() })) }))));
+          return 0;
+        }
+        if (!users.length) out('no users');
+        for (const u of users) {
+          out(u.name);
+          for (const c of u.creds) out(`  ${c.name}  ${c.kind === 'psk' ? `pre-shared key, IDRpsk ${c.pskId?.toString()}` : `certificate ${parseCertificate(c.cert!).subject.replace(/\n/g, ', ')}`}`);
+        }
+        return 0;
+      }
+      default:
+        throw new UsageError('user add|remove|list');
+    }
+  });
+}
+
+async function groupCommand(argv: string[]): Promise<number> {
+  const { values: v, positionals: [sub, group, ...members] } = parse(argv, {});
+  if (v.help) { out(HELP['group']!); return 0; }
+  return withStore(v, async (store) => {
+    switch (sub) {
+      case 'add':
+        if (!group || !members.length) throw new UsageError('group add GROUP MEMBER...');
+        for (const m of members) await store.addGroupMember(group, m);
+        out(`${group}: added ${members.join(', ')}`);
+        return 0;
+      case 'remove': {
+        if (!group) throw new UsageError('group remove GROUP [MEMBER...]');
+        let n = 0;
+        if (members.length) for (const m of members) n += await store.removeGroupMember(group, m);
+        else n = await store.removeGroupMember(group);
+        out(`${group}: removed ${n} member(s)`);
+        return n ? 0 : 1;
+      }
+      case 'list': {
+        const gs = await store.groups();
+        const by = new Map<string, string[]>();
+        for (const g of gs) by.set(g.group, [...(by.get(g.group) ?? []), g.member]);
+        if (!by.size) out('no groups');
+        for (const [g, ms] of by) out(`${g}: ${ms.join(', ')}`);
+        return 0;
+      }
+      default:
+        throw new UsageError('group add|remove|list');
+    }
+  });
+}
+
+async function policyCommand(argv: string[]): Promise<number> {
+  const { values: v, positionals: [sub, id, ...rest] } = parse(argv, {
+    initiator: { type: 'string' }, responder: { type: 'string' }, 'max-validity': { type: 'string' }, forking: { type: 'string' },
+    'no-reuse': { type: 'boolean' }, 'initiator-keys': { type: 'boolean' }, 'responder-keys': { type: 'boolean' }, 'max-keys': { type: 'string' },
+    rekey: { type: 'string' }, json: { type: 'boolean' },
+  });
+  if (v.help) { out(HELP['policy']!); return 0; }
+  if (rest.length) throw new UsageError(`unexpected ${rest.join(' ')}`);
+  return withStore(v, async (store) => {
+    switch (sub) {
+      case 'add': {
+        if (!v.initiator || !v.responder) throw new UsageError('policy add needs --initiator and --responder');
+        const forking = v.forking ?? 'allow';
+        if (forking !== 'allow' && forking !== 'require' && forking !== 'forbid') throw new UsageError('--forking is allow, require or forbid');
+        const rule: PolicyRule = {
+          initiator: v.initiator, responder: v.responder, maxValiditySec: positiveInt(v['max-validity'], '--max-validity', DEFAULT_RULE.maxValiditySec),
+          forking, reuse: !v['no-reuse'], initiatorKeys: !!v['initiator-keys'], responderKeys: !!v['responder-keys'],
+          maxKeys: positiveInt(v['max-keys'], '--max-keys', DEFAULT_RULE.maxKeys),
+        };
+        if (v.rekey !== undefined) rule.rekeySec = positiveInt(v.rekey, '--rekey', 0);
+        const n = await store.addRule(rule);
+        out(`added policy rule ${n}: ${ruleText(rule)}`);
+        return 0;
+      }
+      case 'remove': {
+        const n = Number(id);
+        if (!Number.isInteger(n)) throw new UsageError('policy remove ID');
+        const ok = await store.removeRule(n);
+        out(ok ? `removed policy rule ${n}` : `no policy rule ${n}`);
+        return ok ? 0 : 1;
+      }
+      case 'list': {
+        const rules = await store.rules();
+        if (v.json) { out(JSON.stringify(rules)); return 0; }
+        if (!rules.length) out('no policy rules: no ticket is issued');
+        for (const r of rules) out(`${r.id}: ${ruleText(r)}`);
+        return 0;
+      }
+      default:
+        throw new UsageError('policy add|remove|list');
+    }
+  });
+}
+
+async function serveCommand(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parse(argv, {
+    identity: { type: 'string' }, 'http-port': { type: 'string' }, 'http-host': { type: 'string' }, 'no-http': { type: 'boolean' },
+    'udp-port': { type: 'string' }, 'udp-host': { type: 'string' }, 'no-udp': { type: 'boolean' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+    key: { type: 'string' }, cert: { type: 'string' }, 'trust-anchor': { type: 'string', multiple: true }, node: { type: 'string' },
+    rate: { type: 'string' }, burst: { type: 'string' }, 'max-request': { type: 'string' }, 'tpk-rotate': { type: 'string' }, 'cache-ttl': { type: 'string' },
+    'max-skew': { type: 'string' },
+  });
+  if (v.help) { out(HELP['serve']!); return 0; }
+  if (positionals.length) throw new UsageError(`unexpected ${positionals.join(' ')}`);
+  if (!!v['tls-cert'] !== !!v['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
+  const store = await openStore(dbOf(v));
+  const node = v.node ?? `${process.pid}`;
+  const log = jsonLogger(process.stdout, node);
+  let service: KmsService;
+  try {
+    await store.migrate();
+    const box = await boxFor(store, v);
+    const maxRequest = positiveInt(v['max-request'], '--max-request', 8192);
+    service = await KmsService.open({
+      store, box, identity: v.identity ?? 'sip:kms@localhost', node, log,
+      privateKey: v.key ? readFileSync(v.key, 'utf8') : undefined, certificate: v.cert ? readFileSync(v.cert, 'utf8') : undefined,
+      trustAnchors: (v['trust-anchor'] ?? []).map((f) => readFileSync(f, 'utf8')),
+      rate: { perSec: positiveInt(v.rate, '--rate', 200), burst: positiveInt(v.burst, '--burst', 400) }, maxRequestBytes: maxRequest,
+      tpkRotateMs: positiveInt(v['tpk-rotate'], '--tpk-rotate', 86_400) * 1000, cacheTtlMs: positiveInt(v['cache-ttl'], '--cache-ttl', 1000),
+      maxSkewMs: positiveInt(v['max-skew'], '--max-skew', 300) * 1000,
+    });
+    if (!(await store.rules()).length) log.warn('no-policy-rules', { hint: 'no ticket is issued until a rule is added: mikey kms policy add' });
+    const running = await serveKms(service, {
+      http: v['no-http'] ? undefined : {
+        port: positiveInt(v['http-port'], '--http-port', 8269), host: v['http-host'],
+        tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert'], 'utf8'), key: readFileSync(v['tls-key']!, 'utf8') } : undefined,
+      },
+      udp: v['no-udp'] ? undefined : { port: positiveInt(v['udp-port'], '--udp-port', MIKEY_PORT), host: v['udp-host'] },
+    }, maxRequest);
+    log.info('listening', { http: running.httpUrl, udp: running.udpPort === undefined ? undefined : `${v['udp-host'] ?? '127.0.0.1'}:${running.udpPort}` });
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => { log.info('stopping', { signal: sig }); resolve(); };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    await running.close();
+    await service.close();
+    log.info('stopped');
+    return 0;
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function initCommand(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parse(argv, { force: { type: 'boolean' } });
+  if (v.help) { out(HELP['init']!); return 0; }
+  if (positionals.length) throw new UsageError(`unexpected ${positionals.join(' ')}`);
+  const db = dbOf(v);
+  const isFile = !/^postgres(ql)?:\/\//.test(db) && db !== ':memory:';
+  if (v.force && isFile) for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+  const keyFile = v['master-key-file'];
+  // a fresh SQLite file gets a fresh master key too
+  if (keyFile && (!existsSync(keyFile) || (v.force && isFile))) {
+    writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    out(`new master key written to ${keyFile}`);
+  }
+  return withStore(v, async (store) => {
+    if (keyFile || process.env['MIKEY_KMS_MASTER_KEY']) await boxFor(store, v);
+    out(`store ${store.location} ready (schema version ${await store.schemaVersion()})`);
+    return 0;
+  });
+}
+
+async function ticketsCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, { json: { type: 'boolean' } });
+  if (v.help) { out(HELP['tickets']!); return 0; }
+  return withStore(v, async (store) => {
+    const ts = await store.tickets();
+    if (v.json) { out(JSON.stringify(ts)); return 0; }
+    if (!ts.length) out('no tickets');
+    for (const t of ts) out(`${t.id}  ${t.initiator} -> ${t.responders.join(', ')}  flags ${t.flags}  until ${t.validTo ? new Date(t.validTo).toISOString() : '-'}  node ${t.node}`);
+    return 0;
+  });
+}
+
+async function auditCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, { tail: { type: 'string' } });
+  if (v.help) { out(HELP['audit']!); return 0; }
+  return withStore(v, async (store) => {
+    for (const a of await store.auditTail(positiveInt(v.tail, '--tail', 20))) out(JSON.stringify({ ...a, at: new Date(a.at).toISOString() }));
+    return 0;
+  });
+}
+
+async function exportCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, { out: { type: 'string' } });
+  if (v.help) { out(HELP['export']!); return 0; }
+  return withStore(v, async (store) => {
+    const box = await boxFor(store, v);
+    const b = await store.dump(box.fingerprint());
+    const text = `${JSON.stringify(b, null, 1)}\n`;
+    if (v.out) {
+      writeFileSync(v.out, text, { mode: 0o600 });
+      const n = Object.values(b.tables).reduce((a, t) => a + t.length, 0);
+      out(`exported ${n} rows to ${v.out}`);
+    } else process.stdout.write(text);
+    return 0;
+  });
+}
+
+async function importCommand(argv: string[]): Promise<number> {
+  const { values: v, positionals: [file] } = parse(argv, {});
+  if (v.help) { out(HELP['import']!); return 0; }
+  if (!file) throw new UsageError('import FILE');
+  const b = JSON.parse(readFileSync(file, 'utf8')) as Backup;
+  if (b.format !== 'mikey-kms-backup' || b.version !== 1) throw new UsageError(`${file} is not a mikey kms backup`);
+  return withStore(v, async (store) => {
+    const box = new SecretBox(loadMasterKey(typeof v['master-key-file'] === 'string' ? v['master-key-file'] : undefined));
+    if (b.masterKeyFingerprint !== box.fingerprint()) throw new MasterKeyError('the backup was made under another master key');
+    const check = b.tables['meta']?.find((r) => r['key'] === 'master-key-check');
+    if (check) box.verifyCheckValue(String(check['value']));
+    const mine = await store.meta('master-key-check');
+    if (mine) box.verifyCheckValue(mine);
+    await store.restore(b);
+    const n = Object.values(b.tables).reduce((a, t) => a + t.length, 0);
+    out(`imported ${n} rows from ${file}`);
+    return 0;
+  });
+}
+
+/** `mikey kms ...`: the exit status. */
+export async function kmsCommand(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'serve': return await serveCommand(rest);
+      case 'init': return await initCommand(rest);
+      case 'keygen':
+        if (rest.includes('--help') || rest.includes('-h')) { out(HELP['keygen']!); return 0; }
+        out(randomBytes(32).toString('hex'));
+        return 0;
+      case 'user': return await userCommand(rest);
+      case 'group': return await groupCommand(rest);
+      case 'policy': return await policyCommand(rest);
+      case 'tickets': return await ticketsCommand(rest);
+      case 'audit': return await auditCommand(rest);
+      case 'export': return await exportCommand(rest);
+      case 'import': return await importCommand(rest);
+      case undefined: case 'help': case '--help': case '-h':
+        out(HELP['kms']!);
+        return cmd === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`mikey kms: unknown command '${cmd}'\n${HELP['kms']}\n`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`mikey kms ${cmd}: ${e.message}\nRun 'mikey kms ${cmd} --help' for usage.\n`);
+      return 2;
+    }
+    process.stderr.write(`mikey kms ${cmd}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,74 @@
+// Secrets at rest: pre-shared keys and ticket protection keys are sealed with AES-256-GCM under
+// the master key given at start. Each blob is bound to what it is (the associated data names
+// the row), so a sealed key cannot be moved to another row.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+const VERSION = 1;
+const CHECK = 'mikey-kms master key check';
+
+export class MasterKeyError extends Error {
+  override readonly name = 'MasterKeyError';
+}
+
+export class SecretBox {
+  private readonly key: Buffer;
+
+  constructor(masterKey: Uint8Array) {
+    if (masterKey.length !== 32) throw new MasterKeyError(`the master key must be 32 bytes (AES-256), got ${masterKey.length}`);
+    this.key = Buffer.from(masterKey);
+  }
+
+  /** version(1) || IV(12) || tag(16) || ciphertext. */
+  seal(plain: Uint8Array, aad: string): Buffer {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.key, iv);
+    c.setAAD(Buffer.from(aad, 'utf8'));
+    const ct = Buffer.concat([c.update(plain), c.final()]);
+    return Buffer.concat([Buffer.of(VERSION), iv, c.getAuthTag(), ct]);
+  }
+
+  open(blob: Uint8Array, aad: string): Uint8Array {
+    const b = Buffer.from(blob.buffer, blob.byteOffset, blob.length);
+    if (b.length < 29 || b[0] !== VERSION) throw new MasterKeyError(`sealed ${aad}: unknown format`);
+    const d = createDecipheriv('aes-256-gcm', this.key, b.subarray(1, 13));
+    d.setAAD(Buffer.from(aad, 'utf8'));
+    d.setAuthTag(b.subarray(13, 29));
+    try {
+      return new Uint8Array(Buffer.concat([d.update(b.subarray(29)), d.final()]));
+    } catch {
+      throw new MasterKeyError(`sealed ${aad} does not open: wrong master key or damaged data`);
+    }
+  }
+
+  /** A value stored once per database: opening it later proves the master key is the same. */
+  checkValue(): string {
+    return this.seal(Buffer.from(CHECK), 'meta:master-key-check').toString('base64');
+  }
+  verifyCheckValue(v: string): void {
+    const got = Buffer.from(this.open(Buffer.from(v, 'base64'), 'meta:master-key-check')).toString();
+    if (got !== CHECK) throw new MasterKeyError('the master key check value is wrong');
+  }
+
+  /** A short fingerprint of the master key (for logs; reveals nothing useful). */
+  fingerprint(): string {
+    return createHash('sha256').update('mikey-kms fingerprint').update(this.key).digest('hex').slice(0, 16);
+  }
+}
+
+/** A master key from its text: 64 hex digits or base64 of 32 bytes. */
+export function parseMasterKey(text: string): Uint8Array {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return new Uint8Array(Buffer.from(t, 'hex'));
+  const b = Buffer.from(t, 'base64');
+  if (b.length === 32 && /^[A-Za-z0-9+/=_-]+$/.test(t)) return new Uint8Array(b);
+  throw new MasterKeyError('a master key is 64 hex digits or the base64 of 32 bytes');
+}
+
+/** The master key from a file, or from MIKEY_KMS_MASTER_KEY. */
+export function loadMasterKey(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Uint8Array {
+  if (file) return parseMasterKey(readFileSync(file, 'utf8'));
+  const v = env['MIKEY_KMS_MASTER_KEY'];
+  if (v) return parseMasterKey(v);
+  throw new MasterKeyError('no master key: give --master-key-file FILE or set MIKEY_KMS_MASTER_KEY');
+}

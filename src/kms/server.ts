@@ -1,0 +1,193 @@
+// The KMS on the network: HTTP POST of application/mikey (RFC 3830 §10.1), over TLS when given a
+// certificate, with GET /health; and UDP on port 2269 (RFC 3830 §10.1), one datagram each way.
+// Clients for both, with retransmission of the very same bytes.
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import { createSocket, type Socket } from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import { MIKEY_MEDIA_TYPE, MIKEY_PORT } from '../wire/registry.js';
+import type { KmsService } from './service.js';
+
+export interface ServeOptions {
+  http?: { port: number; host?: string; tls?: { cert: string; key: string } };
+  udp?: { port?: number; host?: string };
+}
+
+export interface RunningKms {
+  httpPort?: number;
+  udpPort?: number;
+  httpUrl?: string;
+  close(): Promise<void>;
+}
+
+function peerOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Read the body up to `limit` bytes; undefined when it is longer (the connection is then closed). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > limit) { resolve(undefined); return; }
+    const parts: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > limit) { resolve(undefined); req.destroy(); return; }
+      parts.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+async function onHttp(service: KmsService, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+  const send = (status: number, type: string, body: Uint8Array | string, extra: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body as string), 'cache-control': 'no-store', ...extra });
+    res.end(body);
+  };
+  const path = (req.url ?? '/').split('?')[0];
+  if (path === '/health') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n', { allow: 'GET' });
+    try {
+      return send(200, 'application/json', `${JSON.stringify(await service.health())}\n`);
+    } catch (e) {
+      return send(503, 'application/json', `${JSON.stringify({ status: 'unavailable', reason: String(e) })}\n`);
+    }
+  }
+  if (path !== '/' && path !== '/mikey') return send(404, 'text/plain', 'not found\n');
+  if (req.method !== 'POST') return send(405, 'text/plain', 'method not allowed\n', { allow: 'POST' });
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== MIKEY_MEDIA_TYPE) return send(415, 'text/plain', `content type must be ${MIKEY_MEDIA_TYPE}\n`);
+  const body = await readBody(req, limit);
+  if (!body) {
+    res.setHeader('connection', 'close');
+    return send(413, 'text/plain', 'request too large\n');
+  }
+  const r = await service.handle(new Uint8Array(body.buffer, body.byteOffset, body.length), peerOf(req));
+  if (r.kind === 'drop') {
+    if (r.reason === 'rate-limited') return send(429, 'text/plain', 'too many requests\n', { 'retry-after': '1' });
+    if (r.reason === 'too-large') return send(413, 'text/plain', 'request too large\n');
+    return send(503, 'text/plain', 'unavailable\n', { 'retry-after': '1' });
+  }
+  // a MIKEY Error message goes with 400; the body says which error
+  return send(r.errorNo === undefined ? 200 : 400, MIKEY_MEDIA_TYPE, r.response);
+}
+
+/** Start the listeners. Ports 0 pick free ones; the UDP default is 2269. */
+export async function serveKms(service: KmsService, o: ServeOptions, maxRequestBytes = 8192): Promise<RunningKms> {
+  let server: Server | undefined;
+  let socket: Socket | undefined;
+  const out: RunningKms = { close: async () => undefined };
+  if (o.http) {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      onHttp(service, req, res, maxRequestBytes).catch(() => {
+        if (!res.headersSent) { res.writeHead(500); res.end(); } else res.destroy();
+      });
+    };
+    server = o.http.tls ? createHttpsServer({ cert: o.http.tls.cert, key: o.http.tls.key }, handler) : createHttpServer(handler);
+    server.keepAliveTimeout = 5000;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 10_000;
+    await new Promise<void>((ok, fail) => { server!.once('error', fail); server!.listen(o.http!.port, o.http!.host ?? '127.0.0.1', () => ok()); });
+    out.httpPort = (server.address() as AddressInfo).port;
+    out.httpUrl = `${o.http.tls ? 'https' : 'http'}://${o.http.host ?? '127.0.0.1'}:${out.httpPort}/`;
+  }
+  if (o.udp) {
+    socket = createSocket('udp4');
+    socket.on('message', (msg, rinfo) => {
+      service.handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address).then((r) => {
+        if (r.kind === 'answer') socket!.send(r.response, rinfo.port, rinfo.address);
+      }, () => undefined);
+    });
+    await new Promise<void>((ok, fail) => { socket!.once('error', fail); socket!.bind(o.udp!.port ?? MIKEY_PORT, o.udp!.host ?? '127.0.0.1', () => ok()); });
+    out.udpPort = socket.address().port;
+  }
+  out.close = async () => {
+    if (socket) await new Promise<void>((ok) => socket!.close(() => ok()));
+    if (server) {
+      server.closeAllConnections?.();
+      await new Promise<void>((ok) => server!.close(() => ok()));
+    }
+  };
+  return out;
+}
+
+// ---- clients ----------------------------------------------------------------------------
+
+export type Transport = (request: Uint8Array) => Promise<Uint8Array>;
+
+/** POST the request as application/mikey; the answer (a MIKEY message, Error messages included). */
+export function httpTransport(url: string, o: { ca?: string; timeoutMs?: number; retries?: number } = {}): Transport {
+  const u = new URL(url);
+  const tls = u.protocol === 'https:';
+  const once = (body: Uint8Array) => new Promise<Uint8Array>((resolve, reject) => {
+    const req = (tls ? httpsRequest : httpRequest)(u, {
+      method: 'POST', headers: { 'content-type': MIKEY_MEDIA_TYPE, 'content-length': body.length }, ca: o.ca, timeout: o.timeoutMs ?? 5000, agent: false,
+    }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => {
+        const b = Buffer.concat(parts);
+        if (res.headers['content-type'] === MIKEY_MEDIA_TYPE) resolve(new Uint8Array(b.buffer, b.byteOffset, b.length));
+        else reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${b.toString().trim()}`), { status: res.statusCode }));
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+  return async (body) => {
+    let last: unknown;
+    for (let i = 0; i <= (o.retries ?? 0); i++) {
+      try {
+        return await once(body);
+      } catch (e) {
+        last = e;
+        const status = (e as { status?: number }).status;
+        if (status !== undefined && status !== 503 && status !== 429) throw e;
+        await new Promise((r) => setTimeout(r, 50 * (i + 1)));
+      }
+    }
+    throw last;
+  };
+}
+
+/**
+ * Send the datagram and wait for the answer, sending the very same bytes again after each
+ * `timeoutMs` (the KMS answers a retransmission with the answer it stored). Answers are matched
+ * to requests by CSB ID (a response and an Error message carry the request's, §4.2.1.5, §5.4);
+ * a second copy of an answer finds no request waiting and is dropped.
+ */
+export function udpTransport(port: number, host = '127.0.0.1', o: { timeoutMs?: number; retries?: number } = {}): Transport & { close(): void; duplicates: number } {
+  const socket = createSocket('udp4');
+  socket.unref();
+  const waiting = new Map<number, (b: Uint8Array) => void>();
+  const csb = (b: Uint8Array) => (b.length >= 8 ? new DataView(b.buffer, b.byteOffset + 4, 4).getUint32(0) : -1);
+  const t = ((body: Uint8Array) => new Promise<Uint8Array>((resolve, reject) => {
+    const id = csb(body);
+    if (waiting.has(id)) { reject(new Error('a request with this CSB ID is outstanding')); return; }
+    let tries = 0;
+    let timer: NodeJS.Timeout;
+    waiting.set(id, (b) => { clearTimeout(timer); waiting.delete(id); resolve(b); });
+    const attempt = () => {
+      if (tries++ > (o.retries ?? 3)) {
+        waiting.delete(id);
+        reject(new Error('no answer from the KMS'));
+        return;
+      }
+      socket.send(body, port, host);
+      timer = setTimeout(attempt, o.timeoutMs ?? 500);
+    };
+    attempt();
+  })) as Transport & { close(): void; duplicates: number };
+  t.duplicates = 0;
+  socket.on('message', (m) => {
+    const b = new Uint8Array(m.buffer, m.byteOffset, m.length);
+    const w = waiting.get(csb(b));
+    if (w) w(b); else t.duplicates++;
+  });
+  t.close = () => socket.close();
+  return t;
+}

@@ -1,0 +1,325 @@
+// The key management service: the MIKEY-TICKET KMS (modes/ticket/kms.ts) over a store. A request
+// is checked and answered in memory, then what it leaves behind (replay entry with the answer,
+// the ticket issued or the resolution, an audit row) is stored in one transaction, and only
+// then is the answer sent. A request that fails changes nothing stored: it is logged.
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { MikeyProtocolError } from '../session/errors.js';
+import { parseCertificate, validateChain } from '../session/certs.js';
+import { systemClock, type Clock } from '../session/time.js';
+import { ErrorNo } from '../wire/registry.js';
+import type { Identity } from '../modes/common.js';
+import { identityOfCertificate } from '../modes/signature.js';
+import { TicketKms, type KmsDirectory, type KmsPrepared, type PskCandidate, type SignerCandidate, type Tpk } from '../modes/ticket/kms.js';
+import type { ReadPolicy, TicketPolicy } from '../modes/ticket/policy.js';
+import { grantPolicy, mayResolve, type PolicyRule } from './grant.js';
+import { identity } from './memory.js';
+import { SecretBox } from './secrets.js';
+import { SCHEMA_VERSION, type Store, type TpkRow, type CredentialRow, type UserRow } from './store.js';
+import { TokenBuckets } from './rate.js';
+import { nullLogger, type Logger } from './log.js';
+
+export interface KmsServiceOptions {
+  store: Store;
+  box: SecretBox;
+  /** Our identity (IDRkms), e.g. sip:kms@example.org. */
+  identity: string;
+  /** This node's name in logs and rows (default host:pid). */
+  node?: string;
+  /** RSA key and certificate for the PK variants (the envelope key is encrypted to it). */
+  privateKey?: string;
+  certificate?: string;
+  /** Trust anchors for users who sign with a certificate chain instead of a registered certificate. */
+  trustAnchors?: string[];
+  clock?: Clock;
+  maxSkewMs?: number;
+  /** How long users, rules and groups read from the store are reused (default 1 s). */
+  cacheTtlMs?: number;
+  /** A new ticket protection key after this long (default 1 day); old ones kept for `tpkKeepMs` more (default 2 days). */
+  tpkRotateMs?: number;
+  tpkKeepMs?: number;
+  /** Per-peer token bucket (default 200 requests/s, bursts of 400). */
+  rate?: { perSec: number; burst: number };
+  /** Largest request accepted, bytes (default 8192). */
+  maxRequestBytes?: number;
+  log?: Logger;
+}
+
+export type HandleResult =
+  | { kind: 'answer'; response: Uint8Array; errorNo?: number; retransmission?: boolean }
+  | { kind: 'drop'; reason: 'too-large' | 'rate-limited' | 'unavailable' };
+
+const text = (id: Identity) => new TextDecoder().decode(id.data);
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+
+interface Cached<T> { at: number; value: T }
+
+/** The KMS directory over the store, with short-lived caches so the hot path reads nothing. */
+export class StoreDirectory implements KmsDirectory {
+  private users = new Map<string, Cached<(UserRow & { creds: CredentialRow[] }) | undefined>>();
+  private byPskId = new Map<string, Cached<{ user: UserRow; cred: CredentialRow } | undefined>>();
+  private unsealed = new Map<string, Uint8Array>();
+  private rulesC?: Cached<PolicyRule[]>;
+  private groupsC?: Cached<Map<string, string[]>>;
+  private current?: Cached<{ row: TpkRow; key: Uint8Array }>;
+  private tpkCache = new Map<string, { row: TpkRow; key: Uint8Array }>();
+  private readonly anchors: X509Certificate[];
+  private readonly certs = new Map<string, X509Certificate>();
+
+  constructor(private readonly store: Store, private readonly box: SecretBox, private readonly o: { ttl: number; rotateMs: number; keepMs: number; trustAnchors?: string[]; clock: Clock }) {
+    this.anchors = (o.trustAnchors ?? []).map((c) => parseCertificate(c));
+  }
+
+  private fresh<T>(c: Cached<T> | undefined, now: number): c is Cached<T> {
+    return c !== undefined && now - c.at < this.o.ttl;
+  }
+
+  private async user(name: string, now: number) {
+    const c = this.users.get(name);
+    if (this.fresh(c, now)) return c.value;
+    const value = await this.store.user(name);
+    this.users.set(name, { at: now, value });
+    return value;
+  }
+
+  private psk(cred: CredentialRow): Uint8Array {
+    const k = `${cred.name}:${hex(cred.secret!)}`;
+    let v = this.unsealed.get(k);
+    if (!v) {
+      v = this.box.open(cred.secret!, `credential:${cred.name}`);
+      if (this.unsealed.size > 10_000) this.unsealed.clear();
+      this.unsealed.set(k, v);
+    }
+    return v;
+  }
+
+  async pskCandidates(claimed: Identity | undefined, pskId: Uint8Array | undefined): Promise<PskCandidate[]> {
+    const now = Date.now();
+    if (pskId) {
+      const key = hex(pskId);
+      let c = this.byPskId.get(key);
+      if (!this.fresh(c, now)) {
+        c = { at: now, value: await this.store.credentialByPskId(Buffer.from(pskId)) };
+        this.byPskId.set(key, c);
+      }
+      const v = c.value;
+      if (!v || v.cred.kind !== 'psk' || (claimed && text(claimed) !== v.user.name)) return [];
+      return [{ user: identity(v.user.name), key: this.psk(v.cred), credential: v.cred.name }];
+    }
+    if (!claimed) return [];
+    const u = await this.user(text(claimed), now);
+    if (!u) return [];
+    return u.creds.filter((c) => c.kind === 'psk' && c.secret).map((c) => ({ user: identity(u.name), key: this.psk(c), credential: c.name }));
+  }
+
+  private cert(pem: string): X509Certificate {
+    let c = this.certs.get(pem);
+    if (!c) { c = parseCertificate(pem); this.certs.set(pem, c); }
+    return c;
+  }
+
+  async signer(claimed: Identity | undefined, certs: readonly Uint8Array[], now: number): Promise<SignerCandidate | undefined> {
+    const u = claimed ? await this.user(text(claimed), Date.now()) : undefined;
+    const reg = u?.creds.find((c) => c.kind === 'cert' && c.cert);
+    if (u && reg) return { user: identity(u.name), key: this.cert(reg.cert!).publicKey, credential: reg.name };
+    if (!certs.length || !this.anchors.length) return undefined;
+    const [leaf, ...chain] = certs.map((c) => parseCertificate(c));
+    const key = validateChain(leaf!, chain, { trustAnchors: this.anchors, at: now, usage: 'digitalSignature' });
+    const id = identityOfCertificate(leaf!);
+    if (!id || (claimed && text(claimed) !== text(id))) return undefined;
+    const user = await this.user(text(id), Date.now());
+    return user ? { user: identity(user.name), key, credential: `certificate ${leaf!.serialNumber}` } : undefined;
+  }
+
+  private async rules(now: number): Promise<PolicyRule[]> {
+    if (!this.fresh(this.rulesC, now)) this.rulesC = { at: now, value: await this.store.rules() };
+    return this.rulesC.value;
+  }
+  private async groups(now: number): Promise<Map<string, string[]>> {
+    if (!this.fresh(this.groupsC, now)) {
+      const m = new Map<string, string[]>();
+      for (const g of await this.store.groups()) m.set(g.member, [...(m.get(g.member) ?? []), g.group]);
+      this.groupsC = { at: now, value: m };
+    }
+    return this.groupsC.value;
+  }
+
+  async grant(requester: Identity, requested: ReadPolicy, now: number): Promise<TicketPolicy> {
+    const [rules, groups] = await Promise.all([this.rules(Date.now()), this.groups(Date.now())]);
+    return grantPolicy(rules, requester, requested, now, (n) => groups.get(n) ?? []);
+  }
+
+  async authorizeResolve(resolver: Identity, policy: ReadPolicy): Promise<Identity | undefined> {
+    const groups = await this.groups(Date.now());
+    return mayResolve(text(resolver), policy.responders, (n) => groups.get(n) ?? []) ? resolver : undefined;
+  }
+
+  async currentTpk(now: number): Promise<Tpk> {
+    const c = this.current;
+    // look again at most every minute, and whenever the key in hand is due for rotation
+    if (c && Date.now() - c.at < Math.min(60_000, this.o.rotateMs) && now - c.value.row.createdAt < this.o.rotateMs) return { id: c.value.row.id, key: c.value.key };
+    const row = await this.store.rotateTpk(now, this.o.rotateMs, () => {
+      const id = randomBytes(8);
+      return { id, secret: this.box.seal(randomBytes(32), `tpk:${hex(id)}`), createdAt: now };
+    });
+    const key = this.box.open(row.secret, `tpk:${hex(row.id)}`);
+    this.current = { at: Date.now(), value: { row, key } };
+    this.tpkCache.set(hex(row.id), { row, key });
+    return { id: row.id, key };
+  }
+
+  async tpk(id: Uint8Array): Promise<Uint8Array | undefined> {
+    const k = hex(id);
+    let e = this.tpkCache.get(k);
+    if (!e) {
+      const row = await this.store.tpk(Buffer.from(id));
+      if (!row) return undefined;
+      e = { row, key: this.box.open(row.secret, `tpk:${k}`) };
+      this.tpkCache.set(k, e);
+    }
+    // a key past its keeping time protects no ticket that is still valid
+    if (this.o.clock.now() - e.row.createdAt > this.o.rotateMs + this.o.keepMs) return undefined;
+    return e.key;
+  }
+
+  /** Forget what was read (after an administrative change in this process). */
+  invalidate(): void {
+    this.users.clear(); this.byPskId.clear(); this.rulesC = undefined; this.groupsC = undefined;
+  }
+}
+
+/** Random bytes from a pool refilled 4 KiB at a time (one system call for many small keys and RANDs). */
+export function pooledRandom(): (n: number) => Uint8Array {
+  let pool = randomBytes(4096);
+  let used = 0;
+  return (n) => {
+    if (n > 1024) return new Uint8Array(randomBytes(n));
+    if (used + n > pool.length) { pool = randomBytes(4096); used = 0; }
+    const out = new Uint8Array(pool.subarray(used, used + n));
+    pool.fill(0, used, used + n);
+    used += n;
+    return out;
+  };
+}
+
+export class KmsService {
+  readonly kms: TicketKms;
+  readonly directory: StoreDirectory;
+  readonly node: string;
+  private readonly log: Logger;
+  private readonly rate: TokenBuckets;
+  private readonly maxBytes: number;
+  private readonly startedAt = Date.now();
+  private timer?: NodeJS.Timeout;
+  readonly stats = { answered: 0, issued: 0, resolved: 0, rejected: 0, retransmissions: 0, dropped: 0 };
+
+  private constructor(readonly o: KmsServiceOptions) {
+    this.node = o.node ?? `${hostname()}:${process.pid}`;
+    this.log = o.log ?? nullLogger;
+    const rotateMs = o.tpkRotateMs ?? 86_400_000;
+    this.directory = new StoreDirectory(o.store, o.box, { ttl: o.cacheTtlMs ?? 1000, rotateMs, keepMs: o.tpkKeepMs ?? 2 * rotateMs, trustAnchors: o.trustAnchors, clock: o.clock ?? systemClock });
+    this.kms = new TicketKms({
+      identity: identity(o.identity), directory: this.directory, clock: o.clock ?? systemClock, maxSkewMs: o.maxSkewMs,
+      privateKey: o.privateKey, certificate: o.certificate, random: pooledRandom(),
+    });
+    this.rate = new TokenBuckets(o.rate?.perSec ?? 200, o.rate?.burst ?? 400);
+    this.maxBytes = o.maxRequestBytes ?? 8192;
+  }
+
+  /** Migrate the store, check the master key against it (set on first start), start the housekeeping timer. */
+  static async open(o: KmsServiceOptions): Promise<KmsService> {
+    const version = await o.store.migrate();
+    if (version !== SCHEMA_VERSION) throw new Error(`store schema version ${version}, this build knows ${SCHEMA_VERSION}`);
+    o.box.verifyCheckValue(await o.store.metaOnce('master-key-check', o.box.checkValue()));
+    const s = new KmsService(o);
+    await s.housekeeping();
+    s.timer = setInterval(() => { s.housekeeping().catch((e: unknown) => s.log.error('housekeeping-failed', { reason: String(e) })); }, 30_000);
+    s.timer.unref();
+    s.log.info('started', { backend: o.store.backend, store: o.store.location, schema: version, identity: o.identity, masterKey: o.box.fingerprint() });
+    return s;
+  }
+
+  /** Expired replay entries and ticket protection keys past their keeping time go. */
+  async housekeeping(): Promise<void> {
+    const now = (this.o.clock ?? systemClock).now();
+    const rotate = this.o.tpkRotateMs ?? 86_400_000;
+    await this.o.store.pruneReplay(now);
+    await this.o.store.pruneTpks(now - rotate - (this.o.tpkKeepMs ?? 2 * rotate));
+    await this.directory.currentTpk(now);
+  }
+
+  /** One request from `peer` (an address, for the rate limit and the logs). */
+  async handle(bytes: Uint8Array, peer: string): Promise<HandleResult> {
+    const t0 = performance.now();
+    if (bytes.length > this.maxBytes) {
+      this.stats.dropped++;
+      this.log.warn('request-too-large', { peer, bytes: bytes.length });
+      return { kind: 'drop', reason: 'too-large' };
+    }
+    if (!this.rate.take(peer)) {
+      this.stats.dropped++;
+      this.log.warn('rate-limited', { peer });
+      return { kind: 'drop', reason: 'rate-limited' };
+    }
+    let p: KmsPrepared;
+    try {
+      p = await this.kms.prepare(bytes);
+    } catch (e) {
+      if (e instanceof MikeyProtocolError && e.response) {
+        this.stats.rejected++;
+        this.log.info('rejected', { peer, code: e.errorNo, reason: e.reason, ms: +(performance.now() - t0).toFixed(2) });
+        return { kind: 'answer', response: e.response, errorNo: e.errorNo };
+      }
+      this.log.error('internal-error', { peer, reason: String(e) });
+      return { kind: 'drop', reason: 'unavailable' };
+    }
+    const now = (this.o.clock ?? systemClock).now();
+    const event = p.kind === 'request' ? 'ticket-issued' : 'ticket-resolved';
+    const detail: Record<string, unknown> = p.issued
+      ? { ticket: p.issued.id, responders: p.issued.responders, flags: p.issued.flags, validTo: p.issued.validTo, credential: p.credential, peer }
+      : { ticket: p.resolved!.ticketId, credential: p.credential, peer };
+    let r;
+    try {
+      r = await this.o.store.commit({
+        replay: p.replay, response: Buffer.from(p.response),
+        issued: p.issued ? { ...p.issued, node: this.node } : undefined,
+        resolved: p.resolved ? { ...p.resolved, at: now, node: this.node } : undefined,
+        audit: { at: now, node: this.node, event, actor: p.user, detail },
+      });
+    } catch (e) {
+      this.log.error('store-unavailable', { peer, reason: String(e) });
+      return { kind: 'drop', reason: 'unavailable' };
+    }
+    const ms = +(performance.now() - t0).toFixed(2);
+    if (r.status === 'stored') {
+      this.stats.answered++;
+      if (p.issued) this.stats.issued++; else this.stats.resolved++;
+      this.log.info(event, { ...detail, user: p.user, ms });
+      return { kind: 'answer', response: p.response };
+    }
+    if (r.status === 'replayed' && r.response) {
+      // the same request again (a retransmission, here or at another node): the same answer
+      this.stats.retransmissions++;
+      this.log.info('retransmission', { peer, user: p.user, ms });
+      return { kind: 'answer', response: new Uint8Array(r.response), retransmission: true };
+    }
+    const code = r.status === 'reuse' ? ErrorNo.InvalidTicket : ErrorNo.InvalidTs;
+    this.stats.rejected++;
+    this.log.info('rejected', { peer, user: p.user, code, reason: r.status === 'reuse' ? 'ticket reuse forbidden (J = 0)' : 'replayed message', ms });
+    return { kind: 'answer', response: this.kms.errorFor(p, code), errorNo: code };
+  }
+
+  async health(): Promise<Record<string, unknown>> {
+    const c = await this.o.store.counts();
+    return {
+      status: 'ok', node: this.node, backend: this.o.store.backend, schema: await this.o.store.schemaVersion(), identity: this.o.identity,
+      uptimeSec: Math.round((Date.now() - this.startedAt) / 1000), users: c.users, tickets: c.tickets, resolutions: c.resolutions, tpks: c.tpks, stats: this.stats,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.o.store.close();
+  }
+}

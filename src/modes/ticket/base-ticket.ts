@@ -1,0 +1,190 @@
+// The MIKEY base ticket (RFC 6043 App. A): Ticket Data = THDR, T, RAND, KEMAC, [IDRpsk], V,
+// protected with keys from a Ticket Protection Key (TPK). KEMAC = E(encr_key, MPK || {TEK|TGK|GTGK})
+// with the NULL MAC; V covers the TICKET payload but its Next Payload byte, the Initiator Data
+// length and data, and the MAC itself. Also: where the fields of a TICKET payload sit in a message.
+import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, MAC_PARAMS, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
+import type { MikeyPrf } from '../../crypto/prf.js';
+import { MikeyProtocolError } from '../../session/errors.js';
+import { decodeKeyDataChain } from '../../wire/decode.js';
+import { encodePayloads } from '../../wire/encode.js';
+import { ErrorNo, IdRole, IdType, KeyDataType, PayloadType, TicketType } from '../../wire/registry.js';
+import type { KeyDataPayload, Payload, Span, TicketPayload, TPayload } from '../../wire/types.js';
+import { encrAlgCode, encrAlgOf, macAlgCode, macAlgOf, prfFuncOf, t64 } from '../common.js';
+import { deriveMpks, tpkKeys } from './labels.js';
+import { completeFlags, checkFlags, tpDataPayloads, type TicketPolicy } from './policy.js';
+
+/** App. A.1: "If CSB ID is needed in the IV creation it SHALL be set to 0xFFFFFFFF". */
+export const TICKET_CSB_ID = 0xffffffff;
+
+/** Byte offsets of the variable parts of a TICKET payload (RFC 6043 §6.10), in message coordinates. */
+export interface TicketLayout {
+  start: number;
+  tpDataStart: number;
+  tdLenAt: number;
+  tdStart: number;
+  tdEnd: number;
+  idLenAt: number;
+  idStart: number;
+  end: number;
+}
+
+function u16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+/** Walk the length fields of a decoded TICKET payload: NP, Type, Subtype, Version, PRF|flags (8 bytes), TP Data, Ticket Data, Initiator Data. */
+export function ticketLayout(bytes: Uint8Array, span: Span): TicketLayout {
+  const start = span.start;
+  const tpDataStart = start + 10;
+  const tdLenAt = tpDataStart + u16(bytes, start + 8);
+  const tdStart = tdLenAt + 2;
+  const tdEnd = tdStart + u16(bytes, tdLenAt);
+  const idLenAt = tdEnd;
+  const idStart = idLenAt + 2;
+  const end = idStart + u16(bytes, idLenAt);
+  if (end !== span.end) throw new Error('internal: TICKET layout does not match its span');
+  return { start, tpDataStart, tdLenAt, tdStart, tdEnd, idLenAt, idStart, end };
+}
+
+/** What a ticket encodes for the party that resolves it. */
+export interface TicketKeys {
+  /** The MPK (App. A.1), and MPKi/MPKr derived from it (App. A.2.2). */
+  mpk: Uint8Array;
+  mpki: Uint8Array;
+  mpkr: Uint8Array;
+  /** The session keys: TEK, TGK, GTGK sub-payloads (copied). */
+  keys: KeyDataPayload[];
+}
+
+export interface BaseTicketInput {
+  /** The granted policy (flags as granted; K set by the KMS when it changed the request). */
+  policy: TicketPolicy;
+  tpk: Uint8Array;
+  /** Identifier of the TPK, sent in IDRpsk as a byte string (App. A.1). */
+  tpkId?: Uint8Array;
+  /** THDR Data: implementation specific (App. A.3); here a ticket serial. */
+  thdr: Uint8Array;
+  /** The time of issue (App. A.1 T). */
+  t: TPayload;
+  /** RAND: at least as long as the longest of TPK and MPK (§12.1). */
+  rand: Uint8Array;
+  mpk: Uint8Array;
+  keys: readonly KeyDataPayload[];
+  encrAlg?: KemacEncrAlg;
+  macAlg?: MacAlg;
+}
+
+/**
+ * Build a TICKET payload holding a MIKEY base ticket: the KEMAC is encrypted under keys from
+ * the TPK (IV with CSB ID 0xFFFFFFFF and the ticket's T), and V is filled over the payload as
+ * encoded on its own (its Next Payload byte and Initiator Data are outside the MAC, so they may
+ * change when the ticket travels).
+ */
+export function buildBaseTicket(i: BaseTicketInput): TicketPayload {
+  const prf = i.policy.prf ?? 'MIKEY-1';
+  const encrAlg = i.encrAlg ?? (prf === 'PRF-HMAC-SHA-256' ? 'AES-CM-256' : 'AES-CM-128');
+  const macAlg = i.macAlg ?? (prf === 'PRF-HMAC-SHA-256' ? 'HMAC-SHA-256-256' : 'HMAC-SHA-1-160');
+  if (i.rand.length < Math.max(i.tpk.length, i.mpk.length)) throw new RangeError('App. A / §12.1: the ticket RAND must be at least as long as the TPK and the MPK');
+  const flags = completeFlags(i.policy.flags);
+  checkFlags(flags, i.keys.some((k) => k.keyType === KeyDataType.Tgk || k.keyType === KeyDataType.TgkSalt));
+  const mk = tpkKeys(prf, i.tpk, i.rand, { encrAlg, macAlg });
+  const mpkPayload: KeyDataPayload = { type: 20, keyType: KeyDataType.Mpk, keyData: i.mpk, validity: { kv: 0 } };
+  const plain = encodePayloads([mpkPayload, ...i.keys]);
+  const encrData = kemacEncrypt(encrAlg, mk, plain, { csbId: TICKET_CSB_ID, t: t64(i.t) });
+  const macLen = MAC_PARAMS[macAlg].tagLen;
+  const base: Payload[] = [
+    { type: 256, data: i.thdr },
+    i.t,
+    { type: 11, rand: i.rand },
+    { type: 1, encrAlg: encrAlgCode(encrAlg), encrData, macAlg: macAlgCode('NULL'), mac: new Uint8Array(0) },
+  ];
+  if (i.tpkId) base.push({ type: 14, role: IdRole.IDRpsk, idType: IdType.ByteString, data: i.tpkId });
+  base.push({ type: 9, authAlg: macAlgCode(macAlg), mac: new Uint8Array(macLen) });
+  const ticketData = encodePayloads(base);
+  const ticket: TicketPayload = {
+    type: 17, ticketType: i.policy.ticketType ?? TicketType.MikeyBaseTicket, subtype: i.policy.subtype ?? 1, version: i.policy.version ?? 1,
+    prfFunc: prfFuncOf(prf), flags, reserved: 0, tpData: { payloads: tpDataPayloads(i.policy, true) },
+    ticketData, initiatorData: { payloads: [] },
+  };
+  // App. A.1: the MAC covers the TICKET payload from Ticket Type up to the MAC field
+  const alone = encodePayloads([ticket]);
+  const macEnd = alone.length - 2; // then the (empty) Initiator Data length
+  const mac = macCompute(macAlg, mk.authKey, alone.subarray(1, macEnd - macLen));
+  ticketData.set(mac, ticketData.length - macLen);
+  return ticket;
+}
+
+/** Is this the MIKEY base ticket of App. A (Type 1, Subtype 1, Version 1)? */
+export function isBaseTicket(t: { ticketType: number; subtype: number; version: number }): boolean {
+  return t.ticketType === TicketType.MikeyBaseTicket && t.subtype === 1 && t.version === 1;
+}
+
+/** The IDRpsk of a base ticket: which TPK protects it. */
+export function baseTicketTpkId(t: TicketPayload): Uint8Array | undefined {
+  const p = t.baseTicket?.find((q) => q.type === PayloadType.Idr && q.role === IdRole.IDRpsk);
+  return p && p.type === 14 ? p.data : undefined;
+}
+
+/** The THDR Data of a base ticket. */
+export function baseTicketHeader(t: TicketPayload): Uint8Array | undefined {
+  const p = t.baseTicket?.[0];
+  return p && p.type === 256 ? p.data : undefined;
+}
+
+const badTicket = (reason: string): never => {
+  throw new MikeyProtocolError(ErrorNo.InvalidTicket, reason);
+};
+
+/**
+ * Open a base ticket carried in `bytes` (a decoded message or a TICKET payload encoded alone):
+ * check V over the exact bytes received, then decrypt the KEMAC. Anything wrong with the ticket
+ * itself, a MAC that does not verify included, is Invalid TICKET (14): the message carrying it
+ * may be perfectly authentic.
+ */
+export function openBaseTicket(ticket: TicketPayload, bytes: Uint8Array, tpk: Uint8Array, prf: MikeyPrf): TicketKeys {
+  const base = ticket.baseTicket;
+  if (!base || !isBaseTicket(ticket)) return badTicket('not a MIKEY base ticket');
+  const types = base.map((p) => p.type);
+  // App. A: THDR, T, RAND, KEMAC, [IDRpsk], V (unexpected payloads before V are ignored)
+  if (types[0] !== 256 || types.at(-1) !== PayloadType.V) return badTicket('base ticket data must start with THDR and end with V');
+  const t = base.find((p): p is TPayload => p.type === PayloadType.T);
+  const rand = base.find((p) => p.type === PayloadType.Rand);
+  const kemac = base.find((p) => p.type === PayloadType.Kemac);
+  if (!t || !rand || rand.type !== 11 || !kemac || kemac.type !== 1) return badTicket('base ticket without T, RAND or KEMAC');
+  const v = base.at(-1) as Extract<Payload, { type: 9 }>;
+  let encrAlg: KemacEncrAlg;
+  let macAlg: MacAlg;
+  try {
+    encrAlg = encrAlgOf(kemac.encrAlg);
+    macAlg = macAlgOf(v.authAlg);
+  } catch (e) {
+    return badTicket(`base ticket algorithms: ${(e as Error).message}`);
+  }
+  if (kemac.macAlg !== 0) badTicket('the base ticket KEMAC must use the NULL MAC (App. A.1)');
+  if (macAlg === 'NULL') badTicket('a base ticket with the NULL MAC');
+  const mk = tpkKeys(prf, tpk, rand.rand, { encrAlg, macAlg });
+  const lay = ticketLayout(bytes, ticket.span!);
+  const covered = bytes.subarray(lay.start + 1, lay.tdEnd - v.mac.length);
+  if (v.span!.end !== lay.tdEnd) badTicket('V must be the last payload of the ticket data');
+  if (!macVerify(macAlg, mk.authKey, covered, v.mac)) badTicket('the ticket MAC does not verify');
+  let subs: Payload[];
+  try {
+    subs = decodeKeyDataChain(kemacDecrypt(encrAlg, mk, kemac.encrData, { csbId: TICKET_CSB_ID, t: t64(t) }));
+  } catch {
+    return badTicket('the ticket KEMAC does not decrypt');
+  }
+  const keyData = subs.filter((p): p is KeyDataPayload => p.type === 20).map(copyKeyData);
+  const mpk = keyData[0];
+  if (!mpk || mpk.keyType !== KeyDataType.Mpk) return badTicket('the ticket KEMAC does not start with the MPK');
+  const { mpki, mpkr } = deriveMpks(prf, mpk.keyData, rand.rand);
+  return { mpk: mpk.keyData, mpki, mpkr, keys: keyData.slice(1) };
+}
+
+/** A key data sub-payload detached from the buffer it was decoded from. */
+export function copyKeyData(k: KeyDataPayload): KeyDataPayload {
+  const v = k.validity;
+  return {
+    type: 20, keyType: k.keyType, keyData: Uint8Array.from(k.keyData), salt: k.salt ? Uint8Array.from(k.salt) : undefined,
+    validity: v.kv === 1 ? { kv: 1, spi: Uint8Array.from(v.spi) } : v.kv === 2 ? { kv: 2, validFrom: Uint8Array.from(v.validFrom), validTo: Uint8Array.from(v.validTo) } : { kv: 0 },
+  };
+}

@@ -1,0 +1,159 @@
+// Test harness for the KMS: provisioning a store, a throwaway PostgreSQL cluster (initdb into a
+// temp dir, as the postgres user when we are root, on a private port and socket dir), and KMS
+// processes started and stopped by the tests.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { SecretBox } from '../../src/kms/secrets.js';
+import type { Store } from '../../src/kms/store.js';
+import { identity } from '../../src/kms/memory.js';
+import { DEFAULT_RULE } from '../../src/kms/grant.js';
+
+export const MASTER = new Uint8Array(32).map((_, i) => i * 3 + 1);
+export const MASTER_HEX = Buffer.from(MASTER).toString('hex');
+export const psk = (n: number, len = 16) => new Uint8Array(len).map((_, i) => (i * 11 + n) & 0xff);
+export const ALICE = 'sip:alice@example.org';
+export const BOB = 'sip:bob@example.org';
+export const CAROL = 'sip:carol@example.org';
+export const SUPPORT = 'sip:it-support@example.org';
+export const KMS_ID = 'sip:kms@example.org';
+
+/** Alice (one device), Bob (two devices), Carol in it-support, and a rule letting anyone ask for anyone. */
+export async function provision(store: Store, box: SecretBox, extraUsers = 0): Promise<void> {
+  await store.migrate();
+  await store.metaOnce('master-key-check', box.checkValue());
+  const now = Date.now();
+  const add = async (name: string, devices: Array<[string, Uint8Array]>) => {
+    await store.addUser({ name, idType: identity(name).idType, createdAt: now });
+    for (const [d, k] of devices) await store.addCredential({ name: d, user: name, kind: 'psk', pskId: Buffer.from(d), secret: box.seal(k, `credential:${d}`), createdAt: now });
+  };
+  await add(ALICE, [['alice-phone', psk(1)]]);
+  await add(BOB, [['bob-phone', psk(2)], ['bob-laptop', psk(3)]]);
+  await add(CAROL, [['carol-desk', psk(4)]]);
+  for (let i = 0; i < extraUsers; i++) await add(`sip:user${i}@example.org`, [[`user${i}`, psk(100 + i)]]);
+  await store.addGroupMember(SUPPORT, CAROL);
+  await store.addRule({ initiator: '*', responder: '*', ...DEFAULT_RULE, maxKeys: 4 });
+}
+
+// ---- PostgreSQL --------------------------------------------------------------------------
+
+export function pgBinDir(): string | undefined {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return undefined;
+  const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? join(base, versions[0], 'bin') : undefined;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export interface PgCluster {
+  url(db?: string): string;
+  createDb(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** A throwaway cluster, or the reason there is none (for needPeer). */
+export async function startPg(o: { durable?: boolean } = {}): Promise<PgCluster | string> {
+  const bin = pgBinDir();
+  if (!bin) return 'no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (apt-get install -y postgresql)';
+  const root = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), 'mikey-pg-'));
+  const as = (cmd: string, args: string[]) => (root ? spawnSync('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { encoding: 'utf8' }) : spawnSync(join(bin, cmd), args, { encoding: 'utf8' }));
+  try {
+    if (root) chownSync(dir, Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()), Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()));
+    const data = join(dir, 'data');
+    const init = as('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+    if (init.status !== 0) throw new Error(`initdb: ${init.stderr || init.error}`);
+    const port = await freePort();
+    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200${o.durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off'}`;
+    const start = as('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
+    if (start.status !== 0) throw new Error(`pg_ctl start: ${start.stderr || start.stdout}`);
+    const url = (db = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${db}`;
+    return {
+      url,
+      async createDb(name) {
+        const c = new pg.Client({ connectionString: url() });
+        await c.connect();
+        await c.query(`CREATE DATABASE ${name}`);
+        await c.end();
+        return url(name);
+      },
+      async stop() {
+        as('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    as('pg_ctl', ['-D', join(dir, 'data'), '-m', 'immediate', 'stop']);
+    rmSync(dir, { recursive: true, force: true });
+    return (e as Error).message;
+  }
+}
+
+// ---- KMS processes -----------------------------------------------------------------------
+
+export interface KmsProcess {
+  child: ChildProcess;
+  httpUrl: string;
+  udpPort: number;
+  /** Log lines seen (JSON). */
+  lines: Array<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const BIN = join(process.cwd(), 'dist', 'src', 'kms', 'bin.js');
+
+/** `mikey kms serve` in a child process; resolves when it listens. */
+export async function startKms(db: string, o: { node?: string; udpPort?: number; httpPort?: number; extra?: string[]; keyFile?: string } = {}): Promise<KmsProcess> {
+  const keyDir = o.keyFile ? undefined : mkdtempSync(join(tmpdir(), 'mikey-kms-key-'));
+  const keyFile = o.keyFile ?? join(keyDir!, 'master.key');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, `${MASTER_HEX}\n`, { mode: 0o600 });
+  const child = spawn(process.execPath, [BIN, 'serve', '--db', db, '--master-key-file', keyFile, '--identity', KMS_ID, '--http-port', String(o.httpPort ?? 0),
+    '--udp-port', String(o.udpPort ?? 0), '--node', o.node ?? 'kms', '--rate', '100000', '--burst', '100000', ...(o.extra ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const rl = createInterface({ input: child.stdout! });
+  const ready = new Promise<{ http: string; udp: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`KMS did not start: ${stderr}`)), 15_000);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`KMS exited with ${code}: ${stderr}`)); });
+    rl.on('line', (l) => {
+      try {
+        const j = JSON.parse(l) as Record<string, unknown>;
+        lines.push(j);
+        if (j['event'] === 'listening') { clearTimeout(timer); resolve(j as { http: string; udp: string }); }
+      } catch { /* not a log line */ }
+    });
+  });
+  let info: { http: string; udp: string };
+  try {
+    info = await ready;
+  } catch (e) {
+    child.kill('SIGKILL');
+    if (keyDir) rmSync(keyDir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    child, httpUrl: info.http, udpPort: info.udp ? Number(info.udp.split(':').at(-1)) : 0, lines,
+    stop: (signal = 'SIGTERM') => new Promise<void>((resolve) => {
+      const done = () => { if (keyDir) rmSync(keyDir, { recursive: true, force: true }); resolve(); };
+      if (child.exitCode !== null || child.signalCode !== null) { done(); return; }
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => { clearTimeout(t); done(); });
+      child.kill(signal);
+    }),
+  };
+}
