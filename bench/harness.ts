@@ -52,3 +52,26 @@ export function ratioLine(label: string, ours: Measurement, native: Measurement)
   const timeRatio = ours.medianSec / native.medianSec;
   return `${label.padEnd(48)} ours/native time ratio ${timeRatio.toFixed(2)}  (speed ratio ${(1 / timeRatio).toFixed(2)})`;
 }
+
+/** Time an async operation: `n` sequential runs per batch, the median of `batches`. */
+export async function measureAsync(name: string, fn: () => Promise<unknown>, batches = 11, n = 20): Promise<Measurement> {
+  for (let i = 0; i < n; i++) await fn();
+  const per: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    per.push((performance.now() - t0) / 1000 / n);
+  }
+  per.sort((a, b) => a - b);
+  const medianSec = per[per.length >> 1]!;
+  return { name, medianSec, opsPerSec: 1 / medianSec };
+}
+
+/** Print how an exchange compares with its crypto floor measured in the same run. */
+export function floorRatio(label: string, m: Measurement, floor: Measurement, goal?: number): void {
+  const r = m.medianSec / floor.medianSec;
+  console.log(`${label.padEnd(48)} exchange/floor time ratio ${r.toFixed(2)}${goal ? ` (goal <= ${goal})` : ''}`);
+}
+
+/** A replay cache that remembers nothing, so one message can be received over and over. */
+export const forgetfulReplayCache = { checkAndRecord: () => 'recorded' as const };

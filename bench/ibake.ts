@@ -11,23 +11,12 @@ import { IbakeKeyRequester, IbakeKeyResponder } from '../src/modes/ibake/keyrequ
 import { IbakeKeyRing } from '../src/modes/ibake/keyring.js';
 import { deriveFromSession, ecdhKeyPair, ecGroup, ibeIdentity, keyPeriodOf, sessionKey, staticDomain, type IbakeCurveName } from '../src/modes/ibake/profile.js';
 import type { ReplayCache } from '../src/session/replay.js';
-import { fmt, measure, type BenchSection, type Measurement } from './harness.js';
+import { fmt, measure, measureAsync as measureAsyncBase, floorRatio, forgetfulReplayCache, type BenchSection, type Measurement } from './harness.js';
 
-const forgetful: ReplayCache = { checkAndRecord: () => 'recorded' };
+const forgetful: ReplayCache = forgetfulReplayCache;
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
-async function measureAsync(name: string, fn: () => Promise<unknown>, batches = 7, n = 5): Promise<Measurement> {
-  for (let i = 0; i < n; i++) await fn();
-  const per: number[] = [];
-  for (let b = 0; b < batches; b++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await fn();
-    per.push((performance.now() - t0) / 1000 / n);
-  }
-  per.sort((a, b) => a - b);
-  const medianSec = per[per.length >> 1]!;
-  return { name, medianSec, opsPerSec: 1 / medianSec };
-}
+const measureAsync = (name: string, fn: () => Promise<unknown>, batches = 7, n = 5) => measureAsyncBase(name, fn, batches, n);
 
 export const ibakeSection: BenchSection = {
   title: 'MIKEY-IBAKE: exchanges vs their crypto floor (IBE + EC-DH)',

@@ -10,30 +10,14 @@ import { kemacDecrypt, kemacEncrypt, macCompute, macVerify } from '../src/crypto
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaSign, rsaVerify } from '../src/crypto/rsa.js';
 import { dhComputeSecret, dhGenerateKeyPair } from '../src/crypto/dh.js';
 import type { ReplayCache } from '../src/session/replay.js';
-import { fmt, measure, type BenchSection, type Measurement } from './harness.js';
+import { fmt, measure, measureAsync as measureAsyncBase, floorRatio, forgetfulReplayCache, type BenchSection, type Measurement } from './harness.js';
 
-/** A replay cache that remembers nothing, so one message can be received over and over. */
-const forgetful: ReplayCache = { checkAndRecord: () => 'recorded' };
+const forgetful: ReplayCache = forgetfulReplayCache;
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
-function ratio(label: string, m: Measurement, floor: Measurement, goal: number): void {
-  const r = m.medianSec / floor.medianSec;
-  console.log(`${label.padEnd(48)} exchange/floor time ratio ${r.toFixed(2)} (goal <= ${goal})`);
-}
+const ratio = floorRatio;
 
-/** Time an async exchange: runs `n` sequential exchanges per batch, median of batches. */
-async function measureAsync(name: string, fn: () => Promise<unknown>, batches = 11, n = 20): Promise<Measurement> {
-  for (let i = 0; i < n; i++) await fn();
-  const per: number[] = [];
-  for (let b = 0; b < batches; b++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await fn();
-    per.push((performance.now() - t0) / 1000 / n);
-  }
-  per.sort((a, b) => a - b);
-  const medianSec = per[per.length >> 1]!;
-  return { name, medianSec, opsPerSec: 1 / medianSec };
-}
+const measureAsync = (name: string, fn: () => Promise<unknown>, batches = 11, n = 20) => measureAsyncBase(name, fn, batches, n);
 
 export const methodsSection: BenchSection = {
   title: 'RFC 3830 methods: full exchanges vs their crypto floor',

@@ -8,23 +8,11 @@ import { decodeMessage } from '../src/wire/decode.js';
 import type { ReplayCache } from '../src/session/replay.js';
 import { SakkeInitiator, SakkeResponder, telUriIdentifier } from '../src/modes/sakke.js';
 import { McxKeyManagement, keyPeriodNumber, uidFor, type McxKeySet, type McxKms } from '../src/profiles/mcx/index.js';
-import { fmt, measure, type BenchSection, type Measurement } from './harness.js';
+import { fmt, measure, measureAsync as measureAsyncBase, floorRatio, forgetfulReplayCache, type BenchSection, type Measurement } from './harness.js';
 
-/** A replay cache that remembers nothing, so one message can be received over and over. */
-const forgetful: ReplayCache = { checkAndRecord: () => 'recorded' };
+const forgetful: ReplayCache = forgetfulReplayCache;
 
-async function measureAsync(name: string, fn: () => Promise<unknown>, batches = 9, n = 10): Promise<Measurement> {
-  for (let i = 0; i < n; i++) await fn();
-  const per: number[] = [];
-  for (let b = 0; b < batches; b++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await fn();
-    per.push((performance.now() - t0) / 1000 / n);
-  }
-  per.sort((a, b) => a - b);
-  const medianSec = per[per.length >> 1]!;
-  return { name, medianSec, opsPerSec: 1 / medianSec };
-}
+const measureAsync = (name: string, fn: () => Promise<unknown>, batches = 9, n = 10) => measureAsyncBase(name, fn, batches, n);
 
 function overhead(label: string, m: Measurement, floor: Measurement): void {
   const pct = (m.medianSec / floor.medianSec - 1) * 100;

@@ -57,7 +57,29 @@ interface DhState {
 const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: 1, spi: mki } : { kv: 0 });
 const mkiOf = (p: DhPayload): Uint8Array | undefined => (p.validity.kv === 1 ? p.validity.spi : undefined);
 
-function dhError(e: unknown): never {
+/**
+ * The responder's side of a DH value (RFC 3830 §3.3, RFC 4650 §3): the group checked against
+ * those accepted, a fresh key pair, the peer value range-checked, the shared secret as TGK.
+ */
+export function answerDhi(dhi: DhPayload, groups: readonly DhGroupName[] | undefined): { tgk: Uint8Array; dhr: DhPayload; mki?: Uint8Array } {
+  let group: DhGroup;
+  try {
+    group = dhGroupByMikeyId(dhi.group);
+  } catch (e) {
+    return dhError(e);
+  }
+  if (groups && !groups.includes(group.name)) throw new MikeyProtocolError(ErrorNo.InvalidDh, `${group.name} not accepted`);
+  const kp = dhGenerateKeyPair(group);
+  let tgk: Uint8Array;
+  try {
+    tgk = dhComputeSecret(group, kp.privateKey, dhi.value);
+  } catch (e) {
+    return dhError(e);
+  }
+  return { tgk, dhr: { type: 3, group: group.mikeyId, value: kp.publicKey, reserved: 0, validity: { kv: 0 } }, mki: mkiOf(dhi) };
+}
+
+export function dhError(e: unknown): never {
   if (e instanceof MikeyCryptoError && (e.code === 'dh-out-of-range' || e.code === 'bad-length')) throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
   if (e instanceof MikeyCryptoError && e.code === 'unsupported-algorithm') throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
   throw e;
@@ -210,23 +232,9 @@ export class DhResponder {
     const dhi = payloadOf(msg, 3);
     let tgk: Uint8Array;
     let mki: Uint8Array | undefined;
-    let dhr: Uint8Array | undefined;
-    let group: DhGroup | undefined;
+    let dhr: DhPayload | undefined;
     if (dhi) {
-      try {
-        group = dhGroupByMikeyId(dhi.group);
-      } catch (e) {
-        return dhError(e);
-      }
-      if (this.opts.groups && !this.opts.groups.includes(group.name)) throw new MikeyProtocolError(ErrorNo.InvalidDh, `${group.name} not accepted`);
-      const kp = dhGenerateKeyPair(group);
-      try {
-        tgk = dhComputeSecret(group, kp.privateKey, dhi.value);
-      } catch (e) {
-        return dhError(e);
-      }
-      dhr = kp.publicKey;
-      mki = mkiOf(dhi);
+      ({ tgk, dhr, mki } = answerDhi(dhi, this.opts.groups));
     } else if (rand) {
       throw new MikeyProtocolError(ErrorNo.InvalidDh, 'initial DH message without DHi');
     } else {
@@ -244,7 +252,7 @@ export class DhResponder {
     else if (idr) payloads.push(idPayload(idr));
     if (!idi) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the initiator has no identity to name in the response');
     payloads.push(idPayload(idi));
-    if (dhi && dhr) payloads.push({ type: 3, group: group!.mikeyId, value: dhr, reserved: 0, validity: { kv: 0 } }, { ...dhi, span: undefined });
+    if (dhi && dhr) payloads.push(dhr, { ...dhi, span: undefined });
     payloads.push(signPlaceholder());
     const response = encodeSigned({ header: { ...msg.header, dataType: DataType.DhResp, v: false }, payloads }, this.opts);
     return { bundle, response, idi, update: !rand };

@@ -15,6 +15,7 @@ import { deriveMessageKeys, type MikeyPrf } from '../crypto/prf.js';
 import type { DecodedMessage } from '../wire/decode.js';
 import { DataType, EncrAlg, ErrorNo, GeneralExtType, PayloadType } from '../wire/registry.js';
 import type { CommonHeader, DhPayload, GeneralExtPayload, KemacPayload, KeyValidity, Message, Payload, SpPayload, TPayload } from '../wire/types.js';
+import { answerDhi, dhError } from './dh.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import { srtpPolicyFromSp, type SrtpProfileName } from '../session/policy.js';
@@ -76,12 +77,6 @@ const mkiOf = (p: DhPayload): Uint8Array | undefined => (p.validity.kv === 1 ? p
 const idOf = (p?: { idType: number; data: Uint8Array }): Identity | undefined => (p ? { idType: p.idType, data: p.data } : undefined);
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 
-function dhError(e: unknown): never {
-  if (e instanceof MikeyCryptoError && (e.code === 'dh-out-of-range' || e.code === 'bad-length' || e.code === 'unsupported-algorithm')) {
-    throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
-  }
-  throw e;
-}
 
 /** auth_key for both DH-HMAC messages of a CSB (RFC 3830 §4.1.4 via RFC 4650 §1.1). */
 function authKeyOf(psk: Uint8Array, csbId: number, rand: Uint8Array, prf: MikeyPrf, macAlg: MacAlg): Uint8Array {
@@ -304,21 +299,7 @@ export class DhHmacResponder {
     let mki: Uint8Array | undefined;
     let dhr: DhPayload | undefined;
     if (dhi) {
-      let group: DhGroup;
-      try {
-        group = dhGroupByMikeyId(dhi.group);
-      } catch (e) {
-        return dhError(e);
-      }
-      if (this.opts.groups && !this.opts.groups.includes(group.name)) throw new MikeyProtocolError(ErrorNo.InvalidDh, `${group.name} not accepted`);
-      const kp = dhGenerateKeyPair(group);
-      try {
-        tgk = dhComputeSecret(group, kp.privateKey, dhi.value);
-      } catch (e) {
-        return dhError(e);
-      }
-      dhr = { type: 3, group: group.mikeyId, value: kp.publicKey, reserved: 0, validity: { kv: 0 } };
-      mki = mkiOf(dhi);
+      ({ tgk, dhr, mki } = answerDhi(dhi, this.opts.groups));
     } else if (rand) {
       throw new MikeyProtocolError(ErrorNo.InvalidDh, 'initial DH-HMAC message without DHi');
     } else {
