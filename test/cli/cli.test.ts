@@ -94,6 +94,9 @@ test('start (what npm start runs) is the demo: every method over UDP, keys agree
     assert.match(r.stdout, new RegExp(`^${m}\\s+2\\s+\\d+\\s+[\\d.]+\\s+yes\\s+50/50$`, 'm'));
   }
   assert.match(r.stdout, /^MIKEY-SAKKE \(RFC 6509, 3GPP MCX\)\s+1\s+\d+\s+[\d.]+\s+yes\s+50\/50$/m);
+  assert.match(r.stdout, /^MIKEY-TICKET \(RFC 6043\), embedded KMS\s+6\s+\d+\s+[\d.]+\s+yes\s+50\/50$/m);
+  assert.match(r.stdout, /^MIKEY-IBAKE \(RFC 6267\)\s+4\s+\d+\s+[\d.]+\s+yes\s+50\/50$/m);
+  assert.equal(r.stdout.trim().split('\n').length, 2 + 8, 'all eight methods');
 });
 
 test('decode --psk opens a KEMAC: MAC verified, TGK, SRTP keys per crypto session; a wrong key says so', () => {
