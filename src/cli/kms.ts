@@ -12,6 +12,11 @@ import { jsonLogger } from '../kms/log.js';
 import { parseCertificate } from '../session/certs.js';
 import { identityOfCertificate } from '../modes/signature.js';
 import { MIKEY_PORT } from '../wire/registry.js';
+import { bfGenerateCurve } from '../crypto/bfibe.js';
+import { IbeKeyIssuer } from '../idkms/ibe-issuer.js';
+import { McxKeyIssuer } from '../idkms/mcx-issuer.js';
+import { DuplicateGenerationError } from '../idkms/store.js';
+import type { IdentityKeyOptions } from '../kms/identity.js';
 
 const COMMON = `Common options:
   --db PATH|URL            the store: a SQLite file (created on first use; default $MIKEY_KMS_DB or
@@ -64,6 +69,21 @@ Options:
   --tpk-rotate SEC         a new ticket protection key after SEC seconds (default 86400)
   --cache-ttl MS           how long users and policies read from the store are reused (default 1000)
   --max-skew SEC           clock skew allowed (default 300)
+
+Identity keys (master secrets sealed under a key derived from the master key, in the store):
+  --ibake                  issue MIKEY-IBAKE private keys (REQUEST_KEY_PSK/PKE, RFC 6267 §4.2.1) on
+                           the same HTTP and UDP listeners; GET /ibake/params gives the public
+                           parameters. A Boneh-Franklin system is generated on first start.
+  --ibake-bits N           its size, 1024 2048 3072 7680 or 15360 (RFC 5091 §5.1.2; default 1024)
+  --ibake-period SEC       key period length (default 86400) ...
+  --ibake-period-offset SEC  ... and offset from 1900-01-01 (default 0); fixed on first start
+  --ibake-periods N        key periods issued per request (default 2)
+  --mcx-kms-uri URI        serve the MIKEY-SAKKE KMS interface (TS 33.180 Annex D) at
+                           /keymanagement/identity/v1/{init,keyprov}; needs --tls-cert. Users
+                           authenticate with HTTP Basic: IDRpsk of a device and the hex of
+                           HMAC-SHA-256(PSK, "mikey-kms mcx-kms password")
+  --mcx-key-period SEC     UserKeyPeriod (default 2592000) ...
+  --mcx-key-offset SEC     ... and UserKeyOffset (default 0); fixed on first start
 
 ${COMMON}`,
   init: `Usage: mikey kms init [--force] [options]
@@ -332,9 +352,12 @@ async function serveCommand(argv: string[]): Promise<number> {
     'udp-port': { type: 'string' }, 'udp-host': { type: 'string' }, 'no-udp': { type: 'boolean' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
     key: { type: 'string' }, cert: { type: 'string' }, 'trust-anchor': { type: 'string', multiple: true }, node: { type: 'string' },
     rate: { type: 'string' }, burst: { type: 'string' }, 'max-request': { type: 'string' }, 'tpk-rotate': { type: 'string' }, 'cache-ttl': { type: 'string' },
-    'max-skew': { type: 'string' },
+    'max-skew': { type: 'string' }, ibake: { type: 'boolean' }, 'ibake-bits': { type: 'string' }, 'ibake-period': { type: 'string' },
+    'ibake-period-offset': { type: 'string' }, 'ibake-periods': { type: 'string' }, 'mcx-kms-uri': { type: 'string' }, 'mcx-key-period': { type: 'string' },
+    'mcx-key-offset': { type: 'string' },
   });
   if (v.help) { out(HELP['serve']!); return 0; }
+  if (v['mcx-kms-uri'] && !v['tls-cert']) throw new UsageError('--mcx-kms-uri needs HTTPS (--tls-cert, --tls-key): TS 33.180 D.1');
   if (positionals.length) throw new UsageError(`unexpected ${positionals.join(' ')}`);
   if (!!v['tls-cert'] !== !!v['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
   const store = await openStore(dbOf(v));
@@ -345,7 +368,9 @@ async function serveCommand(argv: string[]): Promise<number> {
     await store.migrate();
     const box = await boxFor(store, v);
     const maxRequest = positiveInt(v['max-request'], '--max-request', 8192);
+    const identityKeys = await identityIssuers(store, box, v, log);
     service = await KmsService.open({
+      identityKeys,
       store, box, identity: v.identity ?? 'sip:kms@localhost', node, log,
       privateKey: v.key ? readFileSync(v.key, 'utf8') : undefined, certificate: v.cert ? readFileSync(v.cert, 'utf8') : undefined,
       trustAnchors: (v['trust-anchor'] ?? []).map((f) => readFileSync(f, 'utf8')),
@@ -375,6 +400,34 @@ async function serveCommand(argv: string[]): Promise<number> {
     await store.close().catch(() => undefined);
     throw e;
   }
+}
+
+/** The issuers of identity keys asked for; on first start the master secrets are made and stored. */
+async function identityIssuers(store: Store, box: SecretBox, v: Record<string, string | boolean | string[] | undefined>, log: { info(e: string, d?: Record<string, unknown>): void }): Promise<IdentityKeyOptions | undefined> {
+  if (!v['ibake'] && !v['mcx-kms-uri']) return undefined;
+  const masterKey = box.deriveKey('identity keys');
+  const o: IdentityKeyOptions = {};
+  // two nodes starting at once on an empty store: one generation wins (append-only), the other reloads it
+  const retry = async <T>(open: () => Promise<T>) => open().catch((e: unknown) => { if (e instanceof DuplicateGenerationError) return open(); throw e; });
+  if (v['ibake']) {
+    const bits = positiveInt(v['ibake-bits'] as string | undefined, '--ibake-bits', 1024);
+    const period = { periodSeconds: positiveInt(v['ibake-period'] as string | undefined, '--ibake-period', 86_400), offsetSeconds: positiveInt(v['ibake-period-offset'] as string | undefined, '--ibake-period-offset', 0) };
+    if (period.periodSeconds === 0) throw new UsageError('--ibake-period must be positive');
+    const fresh = (await store.listSecrets('ibe')).length === 0;
+    const sys = fresh ? bfGenerateCurve(bits) : undefined;
+    o.ibe = await retry(() => IbeKeyIssuer.open({ store, masterKey, curve: sys?.curve, hash: sys?.hash, period }));
+    o.ibePeriods = positiveInt(v['ibake-periods'] as string | undefined, '--ibake-periods', 2) || 1;
+    log.info('ibake-keys', { created: fresh, bits: o.ibe.paramsFor(0)?.curve.p.toString(2).length, period: o.ibe.period });
+  }
+  if (typeof v['mcx-kms-uri'] === 'string') {
+    const kmsUri = v['mcx-kms-uri'];
+    o.mcx = await retry(() => McxKeyIssuer.open({
+      store, masterKey, kmsUri, keyPeriod: positiveInt(v['mcx-key-period'] as string | undefined, '--mcx-key-period', 2_592_000) || 2_592_000,
+      keyPeriodOffset: positiveInt(v['mcx-key-offset'] as string | undefined, '--mcx-key-offset', 0),
+    }));
+    log.info('mcx-kms-interface', { kmsUri, keyPeriod: o.mcx.keyPeriod, path: '/keymanagement/identity/v1' });
+  }
+  return o;
 }
 
 async function initCommand(argv: string[]): Promise<number> {

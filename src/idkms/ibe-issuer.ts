@@ -113,8 +113,24 @@ export class IbeKeyIssuer {
     return out;
   }
 
+  /** The public side of every generation (what `ibeDomainOf` takes). */
+  publicInfo(): IbePublicInfo {
+    return { period: this.period, generations: this.secrets.all.map((g) => ({ generation: g.generation, fromPeriod: g.fromPeriod, publicData: g.publicData })) };
+  }
+
   /** The issuing function a key responder takes. */
   issuer(): PrivateKeyIssuer {
     return (id, nos) => this.issue(id, nos);
   }
+}
+
+export interface IbePublicInfo {
+  period: KeyPeriodPolicy;
+  generations: Array<{ generation: number; fromPeriod: number; publicData: string }>;
+}
+
+/** A user's view of the KMS from its public information: the parameters in force per key period. */
+export function ibeDomainOf(info: IbePublicInfo): IbeDomain {
+  const gens = [...info.generations].sort((a, b) => a.fromPeriod - b.fromPeriod).map((g) => ({ fromPeriod: g.fromPeriod, params: paramsOf(JSON.parse(g.publicData) as IbePublic) }));
+  return { period: info.period, paramsFor: (no) => gens.filter((g) => g.fromPeriod <= no).at(-1)?.params };
 }

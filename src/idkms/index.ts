@@ -3,7 +3,7 @@
 export {
   MemoryIdKmsStore, SecretVault, DuplicateGenerationError, type IdKmsStore, type SealedSecretRecord, type IssuedKeyRecord, type SecretKind,
 } from './store.js';
-export { IbeKeyIssuer, type IbeIssuerOptions } from './ibe-issuer.js';
+export { IbeKeyIssuer, ibeDomainOf, type IbeIssuerOptions, type IbePublicInfo } from './ibe-issuer.js';
 export { McxKeyIssuer, type McxIssuerOptions, type McxUserKeySet } from './mcx-issuer.js';
 export {
   KMS_NS, buildKmsRequest, parseKmsRequest, buildKmsResponse, parseKmsResponse,

@@ -11,3 +11,4 @@ export { MemoryDirectory, identity, type Credential, type MemoryDirectoryOptions
 export { grantPolicy, mayResolve, ruleFor, DEFAULT_RULE, type PolicyRule } from './grant.js';
 export { jsonLogger, nullLogger, type Logger } from './log.js';
 export { TokenBuckets } from './rate.js';
+export { IdentityKeys, mcxPassword, type IdentityKeyOptions } from './identity.js';

@@ -1,7 +1,7 @@
 // Secrets at rest: pre-shared keys and ticket protection keys are sealed with AES-256-GCM under
 // the master key given at start. Each blob is bound to what it is (the associated data names
 // the row), so a sealed key cannot be moved to another row.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 const VERSION = 1;
@@ -48,6 +48,11 @@ export class SecretBox {
   verifyCheckValue(v: string): void {
     const got = Buffer.from(this.open(Buffer.from(v, 'base64'), 'meta:master-key-check')).toString();
     if (got !== CHECK) throw new MasterKeyError('the master key check value is wrong');
+  }
+
+  /** A key derived from the master key for another purpose (HKDF-SHA-256, RFC 5869), e.g. sealing identity-key secrets. */
+  deriveKey(label: string): Uint8Array {
+    return new Uint8Array(hkdfSync('sha256', this.key, Buffer.alloc(0), `mikey-kms ${label}`, 32));
   }
 
   /** A short fingerprint of the master key (for logs; reveals nothing useful). */

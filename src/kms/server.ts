@@ -41,7 +41,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
-async function onHttp(service: KmsService, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+async function onHttp(service: KmsService, req: IncomingMessage, res: ServerResponse, limit: number, tls: boolean): Promise<void> {
   const send = (status: number, type: string, body: Uint8Array | string, extra: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body as string), 'cache-control': 'no-store', ...extra });
     res.end(body);
@@ -54,6 +54,15 @@ async function onHttp(service: KmsService, req: IncomingMessage, res: ServerResp
     } catch (e) {
       return send(503, 'application/json', `${JSON.stringify({ status: 'unavailable', reason: String(e) })}\n`);
     }
+  }
+  // the 3GPP KMS interface (TS 33.180 D.1: over HTTPS only)
+  const mcx = service.identity?.mcxHandler;
+  if (mcx && tls && path?.startsWith('/keymanagement/')) return mcx(req, res);
+  const ibe = service.o.identityKeys?.ibe;
+  if (ibe && path === '/ibake/params') {
+    // the public parameters per generation and the key periods: what users need to validate keys
+    if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n', { allow: 'GET' });
+    return send(200, 'application/json', `${JSON.stringify(ibe.publicInfo())}\n`);
   }
   if (path !== '/' && path !== '/mikey') return send(404, 'text/plain', 'not found\n');
   if (req.method !== 'POST') return send(405, 'text/plain', 'method not allowed\n', { allow: 'POST' });
@@ -81,7 +90,7 @@ export async function serveKms(service: KmsService, o: ServeOptions, maxRequestB
   const out: RunningKms = { close: async () => undefined };
   if (o.http) {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
-      onHttp(service, req, res, maxRequestBytes).catch(() => {
+      onHttp(service, req, res, maxRequestBytes, !!o.http?.tls).catch(() => {
         if (!res.headersSent) { res.writeHead(500); res.end(); } else res.destroy();
       });
     };

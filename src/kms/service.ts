@@ -19,6 +19,7 @@ import { SecretBox } from './secrets.js';
 import { SCHEMA_VERSION, type Store, type TpkRow, type CredentialRow, type UserRow } from './store.js';
 import { TokenBuckets } from './rate.js';
 import { nullLogger, type Logger } from './log.js';
+import { IdentityKeys, type IdentityKeyOptions } from './identity.js';
 
 export interface KmsServiceOptions {
   store: Store;
@@ -44,6 +45,8 @@ export interface KmsServiceOptions {
   /** Largest request accepted, bytes (default 8192). */
   maxRequestBytes?: number;
   log?: Logger;
+  /** Identity-key provisioning (IBAKE key requests, the MIKEY-SAKKE XML interface). */
+  identityKeys?: IdentityKeyOptions;
 }
 
 export type HandleResult =
@@ -207,6 +210,7 @@ export class KmsService {
   readonly kms: TicketKms;
   readonly directory: StoreDirectory;
   readonly node: string;
+  readonly identity?: IdentityKeys;
   private readonly log: Logger;
   private readonly rate: TokenBuckets;
   private readonly maxBytes: number;
@@ -223,6 +227,12 @@ export class KmsService {
       identity: identity(o.identity), directory: this.directory, clock: o.clock ?? systemClock, maxSkewMs: o.maxSkewMs,
       privateKey: o.privateKey, certificate: o.certificate, random: pooledRandom(),
     });
+    if (o.identityKeys) {
+      this.identity = new IdentityKeys({
+        ...o.identityKeys, kms: identity(o.identity), store: o.store, directory: this.directory, node: this.node, log: this.log, clock: o.clock,
+        maxSkewMs: o.maxSkewMs, privateKey: o.privateKey, certificate: o.certificate, trustAnchors: o.trustAnchors,
+      });
+    }
     this.rate = new TokenBuckets(o.rate?.perSec ?? 200, o.rate?.burst ?? 400);
     this.maxBytes = o.maxRequestBytes ?? 8192;
   }
@@ -261,6 +271,16 @@ export class KmsService {
       this.stats.dropped++;
       this.log.warn('rate-limited', { peer });
       return { kind: 'drop', reason: 'rate-limited' };
+    }
+    if (this.identity?.servesIbake && IdentityKeys.isKeyRequest(bytes)) {
+      try {
+        const a = await this.identity.handleKeyRequest(bytes, peer);
+        if (a.errorNo !== undefined) this.stats.rejected++; else if (a.retransmission) this.stats.retransmissions++; else this.stats.answered++;
+        return { kind: 'answer', ...a };
+      } catch (e) {
+        this.log.error('internal-error', { peer, reason: String(e) });
+        return { kind: 'drop', reason: 'unavailable' };
+      }
     }
     let p: KmsPrepared;
     try {

@@ -4,8 +4,9 @@
 // one statement (data-modifying CTEs are one atomic statement).
 import pg from 'pg';
 import type { PolicyRule } from './grant.js';
+import { DuplicateGenerationError, type IssuedKeyRecord, type SealedSecretRecord, type SecretKind } from '../idkms/store.js';
 import {
-  BACKUP_TABLES, credFromRow, fromBackupRow, migrations, ruleFromRow, ticketFromRow, toBackupRow,
+  BACKUP_TABLES, credFromRow, fromBackupRow, issuedFromRow, migrations, ruleFromRow, secretFromRow, ticketFromRow, toBackupRow,
   type AuditRow, type Backup, type CommitInput, type CommitResult, type Counts, type CredentialRow, type Store, type TicketRow,
   type TpkRow, type UserRow,
 } from './store.js';
@@ -264,6 +265,33 @@ SELECT (SELECT count(*) FROM rp) AS stored`, [
         await c.query(`SELECT setval(pg_get_serial_sequence('${t}', 'id'), GREATEST((SELECT max(id) FROM ${t}), 1))`);
       }
     });
+  }
+
+  // ---- identity keys (IdKmsStore) ----
+  async listSecrets(kind: SecretKind): Promise<SealedSecretRecord[]> {
+    return (await this.q('SELECT * FROM id_secrets WHERE kind = $1 ORDER BY generation', [kind])).map(secretFromRow);
+  }
+  async addSecret(r: SealedSecretRecord): Promise<void> {
+    try {
+      await this.tx(async (c) => {
+        // durable before we return, whatever the server's default
+        await c.query('SET LOCAL synchronous_commit = on');
+        await c.query('INSERT INTO id_secrets (kind, generation, from_period, public_data, sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
+          [r.kind, r.generation, r.fromPeriod, r.publicData, Buffer.from(r.sealed), r.createdAt]);
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === '23505') throw new DuplicateGenerationError(`${r.kind} generation ${r.generation} exists`);
+      throw e;
+    }
+  }
+  async putIssuedKey(r: IssuedKeyRecord): Promise<void> {
+    await this.q(`INSERT INTO id_issued (kind, subject, period_no, generation, issued_at, sealed) VALUES ($1, $2, $3, $4, $5, $6)
+      ON CONFLICT (kind, subject, period_no) DO UPDATE SET generation = EXCLUDED.generation, issued_at = EXCLUDED.issued_at, sealed = EXCLUDED.sealed`,
+    [r.kind, r.subject, r.periodNo, r.generation, r.issuedAt, Buffer.from(r.sealed)]);
+  }
+  async getIssuedKey(kind: SecretKind, subject: string, periodNo: number): Promise<IssuedKeyRecord | undefined> {
+    const r = (await this.q('SELECT * FROM id_issued WHERE kind = $1 AND subject = $2 AND period_no = $3', [kind, subject, periodNo]))[0];
+    return r && issuedFromRow(r);
   }
 
   async close(): Promise<void> {

@@ -3,8 +3,9 @@
 // synchronous function and no other request can run inside it.
 import Database from 'better-sqlite3';
 import type { PolicyRule } from './grant.js';
+import { DuplicateGenerationError, type IssuedKeyRecord, type SealedSecretRecord, type SecretKind } from '../idkms/store.js';
 import {
-  BACKUP_TABLES, credFromRow, fromBackupRow, migrations, ruleFromRow, ticketFromRow, toBackupRow,
+  BACKUP_TABLES, credFromRow, fromBackupRow, issuedFromRow, migrations, ruleFromRow, secretFromRow, ticketFromRow, toBackupRow,
   type AuditRow, type Backup, type CommitInput, type CommitResult, type Counts, type CredentialRow, type Store, type TicketRow,
   type TpkRow, type UserRow,
 } from './store.js';
@@ -211,6 +212,33 @@ export class SqliteStore implements Store {
         }
       }
     }).immediate();
+  }
+
+  // ---- identity keys (IdKmsStore) ----
+  async listSecrets(kind: SecretKind): Promise<SealedSecretRecord[]> {
+    return this.all('SELECT * FROM id_secrets WHERE kind = ? ORDER BY generation', kind).map(secretFromRow);
+  }
+  async addSecret(r: SealedSecretRecord): Promise<void> {
+    // synchronous = FULL for this commit: the WAL is synced before we return (durable)
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.run('INSERT INTO id_secrets (kind, generation, from_period, public_data, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        r.kind, r.generation, r.fromPeriod, r.publicData, Buffer.from(r.sealed), r.createdAt);
+    } catch (e) {
+      if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw new DuplicateGenerationError(`${r.kind} generation ${r.generation} exists`);
+      throw e;
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+  async putIssuedKey(r: IssuedKeyRecord): Promise<void> {
+    this.run(`INSERT INTO id_issued (kind, subject, period_no, generation, issued_at, sealed) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (kind, subject, period_no) DO UPDATE SET generation = excluded.generation, issued_at = excluded.issued_at, sealed = excluded.sealed`,
+    r.kind, r.subject, r.periodNo, r.generation, r.issuedAt, Buffer.from(r.sealed));
+  }
+  async getIssuedKey(kind: SecretKind, subject: string, periodNo: number): Promise<IssuedKeyRecord | undefined> {
+    const r = this.get('SELECT * FROM id_issued WHERE kind = ? AND subject = ? AND period_no = ?', kind, subject, periodNo);
+    return r && issuedFromRow(r);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 // first start) or PostgreSQL shared by several KMS nodes. Schema migrations are versioned; secret
 // columns hold blobs sealed by secrets.ts, never keys in the clear.
 import type { PolicyRule } from './grant.js';
+import type { IdKmsStore, IssuedKeyRecord, SealedSecretRecord } from '../idkms/store.js';
 
 export interface UserRow {
   name: string;
@@ -90,7 +91,8 @@ export interface Backup {
   tables: Record<string, Array<Record<string, unknown>>>;
 }
 
-export interface Store {
+/** Also the identity-key store of src/idkms (tables id_secrets, id_issued; migration 3). */
+export interface Store extends IdKmsStore {
   readonly backend: 'sqlite' | 'postgres';
   readonly location: string;
   /** Apply pending migrations; the schema version after. */
@@ -146,14 +148,15 @@ export async function openStore(location: string): Promise<Store> {
 }
 
 /** Table order for dump/restore (parents first). */
-export const BACKUP_TABLES = ['meta', 'users', 'credentials', 'group_members', 'rules', 'tpks', 'tickets', 'resolutions', 'ticket_use', 'audit'] as const;
+export const BACKUP_TABLES = ['meta', 'users', 'credentials', 'group_members', 'rules', 'tpks', 'tickets', 'resolutions', 'ticket_use', 'audit', 'id_secrets', 'id_issued'] as const;
 
 /** Byte columns of each table (base64 in a backup). */
-export const BYTE_COLUMNS: Record<string, readonly string[]> = { credentials: ['psk_id', 'secret'], tpks: ['id', 'secret'] };
+export const BYTE_COLUMNS: Record<string, readonly string[]> = { credentials: ['psk_id', 'secret'], tpks: ['id', 'secret'], id_secrets: ['sealed'], id_issued: ['sealed'] };
 
 /**
  * The migrations, per dialect. Version 1: the tables; version 2: indexes for the expiry scans
- * and the ticket lookups. Append only: a migration, once released, never changes.
+ * and the ticket lookups; version 3: identity-key provisioning (master secrets per kind and
+ * generation, append-only; the keys issued per subject and key period). Append only: a migration, once released, never changes.
  */
 export function migrations(dialect: 'sqlite' | 'postgres'): Array<{ version: number; description: string; sql: string }> {
   const blob = dialect === 'sqlite' ? 'BLOB' : 'BYTEA';
@@ -190,10 +193,21 @@ CREATE INDEX audit_at ON audit (at);
 CREATE INDEX tpks_created ON tpks (created_at);
 `,
     },
+    {
+      version: 3, description: 'identity keys: sealed master secrets (IBE, KSAK/z) by generation, issued keys by subject and key period',
+      sql: `
+CREATE TABLE id_secrets (
+  kind TEXT NOT NULL, generation INTEGER NOT NULL, from_period BIGINT NOT NULL, public_data TEXT NOT NULL, sealed ${blob} NOT NULL,
+  created_at BIGINT NOT NULL, PRIMARY KEY (kind, generation));
+CREATE TABLE id_issued (
+  kind TEXT NOT NULL, subject TEXT NOT NULL, period_no BIGINT NOT NULL, generation INTEGER NOT NULL, issued_at BIGINT NOT NULL,
+  sealed ${blob} NOT NULL, PRIMARY KEY (kind, subject, period_no));
+`,
+    },
   ];
 }
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export function ruleFromRow(r: Record<string, unknown>): PolicyRule {
   const rule: PolicyRule = {
@@ -238,4 +252,17 @@ export function fromBackupRow(table: string, r: Record<string, unknown>): Record
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(r)) out[k] = bytes.includes(k) && typeof v === 'string' ? Buffer.from(v, 'base64') : v;
   return out;
+}
+
+export function secretFromRow(r: Record<string, unknown>): SealedSecretRecord {
+  return {
+    kind: r['kind'] as SealedSecretRecord['kind'], generation: Number(r['generation']), fromPeriod: Number(r['from_period']),
+    publicData: String(r['public_data']), sealed: new Uint8Array(r['sealed'] as Uint8Array), createdAt: Number(r['created_at']),
+  };
+}
+export function issuedFromRow(r: Record<string, unknown>): IssuedKeyRecord {
+  return {
+    kind: r['kind'] as IssuedKeyRecord['kind'], subject: String(r['subject']), periodNo: Number(r['period_no']), generation: Number(r['generation']),
+    issuedAt: Number(r['issued_at']), sealed: new Uint8Array(r['sealed'] as Uint8Array),
+  };
 }

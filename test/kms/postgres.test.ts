@@ -36,7 +36,7 @@ test('two KMS processes behind one PostgreSQL: issue at one, resolve at the othe
   try {
     const store = await openStore(url);
     await provision(store, new SecretBox(MASTER));
-    assert.equal(await store.schemaVersion(), 2);
+    assert.equal(await store.schemaVersion(), 3);
     const alice = new TicketInitiator({ identity: identity(ALICE), kms: identity(KMS_ID), psk: psk(1), pskId: Buffer.from('alice-phone') });
     const bob = new TicketResponder({ identity: identity(BOB), kms: identity(KMS_ID), psk: psk(2), pskId: Buffer.from('bob-phone') });
     await new Promise((r) => setTimeout(r, 1100)); // the nodes' caches (1 s) see the users

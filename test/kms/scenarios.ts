@@ -12,7 +12,7 @@ import { KmsService } from '../../src/kms/service.js';
 import { SecretBox } from '../../src/kms/secrets.js';
 import { identity } from '../../src/kms/memory.js';
 import { httpTransport, serveKms, udpTransport, type RunningKms } from '../../src/kms/server.js';
-import type { Store } from '../../src/kms/store.js';
+import { SCHEMA_VERSION, type Store } from '../../src/kms/store.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../src/session/errors.js';
@@ -175,7 +175,7 @@ export async function scenarios(t: TestContext, makeStore: () => Promise<Store>)
       const j = JSON.parse(h.body.toString()) as Record<string, unknown>;
       assert.equal(j['status'], 'ok');
       assert.equal(j['backend'], e.store.backend);
-      assert.equal(j['schema'], 2);
+      assert.equal(j['schema'], SCHEMA_VERSION);
     });
   } finally {
     await e.close();

@@ -265,7 +265,8 @@ export class IbakeKeyResponder {
     const psk = h.dataType === DataType.RequestKeyPsk;
     if (!psk && h.dataType !== DataType.RequestKeyPke) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${h.dataType} is not a key request`);
     if (psk) checkLayout(msg, [one(PayloadType.T), one(PayloadType.Rand), any(PayloadType.Idr), opt(PayloadType.Kemac), one(PayloadType.V)], 'REQUEST_KEY_PSK');
-    else checkLayout(msg, [one(PayloadType.T), one(PayloadType.Rand), any(PayloadType.Idr), any(PayloadType.Cert), one(PayloadType.Idr), opt(PayloadType.Kemac), opt(PayloadType.Chash), one(PayloadType.Pke), one(PayloadType.Sign)], 'REQUEST_KEY_PKE');
+    // RFC 6267 §4.2.1: (IDRi/r), {CERT}, IDRkms — with no CERT the IDRs run together (roles tell them apart)
+    else checkLayout(msg, [one(PayloadType.T), one(PayloadType.Rand), { type: PayloadType.Idr, min: 1, max: 255 }, any(PayloadType.Cert), any(PayloadType.Idr), opt(PayloadType.Kemac), opt(PayloadType.Chash), one(PayloadType.Pke), one(PayloadType.Sign)], 'REQUEST_KEY_PKE');
     // §4.2.1.1: no crypto sessions, the Empty map
     if (h.csIdMap.type !== 1 || h.csIdMap.csCount !== 0) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'a key request handles no crypto sessions (#CS 0, Empty map)');
     const t = payloadOf(msg, 5)!;
