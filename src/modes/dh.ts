@@ -79,6 +79,19 @@ export function answerDhi(dhi: DhPayload, groups: readonly DhGroupName[] | undef
   return { tgk, dhr: { type: 3, group: group.mikeyId, value: kp.publicKey, reserved: 0, validity: { kv: 0 } }, mki: mkiOf(dhi) };
 }
 
+/**
+ * The responder's TGK for a DH or DH-HMAC message: from DHi when there is one, else (an update
+ * without DHi, RFC 3830 §4.5) the TGK of the CSB being updated; an initial message needs DHi.
+ */
+export function responderTgk(
+  dhi: DhPayload | undefined, initial: boolean, prior: { tgk: Uint8Array; mki?: Uint8Array } | undefined,
+  groups: readonly DhGroupName[] | undefined, what: string,
+): { tgk: Uint8Array; mki?: Uint8Array; dhr?: DhPayload } {
+  if (dhi) return answerDhi(dhi, groups);
+  if (initial || !prior) throw new MikeyProtocolError(ErrorNo.InvalidDh, `initial ${what} message without DHi`);
+  return { tgk: prior.tgk, mki: prior.mki };
+}
+
 export function dhError(e: unknown): never {
   if (e instanceof MikeyCryptoError && (e.code === 'dh-out-of-range' || e.code === 'bad-length')) throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
   if (e instanceof MikeyCryptoError && e.code === 'unsupported-algorithm') throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
@@ -230,17 +243,7 @@ export class DhResponder {
     const prior = this.csbs.get(msg.header.csbId);
     if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
     const dhi = payloadOf(msg, 3);
-    let tgk: Uint8Array;
-    let mki: Uint8Array | undefined;
-    let dhr: DhPayload | undefined;
-    if (dhi) {
-      ({ tgk, dhr, mki } = answerDhi(dhi, this.opts.groups));
-    } else if (rand) {
-      throw new MikeyProtocolError(ErrorNo.InvalidDh, 'initial DH message without DHi');
-    } else {
-      tgk = prior!.tgk;
-      mki = prior!.mki;
-    }
+    const { tgk, mki, dhr } = responderTgk(dhi, rand !== undefined, prior, this.opts.groups, 'DH');
     const useRand = rand ?? prior!.rand;
     const bundle = deriveBundle(msg.header, useRand, payloadsOf(msg, 10), { kind: 'tgk', tgk, mki });
     this.csbs.set(msg.header.csbId, { rand: useRand, tgk, mki });

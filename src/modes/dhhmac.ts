@@ -15,7 +15,7 @@ import { deriveMessageKeys, type MikeyPrf } from '../crypto/prf.js';
 import type { DecodedMessage } from '../wire/decode.js';
 import { DataType, EncrAlg, ErrorNo, GeneralExtType, PayloadType } from '../wire/registry.js';
 import type { CommonHeader, DhPayload, GeneralExtPayload, KemacPayload, KeyValidity, Message, Payload, SpPayload, TPayload } from '../wire/types.js';
-import { answerDhi, dhError } from './dh.js';
+import { dhError, responderTgk } from './dh.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import { srtpPolicyFromSp, type SrtpProfileName } from '../session/policy.js';
@@ -295,17 +295,7 @@ export class DhHmacResponder {
       }
     }
     const dhi = payloadOf(msg, 3);
-    let tgk: Uint8Array;
-    let mki: Uint8Array | undefined;
-    let dhr: DhPayload | undefined;
-    if (dhi) {
-      ({ tgk, dhr, mki } = answerDhi(dhi, this.opts.groups));
-    } else if (rand) {
-      throw new MikeyProtocolError(ErrorNo.InvalidDh, 'initial DH-HMAC message without DHi');
-    } else {
-      tgk = prior!.tgk;
-      mki = prior!.mki;
-    }
+    const { tgk, mki, dhr } = responderTgk(dhi, rand !== undefined, prior, this.opts.groups, 'DH-HMAC');
     const bundle = deriveBundle(msg.header, useRand, sps, { kind: 'tgk', tgk, mki });
     this.csbs.set(msg.header.csbId, { secret, rand: useRand, prf, tgk, mki });
     // R_MESSAGE = HDR, T, [IDr], IDi, [DHr, DHi], KEMAC
