@@ -8,74 +8,14 @@
 // layout is checked against the deployed vectors in test/profiles/mcx.test.ts instead.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, policyParams } from '../../src/wire/index.js';
-import type { DecodedMessage, Payload } from '../../src/wire/index.js';
+import { decodeMessage } from '../../src/wire/index.js';
 import { SakkeInitiator, telUriIdentifier } from '../../src/modes/sakke.js';
 import { McxKeyManagement, keyPeriodNumber, uidFor, type McxKms } from '../../src/profiles/mcx/index.js';
 import { eccsiKmsSetup, eccsiMakeSskPvt } from '../../src/crypto/eccsi.js';
 import { SakkeKmsPublicKey, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from '../../src/crypto/sakke.js';
 import { needPeer } from '../support/peer.js';
-import { dumpPacket, misplacedFields, tsharkDecode, tsharkProblem, uncoveredRanges, type TsharkField } from './tshark.js';
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-type Expect = number | Uint8Array | string;
-const NODE: Record<number, string> = { 4: 'mikey.sign', 5: 'mikey.t', 10: 'mikey.sp', 11: 'mikey.rand', 14: 'mikey.idr', 21: 'mikey.ext', 26: 'mikey.sakke' };
-
-/** Our value of each field tshark shows in one payload node. */
-function expected(p: Payload, next: number): Record<string, Expect | Expect[]> {
-  const np = { 'mikey.next_payload': next };
-  switch (p.type) {
-    case 4: return { 'mikey.sign.type': p.sType, 'mikey.sign.len': p.signature.length, 'mikey.sign.data': p.signature };
-    case 5: return { ...np, 'mikey.t.ts_type': p.tsType, 'mikey.t.ntp': p.value };
-    case 10: { const q = policyParams(p); return {
-      ...np, 'mikey.sp.no': p.policyNo, 'mikey.sp.proto_type': p.protType, 'mikey.sp.param_len': q.reduce((n, x) => n + 2 + x.value.length, 0),
-      'mikey.sp.param.type': q.map((x) => x.type), 'mikey.sp.param.len': q.map((x) => x.value.length), 'mikey.sp.patam.value': q.map((x) => x.value),
-    }; }
-    case 11: return { ...np, 'mikey.rand.len': p.rand.length, 'mikey.rand.data': p.rand };
-    case 14: return { ...np, 'mikey.id.role': p.role, 'mikey.id.type': p.idType, 'mikey.id.len': p.data.length, 'mikey.id.data': p.data };
-    case 21: return { ...np, 'mikey.ext.type': p.extType, 'mikey.ext.len': p.data.length, 'mikey.ext.data': p.data };
-    case 26: return { ...np, 'mikey.sakke.params': p.sakkeParams, 'mikey.sakke.idscheme': p.idScheme, 'mikey.sakke.len': p.data.length, 'mikey.sakke.data': p.data };
-    default: throw new Error(`payload ${p.type} in a SAKKE message`);
-  }
-}
-
-function headerExpected(m: DecodedMessage): Record<string, Expect | Expect[]> {
-  const h = m.header;
-  const e: Record<string, Expect | Expect[]> = {
-    'mikey.version': h.version, 'mikey.type': h.dataType, 'mikey.next_payload': m.payloads[0]!.type, 'mikey.v.set': h.v ? 1 : 0,
-    'mikey.prf_func': h.prfFunc, 'mikey.csb_id': h.csbId, 'mikey.cs_count': h.csIdMap.type === 1 ? h.csIdMap.csCount : h.csIdMap.entries.length,
-    'mikey.cs_id_map_type': h.csIdMap.type,
-  };
-  if (h.csIdMap.type === 0) {
-    e['mikey.srtp_id.policy_no'] = h.csIdMap.entries.map((x) => x.policyNo);
-    e['mikey.srtp_id.ssrc'] = h.csIdMap.entries.map((x) => x.ssrc);
-    e['mikey.srtp_id.roc'] = h.csIdMap.entries.map((x) => x.roc);
-  }
-  return e;
-}
-
-/** Every leaf tshark shows under `node` must carry our value; returns how many were compared. */
-function compare(node: TsharkField, want: Record<string, Expect | Expect[]>, where: string): number {
-  const used = new Map<string, number>();
-  let n = 0;
-  const visit = (f: TsharkField) => {
-    if (f.children.length) return f.children.forEach(visit);
-    if (f.hidden || !f.name.startsWith('mikey.')) return;
-    assert.ok(f.name in want, `${where}: tshark shows ${f.name} (${f.showname}) that we do not compare`);
-    let w = want[f.name]!;
-    if (Array.isArray(w)) {
-      const i = used.get(f.name) ?? 0;
-      used.set(f.name, i + 1);
-      w = w[i]!;
-    }
-    if (w instanceof Uint8Array) assert.equal((f.value ?? '').toLowerCase(), hex(w), `${where}: ${f.name} raw bytes`);
-    else if (typeof w === 'string') assert.equal(f.show, w, `${where}: ${f.name}`);
-    else assert.equal(Number(f.show), w, `${where}: ${f.name} (${f.showname})`);
-    n++;
-  };
-  visit(node);
-  return n;
-}
+import { dumpPacket, misplacedFields, tsharkDecode, tsharkProblem, uncoveredRanges } from './tshark.js';
+import { NODE, compare, expected, headerExpected } from './tshark-expect.js';
 
 function messages(): Array<{ name: string; bytes: Uint8Array }> {
   const ekms = eccsiKmsSetup();
