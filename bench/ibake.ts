@@ -10,10 +10,8 @@ import { IbakeInitiator, IbakeResponder } from '../src/modes/ibake/exchange.js';
 import { IbakeKeyRequester, IbakeKeyResponder } from '../src/modes/ibake/keyrequest.js';
 import { IbakeKeyRing } from '../src/modes/ibake/keyring.js';
 import { deriveFromSession, ecdhKeyPair, ecGroup, ibeIdentity, keyPeriodOf, sessionKey, staticDomain, type IbakeCurveName } from '../src/modes/ibake/profile.js';
-import type { ReplayCache } from '../src/session/replay.js';
-import { fmt, measure, measureAsync as measureAsyncBase, floorRatio, forgetfulReplayCache, type BenchSection, type Measurement } from './harness.js';
+import { fmt, measure, measureAsync as measureAsyncBase, forgetfulReplayCache, type BenchSection } from './harness.js';
 
-const forgetful: ReplayCache = forgetfulReplayCache;
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
 const measureAsync = (name: string, fn: () => Promise<unknown>, batches = 7, n = 5) => measureAsyncBase(name, fn, batches, n);
@@ -43,7 +41,7 @@ export const ibakeSection: BenchSection = {
 
     for (const name of ['P-256', 'P-384', 'P-521'] as IbakeCurveName[]) {
       const ini = new IbakeInitiator({ idi: alice, keys: ringA, curve: name });
-      const res = new IbakeResponder({ keys: ringB, replayCache: forgetful });
+      const res = new IbakeResponder({ keys: ringB, replayCache: forgetfulReplayCache });
       const ex = await measureAsync(`IBAKE exchange, ${name} (4 messages)`, async () => {
         const r1 = await res.receive(ini.createOffer({ idr: bob, sessions }));
         const r2 = await res.receive(ini.receiveResponse(r1.response).bytes);
@@ -90,7 +88,7 @@ export const ibakeSection: BenchSection = {
     // REQUEST_KEY_PSK -> REQUEST_KEY_RESP with two K_PR (validated by the user: two pairings each)
     const kmsId = uriIdentity('kms.example.org');
     const psk = rand(16);
-    const kms = new IbakeKeyResponder({ kms: kmsId, domain, psk: () => psk, replayCache: forgetful, issue: (id, nos) => nos.map((n) => ({ periodNo: n, key: bfExtractPriv(params, s, ibeIdentity(id, n, domain.period)) })) });
+    const kms = new IbakeKeyResponder({ kms: kmsId, domain, psk: () => psk, replayCache: forgetfulReplayCache, issue: (id, nos) => nos.map((n) => ({ periodNo: n, key: bfExtractPriv(params, s, ibeIdentity(id, n, domain.period)) })) });
     const req = await measureAsync('private-key request (PSK), 2 keys', async () => {
       const r = new IbakeKeyRequester({ identities: [alice], kms: kmsId, domain, psk });
       r.receiveResponse((await kms.receive(r.createRequest())).response);
