@@ -8,6 +8,7 @@
 import { ECDH, createECDH, createHash } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import { CryptoError } from './errors.js';
+import { hedgedNonces, type NonceGenerator } from './nonce.js';
 import { Curve, FixedBaseTable } from './pairing/curve.js';
 import {
   bigIntToBytes,
@@ -177,9 +178,10 @@ export function eccsiMakeSskPvt(
   checkId(id);
   const ksak = decodeScalar(kms.ksak, 'KSAK');
   const kpak = encodePoint(decodePoint(kms.kpak, 'KPAK'));
+  let nonces: NonceGenerator | undefined;
   for (let attempt = 0; attempt < 16; attempt++) {
-    // 1) v random non-zero in F_q
-    const v = opts.v !== undefined && attempt === 0 ? mod(opts.v, q) : randomScalar(q, opts.random ?? defaultRandom);
+    // 1) v random non-zero in F_q (hedged like j: a repeated v for two IDs reveals KSAK)
+    const v = opts.v !== undefined && attempt === 0 ? mod(opts.v, q) : (nonces ??= hedgedNonces(q, ksak, sha256(kpak, id), opts.random)).next();
     if (v === 0n) throw new CryptoError('invalid-parameter', 'v must be non-zero');
     // 2) PVT = [v]G
     const pvt = encodePoint(mulG(v));
@@ -244,7 +246,11 @@ export function eccsiValidateSsk(kpak: Uint8Array, id: Uint8Array, ssk: Uint8Arr
 // ---- signing (RFC 6507 §5.2.1) ----
 
 export interface EccsiSignOptions {
-  /** the ephemeral j (test vectors); otherwise drawn from `random` */
+  /**
+   * The ephemeral j, for test vectors only. Otherwise j is hedged (nonce.ts): RFC 6979 from
+   * SSK and hash( HS || M ) with fresh octets from `random`, so a repeating random source
+   * cannot repeat j across messages (which would reveal the SSK).
+   */
   j?: bigint;
   random?: RandomSource;
   /** HS stored with the SSK; recomputed when absent */
@@ -266,9 +272,10 @@ export function eccsiSign(
   const hs = opts.hs ?? eccsiHashHS(encodePoint(decodePoint(kpak, 'KPAK')), id, pvtBytes);
   if (hs.length !== ECCSI_N) throw new CryptoError('invalid-length', 'HS must be N octets');
   const random = opts.random ?? defaultRandom;
+  let nonces: NonceGenerator | undefined;
   for (let attempt = 0; attempt < 16; attempt++) {
-    // 1) j random non-zero in F_q
-    const j = opts.j !== undefined && attempt === 0 ? mod(opts.j, q) : randomScalar(q, random);
+    // 1) j random non-zero in F_q (hedged, nonce.ts)
+    const j = opts.j !== undefined && attempt === 0 ? mod(opts.j, q) : (nonces ??= hedgedNonces(q, sskV, sha256(hs, message), random)).next();
     if (j === 0n) throw new CryptoError('invalid-parameter', 'j must be non-zero');
     // 2) J = [j]G, r = Jx
     const J = mulG(j).toAffine();
