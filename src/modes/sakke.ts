@@ -254,6 +254,19 @@ export async function openSakkeIMessage<S, R>(
   return { msg, t, rand: payloadOf(msg, PayloadType.Rand)!.rand, ssv, signer: signer.label, receiver: receiver.label, coverage, lenient };
 }
 
+/**
+ * The last guard of a receive entry point: anything but a protocol error (a bug, or key
+ * material the checks above missed) becomes Unspecified error, marked `unexpected`, so that
+ * no other exception type leaves a receiver and the peer still gets an Error message.
+ */
+export function asProtocolError(e: unknown): MikeyProtocolError {
+  if (e instanceof MikeyProtocolError) return e;
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new MikeyProtocolError(ErrorNo.Unspecified, `${UNEXPECTED} ${what}`, { cause: e });
+}
+/** Prefix of the reason of an error `asProtocolError` converted. */
+export const UNEXPECTED = 'unexpected failure:';
+
 /** Build a SakkeReceiver once per identifier (RSK validation and its Miller lines are the costly part). */
 export class SakkeReceiverCache {
   private readonly cache = new Map<string, SakkeReceiver>();
@@ -411,7 +424,7 @@ export class SakkeResponder {
       msg = decodeSakkeMessage(bytes, this.opts.lenience ?? {}, lenient);
       return await this.process(msg, lenient);
     } catch (e) {
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock));
+      return withErrorResponse(asProtocolError(e), (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock));
     }
   }
 

@@ -10,13 +10,14 @@ import type { DecodedMessage } from '../../wire/decode.js';
 import type { CsIdMap, GeneralExtPayload, IdrPayload, PolicyParam, SpPayload } from '../../wire/types.js';
 import type { CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
+import { CryptoError } from '../../crypto/errors.js';
 import { ntpToMs } from '../../session/time.js';
 import {
   buildErrorMessage, newTimestamp, payloadOf, payloadsOf, resolveEndpoint, withErrorResponse,
   type Endpoint, type ResolvedEndpoint,
 } from '../../modes/common.js';
 import {
-  EccsiVerifierCache, SakkeReceiverCache, buildSakkeIMessage, decodeSakkeMessage, idrPayload, idrText, openSakkeIMessage, sakkePayloadFor,
+  EccsiVerifierCache, SakkeReceiverCache, asProtocolError, buildSakkeIMessage, decodeSakkeMessage, idrPayload, idrText, openSakkeIMessage, sakkePayloadFor,
   sakkeSameBytes as same, type SakkeLenience, type SakkeReceiverCandidate, type SakkeSignatureCoverage, type SakkeSignerCandidate,
 } from '../../modes/sakke.js';
 import {
@@ -150,6 +151,16 @@ export class McxKeyManagement {
     return u;
   }
 
+  /** The ECCSI verifier of a KMS; a KPAK that is not a point refuses the message, not the process. */
+  private verifierOf(kms: McxKms) {
+    try {
+      return this.verifiers.get(kms.kpak);
+    } catch (e) {
+      if (!(e instanceof CryptoError)) throw e;
+      throw new MikeyProtocolError(ErrorNo.AuthFailure, `KPAK of ${kms.uri} is unusable: ${e.message}`, { cause: e });
+    }
+  }
+
   private period(kms: McxKms, ms: number): number {
     return keyPeriodNumber(ms, kms.keyPeriod, kms.keyPeriodOffset);
   }
@@ -256,7 +267,7 @@ export class McxKeyManagement {
       msg = decodeSakkeMessage(bytes, this.opts.lenience ?? {}, lenient);
       return await this.process(msg, lenient, o.initiator);
     } catch (e) {
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock));
+      return withErrorResponse(asProtocolError(e), (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock));
     }
   }
 
@@ -264,11 +275,12 @@ export class McxKeyManagement {
     const kmsUri = idrText(msg, IdRole.IDRkmsi);
     const kms = this.kmsByUri(kmsUri);
     if (!kms) return [];
-    const verifier = this.verifiers.get(kms.kpak);
+    const verifier = this.verifierOf(kms);
     const uri = idrText(msg, IdRole.IDRi) ?? expected;
     if (expected !== undefined && uri !== expected) return [];
     const p = this.period(kms, ms);
-    const uidsOf = (u: string) => [p, p - 1, p + 1].map((n) => uidFor(u, kms, n));
+    // the period of T and its neighbours; period 0 has no predecessor (long key periods)
+    const uidsOf = (u: string) => [p, p - 1, p + 1].filter((n) => n >= 0).map((n) => uidFor(u, kms, n));
     const named = payloadsOf(msg, PayloadType.Idr).find((x) => x.role === UID_ROLE_INITIATOR)?.data;
     if (named) {
       // the UID names the period; a URI, when known, must be the one it was made from
