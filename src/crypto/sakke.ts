@@ -205,6 +205,8 @@ export class SakkeKmsPublicKey {
   /** [r]([b]P + Z_S) = [r*b]P + [r]Z_S, Jacobian (RFC 6508 §6.2.1 step 3, §6.2.2 step 5). */
   mulIdentityPoint(b: bigint, r: bigint): [bigint, bigint, bigint] {
     const { curve } = this.params;
+    const nat = curve.native();
+    if (nat) return curve.nativeMul2Jac(nat, curve.P, mod(r * b, curve.q), this.Z, r);
     if (!this.table) this.table = new FixedBaseTable(curve, this.Z, 7);
     const a = curve.mulBaseJac(mod(r * b, curve.q));
     return curve.jacAdd(a, this.table.mulJac(r));

@@ -1,6 +1,7 @@
 // Builds and runs the wolfSSL ECCSI/SAKKE driver (test/interop/wolfssl/driver.c) against the
 // system's libwolfssl (Debian: libwolfssl-dev, built with ECCSI and SAKKE).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +44,10 @@ function findProblem(): string | null {
     mkdirSync(dirname(binary), { recursive: true });
     // build beside the target and rename, so concurrent runs never execute a half-written file
     const tmp = `${binary}.${process.pid}.tmp`;
-    const build = spawnSync('cc', ['-O2', '-Wall', '-o', tmp, source, '-lwolfssl'], { encoding: 'utf8' });
+    // Debian's libwolfssl is SP math with 64-bit digits (configure found __uint128_t); the
+    // driver must see the same sp_int layout, and checks it when it starts.
+    const wide = /__SIZEOF_INT128__/.test(spawnSync('cc', ['-dM', '-E', '-x', 'c', '/dev/null'], { encoding: 'utf8' }).stdout ?? '');
+    const build = spawnSync('cc', ['-O2', '-Wall', ...(wide ? ['-DHAVE___UINT128_T'] : []), '-o', tmp, source, '-lwolfssl'], { encoding: 'utf8' });
     if (build.error || build.status !== 0) return `driver build failed: ${build.stderr || build.error?.message}`;
     renameSync(tmp, binary);
   }
@@ -68,4 +72,49 @@ export const unh = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
 export function driverBinary(): string {
   return binary;
+}
+
+/**
+ * The driver's serve mode: one long-lived process with its keys set up, timing `n` runs of an
+ * operation per request, so a benchmark can alternate its batches with ours.
+ */
+export class WolfsslServer {
+  private readonly lines: AsyncIterableIterator<string>;
+  private stderr = '';
+  readonly ops: string[];
+
+  private constructor(
+    private readonly child: ReturnType<typeof spawn>,
+    lines: AsyncIterableIterator<string>,
+    ops: string[],
+  ) {
+    this.lines = lines;
+    this.ops = ops;
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+
+  static async start(): Promise<WolfsslServer> {
+    const problem = wolfsslProblem();
+    if (problem !== null) throw new Error(problem);
+    const child = spawn(binary, ['serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done || !first.value.startsWith('ready')) throw new Error(`wolfSSL driver did not start: ${err}`);
+    return new WolfsslServer(child, lines, first.value.split(' ').slice(1));
+  }
+
+  /** Seconds for `n` runs of `op` inside the driver. */
+  async time(op: string, n: number): Promise<number> {
+    this.child.stdin!.write(`${op} ${n}\n`);
+    const r = await this.lines.next();
+    if (r.done) throw new Error(`wolfSSL driver exited: ${this.stderr}`);
+    if (!/^\d+$/.test(r.value)) throw new Error(`wolfSSL driver: ${r.value} ${this.stderr}`);
+    return Number(r.value) / 1e9;
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+  }
 }

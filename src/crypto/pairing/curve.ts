@@ -4,6 +4,7 @@
 // coordinates (X, Y, Z) ~ (X/Z^2, Y/Z^3) (RFC 5091 §3.3).
 import { CryptoError } from '../errors.js';
 import { bigIntToBytes, bitLength, bytesToBigInt, invMod, jacobi, mod, signedWindows, sqrtMod3 } from './field.js';
+import { type NativeIbc, fromBytes, modulus, nativeIbc, toBytes } from '../native.js';
 
 export interface Point {
   readonly x: bigint;
@@ -35,6 +36,8 @@ export class Curve {
   /** y^2 = x^3 - 3x, p = 3 (mod 4), 3 not a square, cofactor 4: E(F_p) is cyclic of order 4q */
   private readonly descent: boolean;
   private pTable: FixedBaseTable | undefined;
+  /** the native core serves curves with a = -3 over fields above 512 bits (SAKKE) */
+  private readonly nativeShape: boolean;
 
   constructor(params: CurveParams) {
     this.p = params.p;
@@ -47,6 +50,27 @@ export class Curve {
     this.aMinus3 = this.a === this.p - 3n;
     this.descent = this.aMinus3 && this.b === 0n && this.cofactor === 4n && this.p % 4n === 3n && jacobi(3n, this.p) === -1;
     if (!this.isOnCurve(this.P)) throw new CryptoError('invalid-parameter', 'generator not on the curve');
+    this.nativeShape = this.aMinus3 && this.p > 1n << 512n;
+  }
+
+  /** The native core, when loaded and suited to this curve. */
+  native(): NativeIbc | null {
+    return this.nativeShape ? nativeIbc() : null;
+  }
+
+  /** Jacobian [k]A by the native core; k reduced modulo the group order, over a fixed length. */
+  nativeMulJac(nat: NativeIbc, A: Point, k: bigint): Jac {
+    const { bytes, L } = modulus(this.p);
+    const r = nat.ecMul(bytes, toBytes(A.x, L), toBytes(A.y, L), toBytes(mod(k, this.q * this.cofactor), L));
+    return [fromBytes(r[0]), fromBytes(r[1]), fromBytes(r[2])];
+  }
+
+  /** Jacobian [k]A + [l]B by the native core. */
+  nativeMul2Jac(nat: NativeIbc, A: Point, k: bigint, B: Point, l: bigint): Jac {
+    const { bytes, L } = modulus(this.p);
+    const n = this.q * this.cofactor;
+    const r = nat.ecMul2(bytes, toBytes(A.x, L), toBytes(A.y, L), toBytes(mod(k, n), L), toBytes(B.x, L), toBytes(B.y, L), toBytes(mod(l, n), L));
+    return [fromBytes(r[0]), fromBytes(r[1]), fromBytes(r[2])];
   }
 
   isOnCurve(pt: Point): boolean {
@@ -220,6 +244,8 @@ export class Curve {
   mulVar(A: Point, k: bigint): MaybePoint {
     k = mod(k, this.q * this.cofactor);
     if (k === 0n) return null;
+    const nat = this.native();
+    if (nat) return this.toAffine(this.nativeMulJac(nat, A, k));
     const w = 4;
     const count = Math.ceil(bitLength(k) / w);
     const digits = signedWindows(k, w, count);
@@ -245,6 +271,8 @@ export class Curve {
   mulSecret(A: Point, k: bigint): MaybePoint {
     const n = this.q * this.cofactor;
     k = mod(k, n);
+    const nat = this.native();
+    if (nat) return this.toAffine(this.nativeMulJac(nat, A, k));
     const w = 5;
     const count = Math.ceil(bitLength(n) / w);
     const digits = signedWindows(k, w, count);
@@ -264,11 +292,13 @@ export class Curve {
 
   /** [k]P for the curve's generator, by a lazily built fixed-base table. */
   mulBase(k: bigint): MaybePoint {
-    return this.baseTable().mul(k);
+    return this.toAffine(this.mulBaseJac(k));
   }
 
   /** Jacobian [k]P (no final inversion), for sums of fixed-base products. */
   mulBaseJac(k: bigint): Jac {
+    const nat = this.native();
+    if (nat) return this.nativeMulJac(nat, this.P, k);
     return this.baseTable().mulJac(k);
   }
 

@@ -1,6 +1,7 @@
 // Prime-field helpers over bigint, and the octet-string conventions of RFC 6508 §4 / RFC 6090 §6.
 import { randomBytes } from 'node:crypto';
 import { CryptoError } from '../errors.js';
+import { fromBytes, modulus, nativeIbc, toBytes } from '../native.js';
 
 export type RandomSource = (n: number) => Uint8Array;
 export const defaultRandom: RandomSource = (n) => new Uint8Array(randomBytes(n));
@@ -108,7 +109,12 @@ export function invModBlinded(a: bigint, m: bigint, random: RandomSource = defau
 
 /** Square root modulo p for p ≡ 3 (mod 4); null when a is not a square. */
 export function sqrtMod3(a: bigint, p: bigint): bigint | null {
-  const r = powMod(a, (p + 1n) >> 2n, p);
+  const nat = nativeIbc();
+  let r: bigint;
+  if (nat && p > 1n << 512n) {
+    const { bytes, L } = modulus(p);
+    r = fromBytes(nat.fp2Pow(bytes, toBytes(mod(a, p), L), toBytes(0n, L), toBytes((p + 1n) >> 2n, L))[0]);
+  } else r = powMod(a, (p + 1n) >> 2n, p);
   return (r * r) % p === mod(a, p) ? r : null;
 }
 

@@ -9,6 +9,7 @@ import { CryptoError } from '../errors.js';
 import { invMod, mod, naf } from './field.js';
 import { type Fp2, fp2Conj, fp2Inv, fp2Mul, fp2Pow, fp2Sqr, pfpRepresentative } from './fp2.js';
 import type { Curve, Point } from './curve.js';
+import { fromBytes, modulus, nativeIbc, toBytes } from '../native.js';
 
 /** After the loop over q - 1, C = [q-1]A must be -A: A has order q (a free subgroup check). */
 function assertEndsAtMinusA(p: bigint, A: Point, X: bigint, Y: bigint, Z: bigint): void {
@@ -89,6 +90,12 @@ export function finalExpFull(curve: Curve, f: Fp2): Fp2 {
 
 /** RFC 6508 §3.2: t = v^c, returned as its representative b/a in F_p. */
 export function finalExpSakke(curve: Curve, f: Fp2): bigint {
+  const nat = nativeIbc();
+  if (nat) {
+    const { bytes, L } = modulus(curve.p);
+    const r = nat.fp2Pow(bytes, toBytes(f[0], L), toBytes(f[1], L), toBytes(curve.cofactor, L));
+    return pfpRepresentative([fromBytes(r[0]), fromBytes(r[1])], curve.p);
+  }
   return pfpRepresentative(fp2Pow(f, curve.cofactor, curve.p), curve.p);
 }
 
@@ -96,6 +103,18 @@ export function finalExpSakke(curve: Curve, f: Fp2): bigint {
 // SAKKE-shaped pairing (a = -3, distortion [i](x, y) = (-x, i*y)): lines take the form
 //   alpha*Qx + beta + i*gamma*Qy   with alpha, beta, gamma in F_p,
 // the loop runs over the NAF of q - 1 and keeps no vertical (they lie in F_p).
+
+const stepsOf = new WeakMap<Curve, Int8Array>();
+
+/** The NAF steps of q - 1 for a curve, computed once. */
+function curveSteps(curve: Curve): Int8Array {
+  let s = stepsOf.get(curve);
+  if (!s) {
+    s = nafSteps(curve.q - 1n);
+    stepsOf.set(curve, s);
+  }
+  return s;
+}
 
 function nafSteps(e: bigint): Int8Array {
   // most significant digit first, the leading 1 dropped
@@ -111,7 +130,14 @@ function nafSteps(e: bigint): Int8Array {
  */
 export function millerSakke(curve: Curve, A: Point, Q: Point): Fp2 {
   const p = curve.p;
-  const steps = nafSteps(curve.q - 1n);
+  const steps = curveSteps(curve);
+  const nat = nativeIbc();
+  if (nat) {
+    const { bytes, L } = modulus(p);
+    const r = nat.millerSakke(bytes, steps, toBytes(A.x, L), toBytes(A.y, L), toBytes(Q.x, L), toBytes(Q.y, L));
+    if (r === null) throw new CryptoError('invalid-point', 'point is not of order q');
+    return [fromBytes(r[0]), fromBytes(r[1])];
+  }
   const Qx = Q.x;
   const Qy = Q.y;
   const QxA = (Qx + A.x) % p;
@@ -186,12 +212,14 @@ export class SakkeLines {
   private readonly mu: bigint[];
   /** per step: 1 = squaring before the line (doubling), 0 = addition line only */
   private readonly sq: Uint8Array;
+  /** the lines in the native core's form, packed on first native use */
+  private packed: Uint8Array | undefined;
   constructor(
     private readonly curve: Curve,
     A: Point,
   ) {
     const p = curve.p;
-    const steps = nafSteps(curve.q - 1n);
+    const steps = curveSteps(curve);
     const alpha: bigint[] = [];
     const beta: bigint[] = [];
     const gamma: bigint[] = [];
@@ -262,6 +290,20 @@ export class SakkeLines {
   miller(Q: Point): Fp2 {
     const p = this.curve.p;
     const { lam, mu, sq } = this;
+    const nat = nativeIbc();
+    if (nat) {
+      const { bytes, L } = modulus(p);
+      if (!this.packed) {
+        const all = new Uint8Array(2 * lam.length * L);
+        for (let i = 0; i < lam.length; i++) {
+          all.set(toBytes(lam[i]!, L), 2 * i * L);
+          all.set(toBytes(mu[i]!, L), (2 * i + 1) * L);
+        }
+        this.packed = nat.linesPack(bytes, all);
+      }
+      const r = nat.millerLines(bytes, this.packed, sq, toBytes(Q.x, L), toBytes(Q.y, L));
+      return [fromBytes(r[0]), fromBytes(r[1])];
+    }
     const Qx = Q.x;
     const Qy = Q.y;
     let f0 = 1n;
@@ -292,6 +334,13 @@ export class SakkeLines {
 export function sakkeCombine(curve: Curve, parts: Array<[Fp2, bigint]>): bigint {
   const p = curve.p;
   let acc: Fp2 = [1n, 0n];
-  for (const [f, e] of parts) acc = fp2Mul(acc, e === 1n ? f : fp2Pow(f, mod(e, curve.q), p), p);
+  const nat = nativeIbc();
+  const pow = (f: Fp2, e: bigint): Fp2 => {
+    if (!nat) return fp2Pow(f, e, p);
+    const { bytes, L } = modulus(p);
+    const r = nat.fp2Pow(bytes, toBytes(f[0], L), toBytes(f[1], L), toBytes(e, L));
+    return [fromBytes(r[0]), fromBytes(r[1])];
+  };
+  for (const [f, e] of parts) acc = fp2Mul(acc, e === 1n ? f : pow(f, mod(e, curve.q)), p);
   return finalExpSakke(curve, acc);
 }

@@ -14,7 +14,13 @@
  *   sakke-validate Z ID RSK            -> "valid" / exit 1
  *   sakke-encap Z ID SSV               -> R||H (04||Rx||Ry||H)
  *   sakke-decap Z ID RSK R||H          -> SSV / exit 1
- *   bench                              -> "<name> <median ns>" lines
+ *   bench [ms batches]                 -> "<name> <median ns>" lines
+ *   serve                              -> "ready <op names>", then for each stdin line
+ *                                         "<op> <n>": runs op n times, prints elapsed ns
+ *                                         (so a caller can interleave batches with its own)
+ *
+ * Build with the library's digit size: Debian's libwolfssl is SP math with 64-bit digits, which
+ * needs HAVE___UINT128_T here too (wolfssl-peer.ts passes it); main() checks it at run time.
  */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/settings.h>
@@ -394,6 +400,9 @@ typedef struct {
     ecc_point* rsk;
     byte* iTable;
     byte* rskTable;
+    mp_int ssk;
+    ecc_point* pvt;
+    SakkeKey pointI;
 } BenchCtx;
 
 static void op_eccsi_sign(void* c)
@@ -438,10 +447,27 @@ static void op_sakke_validate(void* c)
     if (!valid) die("rsk validation", 1);
 }
 
-static int cmd_bench(double batchMs, int batches)
+static void op_eccsi_validate(void* c)
 {
-    static BenchCtx x;
-    mp_int ssk;
+    BenchCtx* x = c;
+    int valid = 0;
+    CHECK(wc_ValidateEccsiPair(&x->verifier, WC_HASH_TYPE_SHA256, x->id, x->idSz, &x->ssk, x->pvt, &valid));
+    if (!valid) die("ssk validation", 1);
+}
+
+/* I = [a]P + Z: the point arithmetic of RSK validation (the rest is one pairing) */
+static void op_sakke_point_i(void* c)
+{
+    BenchCtx* x = c;
+    CHECK(wc_MakeSakkePointI(&x->pointI, x->id, (word16)x->idSz));
+}
+
+static BenchCtx x;
+static word32 iTableLen, rskTableLen;
+
+static void bench_setup(void)
+{
+    mp_int* ssk = &x.ssk;
     ecc_point* pvt = wc_ecc_new_point();
     unsigned char kpak[65];
     word32 sz, len, iLen;
@@ -459,20 +485,18 @@ static int cmd_bench(double batchMs, int batches)
     /* ECCSI: KMS issues a pair, the signer installs it, the verifier holds KPAK. */
     eccsi_init(&x.signer);
     CHECK(wc_MakeEccsiKey(&x.signer, &rng));
-    CHECK(mp_init(&ssk));
-    CHECK(wc_MakeEccsiPair(&x.signer, &rng, WC_HASH_TYPE_SHA256, x.id, x.idSz, &ssk, pvt));
+    x.pvt = pvt;
+    CHECK(mp_init(ssk));
+    CHECK(wc_MakeEccsiPair(&x.signer, &rng, WC_HASH_TYPE_SHA256, x.id, x.idSz, ssk, pvt));
     CHECK(wc_HashEccsiId(&x.signer, WC_HASH_TYPE_SHA256, x.id, x.idSz, pvt, hs, &hsSz));
     CHECK(wc_SetEccsiHash(&x.signer, hs, hsSz));
-    CHECK(wc_SetEccsiPair(&x.signer, &ssk, pvt));
+    CHECK(wc_SetEccsiPair(&x.signer, ssk, pvt));
     sz = sizeof(kpak);
     CHECK(wc_ExportEccsiPublicKey(&x.signer, kpak, &sz, 0));
     eccsi_init(&x.verifier);
     CHECK(wc_ImportEccsiPublicKey(&x.verifier, kpak, sz, 0));
     x.sigSz = sizeof(x.sig);
     CHECK(wc_SignEccsiHash(&x.signer, &rng, WC_HASH_TYPE_SHA256, x.msg, sizeof(x.msg), x.sig, &x.sigSz));
-
-    bench_op("eccsi-sign", op_eccsi_sign, &x, batchMs, batches);
-    bench_op("eccsi-verify", op_eccsi_verify, &x, batchMs, batches);
 
     /* SAKKE: one KMS; sender and receiver objects with and without precomputed tables. */
     sakke_init(&x.validator);
@@ -499,6 +523,9 @@ static int cmd_bench(double batchMs, int batches)
     }
     CHECK(wc_SetSakkeIdentity(&x.senderTab, x.id, (word16)x.idSz));
 
+    sakke_init(&x.pointI);
+    CHECK(wc_ImportSakkePublicKey(&x.pointI, zPub, zPubSz, 0));
+
     sakke_init(&x.receiver);
     CHECK(wc_ImportSakkePublicKey(&x.receiver, zPub, zPubSz, 0));
     CHECK(wc_SetSakkeIdentity(&x.receiver, x.id, (word16)x.idSz));
@@ -512,6 +539,8 @@ static int cmd_bench(double batchMs, int batches)
     x.rskTable = malloc(len ? len : 1);
     if (len > 0) CHECK(wc_GenerateSakkeRskTable(&x.receiverTab, x.rsk, x.rskTable, &len));
     CHECK(wc_SetSakkeRsk(&x.receiverTab, x.rsk, len > 0 ? x.rskTable : NULL, len));
+    iTableLen = iLen;
+    rskTableLen = len;
 
     {
         unsigned char s[SAKKE_N];
@@ -520,13 +549,70 @@ static int cmd_bench(double batchMs, int batches)
         CHECK(wc_MakeSakkeEncapsulatedSSV(&x.sender, WC_HASH_TYPE_SHA256, s, SAKKE_N, x.auth, &x.authSz));
         memcpy(x.h, s, SAKKE_N);
     }
+}
+
+typedef struct {
+    const char* name;
+    op_fn fn;
+} NamedOp;
+
+static const NamedOp ops[] = {
+    { "eccsi-sign", op_eccsi_sign },
+    { "eccsi-verify", op_eccsi_verify },
+    { "eccsi-validate-ssk", op_eccsi_validate },
+    { "sakke-encap", op_sakke_encap },
+    { "sakke-encap-table", op_sakke_encap_tab },
+    { "sakke-decap", op_sakke_decap },
+    { "sakke-decap-table", op_sakke_decap_tab },
+    { "sakke-validate-rsk", op_sakke_validate },
+    { "sakke-point-i", op_sakke_point_i },
+};
+#define NOPS (sizeof(ops) / sizeof(ops[0]))
+
+static int cmd_serve(void)
+{
+    char line[256], name[64];
+    long n;
+    bench_setup();
+    printf("ready");
+    for (size_t i = 0; i < NOPS; i++) printf(" %s", ops[i].name);
+    printf("\n");
+    fflush(stdout);
+    while (fgets(line, sizeof(line), stdin) != NULL) {
+        size_t i;
+        if (sscanf(line, "%63s %ld", name, &n) != 2 || n < 0) {
+            printf("error bad request\n");
+            fflush(stdout);
+            continue;
+        }
+        for (i = 0; i < NOPS && strcmp(ops[i].name, name) != 0; i++) {}
+        if (i == NOPS) {
+            printf("error unknown op\n");
+            fflush(stdout);
+            continue;
+        }
+        double t0 = now_ns();
+        for (long k = 0; k < n; k++) ops[i].fn(&x);
+        printf("%.0f\n", now_ns() - t0);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+static int cmd_bench(double batchMs, int batches)
+{
+    bench_setup();
+    bench_op("eccsi-sign", op_eccsi_sign, &x, batchMs, batches);
+    bench_op("eccsi-verify", op_eccsi_verify, &x, batchMs, batches);
+    bench_op("eccsi-validate-ssk", op_eccsi_validate, &x, batchMs, batches);
     bench_op("sakke-encap", op_sakke_encap, &x, batchMs, batches);
     bench_op("sakke-encap-table", op_sakke_encap_tab, &x, batchMs, batches);
     bench_op("sakke-decap", op_sakke_decap, &x, batchMs, batches);
     bench_op("sakke-decap-table", op_sakke_decap_tab, &x, batchMs, batches);
     bench_op("sakke-validate-rsk", op_sakke_validate, &x, batchMs, batches);
+    bench_op("sakke-point-i", op_sakke_point_i, &x, batchMs, batches);
     /* 0 when this build of wolfSSL has no precomputed tables (no SP 1024-bit code) */
-    printf("table-bytes point-I %u rsk %u\n", iLen, len);
+    printf("table-bytes point-I %u rsk %u\n", iTableLen, rskTableLen);
     return 0;
 }
 
@@ -539,6 +625,18 @@ int main(int argc, char** argv)
     }
     CHECK(wolfCrypt_Init());
     CHECK(wc_InitRng(&rng));
+    {
+        /* 2^64 takes 2 digits of 64 bits, 3 of 32: the library must agree with this build */
+        static const unsigned char two64[9] = { 1 };
+        mp_int t;
+        CHECK(mp_init(&t));
+        CHECK(mp_read_unsigned_bin(&t, two64, sizeof(two64)));
+        if (t.used != (SP_WORD_SIZE == 64 ? 2 : 3)) {
+            fprintf(stderr, "driver built with %d-bit digits, libwolfssl uses others\n", SP_WORD_SIZE);
+            return 2;
+        }
+        mp_clear(&t);
+    }
 #define NEED(k) if (argc != 2 + (k)) { fprintf(stderr, "%s takes %d arguments\n", argv[1], k); return 2; }
     if (strcmp(argv[1], "eccsi-kms") == 0) { NEED(0); r = cmd_eccsi_kms(); }
     else if (strcmp(argv[1], "eccsi-issue") == 0) { NEED(3); r = cmd_eccsi_issue(argv[2], argv[3], argv[4]); }
@@ -550,6 +648,7 @@ int main(int argc, char** argv)
     else if (strcmp(argv[1], "sakke-validate") == 0) { NEED(3); r = cmd_sakke_validate(argv + 2); }
     else if (strcmp(argv[1], "sakke-encap") == 0) { NEED(3); r = cmd_sakke_encap(argv + 2); }
     else if (strcmp(argv[1], "sakke-decap") == 0) { NEED(4); r = cmd_sakke_decap(argv + 2); }
+    else if (strcmp(argv[1], "serve") == 0) { NEED(0); r = cmd_serve(); }
     else if (strcmp(argv[1], "bench") == 0) {
         double ms = argc > 2 ? atof(argv[2]) : 40.0;
         int batches = argc > 3 ? atoi(argv[3]) : 15;

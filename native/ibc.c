@@ -1,0 +1,765 @@
+/* Optional native field core for src/crypto/pairing (loaded by src/crypto/native.ts).
+ *
+ * Montgomery arithmetic over F_p for odd p of up to 1024 bits (64-bit limbs, CIOS), and on it
+ * the operations whose BigInt versions dominate SAKKE (RFC 6508): the SAKKE-shaped Miller loop
+ * (tate.ts millerSakke), the cached-line Miller evaluation (SakkeLines.miller), F_p^2 powers
+ * and scalar multiplication on y^2 = x^3 - 3x + b in Jacobian coordinates. Every function
+ * computes exactly what its TypeScript twin computes (same formulas, Montgomery form is an
+ * isomorphism), so both paths are checked against the same vectors and against each other.
+ *
+ * Values cross the boundary as big-endian byte strings of the field's length.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef uint64_t limb;
+typedef unsigned __int128 dlimb;
+#define MAXN 16
+
+typedef struct {
+    int n;                 /* limbs */
+    size_t len;            /* octets of p */
+    limb p[MAXN];
+    limb pinv;             /* -p^-1 mod 2^64 */
+    limb r2[MAXN];         /* R^2 mod p, R = 2^(64n) */
+    limb one[MAXN];        /* R mod p */
+    unsigned char key[MAXN * 8];
+} field;
+
+typedef limb fe[MAXN];
+
+/* ---- F_p in Montgomery form ---- */
+
+static void fe_copy(const field* F, limb* r, const limb* a) { memcpy(r, a, sizeof(limb) * F->n); }
+
+static int fe_is_zero(const field* F, const limb* a)
+{
+    limb z = 0;
+    for (int i = 0; i < F->n; i++) z |= a[i];
+    return z == 0;
+}
+
+static int fe_eq(const field* F, const limb* a, const limb* b)
+{
+    limb z = 0;
+    for (int i = 0; i < F->n; i++) z |= a[i] ^ b[i];
+    return z == 0;
+}
+
+/* r = a - p if a >= p (a given with its carry bit), constant time */
+static void fe_reduce_once(const field* F, limb* r, const limb* a, limb carry)
+{
+    limb t[MAXN];
+    limb borrow = 0;
+    for (int i = 0; i < F->n; i++) {
+        dlimb d = (dlimb)a[i] - F->p[i] - borrow;
+        t[i] = (limb)d;
+        borrow = (limb)(d >> 64) & 1;
+    }
+    /* keep t when carry = 1 or no borrow */
+    limb keep = (limb)0 - ((carry | (borrow ^ 1)) & 1);
+    for (int i = 0; i < F->n; i++) r[i] = (t[i] & keep) | (a[i] & ~keep);
+}
+
+static void fe_add(const field* F, limb* r, const limb* a, const limb* b)
+{
+    limb s[MAXN];
+    limb c = 0;
+    for (int i = 0; i < F->n; i++) {
+        dlimb d = (dlimb)a[i] + b[i] + c;
+        s[i] = (limb)d;
+        c = (limb)(d >> 64);
+    }
+    fe_reduce_once(F, r, s, c);
+}
+
+static void fe_sub(const field* F, limb* r, const limb* a, const limb* b)
+{
+    limb s[MAXN];
+    limb borrow = 0;
+    for (int i = 0; i < F->n; i++) {
+        dlimb d = (dlimb)a[i] - b[i] - borrow;
+        s[i] = (limb)d;
+        borrow = (limb)(d >> 64) & 1;
+    }
+    limb mask = (limb)0 - borrow;
+    limb c = 0;
+    for (int i = 0; i < F->n; i++) {
+        dlimb d = (dlimb)s[i] + (F->p[i] & mask) + c;
+        r[i] = (limb)d;
+        c = (limb)(d >> 64);
+    }
+}
+
+static void fe_neg(const field* F, limb* r, const limb* a)
+{
+    limb z[MAXN] = { 0 };
+    fe_sub(F, r, z, a);
+}
+
+/* OpenSSL's bn_mul_mont (assembly on x86_64 and arm64), when the node binary exports it:
+ * rp = ap*bp*R^-1 mod np, fully reduced; returns 0 when it declines the size */
+typedef int (*bn_mul_mont_fn)(limb* rp, const limb* ap, const limb* bp, const limb* np, const limb* n0, int num);
+static bn_mul_mont_fn openssl_mul_mont;
+
+static void fe_mul_c(const field* F, limb* r, const limb* a, const limb* b);
+
+static void fe_mul(const field* F, limb* r, const limb* a, const limb* b)
+{
+    if (openssl_mul_mont != NULL && F->n >= 4) {
+        limb t[MAXN];
+        if (openssl_mul_mont(t, a, b, F->p, &F->pinv, F->n)) {
+            memcpy(r, t, sizeof(limb) * F->n);
+            return;
+        }
+    }
+    fe_mul_c(F, r, a, b);
+}
+
+/* r = a*b*R^-1 mod p (CIOS) */
+static void fe_mul_c(const field* F, limb* r, const limb* a, const limb* b)
+{
+    const int n = F->n;
+    limb t[MAXN + 2];
+    memset(t, 0, sizeof(limb) * (n + 2));
+    for (int i = 0; i < n; i++) {
+        limb c = 0;
+        const limb ai = a[i];
+        for (int j = 0; j < n; j++) {
+            dlimb d = (dlimb)ai * b[j] + t[j] + c;
+            t[j] = (limb)d;
+            c = (limb)(d >> 64);
+        }
+        dlimb d = (dlimb)t[n] + c;
+        t[n] = (limb)d;
+        t[n + 1] = (limb)(d >> 64);
+        const limb m = t[0] * F->pinv;
+        d = (dlimb)m * F->p[0] + t[0];
+        c = (limb)(d >> 64);
+        for (int j = 1; j < n; j++) {
+            d = (dlimb)m * F->p[j] + t[j] + c;
+            t[j - 1] = (limb)d;
+            c = (limb)(d >> 64);
+        }
+        d = (dlimb)t[n] + c;
+        t[n - 1] = (limb)d;
+        t[n] = t[n + 1] + (limb)(d >> 64);
+    }
+    fe_reduce_once(F, r, t, t[n]);
+}
+
+static void fe_sqr(const field* F, limb* r, const limb* a) { fe_mul(F, r, a, a); }
+
+static void fe_dbl(const field* F, limb* r, const limb* a) { fe_add(F, r, a, a); }
+
+static void fe_to_mont(const field* F, limb* r, const limb* a) { fe_mul(F, r, a, F->r2); }
+
+static void fe_from_mont(const field* F, limb* r, const limb* a)
+{
+    limb one[MAXN] = { 1 };
+    fe_mul(F, r, a, one);
+}
+
+/* big-endian octets (len <= F->len, value < p checked by the caller's contract) -> limbs */
+static void be_to_limbs(const field* F, limb* r, const unsigned char* b, size_t len)
+{
+    memset(r, 0, sizeof(limb) * F->n);
+    for (size_t i = 0; i < len; i++) {
+        size_t bit = (len - 1 - i) * 8;
+        if (bit / 64 < (size_t)F->n) r[bit / 64] |= (limb)b[i] << (bit % 64);
+    }
+}
+
+static void limbs_to_be(const field* F, unsigned char* b, const limb* a)
+{
+    for (size_t i = 0; i < F->len; i++) {
+        size_t bit = (F->len - 1 - i) * 8;
+        b[i] = (unsigned char)(a[bit / 64] >> (bit % 64));
+    }
+}
+
+static int limbs_lt_p(const field* F, const limb* a)
+{
+    for (int i = F->n - 1; i >= 0; i--) {
+        if (a[i] != F->p[i]) return a[i] < F->p[i];
+    }
+    return 0;
+}
+
+#define NFIELDS 4
+static field fields[NFIELDS];
+static int nfields = 0;
+
+static const field* field_for(const unsigned char* pb, size_t len)
+{
+    if (len == 0 || len > MAXN * 8 || (pb[len - 1] & 1) == 0) return NULL;
+    for (int i = 0; i < nfields; i++) {
+        if (fields[i].len == len && memcmp(fields[i].key, pb, len) == 0) return &fields[i];
+    }
+    field* F = &fields[nfields < NFIELDS ? nfields++ : NFIELDS - 1];
+    memset(F, 0, sizeof(*F));
+    F->len = len;
+    F->n = (int)((len + 7) / 8);
+    memcpy(F->key, pb, len);
+    be_to_limbs(F, F->p, pb, len);
+    limb inv = 1; /* Newton: inv = p0^-1 mod 2^64 */
+    for (int i = 0; i < 7; i++) inv *= 2 - F->p[0] * inv;
+    F->pinv = (limb)0 - inv;
+    /* R mod p by doubling 1 (64n times), then R^2 = R * 2^(64n) by 64n more doublings */
+    limb x[MAXN] = { 1 };
+    for (int i = 0; i < 64 * F->n; i++) fe_add(F, x, x, x);
+    memcpy(F->one, x, sizeof(x));
+    for (int i = 0; i < 64 * F->n; i++) fe_add(F, x, x, x);
+    memcpy(F->r2, x, sizeof(x));
+    return F;
+}
+
+/* ---- F_p^2 = F_p[i], i^2 = -1 ---- */
+
+static void fp2_mul(const field* F, limb* r0, limb* r1, const limb* a0, const limb* a1, const limb* b0, const limb* b1)
+{
+    fe t0, t1, s, u;
+    fe_mul(F, t0, a0, b0);
+    fe_mul(F, t1, a1, b1);
+    fe_add(F, s, a0, a1);
+    fe_add(F, u, b0, b1);
+    fe_mul(F, s, s, u);
+    fe_sub(F, s, s, t0);
+    fe_sub(F, r1, s, t1);
+    fe_sub(F, r0, t0, t1);
+}
+
+static void fp2_sqr(const field* F, limb* r0, limb* r1, const limb* a0, const limb* a1)
+{
+    fe s, d, m;
+    fe_add(F, s, a0, a1);
+    fe_sub(F, d, a0, a1);
+    fe_mul(F, m, a0, a1);
+    fe_mul(F, r0, s, d);
+    fe_dbl(F, r1, m);
+}
+
+/* ---- the SAKKE Miller loop (tate.ts millerSakke), all in Montgomery form ---- */
+
+static int miller_sakke(const field* F, const signed char* steps, size_t nsteps, const limb* Ax, const limb* Ay,
+                        const limb* Qx, const limb* Qy, limb* f0, limb* f1)
+{
+    fe X, Y, Z, QxA, yNeg, ZZ, M, YY, Z3, re, im, s0, s1, t0, t1, S, X3, tmp, tmp2;
+    fe_add(F, QxA, Qx, Ax);
+    fe_neg(F, yNeg, Ay);
+    fe_copy(F, f0, F->one);
+    memset(f1, 0, sizeof(limb) * F->n);
+    fe_copy(F, X, Ax);
+    fe_copy(F, Y, Ay);
+    fe_copy(F, Z, F->one);
+    for (size_t k = 0; k < nsteps; k++) {
+        fe_sqr(F, ZZ, Z);
+        fe_sub(F, tmp, X, ZZ);
+        fe_add(F, tmp2, X, ZZ);
+        fe_mul(F, M, tmp, tmp2);
+        fe_add(F, tmp, M, M);
+        fe_add(F, M, tmp, M); /* M = 3(X - ZZ)(X + ZZ) */
+        fe_sqr(F, YY, Y);
+        fe_mul(F, Z3, Y, Z);
+        fe_dbl(F, Z3, Z3);
+        fe_mul(F, tmp, ZZ, Qx);
+        fe_add(F, tmp, tmp, X);
+        fe_mul(F, re, M, tmp);
+        fe_dbl(F, tmp, YY);
+        fe_sub(F, re, re, tmp);
+        fe_mul(F, tmp, Z3, ZZ);
+        fe_mul(F, im, tmp, Qy);
+        /* f = f^2 * (re + i im) */
+        fp2_sqr(F, s0, s1, f0, f1);
+        fe_mul(F, t0, s0, re);
+        fe_mul(F, t1, s1, im);
+        fe_add(F, tmp, s0, s1);
+        fe_add(F, tmp2, re, im);
+        fe_mul(F, tmp, tmp, tmp2);
+        fe_sub(F, tmp, tmp, t0);
+        fe_sub(F, f1, tmp, t1);
+        fe_sub(F, f0, t0, t1);
+        /* doubling */
+        fe_mul(F, S, X, YY);
+        fe_dbl(F, S, S);
+        fe_dbl(F, S, S);
+        fe_sqr(F, X3, M);
+        fe_dbl(F, tmp, S);
+        fe_sub(F, X3, X3, tmp);
+        fe_sub(F, tmp, S, X3);
+        fe_mul(F, tmp, M, tmp);
+        fe_sqr(F, tmp2, YY);
+        fe_dbl(F, tmp2, tmp2);
+        fe_dbl(F, tmp2, tmp2);
+        fe_dbl(F, tmp2, tmp2);
+        fe_sub(F, Y, tmp, tmp2);
+        fe_copy(F, X, X3);
+        fe_copy(F, Z, Z3);
+        int d = steps[k];
+        if (d != 0) {
+            const limb* yK = d > 0 ? Ay : yNeg;
+            fe Z1Z1, U2, S2, H, r, Zn, lre, lim, u0, u1, HH, HHH, V, Xn;
+            fe_sqr(F, Z1Z1, Z);
+            fe_mul(F, U2, Ax, Z1Z1);
+            fe_mul(F, tmp, yK, Z);
+            fe_mul(F, S2, tmp, Z1Z1);
+            fe_sub(F, H, U2, X);
+            fe_sub(F, r, S2, Y);
+            if (fe_is_zero(F, H)) return -1;
+            fe_mul(F, Zn, Z, H);
+            fe_mul(F, lre, r, QxA);
+            fe_mul(F, tmp, yK, Zn);
+            fe_sub(F, lre, lre, tmp);
+            fe_mul(F, lim, Zn, Qy);
+            fe_mul(F, u0, f0, lre);
+            fe_mul(F, u1, f1, lim);
+            fe_add(F, tmp, f0, f1);
+            fe_add(F, tmp2, lre, lim);
+            fe_mul(F, tmp, tmp, tmp2);
+            fe_sub(F, tmp, tmp, u0);
+            fe_sub(F, f1, tmp, u1);
+            fe_sub(F, f0, u0, u1);
+            fe_sqr(F, HH, H);
+            fe_mul(F, HHH, H, HH);
+            fe_mul(F, V, X, HH);
+            fe_sqr(F, Xn, r);
+            fe_sub(F, Xn, Xn, HHH);
+            fe_dbl(F, tmp, V);
+            fe_sub(F, Xn, Xn, tmp);
+            fe_sub(F, tmp, V, Xn);
+            fe_mul(F, tmp, r, tmp);
+            fe_mul(F, tmp2, Y, HHH);
+            fe_sub(F, Y, tmp, tmp2);
+            fe_copy(F, X, Xn);
+            fe_copy(F, Z, Zn);
+        }
+    }
+    /* [q-1]A = -A: Z != 0, X = xA ZZ, Y = -yA ZZ Z */
+    if (fe_is_zero(F, Z)) return -1;
+    fe_sqr(F, ZZ, Z);
+    fe_mul(F, tmp, Ax, ZZ);
+    if (!fe_eq(F, tmp, X)) return -1;
+    fe_mul(F, tmp, yNeg, ZZ);
+    fe_mul(F, tmp, tmp, Z);
+    if (!fe_eq(F, tmp, Y)) return -1;
+    return 0;
+}
+
+/* f_A([i]Q) from cached lines lambda*Qx + mu + i*Qy (SakkeLines.miller) */
+static void miller_lines(const field* F, const limb* lines, const unsigned char* sq, size_t n, const limb* Qx,
+                         const limb* Qy, limb* f0, limb* f1)
+{
+    fe re, t0, t1, tmp, tmp2;
+    fe_copy(F, f0, F->one);
+    memset(f1, 0, sizeof(limb) * F->n);
+    for (size_t k = 0; k < n; k++) {
+        if (sq[k]) fp2_sqr(F, f0, f1, f0, f1);
+        const limb* lam = lines + (2 * k) * F->n;
+        const limb* mu = lines + (2 * k + 1) * F->n;
+        fe_mul(F, re, lam, Qx);
+        fe_add(F, re, re, mu);
+        fe_mul(F, t0, f0, re);
+        fe_mul(F, t1, f1, Qy);
+        fe_add(F, tmp, f0, f1);
+        fe_add(F, tmp2, re, Qy);
+        fe_mul(F, tmp, tmp, tmp2);
+        fe_sub(F, tmp, tmp, t0);
+        fe_sub(F, f1, tmp, t1);
+        fe_sub(F, f0, t0, t1);
+    }
+}
+
+/* (a0 + i a1)^e, left to right over the bits of e (public exponents) */
+static void fp2_pow(const field* F, limb* r0, limb* r1, const limb* a0, const limb* a1, const unsigned char* e, size_t elen)
+{
+    fe x0, x1;
+    int started = 0;
+    fe_copy(F, x0, F->one);
+    memset(x1, 0, sizeof(x1));
+    for (size_t i = 0; i < elen; i++) {
+        for (int b = 7; b >= 0; b--) {
+            if (started) fp2_sqr(F, x0, x1, x0, x1);
+            if ((e[i] >> b) & 1) {
+                fp2_mul(F, x0, x1, x0, x1, a0, a1);
+                started = 1;
+            }
+        }
+    }
+    fe_copy(F, r0, x0);
+    fe_copy(F, r1, x1);
+}
+
+/* ---- Jacobian points on y^2 = x^3 - 3x + b (b unused by the formulas) ---- */
+
+typedef struct {
+    fe X, Y, Z;
+} jac;
+
+static void jac_double(const field* F, jac* r, const jac* A)
+{
+    /* dbl-2001-b for a = -3 */
+    fe delta, gamma, beta, alpha, t, u;
+    if (fe_is_zero(F, A->Z)) {
+        *r = *A;
+        return;
+    }
+    fe_sqr(F, delta, A->Z);
+    fe_sqr(F, gamma, A->Y);
+    fe_mul(F, beta, A->X, gamma);
+    fe_sub(F, t, A->X, delta);
+    fe_add(F, u, A->X, delta);
+    fe_mul(F, alpha, t, u);
+    fe_add(F, t, alpha, alpha);
+    fe_add(F, alpha, t, alpha);
+    fe_add(F, t, A->Y, A->Z);
+    fe_sqr(F, t, t);
+    fe_sub(F, t, t, gamma);
+    fe_sub(F, r->Z, t, delta);
+    fe_dbl(F, u, beta);
+    fe_dbl(F, u, u); /* 4 beta */
+    fe_sqr(F, t, alpha);
+    fe_sub(F, t, t, u);
+    fe_sub(F, r->X, t, u); /* X3 = alpha^2 - 8 beta */
+    fe_sub(F, u, u, r->X);
+    fe_mul(F, u, alpha, u);
+    fe_sqr(F, t, gamma);
+    fe_dbl(F, t, t);
+    fe_dbl(F, t, t);
+    fe_dbl(F, t, t);
+    fe_sub(F, r->Y, u, t);
+}
+
+/* r = A + B (add-2007-bl); the doubling and infinity cases by branches on the points */
+static void jac_add(const field* F, jac* r, const jac* A, const jac* B)
+{
+    fe Z1Z1, Z2Z2, U1, U2, S1, S2, H, I, J, rr, V, t;
+    if (fe_is_zero(F, A->Z)) {
+        *r = *B;
+        return;
+    }
+    if (fe_is_zero(F, B->Z)) {
+        *r = *A;
+        return;
+    }
+    fe_sqr(F, Z1Z1, A->Z);
+    fe_sqr(F, Z2Z2, B->Z);
+    fe_mul(F, U1, A->X, Z2Z2);
+    fe_mul(F, U2, B->X, Z1Z1);
+    fe_mul(F, t, A->Y, B->Z);
+    fe_mul(F, S1, t, Z2Z2);
+    fe_mul(F, t, B->Y, A->Z);
+    fe_mul(F, S2, t, Z1Z1);
+    fe_sub(F, H, U2, U1);
+    fe_sub(F, rr, S2, S1);
+    if (fe_is_zero(F, H)) {
+        if (fe_is_zero(F, rr)) {
+            jac_double(F, r, A);
+        } else {
+            memset(r, 0, sizeof(*r));
+            fe_copy(F, r->X, F->one);
+            fe_copy(F, r->Y, F->one);
+        }
+        return;
+    }
+    fe_dbl(F, I, H);
+    fe_sqr(F, I, I);
+    fe_mul(F, J, H, I);
+    fe_dbl(F, rr, rr);
+    fe_mul(F, V, U1, I);
+    jac out;
+    fe_sqr(F, t, rr);
+    fe_sub(F, t, t, J);
+    fe_sub(F, t, t, V);
+    fe_sub(F, out.X, t, V);
+    fe_sub(F, t, V, out.X);
+    fe_mul(F, t, rr, t);
+    fe_mul(F, S1, S1, J);
+    fe_dbl(F, S1, S1);
+    fe_sub(F, out.Y, t, S1);
+    fe_add(F, t, A->Z, B->Z);
+    fe_sqr(F, t, t);
+    fe_sub(F, t, t, Z1Z1);
+    fe_sub(F, t, t, Z2Z2);
+    fe_mul(F, out.Z, t, H);
+    *r = out;
+}
+
+/* [k]A over `bits` bits of k in fixed 4-bit windows: four doublings and one addition per
+ * window whatever the digit (a zero digit adds and discards), the table read by a masked scan */
+static void jac_mul(const field* F, jac* r, const limb* Ax, const limb* Ay, const unsigned char* k, size_t klen)
+{
+    jac tab[16], acc, t, sel;
+    memset(&tab[0], 0, sizeof(jac));
+    fe_copy(F, tab[0].X, F->one);
+    fe_copy(F, tab[0].Y, F->one);
+    fe_copy(F, tab[1].X, Ax);
+    fe_copy(F, tab[1].Y, Ay);
+    fe_copy(F, tab[1].Z, F->one);
+    for (int i = 2; i < 16; i++) jac_add(F, &tab[i], &tab[i - 1], &tab[1]);
+    acc = tab[0];
+    for (size_t i = 0; i < klen; i++) {
+        for (int half = 1; half >= 0; half--) {
+            unsigned d = (k[i] >> (4 * half)) & 15;
+            for (int s = 0; s < 4; s++) jac_double(F, &acc, &acc);
+            memset(&sel, 0, sizeof(sel));
+            for (unsigned j = 0; j < 16; j++) {
+                limb m = (limb)0 - (limb)(j == d);
+                limb* o = (limb*)&sel;
+                const limb* src = (const limb*)&tab[j];
+                for (size_t w = 0; w < sizeof(jac) / sizeof(limb); w++) o[w] |= src[w] & m;
+            }
+            jac_add(F, &t, &acc, &sel);
+            limb keep = (limb)0 - (limb)(d != 0);
+            limb* o = (limb*)&acc;
+            const limb* src = (const limb*)&t;
+            for (size_t w = 0; w < sizeof(jac) / sizeof(limb); w++) o[w] = (src[w] & keep) | (o[w] & ~keep);
+        }
+    }
+    *r = acc;
+}
+
+/* ---- N-API glue ---- */
+
+#define THROW(env, msg)                        \
+    do {                                       \
+        napi_throw_error(env, NULL, msg);      \
+        return NULL;                           \
+    } while (0)
+
+static int get_bytes(napi_env env, napi_value v, unsigned char** data, size_t* len)
+{
+    bool is;
+    if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return -1;
+    napi_typedarray_type type;
+    napi_value ab;
+    size_t off;
+    if (napi_get_typedarray_info(env, v, &type, len, (void**)data, &ab, &off) != napi_ok) return -1;
+    if (type != napi_uint8_array && type != napi_int8_array) return -1;
+    return 0;
+}
+
+/* an element of F_p given as big-endian octets, < p, into Montgomery form */
+static int get_fe(napi_env env, const field* F, napi_value v, limb* out)
+{
+    unsigned char* b;
+    size_t len;
+    fe t;
+    if (get_bytes(env, v, &b, &len) != 0 || len > F->len) return -1;
+    be_to_limbs(F, t, b, len);
+    if (!limbs_lt_p(F, t)) return -1;
+    fe_to_mont(F, out, t);
+    return 0;
+}
+
+static napi_value fe_out(napi_env env, const field* F, const limb* a)
+{
+    fe t;
+    napi_value buf;
+    void* data;
+    fe_from_mont(F, t, a);
+    napi_create_buffer(env, F->len, &data, &buf);
+    limbs_to_be(F, data, t);
+    return buf;
+}
+
+static napi_value pair_out(napi_env env, const field* F, const limb* a, const limb* b)
+{
+    napi_value arr;
+    napi_create_array_with_length(env, 2, &arr);
+    napi_set_element(env, arr, 0, fe_out(env, F, a));
+    napi_set_element(env, arr, 1, fe_out(env, F, b));
+    return arr;
+}
+
+static const field* get_field(napi_env env, napi_value v)
+{
+    unsigned char* b;
+    size_t len;
+    if (get_bytes(env, v, &b, &len) != 0) return NULL;
+    return field_for(b, len);
+}
+
+#define ARGS(k)                                                        \
+    size_t argc = k;                                                   \
+    napi_value argv[k];                                                \
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);              \
+    if (argc != k) THROW(env, "wrong number of arguments");            \
+    const field* F = get_field(env, argv[0]);                          \
+    if (F == NULL) THROW(env, "bad modulus");
+
+/* millerSakke(p, steps: Int8Array, Ax, Ay, Qx, Qy) -> [f0, f1] or null (A not of order q) */
+static napi_value js_miller_sakke(napi_env env, napi_callback_info info)
+{
+    ARGS(6);
+    unsigned char* steps;
+    size_t nsteps;
+    fe Ax, Ay, Qx, Qy, f0, f1;
+    if (get_bytes(env, argv[1], &steps, &nsteps) != 0) THROW(env, "bad steps");
+    if (get_fe(env, F, argv[2], Ax) || get_fe(env, F, argv[3], Ay) || get_fe(env, F, argv[4], Qx) || get_fe(env, F, argv[5], Qy))
+        THROW(env, "bad field element");
+    if (miller_sakke(F, (const signed char*)steps, nsteps, Ax, Ay, Qx, Qy, f0, f1) != 0) {
+        napi_value nul;
+        napi_get_null(env, &nul);
+        return nul;
+    }
+    return pair_out(env, F, f0, f1);
+}
+
+/* linesPack(p, values: Uint8Array of 2n big-endian elements) -> Buffer of Montgomery limbs */
+static napi_value js_lines_pack(napi_env env, napi_callback_info info)
+{
+    ARGS(2);
+    unsigned char* b;
+    size_t len;
+    if (get_bytes(env, argv[1], &b, &len) != 0 || len % F->len != 0) THROW(env, "bad lines");
+    size_t count = len / F->len;
+    napi_value buf;
+    void* data;
+    napi_create_buffer(env, count * F->n * sizeof(limb), &data, &buf);
+    limb* out = data;
+    for (size_t i = 0; i < count; i++) {
+        fe t;
+        be_to_limbs(F, t, b + i * F->len, F->len);
+        if (!limbs_lt_p(F, t)) THROW(env, "bad field element");
+        fe_to_mont(F, out + i * F->n, t);
+    }
+    return buf;
+}
+
+/* millerLines(p, packed, sq: Uint8Array, Qx, Qy) -> [f0, f1] */
+static napi_value js_miller_lines(napi_env env, napi_callback_info info)
+{
+    ARGS(5);
+    unsigned char *packed, *sq;
+    size_t plen, n;
+    fe Qx, Qy, f0, f1;
+    if (get_bytes(env, argv[1], &packed, &plen) != 0 || get_bytes(env, argv[2], &sq, &n) != 0) THROW(env, "bad lines");
+    if (plen != n * 2 * F->n * sizeof(limb) || ((uintptr_t)packed % sizeof(limb)) != 0) THROW(env, "bad lines");
+    if (get_fe(env, F, argv[3], Qx) || get_fe(env, F, argv[4], Qy)) THROW(env, "bad field element");
+    miller_lines(F, (const limb*)packed, sq, n, Qx, Qy, f0, f1);
+    return pair_out(env, F, f0, f1);
+}
+
+/* fp2Pow(p, a0, a1, e) -> [r0, r1] */
+static napi_value js_fp2_pow(napi_env env, napi_callback_info info)
+{
+    ARGS(4);
+    fe a0, a1, r0, r1;
+    unsigned char* e;
+    size_t elen;
+    if (get_fe(env, F, argv[1], a0) || get_fe(env, F, argv[2], a1)) THROW(env, "bad field element");
+    if (get_bytes(env, argv[3], &e, &elen) != 0) THROW(env, "bad exponent");
+    fp2_pow(F, r0, r1, a0, a1, e, elen);
+    return pair_out(env, F, r0, r1);
+}
+
+/* fp2Mul(p, a0, a1, b0, b1) -> [r0, r1] */
+static napi_value js_fp2_mul(napi_env env, napi_callback_info info)
+{
+    ARGS(5);
+    fe a0, a1, b0, b1, r0, r1;
+    if (get_fe(env, F, argv[1], a0) || get_fe(env, F, argv[2], a1) || get_fe(env, F, argv[3], b0) || get_fe(env, F, argv[4], b1))
+        THROW(env, "bad field element");
+    fp2_mul(F, r0, r1, a0, a1, b0, b1);
+    return pair_out(env, F, r0, r1);
+}
+
+/* ecMul(p, Ax, Ay, k) -> [X, Y, Z] Jacobian (Z = 0 for the point at infinity), a = -3 */
+static napi_value js_ec_mul(napi_env env, napi_callback_info info)
+{
+    ARGS(4);
+    fe Ax, Ay;
+    unsigned char* k;
+    size_t klen;
+    jac R;
+    if (get_fe(env, F, argv[1], Ax) || get_fe(env, F, argv[2], Ay)) THROW(env, "bad field element");
+    if (get_bytes(env, argv[3], &k, &klen) != 0) THROW(env, "bad scalar");
+    jac_mul(F, &R, Ax, Ay, k, klen);
+    napi_value arr;
+    napi_create_array_with_length(env, 3, &arr);
+    napi_set_element(env, arr, 0, fe_out(env, F, R.X));
+    napi_set_element(env, arr, 1, fe_out(env, F, R.Y));
+    napi_set_element(env, arr, 2, fe_out(env, F, R.Z));
+    return arr;
+}
+
+/* ecMul2(p, Ax, Ay, k, Bx, By, l) -> [k]A + [l]B, Jacobian */
+static napi_value js_ec_mul2(napi_env env, napi_callback_info info)
+{
+    ARGS(7);
+    fe Ax, Ay, Bx, By;
+    unsigned char *k, *l;
+    size_t klen, llen;
+    jac R, S;
+    if (get_fe(env, F, argv[1], Ax) || get_fe(env, F, argv[2], Ay) || get_fe(env, F, argv[4], Bx) || get_fe(env, F, argv[5], By))
+        THROW(env, "bad field element");
+    if (get_bytes(env, argv[3], &k, &klen) != 0 || get_bytes(env, argv[6], &l, &llen) != 0) THROW(env, "bad scalar");
+    jac_mul(F, &R, Ax, Ay, k, klen);
+    jac_mul(F, &S, Bx, By, l, llen);
+    jac_add(F, &R, &R, &S);
+    napi_value arr;
+    napi_create_array_with_length(env, 3, &arr);
+    napi_set_element(env, arr, 0, fe_out(env, F, R.X));
+    napi_set_element(env, arr, 1, fe_out(env, F, R.Y));
+    napi_set_element(env, arr, 2, fe_out(env, F, R.Z));
+    return arr;
+}
+
+/* mulMod(p, a, b) -> a*b mod p (for tests and the bench) */
+static napi_value js_mul_mod(napi_env env, napi_callback_info info)
+{
+    ARGS(3);
+    fe a, b, r;
+    if (get_fe(env, F, argv[1], a) || get_fe(env, F, argv[2], b)) THROW(env, "bad field element");
+    fe_mul(F, r, a, b);
+    return fe_out(env, F, r);
+}
+
+/* which Montgomery multiplication is in use: "openssl" or "c" */
+static napi_value js_backend(napi_env env, napi_callback_info info)
+{
+    napi_value v;
+    napi_create_string_utf8(env, openssl_mul_mont != NULL ? "openssl" : "c", NAPI_AUTO_LENGTH, &v);
+    return v;
+}
+
+/* setBackend("c" | "openssl") -> the backend now in use (for the tests of both) */
+static napi_value js_set_backend(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    char name[16] = { 0 };
+    size_t len;
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+    if (argc == 1 && napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) == napi_ok) {
+        if (strcmp(name, "c") == 0) openssl_mul_mont = NULL;
+        else if (strcmp(name, "openssl") == 0) openssl_mul_mont = (bn_mul_mont_fn)dlsym(RTLD_DEFAULT, "bn_mul_mont");
+    }
+    return js_backend(env, info);
+}
+
+static napi_value init(napi_env env, napi_value exports)
+{
+    if (getenv("MIKEY_NATIVE_BACKEND") == NULL || strcmp(getenv("MIKEY_NATIVE_BACKEND"), "c") != 0)
+        openssl_mul_mont = (bn_mul_mont_fn)dlsym(RTLD_DEFAULT, "bn_mul_mont");
+    napi_property_descriptor d[] = {
+        { "millerSakke", NULL, js_miller_sakke, NULL, NULL, NULL, napi_default, NULL },
+        { "linesPack", NULL, js_lines_pack, NULL, NULL, NULL, napi_default, NULL },
+        { "millerLines", NULL, js_miller_lines, NULL, NULL, NULL, napi_default, NULL },
+        { "fp2Pow", NULL, js_fp2_pow, NULL, NULL, NULL, napi_default, NULL },
+        { "fp2Mul", NULL, js_fp2_mul, NULL, NULL, NULL, napi_default, NULL },
+        { "ecMul", NULL, js_ec_mul, NULL, NULL, NULL, napi_default, NULL },
+        { "ecMul2", NULL, js_ec_mul2, NULL, NULL, NULL, napi_default, NULL },
+        { "mulMod", NULL, js_mul_mod, NULL, NULL, NULL, napi_default, NULL },
+        { "backend", NULL, js_backend, NULL, NULL, NULL, napi_default, NULL },
+        { "setBackend", NULL, js_set_backend, NULL, NULL, NULL, napi_default, NULL },
+    };
+    napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
+    return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

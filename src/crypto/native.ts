@@ -1,0 +1,95 @@
+// The optional native field core (native/ibc.c, built by native/install.mjs at install time).
+// When it loads, the SAKKE pairing, F_p^2 powers, square roots and scalar multiplications on
+// y^2 = x^3 - 3x + b run in it (Montgomery arithmetic, by OpenSSL's bn_mul_mont from the node
+// binary when exported, else portable C); otherwise the pure TypeScript path runs. Both give
+// the same values and are tested against the same vectors. MIKEY_NATIVE=0 forces TypeScript.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type Bytes = Uint8Array;
+export interface NativeIbc {
+  /** f_{q-1,A}([i]Q), or null when A is not of order q */
+  millerSakke(p: Bytes, steps: Int8Array, ax: Bytes, ay: Bytes, qx: Bytes, qy: Bytes): [Bytes, Bytes] | null;
+  /** lines (lambda_0, mu_0, lambda_1, ...) as concatenated big-endian elements -> opaque packed form */
+  linesPack(p: Bytes, values: Bytes): Bytes;
+  millerLines(p: Bytes, packed: Bytes, sq: Uint8Array, qx: Bytes, qy: Bytes): [Bytes, Bytes];
+  /** (a0 + i a1)^e for a public e */
+  fp2Pow(p: Bytes, a0: Bytes, a1: Bytes, e: Bytes): [Bytes, Bytes];
+  fp2Mul(p: Bytes, a0: Bytes, a1: Bytes, b0: Bytes, b1: Bytes): [Bytes, Bytes];
+  /** [k]A on a curve with a = -3, Jacobian (Z = 0: infinity); fixed 4-bit windows over k's octets */
+  ecMul(p: Bytes, ax: Bytes, ay: Bytes, k: Bytes): [Bytes, Bytes, Bytes];
+  /** [k]A + [l]B, Jacobian */
+  ecMul2(p: Bytes, ax: Bytes, ay: Bytes, k: Bytes, bx: Bytes, by: Bytes, l: Bytes): [Bytes, Bytes, Bytes];
+  mulMod(p: Bytes, a: Bytes, b: Bytes): Bytes;
+  backend(): 'openssl' | 'c';
+  setBackend(name: 'openssl' | 'c'): 'openssl' | 'c';
+}
+
+function addonPath(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const f = join(dir, 'native', 'build', 'Release', 'mikey_ibc.node');
+    if (existsSync(f)) return f;
+    if (existsSync(join(dir, 'package.json'))) return null;
+    dir = resolve(dir, '..');
+  }
+  return null;
+}
+
+let addon: NativeIbc | null = null;
+let loadProblem: string | null = null;
+if (process.env.MIKEY_NATIVE === '0') loadProblem = 'disabled by MIKEY_NATIVE=0';
+else {
+  const path = addonPath();
+  if (path === null) loadProblem = 'native/build/Release/mikey_ibc.node not built';
+  else {
+    try {
+      addon = createRequire(import.meta.url)(path) as NativeIbc;
+    } catch (e) {
+      loadProblem = `failed to load ${path}: ${(e as Error).message}`;
+    }
+  }
+}
+let enabled = addon !== null;
+
+/** The native core when loaded and enabled, else null (callers take the TypeScript path). */
+export function nativeIbc(): NativeIbc | null {
+  return enabled ? addon : null;
+}
+
+/** Turns the native core off or back on (benchmarks and tests of both paths). */
+export function setNativeEnabled(on: boolean): void {
+  enabled = on && addon !== null;
+}
+
+export function nativeStatus(): { loaded: boolean; enabled: boolean; backend?: string; problem?: string } {
+  return addon
+    ? { loaded: true, enabled, backend: addon.backend() }
+    : { loaded: false, enabled: false, problem: loadProblem ?? 'not loaded' };
+}
+
+// ---- conversions ----
+
+const lenCache = new Map<bigint, { bytes: Bytes; L: number }>();
+
+/** p as octets (cached per modulus) and its octet length. */
+export function modulus(p: bigint): { bytes: Bytes; L: number } {
+  let m = lenCache.get(p);
+  if (!m) {
+    const hex = p.toString(16);
+    const L = Math.ceil(hex.length / 2);
+    m = { bytes: Buffer.from(hex.padStart(2 * L, '0'), 'hex'), L };
+    lenCache.set(p, m);
+  }
+  return m;
+}
+
+export function toBytes(n: bigint, L: number): Bytes {
+  return Buffer.from(n.toString(16).padStart(2 * L, '0'), 'hex');
+}
+
+export function fromBytes(b: Bytes): bigint {
+  return BigInt('0x' + (b.length === 0 ? '0' : Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex')));
+}

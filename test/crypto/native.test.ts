@@ -1,0 +1,100 @@
+// The optional native field core (native/ibc.c via src/crypto/native.ts): it must load when
+// MIKEY_REQUIRE_NATIVE=1, give the TypeScript path's values on both of its backends, and the
+// TypeScript path (MIKEY_NATIVE=0) must still pass the RFC 6508/5091 vector tests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nativeIbc, nativeStatus, setNativeEnabled } from '../../src/crypto/native.js';
+import { SakkeKmsPublicKey, SakkeReceiver, sakkeDecapsulate, sakkeEncapsulate, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1, sakkeValidateRsk } from '../../src/crypto/sakke.js';
+import { SakkeLines, finalExpSakke, millerSakke } from '../../src/crypto/pairing/tate.js';
+import { sqrtMod3 } from '../../src/crypto/pairing/field.js';
+import { CryptoError } from '../../src/crypto/errors.js';
+import { seededRandom } from './hex.js';
+
+const P1 = sakkeParamSet1;
+const C = P1.curve;
+const here = dirname(fileURLToPath(import.meta.url));
+
+test('the native core loads when MIKEY_REQUIRE_NATIVE=1', () => {
+  const s = nativeStatus();
+  if (process.env.MIKEY_REQUIRE_NATIVE === '1') assert.equal(s.loaded, true, `native core required but not loaded: ${s.problem}`);
+  if (process.env.MIKEY_NATIVE === '0') assert.equal(s.loaded, false);
+});
+
+/** Runs `fn` on the TypeScript path and on the native core (each backend), expecting one value. */
+function bothPaths<T>(fn: () => T): T {
+  setNativeEnabled(false);
+  const ts = fn();
+  const nat = nativeIbc();
+  setNativeEnabled(true);
+  const n = nativeIbc();
+  if (n) {
+    const was = n.backend();
+    for (const b of ['c', 'openssl'] as const) {
+      n.setBackend(b);
+      assert.deepEqual(fn(), ts, `native (${n.backend()}) differs from TypeScript`);
+    }
+    n.setBackend(was);
+  }
+  assert.equal(nat, null);
+  return ts;
+}
+
+test('native and TypeScript paths agree: pairing, cached lines, scalar multiplication, square roots', { skip: !nativeStatus().loaded && 'native core not built' }, () => {
+  const rnd = seededRandom('native');
+  const scalar = () => BigInt('0x' + Buffer.from(rnd(136)).toString('hex')) % C.q;
+  const A = C.mulBase(scalar())!;
+  const B = C.mulBase(scalar())!;
+  const [k1, k2, k3] = [scalar(), scalar(), scalar()];
+  bothPaths(() => C.mulBase(k1));
+  bothPaths(() => C.mulVar(A, k2));
+  bothPaths(() => C.mulSecret(B, k3));
+  bothPaths(() => C.mulBase(0n));
+  bothPaths(() => C.mulVar(A, C.q));
+  bothPaths(() => millerSakke(C, A, B));
+  bothPaths(() => finalExpSakke(C, millerSakke(C, A, B)));
+  const lines = new SakkeLines(C, A);
+  bothPaths(() => lines.miller(B));
+  bothPaths(() => sqrtMod3(A.x, C.p));
+  bothPaths(() => sqrtMod3(A.x + 1n, C.p));
+  // a point not of order q: both reject it in the Miller loop
+  let T = { x: 5n, y: 0n };
+  for (let x = 5n; ; x++) {
+    const y = sqrtMod3(x * x * x - 3n * x, C.p);
+    if (y !== null && !C.isInSubgroup({ x, y })) {
+      T = { x, y };
+      break;
+    }
+  }
+  for (const on of [false, true]) {
+    setNativeEnabled(on);
+    assert.throws(() => millerSakke(C, T, B), (e: unknown) => e instanceof CryptoError && e.code === 'invalid-point');
+  }
+  setNativeEnabled(true);
+});
+
+test('native and TypeScript paths agree on SAKKE end to end', { skip: !nativeStatus().loaded && 'native core not built' }, () => {
+  const rnd = seededRandom('native sakke');
+  const kms = sakkeKmsSetup(P1, rnd);
+  const id = new TextEncoder().encode('2011-02\0tel:+447700900123\0');
+  const rsk = sakkeMakeRsk(P1, kms.z, id, rnd);
+  const pub = new SakkeKmsPublicKey(P1, kms.zS);
+  const ssv = rnd(16);
+  const enc = bothPaths(() => sakkeEncapsulate(P1, pub, id, { ssv }).encapsulatedData);
+  bothPaths(() => sakkeDecapsulate(P1, pub, id, rsk, enc));
+  bothPaths(() => sakkeValidateRsk(P1, pub, id, rsk));
+  bothPaths(() => new SakkeReceiver(P1, pub, id, rsk).decapsulate(enc));
+  assert.equal(sakkeValidateRsk(P1, pub, id, rsk), true);
+});
+
+test('the TypeScript path alone (MIKEY_NATIVE=0) passes the SAKKE and pairing vector tests', { skip: (!nativeStatus().loaded || process.env.MIKEY_NATIVE === '0') && 'runs only beside a loaded native core' }, () => {
+  const files = ['sakke.test.js', 'pairing.test.js', 'native.test.js'].map((f) => join(here, f));
+  const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+    env: { ...process.env, MIKEY_NATIVE: '0', MIKEY_REQUIRE_NATIVE: '0' },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  assert.equal(r.status, 0, `TypeScript path failed:\n${r.stdout.slice(-4000)}\n${r.stderr}`);
+});
