@@ -9,7 +9,7 @@ import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.
 import { kemacDecrypt, kemacEncrypt, macCompute, macVerify } from '../src/crypto/kemac.js';
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaSign, rsaVerify } from '../src/crypto/rsa.js';
 import { dhComputeSecret, dhGenerateKeyPair } from '../src/crypto/dh.js';
-import { fmt, measure, measureAsync, floorRatio, forgetfulReplayCache, type BenchSection } from './harness.js';
+import { compare, forgetfulReplayCache, timed, timedAsync, type BenchSection } from './harness.js';
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -27,11 +27,11 @@ export const methodsSection: BenchSection = {
     const psk = rand(16);
     const pskIni = new PskInitiator({ psk, idi: idA, idr: idB });
     const pskRes = new PskResponder({ psk, idr: idB, replayCache: forgetfulReplayCache });
-    const pskEx = await measureAsync('PSK exchange (I_MESSAGE + V)', async () => {
+    const pskEx = timedAsync('PSK exchange (I_MESSAGE + V)', async () => {
       const o = pskIni.createOffer({ sessions, verify: true, csbId });
       const a = await pskRes.receive(o.bytes);
       pskIni.receiveResponse(a.response!);
-    }, 15, 200);
+    });
     // the same primitives on the same sizes: 3+3 message-key PRFs, KEMAC encrypt/decrypt of one
     // key data sub-payload, MAC and verify over the message, the replay hash, 2+2 TEK/salt
     // PRFs, V MAC and verify
@@ -55,42 +55,38 @@ export const methodsSection: BenchSection = {
       const v = macCompute('HMAC-SHA-1-160', mk2.authKey, [rMsg, t]);
       macVerify('HMAC-SHA-1-160', mk.authKey, [rMsg, t], v);
     };
-    const pskFloor = measure('PSK crypto floor', () => kemacSymmetric(psk));
-    console.log(fmt(pskEx));
-    console.log(fmt(pskFloor));
-    floorRatio('PSK', pskEx, pskFloor, 2);
+    const pskFloor = timed('PSK crypto floor', () => kemacSymmetric(psk));
+    await compare({ name: 'PSK: exchange vs its crypto floor', kind: 'floor', ours: pskEx, anchor: pskFloor, goal: 2, batchMs: 100, rounds: 7 });
 
     // ---- public key: envelope, signature, KEMAC, verification message
     const alice = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const bob = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pkIni = new PkInitiator({ privateKey: alice.privateKey, idi: idA, responderKey: bob.publicKey });
     const pkRes = new PkResponder({ privateKey: bob.privateKey, peerKey: () => alice.publicKey, replayCache: forgetfulReplayCache });
-    const pkEx = await measureAsync('public-key exchange (I_MESSAGE + V)', async () => {
+    const pkEx = timedAsync('public-key exchange (I_MESSAGE + V)', async () => {
       const o = pkIni.createOffer({ sessions, verify: true, csbId });
       const a = await pkRes.receive(o.bytes);
       pkIni.receiveResponse(a.response!);
     });
     const msg = rand(400);
-    const pkFloor = measure('public-key crypto floor', () => {
+    const pkFloor = timed('public-key crypto floor', () => {
       const env = rand(16);
       const pke = rsaEnvelopeEncrypt(bob.publicKey, env);
       const sig = rsaSign(alice.privateKey, msg);
       rsaVerify(alice.publicKey, msg, sig);
       kemacSymmetric(rsaEnvelopeDecrypt(bob.privateKey, pke));
-    }, { batches: 11 });
-    console.log(fmt(pkEx));
-    console.log(fmt(pkFloor));
-    floorRatio('public key', pkEx, pkFloor, 1.2);
+    });
+    await compare({ name: 'public key: exchange vs its crypto floor', kind: 'floor', ours: pkEx, anchor: pkFloor, goal: 1.2, batchMs: 100, rounds: 7 });
 
     // ---- signed DH, OAKLEY 5
     const dhIni = new DhInitiator({ privateKey: alice.privateKey, idi: idA, peerKey: () => bob.publicKey });
     const dhRes = new DhResponder({ privateKey: bob.privateKey, idr: idB, peerKey: () => alice.publicKey, replayCache: forgetfulReplayCache });
-    const dhEx = await measureAsync('signed DH exchange, OAKLEY 5', async () => {
+    const dhEx = timedAsync('signed DH exchange, OAKLEY 5', async () => {
       const o = dhIni.createOffer({ sessions, csbId });
       const a = await dhRes.receive(o);
       dhIni.receiveResponse(a.response);
     });
-    const dhFloor = measure('signed DH crypto floor', () => {
+    const dhFloor = timed('signed DH crypto floor', () => {
       const i = dhGenerateKeyPair('OAKLEY-5');
       const s1 = rsaSign(alice.privateKey, msg);
       rsaVerify(alice.publicKey, msg, s1);
@@ -103,9 +99,7 @@ export const methodsSection: BenchSection = {
       const rr = rand(16);
       for (let k = 0; k < 2; k++) { deriveTek(tgk, 1, csbId, rr, 'MIKEY-1', 16); deriveSrtpSalt(tgk, 1, csbId, rr, 'MIKEY-1', 14); }
       createHash('sha256').update(msg).digest();
-    }, { batches: 11 });
-    console.log(fmt(dhEx));
-    console.log(fmt(dhFloor));
-    floorRatio('signed DH', dhEx, dhFloor, 1.2);
+    });
+    await compare({ name: 'signed DH: exchange vs its crypto floor', kind: 'floor', ours: dhEx, anchor: dhFloor, goal: 1.2, batchMs: 100, rounds: 7 });
   },
 };

@@ -9,7 +9,7 @@ import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.
 import { kemacDecrypt, kemacEncrypt, macCompute, macVerify } from '../src/crypto/kemac.js';
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaSign, rsaVerify } from '../src/crypto/rsa.js';
 import { dhComputeSecret, dhGenerateKeyPair } from '../src/crypto/dh.js';
-import { fmt, measure, measureAsync, floorRatio, forgetfulReplayCache, type BenchSection } from './harness.js';
+import { compare, forgetfulReplayCache, timed, timedAsync, type BenchSection } from './harness.js';
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -29,14 +29,14 @@ export const methods5Section: BenchSection = {
     const psk = rand(16);
     const dhIni = new DhHmacInitiator({ psk, idi: idA, idr: idB });
     const dhRes = new DhHmacResponder({ psk, idr: idB, replayCache: forgetfulReplayCache });
-    const dhEx = await measureAsync('DH-HMAC exchange, OAKLEY 5', async () => {
+    const dhEx = timedAsync('DH-HMAC exchange, OAKLEY 5', async () => {
       const o = dhIni.createOffer({ sessions, csbId });
       const a = await dhRes.receive(o);
       dhIni.receiveResponse(a.response);
     });
     // the same primitives: 2 keygens, 2 agreements, auth_key on each side, the MAC of each
     // message made and checked, the replay hash, TEK and salt on each side
-    const dhFloor = measure('DH-HMAC crypto floor', () => {
+    const dhFloor = timed('DH-HMAC crypto floor', () => {
       const r = rand(16);
       const i = dhGenerateKeyPair('OAKLEY-5');
       const k1 = deriveMessageKeys(psk, csbId, r, 'MIKEY-1', { encrAlg: 'NULL', macAlg: 'HMAC-SHA-1-160' });
@@ -51,17 +51,15 @@ export const methods5Section: BenchSection = {
       macVerify('HMAC-SHA-1-160', k1.authKey, rMsg, m2);
       const tgk2 = dhComputeSecret('OAKLEY-5', i.privateKey, x.publicKey);
       deriveTek(tgk2, 1, csbId, r, 'MIKEY-1', 16); deriveSrtpSalt(tgk2, 1, csbId, r, 'MIKEY-1', 14);
-    }, { batches: 11 });
-    console.log(fmt(dhEx));
-    console.log(fmt(dhFloor));
-    floorRatio('DH-HMAC', dhEx, dhFloor, 1.2);
+    });
+    await compare({ name: 'DH-HMAC: exchange vs its crypto floor', kind: 'floor', ours: dhEx, anchor: dhFloor, goal: 1.2, batchMs: 100, rounds: 7 });
 
     // ---- RSA-R unicast, RSA-2048: SIGNi; envelope, KEMAC and SIGNr back
     const alice = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const bob = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const rIni = new RsaRInitiator({ privateKey: alice.privateKey, idi: idA, peerKey: () => bob.publicKey });
     const rRes = new RsaRResponder({ privateKey: bob.privateKey, idr: idB, peerKey: () => alice.publicKey, replayCache: forgetfulReplayCache });
-    const rEx = await measureAsync('RSA-R exchange, RSA-2048', async () => {
+    const rEx = timedAsync('RSA-R exchange, RSA-2048', async () => {
       const req = rIni.createRequest({ sessions, csbId });
       const a = await rRes.receive(req);
       await rIni.receiveResponse(a.response);
@@ -70,7 +68,7 @@ export const methods5Section: BenchSection = {
     const algs = { encrAlg: 'AES-CM-128', macAlg: 'HMAC-SHA-1-160' } as const;
     // SIGNi made and checked, the replay hash, the envelope key sealed and opened, message keys on
     // each side, the KEMAC encrypted, MACed, checked and decrypted, SIGNr made and checked, TEK and salt on each side
-    const rFloor = measure('RSA-R crypto floor', () => {
+    const rFloor = timed('RSA-R crypto floor', () => {
       const r = rand(16);
       const t = rand(8);
       const s1 = rsaSign(alice.privateKey, rsaMsg);
@@ -90,9 +88,7 @@ export const methods5Section: BenchSection = {
       macVerify('HMAC-SHA-1-160', mk2.authKey, enc, mac);
       kemacDecrypt('AES-CM-128', mk2, enc, { csbId, t });
       deriveTek(tgk, 1, csbId, r, 'MIKEY-1', 16); deriveSrtpSalt(tgk, 1, csbId, r, 'MIKEY-1', 14);
-    }, { batches: 11 });
-    console.log(fmt(rEx));
-    console.log(fmt(rFloor));
-    floorRatio('RSA-R', rEx, rFloor, 1.2);
+    });
+    await compare({ name: 'RSA-R: exchange vs its crypto floor', kind: 'floor', ours: rEx, anchor: rFloor, goal: 1.2, batchMs: 100, rounds: 7 });
   },
 };

@@ -1,5 +1,9 @@
-// `npm run bench`: every section, each timing ours beside a native peer in the same run.
-import type { BenchSection } from './harness.js';
+// `npm run bench [words]`: the sections whose title contains the words (all without). Each row
+// times ours beside its anchor in the same run (see harness.ts); the rows of the sections that
+// ran are filed in bench/results/ (JSON and chart) and README.md's "Performance" table, unless
+// MIKEY_BENCH_SAVE=0.
+import { beginSection, resultsSoFar, type BenchSection } from './harness.js';
+import { saveResults } from './report.js';
 import { wireSection } from './wire.js';
 import { symmetricSection } from './symmetric.js';
 import { ibcSection } from './ibc.js';
@@ -10,9 +14,14 @@ import { ibakeSection } from './ibake.js';
 import { ticketSection } from './ticket.js';
 
 const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, methods5Section, ibcSection, sakkeSection, ibakeSection, ticketSection];
-const only = process.argv[2];
+const only = process.argv.slice(2).join(' ').toLowerCase();
+const runs: Array<{ title: string; rows: ReturnType<typeof resultsSoFar>[number][] }> = [];
 for (const s of sections) {
-  if (only && !s.title.toLowerCase().includes(only.toLowerCase())) continue;
+  if (only && !s.title.toLowerCase().includes(only)) continue;
   console.log(`\n## ${s.title}`);
+  beginSection(s.title);
+  const before = resultsSoFar().length;
   await s.run();
+  runs.push({ title: s.title, rows: resultsSoFar().slice(before) });
 }
+if (process.env['MIKEY_BENCH_SAVE'] !== '0') saveResults(runs);

@@ -1,46 +1,105 @@
-// Wire codec: decode and encode medians for three message sizes, beside GStreamer's C parser.
-import { decodeMessage, encodeMessage, policyParams } from '../src/wire/index.js';
-import { CORPUS } from '../test/wire/corpus.js';
-import { buildGstDriver, gstBench, gstProblem } from '../test/interop/gst.js';
-import { fmt, measure, type BenchSection, type Measurement } from './harness.js';
+// Wire codec beside GStreamer's C MIKEY code (libgstsdp), the same work on both sides, on
+// several PSK I_MESSAGEs (the shapes GStreamer handles): decode, read every SP parameter and
+// encode again; and encode alone (GStreamer: gst_mikey_message_to_bytes of parsed messages;
+// ours: encodeMessage of built messages). Both encoders write every payload from its fields.
+import { PayloadType, decodeMessage, encodeMessage, policyParams, type Message, type Payload } from '../src/wire/index.js';
+import { CORPUS, SRTP_POLICY, fill } from '../test/wire/corpus.js';
+import { GstBenchServer, gstProblem } from '../test/interop/gst.js';
+import { compare, timed, type BenchSection } from './harness.js';
 
-const sample = (name: string) => encodeMessage(CORPUS.find((s) => s.name === name)!.message);
+const corpus = (name: string): Message => CORPUS.find((s) => s.name === name)!.message;
+const ntp = Uint8Array.of(0xee, 0xb3, 0xef, 0x40, 0x80, 0, 0, 0);
+const keyData = (keyType: number, seed: number, validity: Extract<Payload, { type: 20 }>['validity'] = { kv: 0 }): Payload => ({
+  type: PayloadType.KeyData, keyType, keyData: fill(16, seed), validity, ...(keyType & 1 ? { salt: fill(14, seed + 1) } : {}),
+});
+
+/** The bench's PSK I_MESSAGEs: the RTSP camera shape, three sessions with two policies and a MAC, a re-key with three keys. */
+export function benchMessages(): Message[] {
+  const three: Message = {
+    header: { version: 1, dataType: 0, v: false, prfFunc: 0, csbId: 0x1badcafe, csIdMap: { type: 0, entries: [1, 2, 3].map((i) => ({ policyNo: i === 3 ? 1 : 0, ssrc: 0x5000 + i, roc: 0 })) } },
+    payloads: [
+      { type: PayloadType.T, tsType: 0, value: ntp },
+      { type: PayloadType.Rand, rand: fill(16, 31) },
+      SRTP_POLICY,
+      { ...(SRTP_POLICY as Extract<Payload, { type: 10 }>), policyNo: 1 },
+      { type: PayloadType.Kemac, encrAlg: 0, encrData: new Uint8Array(0), macAlg: 1, mac: fill(20, 32), plaintext: [
+        keyData(0, 33), keyData(3, 35, { kv: 1, spi: Uint8Array.of(0, 0, 0, 7) }),
+      ] },
+    ],
+  };
+  const interval: Message = {
+    header: { version: 1, dataType: 0, v: false, prfFunc: 0, csbId: 0x0c0ffee0, csIdMap: { type: 0, entries: [{ policyNo: 0, ssrc: 0xabcdef01, roc: 0 }] } },
+    payloads: [
+      { type: PayloadType.T, tsType: 0, value: ntp },
+      { type: PayloadType.Rand, rand: fill(32, 41) },
+      SRTP_POLICY,
+      { type: PayloadType.Kemac, encrAlg: 0, encrData: new Uint8Array(0), macAlg: 0, mac: new Uint8Array(0), plaintext: [
+        keyData(3, 43, { kv: 2, validFrom: fill(6, 44), validTo: fill(6, 45) }),
+      ] },
+    ],
+  };
+  const rekey: Message = {
+    header: { version: 1, dataType: 0, v: false, prfFunc: 0, csbId: 0x600dd00d, csIdMap: { type: 0, entries: [{ policyNo: 0, ssrc: 0x77, roc: 5 }, { policyNo: 0, ssrc: 0x78, roc: 9 }] } },
+    payloads: [
+      { type: PayloadType.T, tsType: 1, value: ntp },
+      { type: PayloadType.Rand, rand: fill(16, 51) },
+      SRTP_POLICY,
+      { type: PayloadType.Kemac, encrAlg: 0, encrData: new Uint8Array(0), macAlg: 1, mac: fill(20, 52), plaintext: [
+        keyData(3, 53, { kv: 1, spi: Uint8Array.of(0, 1) }), keyData(3, 55, { kv: 1, spi: Uint8Array.of(0, 2) }), keyData(2, 57),
+      ] },
+    ],
+  };
+  return [corpus('psk-null'), three, interval, rekey];
+}
+
+let sink = 0;
 
 export const wireSection: BenchSection = {
-  title: 'Wire codec (decode + encode) vs GStreamer C',
+  title: 'Wire codec vs GStreamer C (PSK I_MESSAGEs)',
   async run() {
-    const messages: Array<[string, Uint8Array]> = [
-      ['PSK I_MESSAGE', sample('psk-null')],
-      ['signed DH I_MESSAGE', sample('dh-init')],
-      ['MIKEY-SAKKE I_MESSAGE', sample('sakke-gmk')],
-    ];
-    let pskBoth: Measurement | undefined;
-    for (const [name, bytes] of messages) {
-      const msg = decodeMessage(bytes);
-      const dec = measure(`decode ${name} (${bytes.length} B)`, () => decodeMessage(bytes), { bytesPerOp: bytes.length });
-      const enc = measure(`encode ${name}`, () => encodeMessage(msg), { bytesPerOp: bytes.length });
-      const both = measure(`decode+encode ${name}`, () => encodeMessage(decodeMessage(bytes)), { bytesPerOp: bytes.length });
-      // the same with every security-policy parameter read as well (policyParams decodes them on demand)
-      const read = measure(`decode+policyParams+encode ${name}`, () => {
-        const m = decodeMessage(bytes);
-        for (const p of m.payloads) if (p.type === 10) policyParams(p);
-        return encodeMessage(m);
-      }, { bytesPerOp: bytes.length });
-      for (const m of [dec, enc, both, read]) console.log(fmt(m));
-      if (!pskBoth) pskBoth = both;
-    }
+    const built = benchMessages();
+    const encoded = built.map((m) => encodeMessage(m).slice());
     const problem = gstProblem();
     if (problem) {
-      console.log(`GStreamer C: unavailable (${problem})`);
+      console.log(`GStreamer C: unavailable (${problem}); no rows`);
       return;
     }
-    await buildGstDriver();
-    const psk = messages[0]![1];
-    const g = await gstBench(Buffer.from(psk).toString('hex'), 200_000);
-    const gstBoth: Measurement = { name: 'GStreamer C parse+to_bytes PSK I_MESSAGE', medianSec: g.parseEncodeNs / 1e9, opsPerSec: 1e9 / g.parseEncodeNs, bytesPerOp: psk.length };
-    console.log(fmt(gstBoth));
-    if (g.parseNs) console.log(fmt({ name: 'GStreamer C parse PSK I_MESSAGE', medianSec: g.parseNs / 1e9, opsPerSec: 1e9 / g.parseNs, bytesPerOp: psk.length }));
-    const ratio = pskBoth!.opsPerSec / gstBoth.opsPerSec;
-    console.log(`PSK decode+encode speed ours/GStreamer C: ${ratio.toFixed(2)} (goal >= 1.0)`);
+    const gst = await GstBenchServer.start(encoded.map((b) => Buffer.from(b).toString('hex')));
+    try {
+      const bytes = encoded.reduce((n, b) => n + b.length, 0);
+      console.log(`${encoded.length} messages, ${encoded.map((b) => b.length).join(' + ')} = ${bytes} bytes`);
+      let k = 0;
+      // decode, read every SP parameter, encode
+      await compare({
+        name: 'codec: decode + SP parameters + encode',
+        kind: 'like-for-like',
+        goal: 1.0,
+        ours: timed('ours', () => {
+          const m = decodeMessage(encoded[k]!);
+          if (++k === encoded.length) k = 0;
+          for (const p of m.payloads) {
+            if (p.type !== PayloadType.Sp) continue;
+            sink += p.policyNo + p.protType;
+            for (const q of policyParams(p)) sink += q.type + q.value.length + (q.value.length ? q.value[0]! : 0);
+          }
+          sink += encodeMessage(m).length;
+        }),
+        anchor: { label: 'GStreamer C', batch: (n) => gst.run('dse', n) },
+      });
+      let j = 0;
+      await compare({
+        name: 'codec: encode',
+        kind: 'like-for-like',
+        goal: 1.0,
+        ours: timed('ours', () => {
+          sink += encodeMessage(built[j]!).length;
+          if (++j === built.length) j = 0;
+        }),
+        anchor: { label: 'GStreamer C', batch: (n) => gst.run('enc', n) },
+      });
+    } finally {
+      gst.close();
+    }
+    if (sink === 0.5) console.log(sink);
   },
 };

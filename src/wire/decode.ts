@@ -7,7 +7,7 @@ import {
 } from './registry.js';
 import type {
   CommonHeader, CsIdMap, GeneralExtPayload, GenericIdEntry, KeyIdEntry, KeyValidity, Message,
-  Payload, PayloadChain, SakkePayload, SrtpIdEntry, TicketFlags, TpPayload, TicketPayload,
+  Payload, PayloadChain, PolicyParam, SakkePayload, SrtpIdEntry, TicketFlags, TpPayload, TicketPayload,
 } from './types.js';
 import { TICKET_FLAG_NAMES } from './types.js';
 
@@ -407,25 +407,27 @@ function decodeV(r: Reader, type: number, dataType: number): Payload {
 }
 
 function decodeSp(r: Reader): Payload {
-  // RFC 3830 §6.10: the TLV block is checked here and kept as received (see policyParams)
+  // RFC 3830 §6.10: Type(8) Length(8) Value parameters, each checked to fit the block
   const start = r.pos;
   r.need(5, 'SP header');
   const next = r.u8();
   const policyNo = r.u8();
   const protType = r.u8();
   const len = r.u16();
-  const at = r.pos;
-  const paramBytes = r.bytes(len, 'Policy param');
+  r.need(len, 'Policy param');
   const b = r.buf;
-  const end = at + len;
-  for (let o = at; o < end; ) {
+  const end = r.pos + len;
+  const params: PolicyParam[] = [];
+  for (let o = r.pos; o < end; ) {
     if (end - o < 2) fail(o, `truncated policy parameter header: needs 2 byte(s), ${end - o} left`);
     const vlen = b[o + 1]!;
     if (end - o - 2 < vlen) fail(o + 2, `truncated policy parameter ${b[o]!} value: needs ${vlen} byte(s), ${end - o - 2} left`);
+    params.push({ type: b[o]!, value: new Uint8Array(r.ab, r.base + o + 2, vlen) });
     o += 2 + vlen;
   }
+  r.pos = end;
   r.next = next;
-  return { type: 10, policyNo, protType, paramBytes, span: { start, end: r.pos } };
+  return { type: 10, policyNo, protType, params, span: { start, end } };
 }
 
 function decodeRand(r: Reader, type: number, dataType: number): Payload {

@@ -91,7 +91,7 @@ function firstChainSize(c: PayloadChain): number {
 
 function payloadSize(p: Payload): number {
   switch (p.type) {
-    case 1: return 4 + kemacData(p).length + 1 + p.mac.length;
+    case 1: return 4 + (p.encrAlg === 0 && p.plaintext ? chainSize(p.plaintext) : p.encrData.length) + 1 + p.mac.length;
     case 2: return 3 + p.data.length;
     case 3: return 2 + p.value.length + 1 + validitySize(p.validity);
     case 4: return 2 + p.signature.length;
@@ -117,11 +117,6 @@ function payloadSize(p: Payload): number {
   }
 }
 
-/** KEMAC encrypted data: as given, or the NULL-encrypted encoding of its plaintext. */
-function kemacData(p: Extract<Payload, { type: 1 }>): Uint8Array {
-  if (p.encrData.length > 0 || !p.plaintext) return p.encrData;
-  return encodePayloads(p.plaintext);
-}
 function ticketDataOf(data: Uint8Array, base?: Payload[]): Uint8Array {
   return data.length > 0 || !base ? data : encodePayloads(base);
 }
@@ -234,10 +229,22 @@ function writePayload(w: Writer, p: Payload, next: number, chainPath: Where, ind
   const path: Where = () => `${at(chainPath)}[${index}]`;
   switch (p.type) {
     case 1: {
-      const data = kemacData(p);
-      len16(data.length, path, 'KEMAC');
       if (!(MAC_LENGTH[p.macAlg] === p.mac.length)) bad(path, `MAC of ${p.mac.length} bytes for MAC alg ${p.macAlg}`);
-      w.u8(next); w.u8(p.encrAlg); w.u16(data.length); w.bytes(data); w.u8(p.macAlg); w.bytes(p.mac);
+      w.u8(next); w.u8(p.encrAlg);
+      if (p.encrAlg === 0 && p.plaintext) {
+        // NULL encryption: the key data sub-payloads are written from their fields
+        const lenAt = w.pos;
+        w.u16(0);
+        writeChain(w, p.plaintext, () => `${at(path)} KEMAC`);
+        const n = w.pos - lenAt - 2;
+        len16(n, path, 'KEMAC');
+        w.buf[lenAt] = n >>> 8; w.buf[lenAt + 1] = n;
+      } else {
+        const data = p.encrData;
+        len16(data.length, path, 'KEMAC');
+        w.u16(data.length); w.bytes(data);
+      }
+      w.u8(p.macAlg); w.bytes(p.mac);
       return;
     }
     case 2:

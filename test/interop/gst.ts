@@ -339,3 +339,68 @@ export async function gstBench(hex: string, iterations: number, opts: { batches?
   if (o.error !== undefined) throw new Error(`GStreamer bench: ${o.error}`);
   return o;
 }
+
+/**
+ * The driver in `serve` mode: it keeps the messages loaded and times one batch per request, so
+ * a bench can alternate GStreamer's batches with its own in the same run (A B B A).
+ */
+export class GstBenchServer {
+  private buffered = '';
+  private waiting: Array<(line: string) => void> = [];
+  private stderr = '';
+  private constructor(private readonly child: ReturnType<typeof spawn>) {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      this.buffered += chunk;
+      let nl: number;
+      while ((nl = this.buffered.indexOf('\n')) >= 0) {
+        const line = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        this.waiting.shift()?.(line);
+      }
+    });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      if (this.stderr.length < 8000) this.stderr += d;
+    });
+    child.on('close', (code, signal) => {
+      for (const w of this.waiting.splice(0)) w(JSON.stringify({ error: `driver ended (${code ?? signal}): ${this.stderr.trim().slice(0, 300)}` }));
+    });
+  }
+
+  /** Start the driver with `hexes` loaded (each must be a message GStreamer parses without hanging). */
+  static async start(hexes: string[]): Promise<GstBenchServer> {
+    const bin = await buildGstDriver();
+    const probes = await gstParse(hexes);
+    probes.forEach((p, i) => {
+      if (gstFailed(p)) throw new Error(`GStreamer cannot parse bench message ${i}: ${p.error}`);
+    });
+    const s = new GstBenchServer(spawn(bin, ['serve'], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const r = await s.request(`load ${hexes.join(' ')}`, 30_000);
+    if (r['loaded'] !== hexes.length) throw new Error(`GStreamer driver loaded ${String(r['loaded'])} of ${hexes.length} messages`);
+    return s;
+  }
+
+  private request(line: string, timeoutMs: number): Promise<Record<string, unknown>> {
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => reject(new Error(`GStreamer driver: no answer to "${line.slice(0, 20)}" in ${timeoutMs} ms`)), timeoutMs);
+      this.waiting.push((answer) => {
+        clearTimeout(timer);
+        const o = JSON.parse(answer) as Record<string, unknown>;
+        if (typeof o['error'] === 'string') reject(new Error(`GStreamer driver: ${o['error']}`));
+        else resolvePromise(o);
+      });
+      this.child.stdin!.write(`${line}\n`);
+    });
+  }
+
+  /** Seconds for `n` operations of `work`, timed inside the driver (CLOCK_MONOTONIC). */
+  async run(work: 'dse' | 'enc', n: number): Promise<number> {
+    const r = await this.request(`run ${work} ${Math.max(1, Math.floor(n))}`, 120_000);
+    return (r['ns'] as number) / 1e9;
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+  }
+}

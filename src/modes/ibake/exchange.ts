@@ -471,7 +471,7 @@ export class IbakeResponder {
     this.pendingCount++;
     entries.push({
       hdr: { ...msg.header, span: undefined }, hdrBytes: headerKey(response, { start: 0, end: response.length - encodePayloads(payloads).length }),
-      rand: Uint8Array.from(payloadOf(msg, 11)!.rand), sps: sps.map((sp) => ({ ...sp, paramBytes: sp.paramBytes && Uint8Array.from(sp.paramBytes) })),
+      rand: Uint8Array.from(payloadOf(msg, 11)!.rand), sps: sps.map((sp) => ({ ...sp, params: sp.params?.map((q) => ({ type: q.type, value: Uint8Array.from(q.value) })) })),
       spBytes: sps.map((sp) => Uint8Array.from(msg.bytes.subarray(sp.span!.start, sp.span!.end))),
       idi: idi!, idr: answerAs, ecdh, eccptR, eccptI, expires: this.ep.clock.now() + (this.opts.pendingMs ?? this.ep.maxSkewMs),
     });

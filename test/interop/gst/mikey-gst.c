@@ -4,6 +4,10 @@
  *                              JSON line per message
  *   mikey-gst build            stdin: one JSON spec per line (GstBuildSpec); stdout: hex or {"error":..}
  *   mikey-gst bench N [B]      stdin: one hex message; N ops per batch, B batches (default 15)
+ *   mikey-gst serve            stdin: `load HEX...` (the messages), then `run WORK N` per timed
+ *                              batch; stdout: one JSON line per command, {"ns":..} for a batch.
+ *                              WORK: `dse` (parse + read every SP parameter + to_bytes, cycling
+ *                              through the messages) or `enc` (to_bytes of the parsed messages)
  *
  * Output is flushed after every line so that the caller can tell which message a hang is in:
  * GStreamer's parser spins forever on payloads it does not handle.
@@ -655,6 +659,105 @@ static int do_bench (long iters, int batches)
   return 0;
 }
 
+/* ---------- serve: timed batches on request, for benches that interleave with ours ---------- */
+
+static volatile guint sink;
+
+/* read every SP parameter, as a receiver checking the policy does */
+static guint read_sp (const GstMIKEYMessage * m)
+{
+  guint acc = 0, n = gst_mikey_message_get_n_payloads (m);
+  for (guint i = 0; i < n; i++) {
+    const GstMIKEYPayload *p = gst_mikey_message_get_payload (m, i);
+    if (p->type != GST_MIKEY_PT_SP)
+      continue;
+    const GstMIKEYPayloadSP *sp = (const GstMIKEYPayloadSP *) p;
+    acc += sp->policy + sp->proto;
+    guint np = gst_mikey_payload_sp_get_n_params (p);
+    for (guint k = 0; k < np; k++) {
+      const GstMIKEYPayloadSPParam *q = gst_mikey_payload_sp_get_param (p, k);
+      acc += q->type + q->len + (q->len ? q->val[0] : 0);
+    }
+  }
+  return acc;
+}
+
+static int do_serve (void)
+{
+  char *line = NULL;
+  size_t cap = 0;
+  GPtrArray *data = g_ptr_array_new_with_free_func (g_free);
+  GArray *lens = g_array_new (FALSE, FALSE, sizeof (gsize));
+  GPtrArray *parsed = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_mikey_message_unref);
+  while (getline (&line, &cap, stdin) > 0) {
+    g_strchomp (line);
+    if (!strncmp (line, "load ", 5)) {
+      gchar **hex = g_strsplit (line + 5, " ", -1);
+      for (int i = 0; hex[i]; i++) {
+        if (!*hex[i])
+          continue;
+        gsize len;
+        guint8 *d = from_hex (hex[i], &len);
+        GstMIKEYMessage *m = d ? gst_mikey_message_new_from_data (d, len, NULL, NULL) : NULL;
+        if (!m) {
+          g_free (d);
+          g_strfreev (hex);
+          emit_error ("GStreamer cannot parse a loaded message");
+          return 1;
+        }
+        g_ptr_array_add (data, d);
+        g_array_append_val (lens, len);
+        g_ptr_array_add (parsed, m);
+      }
+      g_strfreev (hex);
+      g_string_append_printf (out, "{\"loaded\":%u}", data->len);
+      emit ();
+    } else if (!strncmp (line, "run ", 4)) {
+      char work[8];
+      long n;
+      if (sscanf (line + 4, "%7s %ld", work, &n) != 2 || n <= 0 || data->len == 0) {
+        emit_error ("usage: run dse|enc N, after load");
+        continue;
+      }
+      gboolean dse = !strcmp (work, "dse");
+      if (!dse && strcmp (work, "enc")) {
+        emit_error ("unknown work (dse or enc)");
+        continue;
+      }
+      guint k = 0, acc = 0;
+      gint64 t0 = now_ns ();
+      for (long i = 0; i < n; i++) {
+        if (dse) {
+          GstMIKEYMessage *m = gst_mikey_message_new_from_data (data->pdata[k],
+              g_array_index (lens, gsize, k), NULL, NULL);
+          acc += read_sp (m);
+          GBytes *b = gst_mikey_message_to_bytes (m, NULL, NULL);
+          acc += g_bytes_get_size (b);
+          g_bytes_unref (b);
+          gst_mikey_message_unref (m);
+        } else {
+          GBytes *b = gst_mikey_message_to_bytes (parsed->pdata[k], NULL, NULL);
+          acc += g_bytes_get_size (b);
+          g_bytes_unref (b);
+        }
+        if (++k == data->len)
+          k = 0;
+      }
+      gint64 dt = now_ns () - t0;
+      sink += acc;
+      g_string_append_printf (out, "{\"ns\":%" G_GINT64_FORMAT ",\"check\":%u}", dt, acc);
+      emit ();
+    } else {
+      emit_error ("unknown command (load, run)");
+    }
+  }
+  free (line);
+  g_ptr_array_free (parsed, TRUE);
+  g_ptr_array_free (data, TRUE);
+  g_array_free (lens, TRUE);
+  return 0;
+}
+
 int main (int argc, char **argv)
 {
   gst_init (NULL, NULL);
@@ -663,8 +766,10 @@ int main (int argc, char **argv)
     return do_parse ();
   if (argc >= 2 && !strcmp (argv[1], "build"))
     return do_build ();
+  if (argc >= 2 && !strcmp (argv[1], "serve"))
+    return do_serve ();
   if (argc >= 3 && !strcmp (argv[1], "bench"))
     return do_bench (atol (argv[2]), argc >= 4 ? atoi (argv[3]) : 15);
-  fprintf (stderr, "usage: %s parse | build | bench ITERATIONS [BATCHES]\n", argv[0]);
+  fprintf (stderr, "usage: %s parse | build | bench ITERATIONS [BATCHES] | serve\n", argv[0]);
   return 2;
 }
