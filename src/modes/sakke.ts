@@ -141,6 +141,8 @@ export interface SakkeLenience {
   signatureWithoutSignHeader?: boolean;
   /** Accept an SP payload with the Empty CS ID map (RFC 4563 §5 forbids it; some deployed senders). */
   spWithEmptyMap?: boolean;
+  /** Accept General Extension payloads before the SAKKE payload (RFC 6509 §2.1 puts them after; some deployed senders). */
+  generalExtensionBeforeSakke?: boolean;
 }
 
 /** A signer to try: its identifier and a verifier for its KMS's KPAK. */
@@ -176,6 +178,22 @@ export const SAKKE_LAYOUT = [
   one(PayloadType.T), one(PayloadType.Rand), any(PayloadType.Idr), any(PayloadType.Sp), one(PayloadType.Sakke), any(PayloadType.GeneralExt), one(PayloadType.Sign),
 ];
 
+/** SAKKE_LAYOUT with General Extensions before the SAKKE payload too (deployed senders). */
+export const SAKKE_LAYOUT_EXT_FIRST = [
+  one(PayloadType.T), one(PayloadType.Rand), any(PayloadType.Idr), any(PayloadType.Sp), any(PayloadType.GeneralExt), one(PayloadType.Sakke), any(PayloadType.GeneralExt), one(PayloadType.Sign),
+];
+
+/** RFC 6509 §2.1 payload order; with `generalExtensionBeforeSakke`, extensions before SAKKE too (reported). */
+export function checkSakkeLayout(msg: Message, lenience: SakkeLenience, lenient: string[]): void {
+  try {
+    checkLayout(msg, SAKKE_LAYOUT, 'SAKKE I_MESSAGE');
+  } catch (e) {
+    if (!lenience.generalExtensionBeforeSakke) throw e;
+    checkLayout(msg, SAKKE_LAYOUT_EXT_FIRST, 'SAKKE I_MESSAGE');
+    lenient.push('general-extension-before-sakke');
+  }
+}
+
 /**
  * Decode, turning codec errors into the Error a responder answers with. With `spWithEmptyMap`,
  * an SP payload beside the Empty map is read, and reported in `lenient`.
@@ -206,7 +224,7 @@ export async function openSakkeIMessage<S, R>(
   receivers: (t: TPayload, signer: S) => Array<SakkeReceiverCandidate<R>>,
 ): Promise<SakkeOpened<S, R>> {
   if (msg.header.dataType !== DataType.Sakke) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${msg.header.dataType} is not a SAKKE message`);
-  checkLayout(msg, SAKKE_LAYOUT, 'SAKKE I_MESSAGE');
+  checkSakkeLayout(msg, lenience, lenient);
   const t = payloadOf(msg, PayloadType.T)!;
   // §2.2.1: TS type NTP-UTC or NTP, so that the identifiers can be determined
   if (t.tsType !== TsType.NtpUtc && t.tsType !== TsType.Ntp) throw new MikeyProtocolError(ErrorNo.InvalidTs, `TS type ${t.tsType} in a SAKKE message (NTP-UTC or NTP required)`);

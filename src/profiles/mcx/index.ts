@@ -7,10 +7,13 @@ export {
   type KeyPurposeName, type McxService, type McxBundleOptions,
 } from './keys.js';
 export {
-  KeyStatus, encodeKeyParameters, decodeKeyParameters, payloadCipherKey, protectKeyParameters, openKeyParameters,
-  type McxKeyParameters, type OpenedKeyParameters, type KeyParametersProtection,
+  KeyStatus, encodeKeyParameters, decodeKeyParameters, payloadCipherKey, protectKeyParameters, protectKeyParametersContent, openKeyParameters,
+  type McxKeyParameters, type OpenedKeyParameters, type KeyParametersProtection, type KeyParametersLenience,
 } from './key-parameters.js';
 export {
-  McxKeyManagement, UID_ROLE_INITIATOR, UID_ROLE_RESPONDER,
+  DEPLOYED_LENIENCE, MCX_TOLERANCES, KEY_LENGTHS, resolveMcxLenience, atLength, normaliseKeySet, normaliseKms, type McxLenience,
+} from './lenience.js';
+export {
+  McxKeyManagement, checkMcxPrf, readKeyParameters, UID_ROLE_INITIATOR, UID_ROLE_RESPONDER,
   type McxKeySet, type McxOptions, type McxSendOptions, type McxSent, type McxReceived,
 } from './mikey.js';

@@ -84,32 +84,61 @@ export function encodeKeyParameters(k: McxKeyParameters): Uint8Array {
   return out;
 }
 
-export function decodeKeyParameters(b: Uint8Array): McxKeyParameters {
-  if (b.length < 17) bad(`content of ${b.length} bytes (17 at least)`);
+/** Forms of the extension that deployed senders use, each accepted only when asked (reported by name). */
+export interface KeyParametersLenience {
+  /** 'key-parameters-without-text': the earlier release's fixed form, key type to expiry time (15 bytes) with no Text. */
+  withoutText?: boolean;
+  /** 'key-parameters-empty-element': an element present with length zero (the Group IDs LV-E). */
+  emptyElements?: boolean;
+  /** 'key-parameters-form-by-content': protected or plain decided by what authenticates, not by the message type byte. */
+  formByContent?: boolean;
+}
+
+export function decodeKeyParameters(b: Uint8Array, lenience: KeyParametersLenience = {}, lenient: string[] = []): McxKeyParameters {
+  try {
+    return decodeForm(b, 17, lenience, lenient);
+  } catch (e) {
+    if (!lenience.withoutText || !(e instanceof MikeyProtocolError)) throw e;
+    const k = decodeForm(b, 15, lenience, lenient);
+    lenient.push('key-parameters-without-text');
+    return k;
+  }
+}
+
+/** `fixed` 17: Text (E.6.5) after the times; 15: the earlier fixed form without it. */
+function decodeForm(b: Uint8Array, fixed: 15 | 17, lenience: KeyParametersLenience, lenient: string[]): McxKeyParameters {
+  if (b.length < fixed) bad(`content of ${b.length} bytes (${fixed} at least)`);
   const v = new DataView(b.buffer, b.byteOffset, b.length);
-  const textLen = v.getUint16(15);
-  if (17 + textLen > b.length) bad('text overruns the content');
+  const textLen = fixed === 17 ? v.getUint16(15) : 0;
+  if (fixed + textLen > b.length) bad('text overruns the content');
   const k: McxKeyParameters = {
     keyType: b[0]!, status: v.getUint32(1), activationTime: get40(b, 5), expiryTime: get40(b, 10),
     text: dec.decode(b.subarray(17, 17 + textLen)),
   };
-  let o = 17 + textLen;
+  let o = fixed + textLen;
   if (o + 2 <= b.length) {
     const len = v.getUint16(o);
     const end = o + 2 + len;
-    if (end > b.length || len < 1) bad('group IDs overrun the content');
-    const count = b[o + 2]!;
-    o += 3;
-    const groupIds: Array<{ iei: number; value: Uint8Array }> = [];
-    for (let i = 0; i < count; i++) {
-      if (o + 3 > end) bad('group ID overruns its element');
-      const l = v.getUint16(o + 1);
-      if (o + 3 + l > end) bad('group ID overruns its element');
-      groupIds.push({ iei: b[o]!, value: b.slice(o + 3, o + 3 + l) });
-      o += 3 + l;
+    if (end > b.length) bad('group IDs overrun the content');
+    if (len === 0) {
+      if (!lenience.emptyElements) bad('group IDs element of length 0');
+      lenient.push('key-parameters-empty-element');
+      k.groupIds = [];
+      o = end;
+    } else {
+      const count = b[o + 2]!;
+      o += 3;
+      const groupIds: Array<{ iei: number; value: Uint8Array }> = [];
+      for (let i = 0; i < count; i++) {
+        if (o + 3 > end) bad('group ID overruns its element');
+        const l = v.getUint16(o + 1);
+        if (o + 3 + l > end) bad('group ID overruns its element');
+        groupIds.push({ iei: b[o]!, value: b.slice(o + 3, o + 3 + l) });
+        o += 3 + l;
+      }
+      if (o !== end) bad('bytes left in the group IDs element');
+      k.groupIds = groupIds;
     }
-    if (o !== end) bad('bytes left in the group IDs element');
-    k.groupIds = groupIds;
   }
   if (o < b.length) k.rest = b.slice(o);
   return k;
@@ -131,10 +160,14 @@ export interface KeyParametersProtection {
 
 /** The extension data: Key Parameters in an MCData protected payload (E.6.1, §8.5.4). */
 export function protectKeyParameters(k: McxKeyParameters, o: KeyParametersProtection): Uint8Array {
+  return protectKeyParametersContent(encodeKeyParameters(k), o);
+}
+
+/** The protected payload of given content bytes; `messageType` other than 0x43 as some deployed senders send. */
+export function protectKeyParametersContent(plain: Uint8Array, o: KeyParametersProtection & { messageType?: number }): Uint8Array {
   if (o.iv.length !== 16) throw new RangeError('the protected payload IV is 16 bytes');
-  const plain = encodeKeyParameters(k);
   const out = new Uint8Array(HEAD + 3 + plain.length + 16);
-  out[0] = MSG_PROTECTED_PAYLOAD;
+  out[0] = o.messageType ?? MSG_PROTECTED_PAYLOAD;
   put40(out, 1, o.dateTime ?? 0);
   // payload ID (4) and sequence number (1) are 0 (E.6.1)
   out[11] = ALG_AES_128_GCM;
@@ -157,9 +190,36 @@ export interface OpenedKeyParameters extends McxKeyParameters {
 /**
  * Read the extension data. A protected payload must name the message's key (DPPK-ID = CSB ID)
  * and authenticate under it; a failure there means the sender used another key: Auth failure.
+ * Strictly the message type byte decides protected or plain; with `formByContent`, a payload
+ * that authenticates is protected whatever that byte, and one that does not is read as plain.
  */
-export function openKeyParameters(data: Uint8Array, dppk: Uint8Array, csbId: number): OpenedKeyParameters {
-  if (data[0] !== MSG_PROTECTED_PAYLOAD) return { ...decodeKeyParameters(data), format: 'plain' };
+export function openKeyParameters(data: Uint8Array, dppk: Uint8Array, csbId: number, lenience: KeyParametersLenience = {}, lenient: string[] = []): OpenedKeyParameters {
+  const typed = data[0] === MSG_PROTECTED_PAYLOAD;
+  if (!lenience.formByContent) {
+    return typed ? openProtected(data, dppk, csbId, lenience, lenient) : { ...decodeKeyParameters(data, lenience, lenient), format: 'plain' };
+  }
+  const seen: string[] = [];
+  let first: unknown;
+  try {
+    const k = openProtected(data, dppk, csbId, lenience, seen);
+    lenient.push(...seen);
+    if (!typed) lenient.push('key-parameters-form-by-content');
+    return k;
+  } catch (e) {
+    if (!(e instanceof MikeyProtocolError)) throw e;
+    first = e;
+  }
+  try {
+    const k: OpenedKeyParameters = { ...decodeKeyParameters(data, lenience, lenient), format: 'plain' };
+    if (typed) lenient.push('key-parameters-form-by-content');
+    return k;
+  } catch (e) {
+    // neither reading: report the one the type byte asked for
+    throw typed ? first : e;
+  }
+}
+
+function openProtected(data: Uint8Array, dppk: Uint8Array, csbId: number, lenience: KeyParametersLenience, lenient: string[]): OpenedKeyParameters {
   if (data.length < HEAD + 3 + 16) bad(`protected payload of ${data.length} bytes`);
   if (data[11] !== ALG_AES_128_GCM) bad(`payload algorithm ${data[11]} not supported`);
   if (data[HEAD] !== IEI_KEY_PARAMETERS) bad(`payload IEI ${data[HEAD]} is not Key Parameters`);
@@ -177,5 +237,5 @@ export function openKeyParameters(data: Uint8Array, dppk: Uint8Array, csbId: num
   } catch (e) {
     throw new MikeyProtocolError(ErrorNo.AuthFailure, 'key parameters do not authenticate under the carried key', { cause: e });
   }
-  return { ...decodeKeyParameters(new Uint8Array(plain)), format: 'protected' };
+  return { ...decodeKeyParameters(new Uint8Array(plain), lenience, lenient), format: 'protected' };
 }

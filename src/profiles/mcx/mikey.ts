@@ -5,9 +5,9 @@
 // (F.2.1), which name the key period. General Extensions: SAKKE-to-self (E.5), key parameters
 // (E.6). The receiver picks its key set from the UID the message names for it, else from the
 // period of T and its neighbours (clocks and key periods of deployed senders disagree).
-import { DataType, ErrorNo, GeneralExtType, IdRole, PayloadType, PrfFunc, SakkeIdScheme } from '../../wire/registry.js';
+import { DataType, ErrorNo, GeneralExtType, registryInfo, IdRole, PayloadType, PrfFunc, SakkeIdScheme } from '../../wire/registry.js';
 import type { DecodedMessage } from '../../wire/decode.js';
-import type { CsIdMap, GeneralExtPayload, IdrPayload, PolicyParam, SpPayload } from '../../wire/types.js';
+import type { CommonHeader, CsIdMap, GeneralExtPayload, IdrPayload, PolicyParam, SpPayload } from '../../wire/types.js';
 import type { CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { CryptoError } from '../../crypto/errors.js';
@@ -26,6 +26,7 @@ import {
 } from './keys.js';
 import { KeyStatus, openKeyParameters, protectKeyParameters, type McxKeyParameters, type OpenedKeyParameters } from './key-parameters.js';
 import { keyPeriodNumber, uidFor, type McxKms } from './uid.js';
+import { keyParametersLenience, normaliseKeySet, normaliseKms, resolveMcxLenience, type McxLenience } from './lenience.js';
 
 /** ID roles some deployed senders use for the UIDs of initiator and responder (not IANA-registered). */
 export const UID_ROLE_INITIATOR = 8;
@@ -59,8 +60,11 @@ export interface McxOptions extends Endpoint {
    * says; 'uid', the 32-byte UIDs in ID roles 8 and 9 as some deployed senders do.
    */
   identities?: 'uri' | 'uid';
-  /** Deviations of deployed senders to accept (each reported in `lenient` when used). */
-  lenience?: SakkeLenience;
+  /**
+   * Deviations of deployed senders to accept (each reported in `lenient` when used);
+   * 'deployed' for all of them (DEPLOYED_LENIENCE).
+   */
+  lenience?: McxLenience | 'deployed';
 }
 
 export interface McxSendOptions {
@@ -116,6 +120,8 @@ export interface McxReceived {
   keyPeriodNo: number;
   /** Key parameters (E.6), when sent. */
   keyParameters?: OpenedKeyParameters;
+  /** Why the key parameters could not be read (only with the 'key-parameters-unreadable' tolerance). */
+  keyParametersError?: string;
   /** The key came from the SAKKE-to-self payload (we sent this message). */
   toSelf: boolean;
   signatureCoverage: SakkeSignatureCoverage;
@@ -132,9 +138,28 @@ export class McxKeyManagement {
   private readonly receivers = new SakkeReceiverCache();
   private readonly verifiers = new EccsiVerifierCache();
   private readonly uids = new Map<McxKeySet, Uint8Array>();
+  private readonly opts: McxOptions;
+  private readonly lenience: McxLenience;
+  /** Key sets and KMSs whose key material the 'key-material-leading-zeros' tolerance changed. */
+  private readonly normalised = new Set<object>();
 
-  constructor(private readonly opts: McxOptions) {
+  constructor(opts: McxOptions) {
     this.ep = resolveEndpoint(opts);
+    this.lenience = resolveMcxLenience(opts.lenience);
+    if (this.lenience.keyMaterialLeadingZeros) {
+      const kms = (k: McxKms) => {
+        const n = normaliseKms(k);
+        if (n.changed) this.normalised.add(n.kms);
+        return n.kms;
+      };
+      const keySets = opts.keySets.map((s) => {
+        const n = normaliseKeySet(s);
+        if (n.changed) this.normalised.add(n.set);
+        return n.set;
+      });
+      opts = { ...opts, kms: kms(opts.kms), keySets, ...(opts.peerKms ? { peerKms: opts.peerKms.map(kms) } : {}) };
+    }
+    this.opts = opts;
   }
 
   private kmsByUri(uri: string | undefined): McxKms | undefined {
@@ -264,7 +289,7 @@ export class McxKeyManagement {
     const lenient: string[] = [];
     let msg: DecodedMessage | undefined;
     try {
-      msg = decodeSakkeMessage(bytes, this.opts.lenience ?? {}, lenient);
+      msg = decodeSakkeMessage(bytes, this.lenience, lenient);
       return await this.process(msg, lenient, o.initiator);
     } catch (e) {
       return withErrorResponse(asProtocolError(e), (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock));
@@ -315,9 +340,9 @@ export class McxKeyManagement {
 
   private async process(msg: DecodedMessage, lenient: string[], expected: string | undefined): Promise<McxReceived> {
     const me = this.opts;
-    // E.1 (TS 36.579-1 5.5.9.1): PRF-HMAC-SHA-256
-    if (msg.header.dataType === DataType.Sakke && msg.header.prfFunc !== PrfFunc.HmacSha256) throw new MikeyProtocolError(ErrorNo.InvalidPrf, `PRF func ${msg.header.prfFunc} (the profile uses PRF-HMAC-SHA-256)`);
-    const opened = await openSakkeIMessage(msg, this.ep, me.lenience ?? {}, lenient, SakkeIdScheme.McxHashedUid,
+    const l = this.lenience;
+    const header = checkMcxPrf(msg, l, lenient);
+    const opened = await openSakkeIMessage(msg, this.ep, l, lenient, SakkeIdScheme.McxHashedUid,
       (t) => this.signerCandidates(msg, ntpToMs(t.value), expected),
       (t, signer) => this.receiverCandidates(msg, ntpToMs(t.value), signer));
     const key = opened.ssv;
@@ -337,13 +362,13 @@ export class McxKeyManagement {
         throw new MikeyProtocolError(ErrorNo.AuthFailure, 'the CSB ID is not our GUK-ID for this GMK');
       }
     }
-    const ext = payloadsOf(msg, PayloadType.GeneralExt).find((g) => g.extType === GeneralExtType.KeyParameters3gpp);
-    const keyParameters = ext ? openKeyParameters(ext.data, key, csbId) : undefined;
+    if ([opened.receiver.set, opened.signer.kms, me.kms].some((x) => this.normalised.has(x))) lenient.push('key-material-leading-zeros');
+    const kp = readKeyParameters(msg, key, csbId, l, lenient);
     const csIds = csIdsFor(purpose, me.service);
     const mki = group && guk !== undefined ? mcxMki(keyId, guk) : mcxMki(keyId);
     const sps = payloadsOf(msg, PayloadType.Sp);
     const defaults = defaultPolicyFor(purpose);
-    const bundle = deriveMcxBundle(msg.header, opened.rand, sps, key, { defaultParams: defaults, implied: csIds.map((csId) => ({ csId, mki })) });
+    const bundle = deriveMcxBundle(header, opened.rand, sps, key, { defaultParams: defaults, implied: csIds.map((csId) => ({ csId, mki })) });
     const out: McxReceived = {
       purpose, purposeName: keyPurposeName(purpose), key, keyId, csbId, rand: opened.rand, bundle,
       initiator: { uid: opened.signer.uid, kmsUri: opened.signer.kms.uri, ...(opened.signer.uri !== undefined ? { uri: opened.signer.uri } : {}) },
@@ -355,8 +380,41 @@ export class McxKeyManagement {
       const csId = bundle.sessions[0]?.csId ?? csIds[0]!;
       out.group = new McxGroupKey(key, keyId, opened.rand, csId, bundle.sessions[0]?.params ?? defaults);
     }
-    if (keyParameters) out.keyParameters = keyParameters;
+    if (kp.keyParameters) out.keyParameters = kp.keyParameters;
+    if (kp.error !== undefined) out.keyParametersError = kp.error;
     return out;
+  }
+}
+
+/**
+ * E.1 (TS 36.579-1 5.5.9.1): PRF-HMAC-SHA-256. With 'unregistered-prf', a value the registry
+ * does not know is read as that (the header returned is the one to derive keys with).
+ */
+export function checkMcxPrf(msg: DecodedMessage, l: McxLenience, lenient: string[]): CommonHeader {
+  const h = msg.header;
+  if (h.dataType !== DataType.Sakke || h.prfFunc === PrfFunc.HmacSha256) return h;
+  const registered = registryInfo(PrfFunc).has(h.prfFunc);
+  if (registered || !l.unregisteredPrf) throw new MikeyProtocolError(ErrorNo.InvalidPrf, `PRF func ${h.prfFunc} (the profile uses PRF-HMAC-SHA-256)`);
+  lenient.push('unregistered-prf');
+  return { ...h, prfFunc: PrfFunc.HmacSha256 };
+}
+
+/**
+ * The key-parameters extension (E.6) with the tolerances asked for. It is informative: with
+ * 'key-parameters-unreadable', one that cannot be read is reported in `error`, not refused.
+ */
+export function readKeyParameters(msg: DecodedMessage, key: Uint8Array, csbId: number, l: McxLenience, lenient: string[]): { keyParameters?: OpenedKeyParameters; error?: string } {
+  const ext = payloadsOf(msg, PayloadType.GeneralExt).find((g) => g.extType === GeneralExtType.KeyParameters3gpp);
+  if (!ext) return {};
+  const seen: string[] = [];
+  try {
+    const keyParameters = openKeyParameters(ext.data, key, csbId, keyParametersLenience(l), seen);
+    lenient.push(...seen);
+    return { keyParameters };
+  } catch (e) {
+    if (!(e instanceof MikeyProtocolError) || !l.keyParametersUnreadable) throw e;
+    lenient.push('key-parameters-unreadable');
+    return { error: e.message };
   }
 }
 
