@@ -46,6 +46,8 @@ export * from './profiles/rtsp-null.js';
 export * from './profiles/handoff.js';
 export { SrtpEndpoint, SrtpError, rtpHeaderLength, type SrtpEndpointOptions, type SrtpMasterKeySpec } from './profiles/srtp.js';
 export { openKemac, type OpenedKemac } from './modes/inspect.js';
+// RTSP client and server with MIKEY-keyed SRTP, vendor profiles, captures
+export * from './rtsp/index.js';
 
 // what an exchange yields, and the session machinery
 export {

@@ -113,6 +113,11 @@ export class SrtpEndpoint {
     return this.ssrcValue;
   }
 
+  /** The roll-over counter of the highest index seen or sent (RFC 3711 §3.3.1). */
+  get rolloverCounter(): number {
+    return this.roc;
+  }
+
   get mkis(): Uint8Array[] {
     return this.keys.flatMap((k) => (k.spec.mki ? [k.spec.mki] : []));
   }

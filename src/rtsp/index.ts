@@ -1,0 +1,9 @@
+// RTSP with SRTP keyed by MIKEY (RFC 2326, RFC 4567, the ONVIF profile): client, server, vendor profiles.
+export * from './message.js';
+export { parseChallenges, authorize, RtspAuthenticator, type Credentials, type Challenge, type ServerAuthOptions } from './auth.js';
+export * from './profiles.js';
+export * from './media.js';
+export * from './source.js';
+export * from './pcap.js';
+export { RtspServer, type RtspServerOptions, type RtspServerEvent, type RtspServerStats } from './server.js';
+export { RtspClient, RtspKeyManagementError, RtspStatusError, parseSdpMedia, type RtspClientOptions, type ClientStream, type SdpMedia, type KeyMgmtMode } from './client.js';
