@@ -68,6 +68,11 @@ Options:
   --max-request N          largest request in bytes (default 8192)
   --tpk-rotate SEC         a new ticket protection key after SEC seconds (default 86400)
   --cache-ttl MS           how long users and policies read from the store are reused (default 1000)
+  --cache-entries N        most entries per cache (users, PSK IDs, names not found; default 10000)
+  --max-connections N      HTTP connections open in all (default 512) ...
+  --max-connections-per-address N  ... and per client address (default 64)
+  --headers-timeout MS     HTTP request headers within this long, else the connection is closed;
+                           also the limit for a silent connection (default 5000)
   --max-skew SEC           clock skew allowed (default 300)
 
 Identity keys (master secrets sealed under a key derived from the master key, in the store):
@@ -352,6 +357,7 @@ async function serveCommand(argv: string[]): Promise<number> {
     'udp-port': { type: 'string' }, 'udp-host': { type: 'string' }, 'no-udp': { type: 'boolean' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
     key: { type: 'string' }, cert: { type: 'string' }, 'trust-anchor': { type: 'string', multiple: true }, node: { type: 'string' },
     rate: { type: 'string' }, burst: { type: 'string' }, 'max-request': { type: 'string' }, 'tpk-rotate': { type: 'string' }, 'cache-ttl': { type: 'string' },
+    'cache-entries': { type: 'string' }, 'max-connections': { type: 'string' }, 'max-connections-per-address': { type: 'string' }, 'headers-timeout': { type: 'string' },
     'max-skew': { type: 'string' }, ibake: { type: 'boolean' }, 'ibake-bits': { type: 'string' }, 'ibake-period': { type: 'string' },
     'ibake-period-offset': { type: 'string' }, 'ibake-periods': { type: 'string' }, 'mcx-kms-uri': { type: 'string' }, 'mcx-key-period': { type: 'string' },
     'mcx-key-offset': { type: 'string' },
@@ -377,11 +383,15 @@ async function serveCommand(argv: string[]): Promise<number> {
       rate: { perSec: positiveInt(v.rate, '--rate', 200), burst: positiveInt(v.burst, '--burst', 400) }, maxRequestBytes: maxRequest,
       tpkRotateMs: positiveInt(v['tpk-rotate'], '--tpk-rotate', 86_400) * 1000, cacheTtlMs: positiveInt(v['cache-ttl'], '--cache-ttl', 1000),
       maxSkewMs: positiveInt(v['max-skew'], '--max-skew', 300) * 1000,
+      cacheEntries: positiveInt(v['cache-entries'], '--cache-entries', 10_000) || 1,
     });
     if (!(await store.rules()).length) log.warn('no-policy-rules', { hint: 'no ticket is issued until a rule is added: mikey kms policy add' });
     const running = await serveKms(service, {
       http: v['no-http'] ? undefined : {
         port: positiveInt(v['http-port'], '--http-port', 8269), host: v['http-host'],
+        maxConnections: positiveInt(v['max-connections'], '--max-connections', 512) || 1,
+        maxConnectionsPerAddress: positiveInt(v['max-connections-per-address'], '--max-connections-per-address', 64) || 1,
+        headersTimeoutMs: positiveInt(v['headers-timeout'], '--headers-timeout', 5000) || 1,
         tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert'], 'utf8'), key: readFileSync(v['tls-key']!, 'utf8') } : undefined,
       },
       udp: v['no-udp'] ? undefined : { port: positiveInt(v['udp-port'], '--udp-port', MIKEY_PORT), host: v['udp-host'] },

@@ -102,7 +102,7 @@ export class IdentityKeys {
     const psks = bytes[1] === DataType.RequestKeyPsk && users.length === 1 ? await this.o.directory.pskCandidates(users[0], pskId?.data) : [];
     const known = new Map<string, string | undefined>();
     for (const u of users) {
-      const row = await this.o.store.user(text(u));
+      const row = await this.o.directory.userEntry(text(u));
       if (row) known.set(row.name, row.creds.find((c) => c.kind === 'cert' && c.cert)?.cert);
     }
     const authorize = (us: readonly Identity[], c: RequestCredential) => {

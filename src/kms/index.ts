@@ -1,7 +1,7 @@
 // The MIKEY-TICKET key management service: its store, its directory and policies, the service
 // and its network listeners, and clients for them.
 export { KmsService, StoreDirectory, pooledRandom, type KmsServiceOptions, type HandleResult } from './service.js';
-export { serveKms, httpTransport, udpTransport, type ServeOptions, type RunningKms, type Transport } from './server.js';
+export { serveKms, httpTransport, udpTransport, HTTP_LIMITS, TLS_CIPHERS, type ServeOptions, type HttpLimits, type RunningKms, type Transport } from './server.js';
 export {
   openStore, SCHEMA_VERSION, type Store, type Backup, type Counts, type UserRow, type CredentialRow, type TpkRow, type TicketRow, type AuditRow,
   type CommitInput, type CommitResult,
@@ -11,4 +11,5 @@ export { MemoryDirectory, identity, type Credential, type MemoryDirectoryOptions
 export { grantPolicy, mayResolve, ruleFor, DEFAULT_RULE, type PolicyRule } from './grant.js';
 export { jsonLogger, nullLogger, type Logger } from './log.js';
 export { TokenBuckets } from './rate.js';
+export { Lru } from './lru.js';
 export { IdentityKeys, mcxPassword, type IdentityKeyOptions } from './identity.js';

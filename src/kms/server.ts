@@ -4,19 +4,48 @@
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { createSocket, type Socket } from 'node:dgram';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket as Socket4 } from 'node:net';
 import { MIKEY_MEDIA_TYPE, MIKEY_PORT } from '../wire/registry.js';
 import type { KmsService } from './service.js';
 
 export interface ServeOptions {
-  http?: { port: number; host?: string; tls?: { cert: string; key: string } };
+  http?: { port: number; host?: string; tls?: { cert: string; key: string } } & HttpLimits;
   udp?: { port?: number; host?: string };
 }
+
+/** What one HTTP client may hold: silent, slow or half-sent connections are dropped, and counted. */
+export interface HttpLimits {
+  /** All request headers within this long of the connection (or of the previous request), ms (default 5000). */
+  headersTimeoutMs?: number;
+  /** The whole request within this long, ms (default 10,000). */
+  requestTimeoutMs?: number;
+  /** An idle kept-alive connection is closed after this long, ms (default 5000). */
+  keepAliveTimeoutMs?: number;
+  /** Requests per kept-alive connection (default 100). */
+  maxRequestsPerSocket?: number;
+  /** Open connections in all (default 512; keep it below the process's descriptor limit). */
+  maxConnections?: number;
+  /** Open connections per client address (default 64). */
+  maxConnectionsPerAddress?: number;
+}
+
+export const HTTP_LIMITS: Required<HttpLimits> = {
+  headersTimeoutMs: 5000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5000, maxRequestsPerSocket: 100, maxConnections: 512, maxConnectionsPerAddress: 64,
+};
+
+/** TLS: ECDHE key exchange with AEAD ciphers only; TLS 1.3 first (its suites are all AEAD with (EC)DHE). */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
 
 export interface RunningKms {
   httpPort?: number;
   udpPort?: number;
   httpUrl?: string;
+  /** HTTP connections open now. */
+  connections(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -83,21 +112,47 @@ async function onHttp(service: KmsService, req: IncomingMessage, res: ServerResp
   return send(r.errorNo === undefined ? 200 : 400, MIKEY_MEDIA_TYPE, r.response);
 }
 
+const definedOf = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
 /** Start the listeners. Ports 0 pick free ones; the UDP default is 2269. */
 export async function serveKms(service: KmsService, o: ServeOptions, maxRequestBytes = 8192): Promise<RunningKms> {
   let server: Server | undefined;
   let socket: Socket | undefined;
-  const out: RunningKms = { close: async () => undefined };
+  const out: RunningKms = {
+    close: async () => undefined,
+    connections: () => new Promise((resolve, reject) => (server ? server.getConnections((e, n) => (e ? reject(e) : resolve(n))) : resolve(0))),
+  };
   if (o.http) {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       onHttp(service, req, res, maxRequestBytes, !!o.http?.tls).catch(() => {
         if (!res.headersSent) { res.writeHead(500); res.end(); } else res.destroy();
       });
     };
-    server = o.http.tls ? createHttpsServer({ cert: o.http.tls.cert, key: o.http.tls.key }, handler) : createHttpServer(handler);
-    server.keepAliveTimeout = 5000;
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 10_000;
+    const lim = { ...HTTP_LIMITS, ...definedOf(o.http) };
+    // the headers/request timeouts are checked every `connectionsCheckingInterval` (Node's default 30 s is too coarse)
+    const common = {
+      headersTimeout: lim.headersTimeoutMs, requestTimeout: Math.max(lim.requestTimeoutMs, lim.headersTimeoutMs), keepAliveTimeout: lim.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(lim.headersTimeoutMs / 4))),
+    };
+    server = o.http.tls
+      ? createHttpsServer({
+        ...common, cert: o.http.tls.cert, key: o.http.tls.key, minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true,
+        // a TLS handshake that does not finish in time is dropped like silent HTTP
+        handshakeTimeout: lim.headersTimeoutMs,
+      }, handler)
+      : createHttpServer(common, handler);
+    server.maxRequestsPerSocket = lim.maxRequestsPerSocket;
+    server.maxConnections = lim.maxConnections;
+    // a connection silent this long is closed, also one that never sent a byte (the headers timeout starts with the first)
+    server.timeout = lim.headersTimeoutMs;
+    const perAddress = new Map<string, number>();
+    server.on('connection', (sock: Socket4) => {
+      const a = sock.remoteAddress ?? '';
+      const n = (perAddress.get(a) ?? 0) + 1;
+      if (n > lim.maxConnectionsPerAddress) { sock.destroy(); return; }
+      perAddress.set(a, n);
+      sock.once('close', () => { const m = (perAddress.get(a) ?? 1) - 1; if (m > 0) perAddress.set(a, m); else perAddress.delete(a); });
+    });
     await new Promise<void>((ok, fail) => { server!.once('error', fail); server!.listen(o.http!.port, o.http!.host ?? '127.0.0.1', () => ok()); });
     out.httpPort = (server.address() as AddressInfo).port;
     out.httpUrl = `${o.http.tls ? 'https' : 'http'}://${o.http.host ?? '127.0.0.1'}:${out.httpPort}/`;

@@ -2,7 +2,7 @@
 // is checked and answered in memory, then what it leaves behind (replay entry with the answer,
 // the ticket issued or the resolution, an audit row) is stored in one transaction, and only
 // then is the answer sent. A request that fails changes nothing stored: it is logged.
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { MikeyProtocolError } from '../session/errors.js';
@@ -18,6 +18,7 @@ import { identity } from './memory.js';
 import { SecretBox } from './secrets.js';
 import { SCHEMA_VERSION, type Store, type TpkRow, type CredentialRow, type UserRow } from './store.js';
 import { TokenBuckets } from './rate.js';
+import { Lru } from './lru.js';
 import { nullLogger, type Logger } from './log.js';
 import { IdentityKeys, type IdentityKeyOptions } from './identity.js';
 
@@ -37,11 +38,13 @@ export interface KmsServiceOptions {
   maxSkewMs?: number;
   /** How long users, rules and groups read from the store are reused (default 1 s). */
   cacheTtlMs?: number;
+  /** Most entries per cache (users, PSK IDs, names not found, unsealed keys, certificates; default 10,000). */
+  cacheEntries?: number;
   /** A new ticket protection key after this long (default 1 day); old ones kept for `tpkKeepMs` more (default 2 days). */
   tpkRotateMs?: number;
   tpkKeepMs?: number;
-  /** Per-peer token bucket (default 200 requests/s, bursts of 400). */
-  rate?: { perSec: number; burst: number };
+  /** Per-peer token bucket (default 200 requests/s, bursts of 400; at most `peers` buckets, default 100,000). */
+  rate?: { perSec: number; burst: number; peers?: number };
   /** Largest request accepted, bytes (default 8192). */
   maxRequestBytes?: number;
   log?: Logger;
@@ -58,31 +61,60 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toS
 
 interface Cached<T> { at: number; value: T }
 
-/** The KMS directory over the store, with short-lived caches so the hot path reads nothing. */
+/** Default bound of every directory cache. */
+export const DEFAULT_CACHE_ENTRIES = 10_000;
+
+type UserEntry = UserRow & { creds: CredentialRow[] };
+
+/** A fixed-size key for a negative answer: whatever the sender named, 16 bytes of its hash. */
+const missKey = (kind: string, v: string | Uint8Array) => createHash('sha256').update(kind).update(v).digest().subarray(0, 16).toString('base64');
+
+/**
+ * The KMS directory over the store, with short-lived caches so the hot path reads nothing.
+ * Every cache is bounded (`cacheEntries`, least recently used evicted); names the store does not
+ * know are remembered only as a 16-byte hash, so a flood of made-up identities costs a fixed
+ * amount of memory.
+ */
 export class StoreDirectory implements KmsDirectory {
-  private users = new Map<string, Cached<(UserRow & { creds: CredentialRow[] }) | undefined>>();
-  private byPskId = new Map<string, Cached<{ user: UserRow; cred: CredentialRow } | undefined>>();
-  private unsealed = new Map<string, Uint8Array>();
+  private readonly users: Lru<string, UserEntry>;
+  private readonly byPskId: Lru<string, { user: UserRow; cred: CredentialRow }>;
+  private readonly missing: Lru<string, true>;
+  private readonly unsealed: Lru<string, Uint8Array>;
   private rulesC?: Cached<PolicyRule[]>;
   private groupsC?: Cached<Map<string, string[]>>;
   private current?: Cached<{ row: TpkRow; key: Uint8Array }>;
-  private tpkCache = new Map<string, { row: TpkRow; key: Uint8Array }>();
+  private readonly tpkCache: Lru<string, { row: TpkRow; key: Uint8Array }>;
   private readonly anchors: X509Certificate[];
-  private readonly certs = new Map<string, X509Certificate>();
+  private readonly certs: Lru<string, X509Certificate>;
 
-  constructor(private readonly store: Store, private readonly box: SecretBox, private readonly o: { ttl: number; rotateMs: number; keepMs: number; trustAnchors?: string[]; clock: Clock }) {
+  constructor(private readonly store: Store, private readonly box: SecretBox, private readonly o: { ttl: number; rotateMs: number; keepMs: number; trustAnchors?: string[]; clock: Clock; cacheEntries?: number }) {
     this.anchors = (o.trustAnchors ?? []).map((c) => parseCertificate(c));
+    const n = o.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
+    const ttl = o.ttl > 0 ? o.ttl : 0;
+    this.users = new Lru(n, ttl);
+    this.byPskId = new Lru(n, ttl);
+    this.missing = new Lru(n, ttl);
+    this.unsealed = new Lru(n);
+    this.tpkCache = new Lru(Math.min(n, 1024));
+    this.certs = new Lru(n);
+  }
+
+  /** Entries held per cache (for tests and health). */
+  cacheSizes(): Record<string, number> {
+    return { users: this.users.size, pskIds: this.byPskId.size, missing: this.missing.size, unsealed: this.unsealed.size, tpks: this.tpkCache.size, certificates: this.certs.size };
   }
 
   private fresh<T>(c: Cached<T> | undefined, now: number): c is Cached<T> {
     return c !== undefined && now - c.at < this.o.ttl;
   }
 
-  private async user(name: string, now: number) {
-    const c = this.users.get(name);
-    if (this.fresh(c, now)) return c.value;
+  private async user(name: string, now: number): Promise<UserEntry | undefined> {
+    const hit = this.users.get(name, now);
+    if (hit) return hit;
+    const miss = missKey('user', name);
+    if (this.missing.get(miss, now)) return undefined;
     const value = await this.store.user(name);
-    this.users.set(name, { at: now, value });
+    if (value) this.users.set(name, value, now); else this.missing.set(miss, true, now);
     return value;
   }
 
@@ -91,22 +123,26 @@ export class StoreDirectory implements KmsDirectory {
     let v = this.unsealed.get(k);
     if (!v) {
       v = this.box.open(cred.secret!, `credential:${cred.name}`);
-      if (this.unsealed.size > 10_000) this.unsealed.clear();
       this.unsealed.set(k, v);
     }
     return v;
   }
 
+  private async credential(pskId: Uint8Array, now: number): Promise<{ user: UserRow; cred: CredentialRow } | undefined> {
+    const key = hex(pskId);
+    const hit = this.byPskId.get(key, now);
+    if (hit) return hit;
+    const miss = missKey('psk-id', pskId);
+    if (this.missing.get(miss, now)) return undefined;
+    const value = await this.store.credentialByPskId(Buffer.from(pskId));
+    if (value) this.byPskId.set(key, value, now); else this.missing.set(miss, true, now);
+    return value;
+  }
+
   async pskCandidates(claimed: Identity | undefined, pskId: Uint8Array | undefined): Promise<PskCandidate[]> {
-    const now = Date.now();
+    const now = this.o.clock.now();
     if (pskId) {
-      const key = hex(pskId);
-      let c = this.byPskId.get(key);
-      if (!this.fresh(c, now)) {
-        c = { at: now, value: await this.store.credentialByPskId(Buffer.from(pskId)) };
-        this.byPskId.set(key, c);
-      }
-      const v = c.value;
+      const v = await this.credential(pskId, now);
       if (!v || v.cred.kind !== 'psk' || (claimed && text(claimed) !== v.user.name)) return [];
       return [{ user: identity(v.user.name), key: this.psk(v.cred), credential: v.cred.name }];
     }
@@ -116,6 +152,11 @@ export class StoreDirectory implements KmsDirectory {
     return u.creds.filter((c) => c.kind === 'psk' && c.secret).map((c) => ({ user: identity(u.name), key: this.psk(c), credential: c.name }));
   }
 
+  /** The user and credentials named (cached like the PSK lookups); undefined for names the store does not know. */
+  async userEntry(name: string): Promise<UserEntry | undefined> {
+    return this.user(name, this.o.clock.now());
+  }
+
   private cert(pem: string): X509Certificate {
     let c = this.certs.get(pem);
     if (!c) { c = parseCertificate(pem); this.certs.set(pem, c); }
@@ -123,7 +164,7 @@ export class StoreDirectory implements KmsDirectory {
   }
 
   async signer(claimed: Identity | undefined, certs: readonly Uint8Array[], now: number): Promise<SignerCandidate | undefined> {
-    const u = claimed ? await this.user(text(claimed), Date.now()) : undefined;
+    const u = claimed ? await this.user(text(claimed), this.o.clock.now()) : undefined;
     const reg = u?.creds.find((c) => c.kind === 'cert' && c.cert);
     if (u && reg) return { user: identity(u.name), key: this.cert(reg.cert!).publicKey, credential: reg.name };
     if (!certs.length || !this.anchors.length) return undefined;
@@ -131,7 +172,7 @@ export class StoreDirectory implements KmsDirectory {
     const key = validateChain(leaf!, chain, { trustAnchors: this.anchors, at: now, usage: 'digitalSignature' });
     const id = identityOfCertificate(leaf!);
     if (!id || (claimed && text(claimed) !== text(id))) return undefined;
-    const user = await this.user(text(id), Date.now());
+    const user = await this.user(text(id), this.o.clock.now());
     return user ? { user: identity(user.name), key, credential: `certificate ${leaf!.serialNumber}` } : undefined;
   }
 
@@ -149,25 +190,25 @@ export class StoreDirectory implements KmsDirectory {
   }
 
   async grant(requester: Identity, requested: ReadPolicy, now: number): Promise<TicketPolicy> {
-    const [rules, groups] = await Promise.all([this.rules(Date.now()), this.groups(Date.now())]);
+    const [rules, groups] = await Promise.all([this.rules(this.o.clock.now()), this.groups(this.o.clock.now())]);
     return grantPolicy(rules, requester, requested, now, (n) => groups.get(n) ?? []);
   }
 
   async authorizeResolve(resolver: Identity, policy: ReadPolicy): Promise<Identity | undefined> {
-    const groups = await this.groups(Date.now());
+    const groups = await this.groups(this.o.clock.now());
     return mayResolve(text(resolver), policy.responders, (n) => groups.get(n) ?? []) ? resolver : undefined;
   }
 
   async currentTpk(now: number): Promise<Tpk> {
     const c = this.current;
     // look again at most every minute, and whenever the key in hand is due for rotation
-    if (c && Date.now() - c.at < Math.min(60_000, this.o.rotateMs) && now - c.value.row.createdAt < this.o.rotateMs) return { id: c.value.row.id, key: c.value.key };
+    if (c && this.o.clock.now() - c.at < Math.min(60_000, this.o.rotateMs) && now - c.value.row.createdAt < this.o.rotateMs) return { id: c.value.row.id, key: c.value.key };
     const row = await this.store.rotateTpk(now, this.o.rotateMs, () => {
       const id = randomBytes(8);
       return { id, secret: this.box.seal(randomBytes(32), `tpk:${hex(id)}`), createdAt: now };
     });
     const key = this.box.open(row.secret, `tpk:${hex(row.id)}`);
-    this.current = { at: Date.now(), value: { row, key } };
+    this.current = { at: this.o.clock.now(), value: { row, key } };
     this.tpkCache.set(hex(row.id), { row, key });
     return { id: row.id, key };
   }
@@ -188,7 +229,7 @@ export class StoreDirectory implements KmsDirectory {
 
   /** Forget what was read (after an administrative change in this process). */
   invalidate(): void {
-    this.users.clear(); this.byPskId.clear(); this.rulesC = undefined; this.groupsC = undefined;
+    this.users.clear(); this.byPskId.clear(); this.missing.clear(); this.rulesC = undefined; this.groupsC = undefined;
   }
 }
 
@@ -214,15 +255,18 @@ export class KmsService {
   private readonly log: Logger;
   private readonly rate: TokenBuckets;
   private readonly maxBytes: number;
-  private readonly startedAt = Date.now();
+  private readonly clock: Clock;
+  private readonly startedAt: number;
   private timer?: NodeJS.Timeout;
   readonly stats = { answered: 0, issued: 0, resolved: 0, rejected: 0, retransmissions: 0, dropped: 0 };
 
   private constructor(readonly o: KmsServiceOptions) {
     this.node = o.node ?? `${hostname()}:${process.pid}`;
     this.log = o.log ?? nullLogger;
+    this.clock = o.clock ?? systemClock;
+    this.startedAt = this.clock.now();
     const rotateMs = o.tpkRotateMs ?? 86_400_000;
-    this.directory = new StoreDirectory(o.store, o.box, { ttl: o.cacheTtlMs ?? 1000, rotateMs, keepMs: o.tpkKeepMs ?? 2 * rotateMs, trustAnchors: o.trustAnchors, clock: o.clock ?? systemClock });
+    this.directory = new StoreDirectory(o.store, o.box, { ttl: o.cacheTtlMs ?? 1000, rotateMs, keepMs: o.tpkKeepMs ?? 2 * rotateMs, trustAnchors: o.trustAnchors, clock: this.clock, cacheEntries: o.cacheEntries });
     this.kms = new TicketKms({
       identity: identity(o.identity), directory: this.directory, clock: o.clock ?? systemClock, maxSkewMs: o.maxSkewMs,
       privateKey: o.privateKey, certificate: o.certificate, random: pooledRandom(),
@@ -233,7 +277,7 @@ export class KmsService {
         maxSkewMs: o.maxSkewMs, privateKey: o.privateKey, certificate: o.certificate, trustAnchors: o.trustAnchors,
       });
     }
-    this.rate = new TokenBuckets(o.rate?.perSec ?? 200, o.rate?.burst ?? 400);
+    this.rate = new TokenBuckets(o.rate?.perSec ?? 200, o.rate?.burst ?? 400, () => this.clock.now(), o.rate?.peers);
     this.maxBytes = o.maxRequestBytes ?? 8192;
   }
 
@@ -330,11 +374,16 @@ export class KmsService {
     return { kind: 'answer', response: this.kms.errorFor(p, code), errorNo: code };
   }
 
+  /** Peers with a rate-limit bucket now. */
+  rateBuckets(): number {
+    return this.rate.size;
+  }
+
   async health(): Promise<Record<string, unknown>> {
     const c = await this.o.store.counts();
     return {
       status: 'ok', node: this.node, backend: this.o.store.backend, schema: await this.o.store.schemaVersion(), identity: this.o.identity,
-      uptimeSec: Math.round((Date.now() - this.startedAt) / 1000), users: c.users, tickets: c.tickets, resolutions: c.resolutions, tpks: c.tpks, stats: this.stats,
+      uptimeSec: Math.round((this.clock.now() - this.startedAt) / 1000), users: c.users, tickets: c.tickets, resolutions: c.resolutions, tpks: c.tpks, stats: this.stats,
     };
   }
 

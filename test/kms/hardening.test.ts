@@ -1,0 +1,136 @@
+// Attacks on the key service, performed through its public API, that must fail: a flood of
+// made-up identities (memory stays flat, every cache bounded), silent and half-sent HTTP
+// connections (legitimate requests still answered).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { openStore, type Store } from '../../src/kms/store.js';
+import { SecretBox } from '../../src/kms/secrets.js';
+import { KmsService } from '../../src/kms/service.js';
+import { identity } from '../../src/kms/memory.js';
+import { httpTransport, serveKms, type HttpLimits } from '../../src/kms/server.js';
+import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
+import { decodeMessage } from '../../src/wire/decode.js';
+import { DataType } from '../../src/wire/registry.js';
+import { ALICE, BOB, KMS_ID, MASTER, provision, psk } from './harness.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+async function service(o: { cacheEntries?: number; store?: Store } = {}): Promise<KmsService> {
+  const store = o.store ?? await openStore(':memory:');
+  const box = new SecretBox(MASTER);
+  await provision(store, box);
+  return KmsService.open({ store, box, identity: KMS_ID, node: 'hardening', rate: { perSec: 1e9, burst: 1e9, peers: 1000 }, cacheEntries: o.cacheEntries });
+}
+
+const alice = () => new TicketInitiator({ identity: identity(ALICE), kms: identity(KMS_ID), psk: psk(1) });
+
+/** `bytes` with every occurrence of `from` (same length) replaced by `to`. */
+function swap(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  const out = Uint8Array.from(bytes);
+  const f = Buffer.from(from);
+  const t = Buffer.from(to);
+  assert.equal(f.length, t.length);
+  let i = Buffer.from(out).indexOf(f);
+  assert.ok(i >= 0, `${from} is in the request`);
+  while (i >= 0) { out.set(t, i); i = Buffer.from(out).indexOf(f, i + 1); }
+  return out;
+}
+
+const randomName = (len: number) => {
+  const abc = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from({ length: len }, () => abc[Math.floor(Math.random() * abc.length)]).join('');
+};
+
+function heapAfterGc(): number {
+  gc(); gc();
+  return process.memoryUsage().heapUsed;
+}
+
+test('a flood of made-up identities from spoofed sources: memory flat, caches bounded, the real user still served', async (t) => {
+  const ENTRIES = 500;
+  const svc = await service({ cacheEntries: ENTRIES });
+  try {
+    const template = alice().createRequest({ responders: [identity(BOB)] }).bytes;
+    const user = 'alice';
+    const flood = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        // another claimed IDRi per request, from another source address: every one misses the store
+        const bytes = swap(template, user, randomName(user.length));
+        const r = await svc.handle(bytes, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+        assert.equal(r.kind, 'answer');
+        if (r.kind === 'answer') assert.notEqual(r.errorNo, undefined);
+      }
+    };
+    await flood(2000);
+    const before = heapAfterGc();
+    await flood(10_000);
+    const after = heapAfterGc();
+    const sizes = svc.directory.cacheSizes();
+    for (const [name, n] of Object.entries(sizes)) assert.ok(n <= ENTRIES, `${name}: ${n} entries (bound ${ENTRIES})`);
+    assert.equal(sizes['missing'], ENTRIES, 'names the store does not know are remembered, up to the bound');
+    assert.ok(svc.rateBuckets() <= 1000, `rate buckets ${svc.rateBuckets()}`);
+    // without bounds this grows by ~234 bytes a request (2.3 MB here)
+    const grown = after - before;
+    t.diagnostic(`heap ${before} -> ${after} bytes over 10,000 requests (${(grown / 10_000).toFixed(1)} bytes a request)`);
+    assert.ok(grown < 600_000, `heap grew by ${grown} bytes over 10,000 requests`);
+    // the real user is answered as before
+    const req = alice().createRequest({ responders: [identity(BOB)] });
+    const r = await svc.handle(req.bytes, '192.0.2.1');
+    assert.ok(r.kind === 'answer' && r.errorNo === undefined);
+    assert.equal(decodeMessage(r.response).header.dataType, DataType.RequestResp);
+  } finally {
+    await svc.close();
+  }
+});
+
+/** Open `n` connections from `localAddress`; `half` of them send part of a request. */
+async function openConnections(port: number, localAddress: string, n: number, half: boolean): Promise<Array<{ sock: Socket; closed: Promise<number> }>> {
+  const out: Array<{ sock: Socket; closed: Promise<number> }> = [];
+  for (let i = 0; i < n; i++) {
+    const sock = connect({ port, host: '127.0.0.1', localAddress });
+    const t0 = Date.now();
+    const closed = new Promise<number>((resolve) => sock.once('close', () => resolve(Date.now() - t0)));
+    sock.on('error', () => undefined);
+    await new Promise<void>((resolve) => { sock.once('connect', () => resolve()); sock.once('close', () => resolve()); });
+    if (half && !sock.destroyed) sock.write('POST /mikey HTTP/1.1\r\nHost: kms\r\nContent-Type: application/mikey\r\n');
+    out.push({ sock, closed });
+  }
+  return out;
+}
+
+test('silent and half-sent HTTP connections: capped per address and in all, dropped after the headers timeout; legitimate requests answered', async () => {
+  const svc = await service();
+  const limits: HttpLimits = { headersTimeoutMs: 600, maxConnections: 48, maxConnectionsPerAddress: 16 };
+  const running = await serveKms(svc, { http: { port: 0, ...limits } });
+  const port = running.httpPort!;
+  const ask = async () => {
+    const req = alice().createRequest({ responders: [identity(BOB)] });
+    const b = await httpTransport(running.httpUrl!, { timeoutMs: 10_000 })(req.bytes);
+    assert.equal(decodeMessage(b).header.dataType, DataType.RequestResp);
+  };
+  const all: Array<{ sock: Socket; closed: Promise<number> }> = [];
+  try {
+    // one address: 40 silent and 40 half-sent connections; 16 are kept, the rest dropped at once
+    const silent = await openConnections(port, '127.0.0.2', 40, false);
+    const halfSent = await openConnections(port, '127.0.0.2', 40, true);
+    all.push(...silent, ...halfSent);
+    await ask();
+    // many addresses: the total stays within the cap
+    for (let a = 3; a < 8; a++) all.push(...await openConnections(port, `127.0.0.${a}`, 16, a % 2 === 0));
+    const open = await running.connections();
+    assert.ok(open <= 48, `${open} connections open (cap 48)`);
+    // every attacking connection is closed by the server: at once (over a cap) or after the headers timeout
+    const times = await Promise.all(all.map((c) => c.closed));
+    assert.ok(times.every((ms) => ms < 600 * 10), `closed after ${Math.max(...times)} ms`);
+    // and the service answers again
+    await ask();
+  } finally {
+    for (const c of all) c.sock.destroy();
+    await running.close();
+    await svc.close();
+  }
+});
