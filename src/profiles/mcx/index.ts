@@ -14,6 +14,7 @@ export {
   DEPLOYED_LENIENCE, MCX_TOLERANCES, KEY_LENGTHS, resolveMcxLenience, atLength, normaliseKeySet, normaliseKms, type McxLenience,
 } from './lenience.js';
 export {
-  McxKeyManagement, checkMcxPrf, readKeyParameters, UID_ROLE_INITIATOR, UID_ROLE_RESPONDER,
+  McxKeyManagement, checkMcxPrf, readKeyParameters, mcxKeyIds, UID_ROLE_INITIATOR, UID_ROLE_RESPONDER,
   type McxKeySet, type McxOptions, type McxSendOptions, type McxSent, type McxReceived,
 } from './mikey.js';
+export { inspectSakkeMessage, type InspectKeys, type InspectOptions, type InspectStep, type SakkeInspection, type Verdict } from './inspect.js';

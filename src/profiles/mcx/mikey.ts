@@ -162,12 +162,23 @@ export class McxKeyManagement {
     this.opts = opts;
   }
 
-  private kmsByUri(uri: string | undefined): McxKms | undefined {
+  /** @internal The options after the tolerances (normalised key material). */
+  get options(): McxOptions {
+    return this.opts;
+  }
+  /** @internal */
+  get tolerances(): McxLenience {
+    return this.lenience;
+  }
+
+  /** @internal */
+  kmsByUri(uri: string | undefined): McxKms | undefined {
     if (uri === undefined || uri === this.opts.kms.uri) return this.opts.kms;
     return this.opts.peerKms?.find((k) => k.uri === uri);
   }
 
-  private uidOf(s: McxKeySet): Uint8Array {
+  /** @internal */
+  uidOf(s: McxKeySet): Uint8Array {
     let u = this.uids.get(s);
     if (!u) {
       u = s.uid ?? uidFor(this.opts.uri, this.opts.kms, s.keyPeriodNo);
@@ -186,7 +197,8 @@ export class McxKeyManagement {
     }
   }
 
-  private period(kms: McxKms, ms: number): number {
+  /** @internal */
+  period(kms: McxKms, ms: number): number {
     return keyPeriodNumber(ms, kms.keyPeriod, kms.keyPeriodOffset);
   }
 
@@ -296,7 +308,8 @@ export class McxKeyManagement {
     }
   }
 
-  private signerCandidates(msg: DecodedMessage, ms: number, expected: string | undefined): Array<SakkeSignerCandidate<SignerLabel>> {
+  /** @internal The signers to try: from IDRi or the UID in role 8, with the period of T and its neighbours. */
+  signerCandidates(msg: DecodedMessage, ms: number, expected: string | undefined): Array<SakkeSignerCandidate<SignerLabel>> {
     const kmsUri = idrText(msg, IdRole.IDRkmsi);
     const kms = this.kmsByUri(kmsUri);
     if (!kms) return [];
@@ -316,7 +329,8 @@ export class McxKeyManagement {
     return uidsOf(uri).map((uid) => ({ id: uid, verifier, label: { uid, kms, uri } }));
   }
 
-  private receiverCandidates(msg: DecodedMessage, ms: number, signer: SignerLabel): Array<SakkeReceiverCandidate<ReceiverLabel>> {
+  /** @internal Our key sets to try, in order: SAKKE-to-self, the UID in role 9, the period of T and its neighbours. */
+  receiverCandidates(msg: DecodedMessage, ms: number, signer: SignerLabel): Array<SakkeReceiverCandidate<ReceiverLabel>> {
     const me = this.opts;
     const cand = (set: McxKeySet, self: boolean, data?: Uint8Array): SakkeReceiverCandidate<ReceiverLabel> => ({
       receiver: () => this.receivers.get(me.kms.zS, this.uidOf(set), set.rsk), data, label: { set, self },
@@ -347,25 +361,11 @@ export class McxKeyManagement {
       (t, signer) => this.receiverCandidates(msg, ntpToMs(t.value), signer));
     const key = opened.ssv;
     const csbId = msg.header.csbId;
-    const purpose = keyPurposeOf(csbId);
-    const group = purpose === KeyPurpose.GMK;
-    // E.2: our GUK-ID; the GMK-ID follows from it (F.1.3). The sender of our own message
-    // (SAKKE-to-self) computed it for the responder.
     const memberUri = opened.receiver.self ? idrText(msg, IdRole.IDRr) : me.uri;
-    let keyId = csbId;
-    let guk: number | undefined;
-    if (group && memberUri !== undefined) {
-      guk = csbId;
-      keyId = gmkIdOf(csbId, key, memberUri);
-      const spi = msg.header.csIdMap.type === 2 ? msg.header.csIdMap.entries[0]?.spi : undefined;
-      if (spi && spi.length === 8 && (u32Of(spi) !== keyId || u32Of(spi, 4) !== csbId)) {
-        throw new MikeyProtocolError(ErrorNo.AuthFailure, 'the CSB ID is not our GUK-ID for this GMK');
-      }
-    }
+    const { purpose, keyId, gukId: guk, mki } = mcxKeyIds(msg, key, memberUri);
     if ([opened.receiver.set, opened.signer.kms, me.kms].some((x) => this.normalised.has(x))) lenient.push('key-material-leading-zeros');
     const kp = readKeyParameters(msg, key, csbId, l, lenient);
     const csIds = csIdsFor(purpose, me.service);
-    const mki = group && guk !== undefined ? mcxMki(keyId, guk) : mcxMki(keyId);
     const sps = payloadsOf(msg, PayloadType.Sp);
     const defaults = defaultPolicyFor(purpose);
     const bundle = deriveMcxBundle(header, opened.rand, sps, key, { defaultParams: defaults, implied: csIds.map((csId) => ({ csId, mki })) });
@@ -384,6 +384,24 @@ export class McxKeyManagement {
     if (kp.error !== undefined) out.keyParametersError = kp.error;
     return out;
   }
+}
+
+/**
+ * The key's identifiers (E.2, F.1.3, §7.4): the purpose tag of the CSB ID; for a GMK the CSB ID
+ * is the member's GUK-ID, from which the GMK-ID follows (the sender of our own message, read
+ * back with SAKKE-to-self, computed it for the responder); the MKI. An SPI that names another
+ * GMK-ID || GUK-ID is an Auth failure.
+ */
+export function mcxKeyIds(msg: DecodedMessage, key: Uint8Array, memberUri: string | undefined): { purpose: number; keyId: number; gukId?: number; mki: Uint8Array } {
+  const csbId = msg.header.csbId;
+  const purpose = keyPurposeOf(csbId);
+  if (purpose !== KeyPurpose.GMK || memberUri === undefined) return { purpose, keyId: csbId, mki: mcxMki(csbId) };
+  const keyId = gmkIdOf(csbId, key, memberUri);
+  const spi = msg.header.csIdMap.type === 2 ? msg.header.csIdMap.entries[0]?.spi : undefined;
+  if (spi && spi.length === 8 && (u32Of(spi) !== keyId || u32Of(spi, 4) !== csbId)) {
+    throw new MikeyProtocolError(ErrorNo.AuthFailure, 'the CSB ID is not our GUK-ID for this GMK');
+  }
+  return { purpose, keyId, gukId: csbId, mki: mcxMki(keyId, csbId) };
 }
 
 /**
