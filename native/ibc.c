@@ -488,6 +488,80 @@ static void jac_add(const field* F, jac* r, const jac* A, const jac* B)
     *r = out;
 }
 
+/* r = A + (x, y) with (x, y) affine (madd-2007-bl); infinity and doubling by branches */
+static void jac_add_affine(const field* F, jac* r, const jac* A, const limb* x, const limb* y)
+{
+    fe Z1Z1, U2, S2, H, HH, I, J, rr, V, t;
+    if (fe_is_zero(F, A->Z)) {
+        fe_copy(F, r->X, x);
+        fe_copy(F, r->Y, y);
+        fe_copy(F, r->Z, F->one);
+        return;
+    }
+    fe_sqr(F, Z1Z1, A->Z);
+    fe_mul(F, U2, x, Z1Z1);
+    fe_mul(F, t, y, A->Z);
+    fe_mul(F, S2, t, Z1Z1);
+    fe_sub(F, H, U2, A->X);
+    fe_sub(F, rr, S2, A->Y);
+    if (fe_is_zero(F, H)) {
+        if (fe_is_zero(F, rr)) {
+            jac B;
+            fe_copy(F, B.X, x);
+            fe_copy(F, B.Y, y);
+            fe_copy(F, B.Z, F->one);
+            jac_double(F, r, &B);
+        } else {
+            fe_copy(F, r->X, F->one);
+            fe_copy(F, r->Y, F->one);
+            memset(r->Z, 0, sizeof(r->Z));
+        }
+        return;
+    }
+    jac out;
+    fe_sqr(F, HH, H);
+    fe_dbl(F, I, HH);
+    fe_dbl(F, I, I);
+    fe_mul(F, J, H, I);
+    fe_dbl(F, rr, rr);
+    fe_mul(F, V, A->X, I);
+    fe_sqr(F, t, rr);
+    fe_sub(F, t, t, J);
+    fe_sub(F, t, t, V);
+    fe_sub(F, out.X, t, V);
+    fe_sub(F, t, V, out.X);
+    fe_mul(F, t, rr, t);
+    fe_mul(F, U2, A->Y, J);
+    fe_dbl(F, U2, U2);
+    fe_sub(F, out.Y, t, U2);
+    fe_add(F, t, A->Z, H);
+    fe_sqr(F, t, t);
+    fe_sub(F, t, t, Z1Z1);
+    fe_sub(F, out.Z, t, HH);
+    *r = out;
+}
+
+/* [k]B from a fixed-base table (curve.ts FixedBaseTable): rows[j][d-1] = d * 2^(w j) * B
+ * affine, signed digits; one mixed addition per window whatever the digit (zero adds and drops) */
+static void jac_fixed_mul(const field* F, jac* r, const limb* rows, size_t half, const int32_t* digits, size_t count)
+{
+    jac acc, sum;
+    fe y;
+    memset(&acc, 0, sizeof(acc));
+    fe_copy(F, acc.X, F->one);
+    fe_copy(F, acc.Y, F->one);
+    for (size_t j = 0; j < count; j++) {
+        int32_t d = digits[j];
+        int32_t ad = d < 0 ? -d : d == 0 ? 1 : d;
+        const limb* pt = rows + ((j * half) + (size_t)(ad - 1)) * 2 * F->n;
+        if (d < 0) fe_neg(F, y, pt + F->n);
+        else fe_copy(F, y, pt + F->n);
+        jac_add_affine(F, &sum, &acc, pt, y);
+        if (d != 0) acc = sum;
+    }
+    *r = acc;
+}
+
 /* [k]A over `bits` bits of k in fixed 4-bit windows: four doublings and one addition per
  * window whatever the digit (a zero digit adds and discards), the table read by a masked scan */
 static void jac_mul(const field* F, jac* r, const limb* Ax, const limb* Ay, const unsigned char* k, size_t klen)
@@ -540,6 +614,17 @@ static int get_bytes(napi_env env, napi_value v, unsigned char** data, size_t* l
     if (napi_get_typedarray_info(env, v, &type, len, (void**)data, &ab, &off) != napi_ok) return -1;
     if (type != napi_uint8_array && type != napi_int8_array) return -1;
     return 0;
+}
+
+static int get_i32(napi_env env, napi_value v, const int32_t** data, size_t* len)
+{
+    bool is;
+    if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return -1;
+    napi_typedarray_type type;
+    napi_value ab;
+    size_t off;
+    if (napi_get_typedarray_info(env, v, &type, len, (void**)data, &ab, &off) != napi_ok) return -1;
+    return type == napi_int32_array ? 0 : -1;
 }
 
 /* an element of F_p given as big-endian octets, < p, into Montgomery form */
@@ -709,6 +794,59 @@ static napi_value js_ec_mul2(napi_env env, napi_callback_info info)
     return arr;
 }
 
+/* ecFixedMul(p, packedRows, half, digits: Int32Array) -> Jacobian [k]B */
+static napi_value js_ec_fixed_mul(napi_env env, napi_callback_info info)
+{
+    ARGS(4);
+    unsigned char* packed;
+    size_t plen, count;
+    const int32_t* digits;
+    uint32_t half;
+    if (get_bytes(env, argv[1], &packed, &plen) != 0 || ((uintptr_t)packed % sizeof(limb)) != 0) THROW(env, "bad table");
+    if (napi_get_value_uint32(env, argv[2], &half) != napi_ok || half == 0) THROW(env, "bad table");
+    if (get_i32(env, argv[3], &digits, &count) != 0) THROW(env, "bad digits");
+    if (plen != count * half * 2 * F->n * sizeof(limb)) THROW(env, "table and digits disagree");
+    for (size_t j = 0; j < count; j++)
+        if (digits[j] > (int32_t)half || digits[j] < -(int32_t)half) THROW(env, "digit out of range");
+    jac R;
+    jac_fixed_mul(F, &R, (const limb*)packed, half, digits, count);
+    napi_value arr;
+    napi_create_array_with_length(env, 3, &arr);
+    napi_set_element(env, arr, 0, fe_out(env, F, R.X));
+    napi_set_element(env, arr, 1, fe_out(env, F, R.Y));
+    napi_set_element(env, arr, 2, fe_out(env, F, R.Z));
+    return arr;
+}
+
+/* fp2FixedPow(p, packedRows, entries, digits) -> product of rows[j][|d|] (conjugated for d < 0):
+ * fp2.ts PfpFixedBase.pow, one F_p^2 product per window whatever the digit */
+static napi_value js_fp2_fixed_pow(napi_env env, napi_callback_info info)
+{
+    ARGS(4);
+    unsigned char* packed;
+    size_t plen, count;
+    const int32_t* digits;
+    uint32_t entries;
+    if (get_bytes(env, argv[1], &packed, &plen) != 0 || ((uintptr_t)packed % sizeof(limb)) != 0) THROW(env, "bad table");
+    if (napi_get_value_uint32(env, argv[2], &entries) != napi_ok || entries == 0) THROW(env, "bad table");
+    if (get_i32(env, argv[3], &digits, &count) != 0) THROW(env, "bad digits");
+    if (plen != count * entries * 2 * F->n * sizeof(limb)) THROW(env, "table and digits disagree");
+    const limb* rows = (const limb*)packed;
+    fe a0, a1, t1;
+    fe_copy(F, a0, F->one);
+    memset(a1, 0, sizeof(a1));
+    for (size_t j = 0; j < count; j++) {
+        int32_t d = digits[j];
+        int32_t ad = d < 0 ? -d : d;
+        if (ad >= (int32_t)entries) THROW(env, "digit out of range");
+        const limb* t = rows + (j * entries + (size_t)ad) * 2 * F->n;
+        if (d < 0) fe_neg(F, t1, t + F->n);
+        else fe_copy(F, t1, t + F->n);
+        fp2_mul(F, a0, a1, a0, a1, t, t1);
+    }
+    return pair_out(env, F, a0, a1);
+}
+
 /* mulMod(p, a, b) -> a*b mod p (for tests and the bench) */
 static napi_value js_mul_mod(napi_env env, napi_callback_info info)
 {
@@ -755,6 +893,8 @@ static napi_value init(napi_env env, napi_value exports)
         { "ecMul", NULL, js_ec_mul, NULL, NULL, NULL, napi_default, NULL },
         { "ecMul2", NULL, js_ec_mul2, NULL, NULL, NULL, napi_default, NULL },
         { "mulMod", NULL, js_mul_mod, NULL, NULL, NULL, napi_default, NULL },
+        { "ecFixedMul", NULL, js_ec_fixed_mul, NULL, NULL, NULL, napi_default, NULL },
+        { "fp2FixedPow", NULL, js_fp2_fixed_pow, NULL, NULL, NULL, napi_default, NULL },
         { "backend", NULL, js_backend, NULL, NULL, NULL, napi_default, NULL },
         { "setBackend", NULL, js_set_backend, NULL, NULL, NULL, napi_default, NULL },
     };

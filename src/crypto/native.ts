@@ -23,6 +23,10 @@ export interface NativeIbc {
   /** [k]A + [l]B, Jacobian */
   ecMul2(p: Bytes, ax: Bytes, ay: Bytes, k: Bytes, bx: Bytes, by: Bytes, l: Bytes): [Bytes, Bytes, Bytes];
   mulMod(p: Bytes, a: Bytes, b: Bytes): Bytes;
+  /** [k]B from packed affine rows (d * 2^(w j) * B for d = 1..half) and signed digits, Jacobian */
+  ecFixedMul(p: Bytes, packed: Bytes, half: number, digits: Int32Array): [Bytes, Bytes, Bytes];
+  /** the product of packed F_p^2 rows[j][|d_j|], conjugated for negative digits */
+  fp2FixedPow(p: Bytes, packed: Bytes, entries: number, digits: Int32Array): [Bytes, Bytes];
   backend(): 'openssl' | 'c';
   setBackend(name: 'openssl' | 'c'): 'openssl' | 'c';
 }
@@ -92,4 +96,12 @@ export function toBytes(n: bigint, L: number): Bytes {
 
 export function fromBytes(b: Bytes): bigint {
   return BigInt('0x' + (b.length === 0 ? '0' : Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex')));
+}
+
+/** Field elements (big-endian, L octets each) in the native core's packed form. */
+export function pack(nat: NativeIbc, p: bigint, values: readonly bigint[]): Bytes {
+  const { bytes, L } = modulus(p);
+  const all = new Uint8Array(values.length * L);
+  for (let i = 0; i < values.length; i++) all.set(toBytes(values[i]!, L), i * L);
+  return nat.linesPack(bytes, all);
 }

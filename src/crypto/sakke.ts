@@ -185,28 +185,53 @@ function gTable(params: SakkeParams): PfpFixedBase {
 }
 
 /**
- * A KMS Public Key Z_S with its precomputation: a fixed-base table for [k]Z_S and (lazily)
- * the Miller lines of Z_S. Build one per KMS and reuse it.
+ * A KMS Public Key Z_S with its precomputation: a fixed-base table for [k]Z_S, (lazily) the
+ * Miller lines of Z_S and the identity points [b]P + Z_S of the last few identifiers. Build one
+ * per KMS and reuse it. With `{ tables: false }` nothing is kept between calls (one-shot).
  */
 export class SakkeKmsPublicKey {
   readonly Z: Point;
   readonly zS: Uint8Array;
+  readonly tables: boolean;
   private table: FixedBaseTable | undefined;
   private lines: SakkeLines | undefined;
+  private readonly identities = new Map<bigint, Point>();
   constructor(
     readonly params: SakkeParams,
     zS: Uint8Array,
+    opts: { tables?: boolean } = {},
   ) {
     checkParams(params);
     this.Z = decodeGroupPoint(params, zS, 'Z_S');
     this.zS = params.curve.encodePoint(this.Z);
+    this.tables = opts.tables ?? true;
+  }
+
+  /** [b]P + Z_S (RFC 6508 §6.1.2, §6.2.1 step 3), public. */
+  identityPoint(b: bigint): Point {
+    let I = this.tables ? this.identities.get(b) : undefined;
+    if (!I) {
+      const { curve } = this.params;
+      const J = curve.add(curve.mulBase(b), this.Z);
+      if (J === null) throw new CryptoError('invalid-parameter', 'identity point at infinity');
+      I = J;
+      if (this.tables) {
+        if (this.identities.size >= 8) this.identities.delete(this.identities.keys().next().value!);
+        this.identities.set(b, I);
+      }
+    }
+    return I;
   }
 
   /** [r]([b]P + Z_S) = [r*b]P + [r]Z_S, Jacobian (RFC 6508 §6.2.1 step 3, §6.2.2 step 5). */
   mulIdentityPoint(b: bigint, r: bigint): [bigint, bigint, bigint] {
     const { curve } = this.params;
-    const nat = curve.native();
-    if (nat) return curve.nativeMul2Jac(nat, curve.P, mod(r * b, curve.q), this.Z, r);
+    if (!this.tables) {
+      const nat = curve.native();
+      if (nat) return curve.nativeMulJac(nat, this.identityPoint(b), r);
+      const R = curve.mulSecret(this.identityPoint(b), r);
+      return R === null ? [1n, 1n, 0n] : [R.x, R.y, 1n];
+    }
     if (!this.table) this.table = new FixedBaseTable(curve, this.Z, 7);
     const a = curve.mulBaseJac(mod(r * b, curve.q));
     return curve.jacAdd(a, this.table.mulJac(r));
@@ -255,6 +280,15 @@ export function sakkeValidateRsk(params: SakkeParams, zS: Uint8Array | SakkeKmsP
   } catch (e) {
     if (e instanceof CryptoError) return false;
     throw e;
+  }
+  // one-shot: <[a]P + Z, K> by one Miller loop (which also checks the order of [a]P + Z)
+  if (!kms.tables) {
+    try {
+      return finalExpSakke(params.curve, millerSakke(params.curve, kms.identityPoint(a), K)) === params.g;
+    } catch (e) {
+      if (e instanceof CryptoError) return false;
+      throw e;
+    }
   }
   const fP = linesOfP(params).miller(K);
   const fZ = kms.zLines().miller(K);
@@ -340,8 +374,8 @@ export class SakkeReceiver {
     const K = params.curve.decodePoint(rsk);
     this.lines = new SakkeLines(params.curve, K);
     // RFC 6508 §6.1.2 with the lines just built: <K, [b]P + Z> = g
-    const I = params.curve.add(params.curve.mulBase(this.b), this.kms.Z);
-    if (I === null || this.lines.pairing(I) !== params.g) throw new CryptoError('invalid-key', 'RSK does not validate');
+    const I = this.kms.identityPoint(this.b);
+    if (this.lines.pairing(I) !== params.g) throw new CryptoError('invalid-key', 'RSK does not validate');
   }
 
   /** RFC 6508 §6.2.2 (Receiver). Throws CryptoError('decapsulation-failed') on any rejection. */

@@ -87,6 +87,12 @@ test('native and TypeScript paths agree on SAKKE end to end', { skip: !nativeSta
   bothPaths(() => sakkeValidateRsk(P1, pub, id, rsk));
   bothPaths(() => new SakkeReceiver(P1, pub, id, rsk).decapsulate(enc));
   assert.equal(sakkeValidateRsk(P1, pub, id, rsk), true);
+  // one-shot KMS public key (no tables, nothing kept): the same values
+  const once = new SakkeKmsPublicKey(P1, kms.zS, { tables: false });
+  assert.deepEqual(bothPaths(() => sakkeEncapsulate(P1, once, id, { ssv }).encapsulatedData), enc);
+  assert.deepEqual(bothPaths(() => sakkeDecapsulate(P1, once, id, rsk, enc)), ssv);
+  assert.equal(bothPaths(() => sakkeValidateRsk(P1, once, id, rsk)), true);
+  assert.equal(bothPaths(() => sakkeValidateRsk(P1, once, new TextEncoder().encode('someone else'), rsk)), false);
 });
 
 test('the TypeScript path alone (MIKEY_NATIVE=0) passes the SAKKE and pairing vector tests', { skip: (!nativeStatus().loaded || process.env.MIKEY_NATIVE === '0') && 'runs only beside a loaded native core' }, () => {

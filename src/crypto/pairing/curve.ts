@@ -4,7 +4,7 @@
 // coordinates (X, Y, Z) ~ (X/Z^2, Y/Z^3) (RFC 5091 §3.3).
 import { CryptoError } from '../errors.js';
 import { bigIntToBytes, bitLength, bytesToBigInt, invMod, jacobi, mod, signedWindows, sqrtMod3 } from './field.js';
-import { type NativeIbc, fromBytes, modulus, nativeIbc, toBytes } from '../native.js';
+import { type NativeIbc, fromBytes, modulus, nativeIbc, pack, toBytes } from '../native.js';
 
 export interface Point {
   readonly x: bigint;
@@ -297,8 +297,6 @@ export class Curve {
 
   /** Jacobian [k]P (no final inversion), for sums of fixed-base products. */
   mulBaseJac(k: bigint): Jac {
-    const nat = this.native();
-    if (nat) return this.nativeMulJac(nat, this.P, k);
     return this.baseTable().mulJac(k);
   }
 
@@ -317,6 +315,8 @@ export class Curve {
 export class FixedBaseTable {
   private readonly rows: Point[][];
   private readonly windows: number;
+  /** the rows in the native core's form, packed on first native use */
+  private packed: Uint8Array | undefined;
   constructor(
     private readonly curve: Curve,
     base: Point,
@@ -357,6 +357,12 @@ export class FixedBaseTable {
     const p = curve.p;
     k = mod(k, curve.q * curve.cofactor);
     const digits = signedWindows(k, this.w, this.windows);
+    const nat = curve.native();
+    if (nat) {
+      this.packed ??= pack(nat, p, this.rows.flatMap((row) => row.flatMap((pt) => [pt.x, pt.y])));
+      const r = nat.ecFixedMul(modulus(p).bytes, this.packed, 1 << (this.w - 1), digits);
+      return [fromBytes(r[0]), fromBytes(r[1]), fromBytes(r[2])];
+    }
     let acc: [bigint, bigint, bigint] = [1n, 1n, 0n];
     for (let j = 0; j <= this.windows; j++) {
       const d = digits[j]!;

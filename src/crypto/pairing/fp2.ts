@@ -2,6 +2,7 @@
 // Elements are pairs [re, im] of reduced integers.
 import { CryptoError } from '../errors.js';
 import { invMod, mod, signedWindows } from './field.js';
+import { fromBytes, modulus, nativeIbc, pack } from '../native.js';
 
 export type Fp2 = readonly [bigint, bigint];
 
@@ -94,6 +95,7 @@ export function pfpRepresentative(t: Fp2, p: bigint): bigint {
 export class PfpFixedBase {
   private readonly table: Fp2[][];
   private readonly windows: number;
+  private packed: Uint8Array | undefined;
   constructor(
     base: Fp2,
     private readonly p: bigint,
@@ -119,6 +121,12 @@ export class PfpFixedBase {
   pow(e: bigint): Fp2 {
     const p = this.p;
     const digits = signedWindows(e, this.w, this.windows);
+    const nat = p > 1n << 512n ? nativeIbc() : null;
+    if (nat) {
+      this.packed ??= pack(nat, p, this.table.flatMap((row) => row.flatMap((t) => [t[0], t[1]])));
+      const r = nat.fp2FixedPow(modulus(p).bytes, this.packed, this.table[0]!.length, digits);
+      return [fromBytes(r[0]), fromBytes(r[1])];
+    }
     let acc: Fp2 = fp2One;
     for (let j = 0; j <= this.windows; j++) {
       const d = digits[j]!;
