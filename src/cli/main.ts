@@ -26,6 +26,7 @@ Commands:
   demo                      run every implemented method over UDP on loopback, with a table
   kms <subcommand>          the key management service (MIKEY-TICKET): serve, init, user,
                             group, policy, tickets, audit, export, import
+  rtsp <subcommand>         RTSP cameras with MIKEY-keyed SRTP: probe URL, serve, profiles
   samples                   decode the bundled sample messages, a line each
   start                     the main job with embedded defaults (the demo)
   help [COMMAND]            this text, or a command's help
@@ -223,6 +224,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'samples': return samplesCommand(rest);
       case 'demo': return await demoCommand(rest);
       case 'kms': return await kmsCommand(rest);
+      case 'rtsp': return await (await import('./rtsp.js')).rtspCommand(rest);
       case 'start':
         if (rest.includes('--help') || rest.includes('-h')) {
           console.log(HELP['start']);

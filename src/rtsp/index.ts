@@ -7,3 +7,4 @@ export * from './source.js';
 export * from './pcap.js';
 export { RtspServer, type RtspServerOptions, type RtspServerEvent, type RtspServerStats } from './server.js';
 export { RtspClient, RtspKeyManagementError, RtspStatusError, parseSdpMedia, type RtspClientOptions, type ClientStream, type SdpMedia, type KeyMgmtMode } from './client.js';
+export { probe, formatProbe, probeCapture, type ProbeOptions, type ProbeReport, type ProbeStream } from './probe.js';
