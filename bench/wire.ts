@@ -2,7 +2,7 @@
 // several PSK I_MESSAGEs (the shapes GStreamer handles): decode, read every SP parameter and
 // encode again; and encode alone (GStreamer: gst_mikey_message_to_bytes of parsed messages;
 // ours: encodeMessage of built messages). Both encoders write every payload from its fields.
-import { PayloadType, decodeMessage, encodeMessage, policyParams, type Message, type Payload } from '../src/wire/index.js';
+import { MikeyDecodeError, PayloadType, decodeMessage, encodeMessage, policyParams, type Message, type Payload } from '../src/wire/index.js';
 import { CORPUS, SRTP_POLICY, fill } from '../test/wire/corpus.js';
 import { GstBenchServer, gstProblem } from '../test/interop/gst.js';
 import { compare, timed, type BenchSection } from './harness.js';
@@ -73,6 +73,7 @@ export const wireSection: BenchSection = {
       await compare({
         name: 'codec: decode + SP parameters + encode',
         kind: 'like-for-like',
+        rounds: 15,
         goal: 1.0,
         ours: timed('ours', () => {
           const m = decodeMessage(encoded[k]!);
@@ -90,6 +91,7 @@ export const wireSection: BenchSection = {
       await compare({
         name: 'codec: encode',
         kind: 'like-for-like',
+        rounds: 15,
         goal: 1.0,
         ours: timed('ours', () => {
           sink += encodeMessage(built[j]!).length;
@@ -100,6 +102,29 @@ export const wireSection: BenchSection = {
     } finally {
       gst.close();
     }
+    // hostile input must not cost more to reject than a good message costs to accept: each
+    // message cut one byte short (the error is found at its last payload) beside the message
+    const cut = encoded.map((b) => b.subarray(0, b.length - 1));
+    let c = 0;
+    let a = 0;
+    await compare({
+      name: 'codec: rejecting a truncated message vs accepting it',
+      kind: 'like-for-like',
+        rounds: 15,
+      goal: 1.0,
+      ours: timed('rejecting', () => {
+        try {
+          decodeMessage(cut[c]!);
+        } catch (e) {
+          sink += (e as MikeyDecodeError).offset;
+        }
+        if (++c === cut.length) c = 0;
+      }),
+      anchor: timed('accepting', () => {
+        sink += decodeMessage(encoded[a]!).payloads.length;
+        if (++a === encoded.length) a = 0;
+      }),
+    });
     if (sink === 0.5) console.log(sink);
   },
 };

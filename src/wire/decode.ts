@@ -1,6 +1,6 @@
 // Strict MIKEY decoder. Every length is checked against its enclosing boundary before it is
 // read; values are views into the input (no copies); every payload keeps its byte span.
-import { MikeyDecodeError } from './errors.js';
+import { MikeyDecodeError, payloadName, withinPath, withinPayload } from './errors.js';
 import {
   CsIdMapType, DataType, DH_VALUE_LENGTH, ECC_FIELD_LENGTH, ErrorNo, GeneralExtType, HASH_LENGTH,
   KvType, MAC_LENGTH, PayloadType, ProtType, THDR_PAYLOAD, TS_LENGTH, keyTypeHasSalt, describe,
@@ -77,13 +77,11 @@ function fail(offset: number, reason: string, errorNo: number = ErrorNo.Unsuppor
 
 /** Re-throw a decode error with one more element in front of its payload path. */
 function within(e: unknown, label: string): never {
-  if (e instanceof MikeyDecodeError) {
-    throw new MikeyDecodeError(e.offset, e.path ? `${label} > ${e.path}` : label, e.reason, e.errorNo);
-  }
+  if (e instanceof MikeyDecodeError) throw withinPath(e, label);
   throw e;
 }
 
-const NAME = (t: number): string => (t === THDR_PAYLOAD ? 'THDR' : describe(PayloadType, t).replace(/ \(\d+\)$/, ''));
+const NAME = payloadName;
 
 // ---- Common header ------------------------------------------------------------------------
 
@@ -198,7 +196,8 @@ function decodeChain(r: Reader, first: number, ctx: Ctx, dataType: number): Payl
     try {
       p = decodePayload(r, type, dataType);
     } catch (e) {
-      within(e, `${NAME(type)}[${out.length}]@${at}`);
+      if (e instanceof MikeyDecodeError) throw withinPayload(e, type, out.length, at);
+      throw e;
     }
     out.push(p);
     if (type === PayloadType.Sign) {
@@ -573,7 +572,8 @@ function decodeKemacPlain(r: Reader, first: number, dataType: number): Payload[]
     try {
       out.push(decodeKeyData(r));
     } catch (e) {
-      within(e, `Key data[${out.length}]@${at}`);
+      if (e instanceof MikeyDecodeError) throw withinPayload(e, PayloadType.KeyData, out.length, at);
+      throw e;
     }
     type = r.next;
   }

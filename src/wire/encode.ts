@@ -9,6 +9,7 @@ import type { CommonHeader, GenericIdEntry, KeyValidity, Message, Payload, Paylo
 import { TICKET_FLAG_NAMES } from './types.js';
 import { policyParamsLength } from './sp.js';
 
+/** Writes past the end of `buf` are dropped (typed arrays ignore them) but counted in `pos`. */
 class Writer {
   pos = 0;
   constructor(readonly buf: Uint8Array) {}
@@ -28,15 +29,17 @@ class Writer {
   }
   bytes(v: Uint8Array): void {
     const n = v.length;
-    if (n > 24) this.buf.set(v, this.pos);
-    else for (let i = 0; i < n; i++) this.buf[this.pos + i] = v[i]!;
+    if (n > 24) {
+      // past the end: only counted, so the caller sees the message did not fit (pos > length)
+      if (this.pos + n <= this.buf.length) this.buf.set(v, this.pos);
+    } else for (let i = 0; i < n; i++) this.buf[this.pos + i] = v[i]!;
     this.pos += n;
   }
 }
 
 /** A location for error messages, built only when an error is raised. */
-type Where = string | (() => string);
-const at = (w: Where): string => (typeof w === 'string' ? w : w());
+type Where = string | (() => string) | { toString(): string };
+const at = (w: Where): string => (typeof w === 'function' ? w() : String(w));
 
 function bad(where: Where, reason: string): never {
   throw new MikeyEncodeError(at(where), reason);
@@ -224,9 +227,16 @@ function writeFirstChain(w: Writer, c: PayloadChain, path: Where): void {
   writeChain(w, c.payloads, path);
 }
 
+/** The location of payload `index` of a chain, for error messages: built only when one is raised. */
+class PayloadPath {
+  constructor(readonly chain: Where, readonly index: number) {}
+  toString(): string {
+    return `${at(this.chain)}[${this.index}]`;
+  }
+}
+
 function writePayload(w: Writer, p: Payload, next: number, chainPath: Where, index: number): void {
-  // the payload's location, for error messages only
-  const path: Where = () => `${at(chainPath)}[${index}]`;
+  const path = new PayloadPath(chainPath, index);
   switch (p.type) {
     case 1: {
       if (!(MAC_LENGTH[p.macAlg] === p.mac.length)) bad(path, `MAC of ${p.mac.length} bytes for MAC alg ${p.macAlg}`);
@@ -235,7 +245,7 @@ function writePayload(w: Writer, p: Payload, next: number, chainPath: Where, ind
         // NULL encryption: the key data sub-payloads are written from their fields
         const lenAt = w.pos;
         w.u16(0);
-        writeChain(w, p.plaintext, () => `${at(path)} KEMAC`);
+        writeChain(w, p.plaintext, () => `${path} KEMAC`);
         const n = w.pos - lenAt - 2;
         len16(n, path, 'KEMAC');
         w.buf[lenAt] = n >>> 8; w.buf[lenAt + 1] = n;
@@ -279,15 +289,18 @@ function writePayload(w: Writer, p: Payload, next: number, chainPath: Where, ind
       w.u8(next); w.u8(p.authAlg); w.bytes(p.mac);
       return;
     case 10: {
-      const n = policyParamsLength(p);
-      len16(n, path);
-      w.u8(next); w.u8(p.policyNo); w.u8(p.protType); w.u16(n);
+      w.u8(next); w.u8(p.policyNo); w.u8(p.protType);
+      const lenAt = w.pos;
+      w.u16(0);
       if (p.params) {
         for (const q of p.params) {
           if (q.value.length > 0xff) bad(() => `${at(path)} param ${q.type}`, `${q.value.length} bytes do not fit an 8-bit length`);
           w.u8(q.type); w.u8(q.value.length); w.bytes(q.value);
         }
       } else if (p.paramBytes) w.bytes(p.paramBytes);
+      const n = w.pos - lenAt - 2;
+      len16(n, path);
+      w.buf[lenAt] = n >>> 8; w.buf[lenAt + 1] = n;
       return;
     }
     case 11:
@@ -423,15 +436,9 @@ export function encodeMessage(msg: Message): Uint8Array {
   }
   const room = new Uint8Array(slab, slabUsed, SLAB_SIZE - slabUsed);
   const w = new Writer(room);
-  let fits = true;
-  try {
-    writeHeader(w, msg.header, firstType);
-    writeChain(w, msg.payloads, 'payload');
-  } catch (e) {
-    if (!(e instanceof RangeError)) throw e;
-    fits = false;
-  }
-  if (fits && w.pos <= room.length) {
+  writeHeader(w, msg.header, firstType);
+  writeChain(w, msg.payloads, 'payload');
+  if (w.pos <= room.length) {
     const out = new Uint8Array(slab, slabUsed, w.pos);
     slabUsed = (slabUsed + w.pos + 7) & ~7;
     return out;
