@@ -14,6 +14,7 @@ import { sakkeDemo } from './demo-sakke.js';
 import { ibakeDemo } from './demo-ibake.js';
 import { ticketDemo } from './demo-ticket.js';
 import { mediaLeg } from './media-leg.js';
+import { EXIT, EXIT_HELP, parseCommand } from './args.js';
 
 export interface DemoRow {
   method: string;
@@ -67,7 +68,8 @@ export function exchange(client: Socket, port: number, bytes: Uint8Array, expect
 
 const SESSIONS = [{ ssrc: 0x1234abcd }, { ssrc: 0x5678ef01, profile: 'AEAD_AES_128_GCM' as const }];
 
-export async function runDemo(): Promise<DemoRow[]> {
+/** Runs every method; `onRow` sees each row as soon as its method finishes. */
+export async function runDemo(onRow?: (row: DemoRow) => void): Promise<DemoRow[]> {
   const rows: DemoRow[] = [];
   const client = createSocket('udp4');
   await new Promise<void>((ok) => client.bind(0, '127.0.0.1', ok));
@@ -86,6 +88,7 @@ export async function runDemo(): Promise<DemoRow[]> {
     } catch (e) {
       rows.push({ method, messages: 0, bytes: 0, ms: performance.now() - t0, agree: false, detail: (e as Error).message });
     }
+    onRow?.(rows[rows.length - 1]!);
   };
   try {
     const psk = new Uint8Array(16).map((_, i) => i * 17);
@@ -136,11 +139,50 @@ export async function runDemo(): Promise<DemoRow[]> {
   return rows;
 }
 
+const HEAD = ['method', 'messages', 'bytes', 'ms', 'keys agree', 'SRTP sent/authenticated'];
+/** Column widths: wide enough for every method's name, so rows can be printed as they come. */
+const WIDTHS = [38, 8, 5, 7, 10, 23];
+
+function cells(r: DemoRow): string[] {
+  return [r.method, String(r.messages), String(r.bytes), r.ms.toFixed(1), r.agree ? 'yes' : `NO${r.detail ? ` (${r.detail})` : ''}`, r.media ? `${r.media.sent}/${r.media.authenticated}` : '-'];
+}
+
+function line(c: string[]): string {
+  return c.map((x, i) => (i === 0 || i === 4 ? x.padEnd(WIDTHS[i]!) : x.padStart(WIDTHS[i]!))).join('  ').trimEnd();
+}
+
+/** The table's head: its titles and a rule. */
+export function demoHead(): string {
+  return [line(HEAD), WIDTHS.map((n) => '-'.repeat(n)).join('  ')].join('\n');
+}
+
+/** One row of the table. */
+export function demoRowLine(r: DemoRow): string {
+  return line(cells(r));
+}
+
 export function renderDemo(rows: readonly DemoRow[]): string {
-  const head = ['method', 'messages', 'bytes', 'ms', 'keys agree', 'SRTP sent/authenticated'];
-  const body = rows.map((r) => [r.method, String(r.messages), String(r.bytes), r.ms.toFixed(1), r.agree ? 'yes' : `NO${r.detail ? ` (${r.detail})` : ''}`,
-    r.media ? `${r.media.sent}/${r.media.authenticated}` : '-']);
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
-  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+  return [demoHead(), ...rows.map(demoRowLine)].join('\n');
+}
+
+export const help = `Usage: mikey demo
+
+Runs each implemented key-exchange method between an initiator and a responder, each on its
+own UDP socket on 127.0.0.1, with fresh keys, then a media leg: one side sends SRTP over UDP
+with its keys and the other authenticates and decrypts it with its own. Prints a table, a row
+as each method finishes: method, messages, bytes, milliseconds (key set-up included), whether
+both ends hold the same SRTP keys, and SRTP packets sent/authenticated.
+
+${EXIT_HELP}
+Status 1 also when any method's keys or media disagree.`;
+
+export async function run(argv: string[], helpText = help): Promise<number> {
+  const { values } = parseCommand(argv, {}, { maxPositionals: 0 });
+  if (values.help) {
+    console.log(helpText);
+    return EXIT.ok;
+  }
+  console.log(demoHead());
+  const rows = await runDemo((r) => console.log(demoRowLine(r)));
+  return rows.every((r) => r.agree && r.media && r.media.authenticated === r.media.sent) ? EXIT.ok : EXIT.data;
 }

@@ -1,7 +1,8 @@
 // Turning what a user pastes or points at into MIKEY message bytes.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { findSdpKeyMgmt, parseRtspKeyMgmt, KMPID_MIKEY, KeyMgmtSyntaxError } from '../sdp/keymgmt.js';
-import { CaptureError, isCapture, messagesFromCapture } from './pcap.js';
+import { CaptureError, isCapture, readCapture } from './pcap.js';
+import { DataError } from './args.js';
 
 export interface FoundMessage {
   bytes: Uint8Array;
@@ -9,7 +10,8 @@ export interface FoundMessage {
   source: string;
 }
 
-export class InputError extends Error {
+/** Input that holds no MIKEY message we can find: exit status 1. */
+export class InputError extends DataError {
   override readonly name = 'InputError';
 }
 
@@ -28,7 +30,12 @@ export function messagesFromText(text: string): FoundMessage[] {
   if (t === '') throw new InputError('empty input');
   if (/a=key-mgmt:/i.test(t)) {
     const specs = findSdpKeyMgmt(t).filter((s) => s.prot === KMPID_MIKEY);
-    if (!specs.length) throw new InputError('SDP has no a=key-mgmt:mikey line');
+    if (!specs.length) {
+      // a line naming mikey whose data is not base64 (RFC 4567 §3.1: key-mgmt-data is base64)
+      const bad = /^\s*a=key-mgmt:\s*mikey\b\s*(.*)$/im.exec(t);
+      if (bad) throw new InputError(`a=key-mgmt:mikey line: ${bad[1]!.trim() ? `data '${bad[1]!.trim().slice(0, 40)}' is not base64` : 'no data'}`);
+      throw new InputError('SDP has no a=key-mgmt:mikey line');
+    }
     return specs.map((s) => b64(s.data, `sdp ${s.where}`));
   }
   if (/(?:^|\n)\s*KeyMgmt\s*:/i.test(t) || /^prot\s*=/i.test(t)) {
@@ -53,33 +60,51 @@ export function messagesFromText(text: string): FoundMessage[] {
   throw new InputError('input is neither hex, base64, SDP nor an RTSP KeyMgmt header');
 }
 
-/** INPUT may be a file path, a literal (hex, base64, SDP, header), or "-"/absent for stdin. */
-export function readInput(arg: string | undefined): FoundMessage[] {
-  if (arg === undefined || arg === '-') {
-    const raw = readFileSync(0);
-    if (isCapture(raw)) return fromCapture(raw, 'stdin');
-    return messagesFromText(raw.toString('utf8'));
-  }
-  if (existsSync(arg)) {
-    const raw = readFileSync(arg);
-    // a pcap or pcapng capture: MIKEY on UDP 2269, in SIP/RTSP SDP and in RTSP KeyMgmt
-    if (isCapture(raw)) return fromCapture(raw, arg);
-    const asText = raw.toString('utf8');
-    // a binary file is a raw MIKEY message; a text file holds one of the text forms
-    if (/^[\x09\x0a\x0d\x20-\x7e]*$/.test(asText)) return messagesFromText(asText).map((m) => ({ ...m, source: `${arg} (${m.source})` }));
-    return [{ bytes: new Uint8Array(raw), source: arg }];
-  }
-  return messagesFromText(arg);
+/** What INPUT holds: the messages, and warnings (a capture cut short). */
+export interface Inputs {
+  messages: FoundMessage[];
+  warnings: string[];
 }
 
-function fromCapture(raw: Buffer, name: string): FoundMessage[] {
-  let found: FoundMessage[];
+const TEXT = /^[\x09\x0a\x0d\x20-\x7e]*$/;
+
+/** INPUT may be a file path, a literal (hex, base64, SDP, header), or "-"/absent for stdin. */
+export function readInputs(arg: string | undefined): Inputs {
+  if (arg === undefined || arg === '-') return fromBytes(readFileSync(0), 'stdin');
+  if (existsSync(arg)) {
+    if (statSync(arg).isDirectory()) throw new InputError(`${arg}: is a directory, not a file`);
+    return fromBytes(readFileSync(arg), arg);
+  }
   try {
-    found = messagesFromCapture(new Uint8Array(raw.buffer, raw.byteOffset, raw.length));
+    return { messages: messagesFromText(arg), warnings: [] };
+  } catch (e) {
+    // one word with a path separator or a file extension, and not a message: a file that is not there
+    if (e instanceof InputError && /^[^\s=]*[/\\.][^\s]*$/.test(arg) && !/^[A-Za-z0-9+/]+={0,2}$/.test(arg)) throw new InputError(`${arg}: no such file`);
+    throw e;
+  }
+}
+
+/** A file's or standard input's bytes: a capture, text in one of the text forms, or a raw message. */
+function fromBytes(raw: Buffer, name: string): Inputs {
+  // a pcap or pcapng capture: MIKEY on UDP 2269, in SIP/RTSP SDP and in RTSP KeyMgmt
+  if (isCapture(raw)) return fromCapture(raw, name);
+  const asText = raw.toString('latin1');
+  // a binary file is a raw MIKEY message; a text file holds one of the text forms
+  if (TEXT.test(asText)) return { messages: messagesFromText(asText).map((m) => ({ ...m, source: `${name} (${m.source})` })), warnings: [] };
+  return { messages: [{ bytes: new Uint8Array(raw), source: name }], warnings: [] };
+}
+
+function fromCapture(raw: Buffer, name: string): Inputs {
+  let found: { messages: FoundMessage[]; warning?: string };
+  try {
+    found = readCapture(new Uint8Array(raw.buffer, raw.byteOffset, raw.length));
   } catch (e) {
     if (e instanceof CaptureError) throw new InputError(`${name}: ${e.message}`);
     throw e;
   }
-  if (!found.length) throw new InputError(`${name}: no MIKEY message in the capture (UDP 2269, SDP a=key-mgmt, RTSP KeyMgmt)`);
-  return found;
+  const warnings = found.warning ? [`${name}: ${found.warning}`] : [];
+  if (!found.messages.length) {
+    throw new InputError(`${name}: no MIKEY message in the capture (UDP 2269, SDP a=key-mgmt, RTSP KeyMgmt)${found.warning ? `; ${found.warning}` : ''}`);
+  }
+  return { messages: found.messages, warnings };
 }

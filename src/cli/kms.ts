@@ -1,6 +1,5 @@
 // `mikey kms`: the MIKEY-TICKET key management service (RFC 6043) and its administration.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { identity } from '../kms/memory.js';
 import { DEFAULT_RULE, type PolicyRule } from '../kms/grant.js';
@@ -17,13 +16,17 @@ import { IbeKeyIssuer } from '../idkms/ibe-issuer.js';
 import { McxKeyIssuer } from '../idkms/mcx-issuer.js';
 import { DuplicateGenerationError } from '../idkms/store.js';
 import type { IdentityKeyOptions } from '../kms/identity.js';
+import { DataError, EXIT, EXIT_HELP, UsageError, isSystemError, parseCommand, systemErrorText, type OptionSpecs } from './args.js';
 
 const COMMON = `Common options:
-  --db PATH|URL            the store: a SQLite file (created on first use; default $MIKEY_KMS_DB or
-                           ./mikey-kms.db) or a postgres://user@host/db URL shared by several nodes
+  --db PATH|URL            the store: a SQLite file (default $MIKEY_KMS_DB or ./mikey-kms.db) or a
+                           postgres://user@host/db URL shared by several nodes. Only 'init'
+                           creates a store; the other commands refuse one that does not exist
   --master-key-file FILE   the master key sealing secrets at rest (64 hex digits); default
                            $MIKEY_KMS_MASTER_KEY
-  -h, --help               this text`;
+  -h, --help               this text
+
+${EXIT_HELP}`;
 
 const HELP: Record<string, string> = {
   kms: `Usage: mikey kms <command> [options]
@@ -44,7 +47,9 @@ Commands:
   export                   a backup of the store (secrets stay sealed)
   import FILE              restore a backup
 
-Run 'mikey kms <command> --help' for a command's options.`,
+Run 'mikey kms <command> --help' for a command's options.
+
+${EXIT_HELP}`,
   serve: `Usage: mikey kms serve [options]
 
 Runs the KMS. Logs are JSON lines on standard output.
@@ -93,14 +98,18 @@ Identity keys (master secrets sealed under a key derived from the master key, in
 ${COMMON}`,
   init: `Usage: mikey kms init [--force] [options]
 
-Creates the store and applies the schema migrations. With --master-key-file naming a file
-that does not exist, a new master key is written there (mode 0600). --force deletes an
-existing SQLite file first, and then writes a new master key to --master-key-file as well.
+Creates the store and applies the schema migrations (on PostgreSQL the database must exist:
+see docs/kms.md). With --master-key-file naming a file that does not exist, a new master key
+is written there (mode 0600), once the store is ready: a failing init leaves no key file.
+--force deletes an existing SQLite file first, and then writes a new master key to
+--master-key-file as well; on PostgreSQL --force is refused (drop and create the database).
 
 ${COMMON}`,
   keygen: `Usage: mikey kms keygen
 
-Prints a new random master key (32 bytes, hex) for --master-key-file or $MIKEY_KMS_MASTER_KEY.`,
+Prints a new random master key (32 bytes, hex) for --master-key-file or $MIKEY_KMS_MASTER_KEY.
+
+${EXIT_HELP}`,
   user: `Usage: mikey kms user add NAME [--device D] [--psk HEX | --generate-psk] [--psk-id ID] [--cert FILE]
        mikey kms user remove NAME [--device D]
        mikey kms user list [--json]
@@ -160,28 +169,44 @@ The master key must be the one the backup was made under.
 ${COMMON}`,
 };
 
-class UsageError extends Error {}
-
 const commonOptions = {
   db: { type: 'string' },
   'master-key-file': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options: { ...commonOptions, ...options }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+function parse<O extends OptionSpecs>(argv: string[], options: O, maxPositionals?: number) {
+  return parseCommand(argv, { ...commonOptions, ...options }, { maxPositionals });
 }
+
+const isPg = (db: string) => /^postgres(ql)?:\/\//.test(db);
 
 function dbOf(v: { db?: string | boolean }): string {
   return (typeof v.db === 'string' ? v.db : undefined) ?? process.env['MIKEY_KMS_DB'] ?? 'mikey-kms.db';
 }
 
+/** The store, which must exist: only `init` creates one (a mistyped --db must not make a new store). */
+async function openExisting(db: string): Promise<Store> {
+  const init = `run 'mikey kms init --db ${isPg(db) ? '<url>' : db}' to create it`;
+  if (!isPg(db) && db !== ':memory:') {
+    if (!existsSync(db)) throw new DataError(`no store at ${db}: ${init}`);
+    // not opened unless it is a SQLite database (opening would write to it)
+    const head = Buffer.alloc(16);
+    const fd = openSync(db, 'r');
+    const n = readSync(fd, head, 0, 16, 0);
+    closeSync(fd);
+    if (n === 0) throw new DataError(`${db} is not an initialised store (an empty file): ${init}`);
+    if (head.toString('latin1') !== 'SQLite format 3\0') throw new DataError(`${db} is not a SQLite database`);
+  }
+  const store = await openStore(db);
+  if ((await store.schemaVersion().catch(() => 0)) === 0) {
+    await store.close();
+    throw new DataError(`${store.location} is not an initialised store: ${init}`);
+  }
+  return store;
+}
+
 async function withStore<T>(v: { db?: string | boolean }, fn: (s: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(dbOf(v));
+  const store = await openExisting(dbOf(v));
   try {
     await store.migrate();
     return await fn(store);
@@ -217,6 +242,15 @@ async function userCommand(argv: string[]): Promise<number> {
   });
   if (v.help) { out(HELP['user']!); return 0; }
   if (rest.length) throw new UsageError(`unexpected ${rest.join(' ')}`);
+  if (!['add', 'remove', 'list'].includes(sub ?? '')) throw new UsageError('user add|remove|list');
+  if ((sub === 'add' || sub === 'remove') && !name) throw new UsageError(`user ${sub} needs a NAME`);
+  // the command line is checked before the store is opened
+  let psk: Uint8Array | undefined;
+  if (v.psk !== undefined) {
+    if (!/^([0-9a-fA-F]{2}){16,64}$/.test(v.psk)) throw new UsageError('--psk is 16 to 64 bytes in hex');
+    psk = Buffer.from(v.psk, 'hex');
+  } else if (v['generate-psk']) psk = randomBytes(16);
+  if (psk && v.cert) throw new UsageError('a device has a pre-shared key or a certificate, not both');
   return withStore(v, async (store) => {
     const now = Date.now();
     switch (sub) {
@@ -225,12 +259,6 @@ async function userCommand(argv: string[]): Promise<number> {
         const box = await boxFor(store, v);
         const created = await store.addUser({ name, idType: identity(name).idType, createdAt: now });
         const device = v.device ?? (v.cert ? `${name}#cert` : name);
-        let psk: Uint8Array | undefined;
-        if (v.psk !== undefined) {
-          if (!/^([0-9a-fA-F]{2}){16,64}$/.test(v.psk)) throw new UsageError('--psk is 16 to 64 bytes in hex');
-          psk = Buffer.from(v.psk, 'hex');
-        } else if (v['generate-psk']) psk = randomBytes(16);
-        if (psk && v.cert) throw new UsageError('a device has a pre-shared key or a certificate, not both');
         if (psk) {
           const pskId = Buffer.from(v['psk-id'] ?? device, 'utf8');
           await store.addCredential({ name: device, user: name, kind: 'psk', pskId, secret: box.seal(psk, `credential:${device}`), createdAt: now });
@@ -278,6 +306,9 @@ async function userCommand(argv: string[]): Promise<number> {
 async function groupCommand(argv: string[]): Promise<number> {
   const { values: v, positionals: [sub, group, ...members] } = parse(argv, {});
   if (v.help) { out(HELP['group']!); return 0; }
+  if (!['add', 'remove', 'list'].includes(sub ?? '')) throw new UsageError('group add|remove|list');
+  if (sub === 'add' && (!group || !members.length)) throw new UsageError('group add GROUP MEMBER...');
+  if (sub === 'remove' && !group) throw new UsageError('group remove GROUP [MEMBER...]');
   return withStore(v, async (store) => {
     switch (sub) {
       case 'add':
@@ -315,20 +346,26 @@ async function policyCommand(argv: string[]): Promise<number> {
   });
   if (v.help) { out(HELP['policy']!); return 0; }
   if (rest.length) throw new UsageError(`unexpected ${rest.join(' ')}`);
+  if (!['add', 'remove', 'list'].includes(sub ?? '')) throw new UsageError('policy add|remove|list');
+  // the command line is checked before the store is opened
+  let rule: PolicyRule | undefined;
+  if (sub === 'add') {
+    if (!v.initiator || !v.responder) throw new UsageError('policy add needs --initiator and --responder');
+    const forking = v.forking ?? 'allow';
+    if (forking !== 'allow' && forking !== 'require' && forking !== 'forbid') throw new UsageError('--forking is allow, require or forbid');
+    rule = {
+      initiator: v.initiator, responder: v.responder, maxValiditySec: positiveInt(v['max-validity'], '--max-validity', DEFAULT_RULE.maxValiditySec),
+      forking, reuse: !v['no-reuse'], initiatorKeys: !!v['initiator-keys'], responderKeys: !!v['responder-keys'],
+      maxKeys: positiveInt(v['max-keys'], '--max-keys', DEFAULT_RULE.maxKeys),
+    };
+    if (v.rekey !== undefined) rule.rekeySec = positiveInt(v.rekey, '--rekey', 0);
+  }
+  if (sub === 'remove' && !Number.isInteger(Number(id))) throw new UsageError('policy remove ID');
   return withStore(v, async (store) => {
     switch (sub) {
       case 'add': {
-        if (!v.initiator || !v.responder) throw new UsageError('policy add needs --initiator and --responder');
-        const forking = v.forking ?? 'allow';
-        if (forking !== 'allow' && forking !== 'require' && forking !== 'forbid') throw new UsageError('--forking is allow, require or forbid');
-        const rule: PolicyRule = {
-          initiator: v.initiator, responder: v.responder, maxValiditySec: positiveInt(v['max-validity'], '--max-validity', DEFAULT_RULE.maxValiditySec),
-          forking, reuse: !v['no-reuse'], initiatorKeys: !!v['initiator-keys'], responderKeys: !!v['responder-keys'],
-          maxKeys: positiveInt(v['max-keys'], '--max-keys', DEFAULT_RULE.maxKeys),
-        };
-        if (v.rekey !== undefined) rule.rekeySec = positiveInt(v.rekey, '--rekey', 0);
-        const n = await store.addRule(rule);
-        out(`added policy rule ${n}: ${ruleText(rule)}`);
+        const n = await store.addRule(rule!);
+        out(`added policy rule ${n}: ${ruleText(rule!)}`);
         return 0;
       }
       case 'remove': {
@@ -366,7 +403,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   if (v['mcx-kms-uri'] && !v['tls-cert']) throw new UsageError('--mcx-kms-uri needs HTTPS (--tls-cert, --tls-key): TS 33.180 D.1');
   if (positionals.length) throw new UsageError(`unexpected ${positionals.join(' ')}`);
   if (!!v['tls-cert'] !== !!v['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
-  const store = await openStore(dbOf(v));
+  const store = await openExisting(dbOf(v));
   const node = v.node ?? `${process.pid}`;
   const log = jsonLogger(process.stdout, node);
   let service: KmsService;
@@ -441,27 +478,35 @@ async function identityIssuers(store: Store, box: SecretBox, v: Record<string, s
 }
 
 async function initCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals } = parse(argv, { force: { type: 'boolean' } });
+  const { values: v } = parse(argv, { force: { type: 'boolean' } }, 0);
   if (v.help) { out(HELP['init']!); return 0; }
-  if (positionals.length) throw new UsageError(`unexpected ${positionals.join(' ')}`);
   const db = dbOf(v);
-  const isFile = !/^postgres(ql)?:\/\//.test(db) && db !== ':memory:';
+  const isFile = !isPg(db) && db !== ':memory:';
+  if (v.force && isPg(db)) throw new UsageError('--force deletes a SQLite file; on PostgreSQL drop and create the database instead (docs/kms.md)');
   if (v.force && isFile) for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
   const keyFile = v['master-key-file'];
-  // a fresh SQLite file gets a fresh master key too
-  if (keyFile && (!existsSync(keyFile) || (v.force && isFile))) {
-    writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-    out(`new master key written to ${keyFile}`);
-  }
-  return withStore(v, async (store) => {
-    if (keyFile || process.env['MIKEY_KMS_MASTER_KEY']) await boxFor(store, v);
+  // a fresh SQLite file gets a fresh master key too; the key file appears only once the store
+  // has it (its check value), so a failing init (no such database, ...) leaves nothing behind
+  const newKey = keyFile && (!existsSync(keyFile) || (v.force && isFile)) ? randomBytes(32) : undefined;
+  const store = await openStore(db);
+  try {
+    await store.migrate();
+    if (newKey) {
+      new SecretBox(newKey).verifyCheckValue(await store.metaOnce('master-key-check', new SecretBox(newKey).checkValue()));
+      const tmp = `${keyFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, `${newKey.toString('hex')}\n`, { mode: 0o600 });
+      renameSync(tmp, keyFile!);
+      out(`new master key written to ${keyFile}`);
+    } else if (keyFile || process.env['MIKEY_KMS_MASTER_KEY']) await boxFor(store, v);
     out(`store ${store.location} ready (schema version ${await store.schemaVersion()})`);
     return 0;
-  });
+  } finally {
+    await store.close();
+  }
 }
 
 async function ticketsCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { json: { type: 'boolean' } });
+  const { values: v } = parse(argv, { json: { type: 'boolean' } }, 0);
   if (v.help) { out(HELP['tickets']!); return 0; }
   return withStore(v, async (store) => {
     const ts = await store.tickets();
@@ -473,7 +518,7 @@ async function ticketsCommand(argv: string[]): Promise<number> {
 }
 
 async function auditCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { tail: { type: 'string' } });
+  const { values: v } = parse(argv, { tail: { type: 'string' } }, 0);
   if (v.help) { out(HELP['audit']!); return 0; }
   return withStore(v, async (store) => {
     for (const a of await store.auditTail(positiveInt(v.tail, '--tail', 20))) out(JSON.stringify({ ...a, at: new Date(a.at).toISOString() }));
@@ -482,7 +527,7 @@ async function auditCommand(argv: string[]): Promise<number> {
 }
 
 async function exportCommand(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { out: { type: 'string' } });
+  const { values: v } = parse(argv, { out: { type: 'string' } }, 0);
   if (v.help) { out(HELP['export']!); return 0; }
   return withStore(v, async (store) => {
     const box = await boxFor(store, v);
@@ -498,7 +543,7 @@ async function exportCommand(argv: string[]): Promise<number> {
 }
 
 async function importCommand(argv: string[]): Promise<number> {
-  const { values: v, positionals: [file] } = parse(argv, {});
+  const { values: v, positionals: [file] } = parse(argv, {}, 1);
   if (v.help) { out(HELP['import']!); return 0; }
   if (!file) throw new UsageError('import FILE');
   const b = JSON.parse(readFileSync(file, 'utf8')) as Backup;
@@ -517,6 +562,8 @@ async function importCommand(argv: string[]): Promise<number> {
   });
 }
 
+export const help = HELP['kms']!;
+
 /** `mikey kms ...`: the exit status. */
 export async function kmsCommand(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -524,10 +571,12 @@ export async function kmsCommand(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'serve': return await serveCommand(rest);
       case 'init': return await initCommand(rest);
-      case 'keygen':
-        if (rest.includes('--help') || rest.includes('-h')) { out(HELP['keygen']!); return 0; }
+      case 'keygen': {
+        const { values } = parseCommand(rest, {}, { maxPositionals: 0 });
+        if (values.help) { out(HELP['keygen']!); return EXIT.ok; }
         out(randomBytes(32).toString('hex'));
-        return 0;
+        return EXIT.ok;
+      }
       case 'user': return await userCommand(rest);
       case 'group': return await groupCommand(rest);
       case 'policy': return await policyCommand(rest);
@@ -535,19 +584,25 @@ export async function kmsCommand(argv: string[]): Promise<number> {
       case 'audit': return await auditCommand(rest);
       case 'export': return await exportCommand(rest);
       case 'import': return await importCommand(rest);
-      case undefined: case 'help': case '--help': case '-h':
+      case 'help': case '--help': case '-h':
+        if (rest[0] && HELP[rest[0]] && rest[0] !== 'kms') { out(HELP[rest[0]]!); return EXIT.ok; }
         out(HELP['kms']!);
-        return cmd === undefined ? 2 : 0;
+        return EXIT.ok;
+      case undefined:
+        process.stderr.write(`${HELP['kms']}\n`);
+        return EXIT.usage;
       default:
-        process.stderr.write(`mikey kms: unknown command '${cmd}'\n${HELP['kms']}\n`);
-        return 2;
+        process.stderr.write(`mikey kms: unknown command '${cmd}' (see 'mikey kms --help')\n`);
+        return EXIT.usage;
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`mikey kms ${cmd}: ${e.message}\nRun 'mikey kms ${cmd} --help' for usage.\n`);
-      return 2;
+      process.stderr.write(`mikey kms ${cmd}: ${e.message} (see 'mikey kms ${cmd} --help')\n`);
+      return EXIT.usage;
     }
-    process.stderr.write(`mikey kms ${cmd}: ${(e as Error).message}\n`);
-    return 1;
+    process.stderr.write(`mikey kms ${cmd}: ${isSystemError(e) ? systemErrorText(e) : (e as Error).message}\n`);
+    return EXIT.data;
   }
 }
+
+export const run = kmsCommand;

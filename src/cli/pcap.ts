@@ -28,6 +28,11 @@ export function isCapture(b: Uint8Array): boolean {
 
 // ---- container formats -----------------------------------------------------------------------
 
+/** Thrown for a capture cut short; `frames` holds the packets before the cut. */
+class CutShort extends CaptureError {
+  constructor(message: string, readonly frames: Frame[]) { super(message); }
+}
+
 function pcapFrames(b: Uint8Array): Frame[] {
   const v = new DataView(b.buffer, b.byteOffset, b.length);
   if (b.length < 24) throw new CaptureError('pcap: truncated file header');
@@ -37,9 +42,9 @@ function pcapFrames(b: Uint8Array): Frame[] {
   const out: Frame[] = [];
   let o = 24;
   while (o < b.length) {
-    if (o + 16 > b.length) throw new CaptureError(`pcap: truncated record header of packet ${out.length + 1}`);
+    if (o + 16 > b.length) throw new CutShort(`pcap: truncated record header of packet ${out.length + 1}`, out);
     const incl = v.getUint32(o + 8, le);
-    if (o + 16 + incl > b.length) throw new CaptureError(`pcap: packet ${out.length + 1} runs past the end of the file`);
+    if (o + 16 + incl > b.length) throw new CutShort(`pcap: packet ${out.length + 1} runs past the end of the file`, out);
     out.push({ no: out.length + 1, link, data: b.subarray(o + 16, o + 16 + incl) });
     o += 16 + incl;
   }
@@ -53,7 +58,7 @@ function pcapngFrames(b: Uint8Array): Frame[] {
   let links: number[] = [];
   let o = 0;
   while (o < b.length) {
-    if (o + 12 > b.length) throw new CaptureError('pcapng: truncated block');
+    if (o + 12 > b.length) throw new CutShort(`pcapng: truncated block at byte ${o}`, out);
     const type = v.getUint32(o, le);
     if (type === 0x0a0d0d0a) {
       // Section Header Block: its byte-order magic sets the order of the section
@@ -64,7 +69,8 @@ function pcapngFrames(b: Uint8Array): Frame[] {
       links = [];
     }
     const len = v.getUint32(o + 4, le);
-    if (len < 12 || len % 4 !== 0 || o + len > b.length) throw new CaptureError(`pcapng: bad block length ${len} at byte ${o}`);
+    if (len >= 12 && len % 4 === 0 && o + len > b.length) throw new CutShort(`pcapng: block at byte ${o} runs past the end of the file`, out);
+    if (len < 12 || len % 4 !== 0) throw new CaptureError(`pcapng: bad block length ${len} at byte ${o}`);
     const body = o + 8;
     if (type === 1) links.push(v.getUint16(body, le)); // Interface Description Block
     else if (type === 6 || type === 2) {
@@ -197,7 +203,24 @@ const TEXTUAL = /^(?:[A-Z_]+ \S+ (?:SIP|RTSP)\/[12]\.0|(?:SIP|RTSP)\/[12]\.0 \d{
 /** Every MIKEY message of a pcap or pcapng capture, in packet order, each with its packet number. */
 export function messagesFromCapture(bytes: Uint8Array): FoundMessage[] {
   if (!isCapture(bytes)) throw new CaptureError('not a pcap or pcapng capture');
-  const frames = bytes[0] === 0x0a && bytes[1] === 0x0d ? pcapngFrames(bytes) : pcapFrames(bytes);
+  return messagesFromFrames(bytes[0] === 0x0a && bytes[1] === 0x0d ? pcapngFrames(bytes) : pcapFrames(bytes));
+}
+
+/**
+ * As messagesFromCapture, but a capture cut short (a packet or block running past the end, as
+ * when the capture was copied while written) gives the messages of the packets before the cut
+ * and a warning, as tshark does.
+ */
+export function readCapture(bytes: Uint8Array): { messages: FoundMessage[]; warning?: string } {
+  try {
+    return { messages: messagesFromCapture(bytes) };
+  } catch (e) {
+    if (!(e instanceof CutShort)) throw e;
+    return { messages: messagesFromFrames(e.frames), warning: `the capture appears to have been cut short (${e.message}); decoded the ${e.frames.length} packet(s) before the cut` };
+  }
+}
+
+function messagesFromFrames(frames: Frame[]): FoundMessage[] {
   const found: Array<FoundMessage & { no: number; order: number }> = [];
   let order = 0;
   const add = (no: number, b: Uint8Array, source: string) => found.push({ bytes: b, source: `packet ${no} (${source})`, no, order: order++ });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identity } from '../../src/kms/memory.js';
@@ -36,6 +36,29 @@ test('--help for every command and subcommand; usage errors exit 2', () => {
   assert.equal(kms('user', 'add', 'a', '--psk', 'zz', '--db', db, '--master-key-file', key).status, 2);
   assert.equal(kms('policy', 'add', '--initiator', 'x', '--responder', 'y', '--forking', 'sometimes', '--db', db).status, 2);
   assert.match(kms('keygen').out, /^[0-9a-f]{64}\n$/);
+  assert.equal(existsSync(db), false, 'a usage error creates no store');
+});
+
+test('only init creates a store: a mistyped --db is refused, not made', () => {
+  const typo = join(dir, 'typo.db');
+  for (const c of [['user', 'list'], ['group', 'list'], ['policy', 'list'], ['tickets'], ['audit'], ['export'], ['serve'], ['user', 'add', 'sip:a@example.org', '--generate-psk']]) {
+    const r = kms(...c, '--db', typo, '--master-key-file', key);
+    assert.equal(r.status, 1, c.join(' '));
+    assert.equal(r.err, `mikey kms ${c[0]}: no store at ${typo}: run 'mikey kms init --db ${typo}' to create it\n`, c.join(' '));
+    assert.equal(existsSync(typo), false, c.join(' '));
+  }
+  // an empty file (not a store) is refused too, and left as it was
+  writeFileSync(typo, '');
+  const r = kms('user', 'list', '--db', typo);
+  assert.equal(r.status, 1);
+  assert.match(r.err, /is not an initialised store \(an empty file\): run 'mikey kms init/);
+  assert.equal(readFileSync(typo).length, 0);
+  rmSync(typo);
+  // init: a failing init (a key file that cannot be written) leaves no key file behind
+  const k = join(dir, 'init.key');
+  assert.equal(kms('init', '--db', join(dir, 'no-such-dir', 'x.db'), '--master-key-file', k).status, 1);
+  assert.equal(existsSync(k), false, 'no master key written for a store that was not made');
+  assert.equal(kms('init', '--db', 'postgres://nobody@127.0.0.1:1/none', '--force').status, 2);
 });
 
 test('users, devices, groups and rules; a wrong master key is refused', () => {
@@ -78,13 +101,19 @@ test('export and import: the backup restores users, rules and ticket protection 
   assert.equal(j.format, 'mikey-kms-backup');
   assert.ok(!readFileSync(backup, 'utf8').includes('11'.repeat(16)), 'secrets stay sealed');
   const b = join(dir, 'b.db');
+  // only init creates a store: a restore is init, then import
+  assert.equal(kms('import', backup, '--db', b, ...opts).status, 1);
+  assert.equal(existsSync(b), false);
+  kms('init', '--db', b, ...opts);
   assert.match(kms('import', backup, '--db', b, ...opts).out, /^imported \d+ rows/);
   assert.equal(kms('user', 'list', '--db', b).out, 'sip:alice@example.org\n  sip:alice@example.org  pre-shared key, IDRpsk sip:alice@example.org\n');
   assert.match(kms('policy', 'list', '--db', b).out, /^1: \* -> \*/);
   const other = join(dir, 'other.key');
   writeFileSync(other, `${'ab'.repeat(32)}\n`);
+  kms('init', '--db', join(dir, 'c.db'));
   const bad = kms('import', backup, '--db', join(dir, 'c.db'), '--master-key-file', other);
   assert.equal(bad.status, 1);
+  assert.match(bad.err, /another master key/);
   const s = await openStore(b);
   assert.equal((await s.counts()).users, 1);
   await s.close();
