@@ -110,13 +110,8 @@ static void fe_mul_c(const field* F, limb* r, const limb* a, const limb* b);
 
 static void fe_mul(const field* F, limb* r, const limb* a, const limb* b)
 {
-    if (openssl_mul_mont != NULL && F->n >= 4) {
-        limb t[MAXN];
-        if (openssl_mul_mont(t, a, b, F->p, &F->pinv, F->n)) {
-            memcpy(r, t, sizeof(limb) * F->n);
-            return;
-        }
-    }
+    /* OpenSSL's callers pass rp == ap == bp (BN_mod_exp_mont): aliasing is allowed */
+    if (openssl_mul_mont != NULL && F->n >= 4 && openssl_mul_mont(r, a, b, F->p, &F->pinv, F->n)) return;
     fe_mul_c(F, r, a, b);
 }
 

@@ -370,7 +370,23 @@ function splitSignature(signature: Uint8Array): { r: Uint8Array; s: Uint8Array; 
  * (wrong length, PVT off the curve) is a CryptoError, an invalid signature is `false`.
  */
 export function eccsiVerify(kpak: Uint8Array, id: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  return new EccsiVerifier(kpak, 0).verify(id, message, signature);
+  return kpakVerifier(kpak).verify(id, message, signature);
+}
+
+// Verifiers of the last few KPAKs (decoded and validated once), without a signer cache: every
+// call still computes HS and Q for the signer.
+const kpakVerifiers = new Map<string, EccsiVerifier>();
+
+function kpakVerifier(kpak: Uint8Array): EccsiVerifier {
+  if (!(kpak instanceof Uint8Array)) throw new CryptoError('invalid-length', 'KPAK must be bytes');
+  const key = Buffer.from(kpak.buffer, kpak.byteOffset, kpak.length).toString('base64');
+  let v = kpakVerifiers.get(key);
+  if (!v) {
+    v = new EccsiVerifier(kpak, 0);
+    if (kpakVerifiers.size >= 8) kpakVerifiers.delete(kpakVerifiers.keys().next().value!);
+    kpakVerifiers.set(key, v);
+  }
+  return v;
 }
 
 /** Like eccsiVerify, but throws CryptoError('bad-signature') instead of returning false. */

@@ -10,6 +10,8 @@ import { nativeIbc, nativeStatus, setNativeEnabled } from '../../src/crypto/nati
 import { SakkeKmsPublicKey, SakkeReceiver, sakkeDecapsulate, sakkeEncapsulate, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1, sakkeValidateRsk } from '../../src/crypto/sakke.js';
 import { SakkeLines, finalExpSakke, millerSakke } from '../../src/crypto/pairing/tate.js';
 import { sqrtMod3 } from '../../src/crypto/pairing/field.js';
+import { Curve, FixedBaseTable } from '../../src/crypto/pairing/curve.js';
+import { p256 } from '@noble/curves/nist.js';
 import { CryptoError } from '../../src/crypto/errors.js';
 import { seededRandom } from './hex.js';
 
@@ -75,6 +77,22 @@ test('native and TypeScript paths agree: pairing, cached lines, scalar multiplic
   setNativeEnabled(true);
 });
 
+test('native and TypeScript paths agree on P-256 fixed-base tables (ECCSI KPAK)', { skip: !nativeStatus().loaded && 'native core not built' }, () => {
+  const c = p256.Point.CURVE();
+  const P256 = new Curve({ p: c.p, q: c.n, a: -3n, b: c.b, P: { x: c.Gx, y: c.Gy } });
+  const rnd = seededRandom('p256');
+  const B = P256.mulVar(P256.P, 0xC0FFEEn)!;
+  const table = new FixedBaseTable(P256, B, 8);
+  for (let i = 0; i < 4; i++) {
+    const k = BigInt('0x' + Buffer.from(rnd(40)).toString('hex')) % c.n;
+    const R = bothPaths(() => table.mul(k));
+    const ref = p256.Point.fromAffine({ x: B.x, y: B.y }).multiply(k).toAffine();
+    assert.deepEqual(R, { x: ref.x, y: ref.y });
+  }
+  assert.equal(bothPaths(() => table.mul(0n)), null);
+  assert.equal(bothPaths(() => table.mul(c.n)), null);
+});
+
 test('native and TypeScript paths agree on SAKKE end to end', { skip: !nativeStatus().loaded && 'native core not built' }, () => {
   const rnd = seededRandom('native sakke');
   const kms = sakkeKmsSetup(P1, rnd);
@@ -95,8 +113,8 @@ test('native and TypeScript paths agree on SAKKE end to end', { skip: !nativeSta
   assert.equal(bothPaths(() => sakkeValidateRsk(P1, once, new TextEncoder().encode('someone else'), rsk)), false);
 });
 
-test('the TypeScript path alone (MIKEY_NATIVE=0) passes the SAKKE and pairing vector tests', { skip: (!nativeStatus().loaded || process.env.MIKEY_NATIVE === '0') && 'runs only beside a loaded native core' }, () => {
-  const files = ['sakke.test.js', 'pairing.test.js', 'native.test.js'].map((f) => join(here, f));
+test('the TypeScript path alone (MIKEY_NATIVE=0) passes the SAKKE, pairing and ECCSI vector tests', { skip: (!nativeStatus().loaded || process.env.MIKEY_NATIVE === '0') && 'runs only beside a loaded native core' }, () => {
+  const files = ['sakke.test.js', 'pairing.test.js', 'eccsi.test.js', 'native.test.js'].map((f) => join(here, f));
   const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
     env: { ...process.env, MIKEY_NATIVE: '0', MIKEY_REQUIRE_NATIVE: '0' },
     encoding: 'utf8',

@@ -36,8 +36,10 @@ export class Curve {
   /** y^2 = x^3 - 3x, p = 3 (mod 4), 3 not a square, cofactor 4: E(F_p) is cyclic of order 4q */
   private readonly descent: boolean;
   private pTable: FixedBaseTable | undefined;
-  /** the native core serves curves with a = -3 over fields above 512 bits (SAKKE) */
+  /** the native core serves curves with a = -3: fixed-base tables for all (P-256, SAKKE),
+   * variable-base multiplication above 512 bits (below, OpenSSL's own curve code is faster) */
   private readonly nativeShape: boolean;
+  private readonly nativeVar: boolean;
 
   constructor(params: CurveParams) {
     this.p = params.p;
@@ -50,7 +52,8 @@ export class Curve {
     this.aMinus3 = this.a === this.p - 3n;
     this.descent = this.aMinus3 && this.b === 0n && this.cofactor === 4n && this.p % 4n === 3n && jacobi(3n, this.p) === -1;
     if (!this.isOnCurve(this.P)) throw new CryptoError('invalid-parameter', 'generator not on the curve');
-    this.nativeShape = this.aMinus3 && this.p > 1n << 512n;
+    this.nativeShape = this.aMinus3;
+    this.nativeVar = this.aMinus3 && this.p > 1n << 512n;
   }
 
   /** The native core, when loaded and suited to this curve. */
@@ -244,7 +247,7 @@ export class Curve {
   mulVar(A: Point, k: bigint): MaybePoint {
     k = mod(k, this.q * this.cofactor);
     if (k === 0n) return null;
-    const nat = this.native();
+    const nat = this.nativeVar ? nativeIbc() : null;
     if (nat) return this.toAffine(this.nativeMulJac(nat, A, k));
     const w = 4;
     const count = Math.ceil(bitLength(k) / w);
@@ -271,7 +274,7 @@ export class Curve {
   mulSecret(A: Point, k: bigint): MaybePoint {
     const n = this.q * this.cofactor;
     k = mod(k, n);
-    const nat = this.native();
+    const nat = this.nativeVar ? nativeIbc() : null;
     if (nat) return this.toAffine(this.nativeMulJac(nat, A, k));
     const w = 5;
     const count = Math.ceil(bitLength(n) / w);
