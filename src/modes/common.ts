@@ -15,6 +15,7 @@ import { MikeyErrorMessage, MikeyProtocolError } from '../session/errors.js';
 import { policyParamsForProfile, type SrtpProfileName } from '../session/policy.js';
 import { MemoryReplayCache, replayKey, type ReplayCache } from '../session/replay.js';
 import { checkTimestamp, ntpTimestamp, systemClock, timestamp64, type Clock } from '../session/time.js';
+import { resolveMinimumPolicy, type MinimumPolicy } from './kit/policy.js';
 
 /** Injected dependencies of an initiator or responder. */
 export interface Endpoint {
@@ -27,6 +28,11 @@ export interface Endpoint {
   maxSkewMs?: number;
   /** Initiators: the timestamp type sent (default NTP-UTC, RFC 3830 §6.6, RFC 6043 §6.3). */
   timestamp?: TimestampKind;
+  /**
+   * Responders: the weakest SRTP policy accepted (default: encryption and authentication on,
+   * tags of 80 bits or more, 128-bit keys). Weaker offers are refused with Invalid SPpar.
+   */
+  minimumPolicy?: Partial<MinimumPolicy>;
 }
 
 export type TimestampKind = 'NTP-UTC' | 'NTP' | 'COUNTER' | 'NTP-UTC-32';
@@ -40,6 +46,7 @@ export interface ResolvedEndpoint {
   /** Initiators: the last COUNTER sent; responders: the last COUNTER accepted per CSB ID. */
   counter: number;
   counters: Map<number, number>;
+  minimumPolicy: MinimumPolicy;
 }
 
 export function resolveEndpoint(e: Endpoint): ResolvedEndpoint {
@@ -51,6 +58,7 @@ export function resolveEndpoint(e: Endpoint): ResolvedEndpoint {
     timestamp: e.timestamp ?? 'NTP-UTC',
     counter: 0,
     counters: new Map(),
+    minimumPolicy: resolveMinimumPolicy(e.minimumPolicy),
   };
 }
 

@@ -15,6 +15,8 @@ import {
   payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, sameIdentity, newTimestamp, withErrorResponse,
   type Endpoint, type Identity, type ResolvedEndpoint, type SessionOffer,
 } from './common.js';
+import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
+import { checkBundlePolicy } from './kit/policy.js';
 import { splitIds } from './pke.js';
 import {
   certPayloads, encodeSigned, identityOfCertificate, peerPublicKey, signPlaceholder, toCert, verifySigned,
@@ -53,6 +55,12 @@ interface DhState {
   tgk?: Uint8Array;
   bundle?: CryptoSessionBundle;
 }
+
+/**
+ * Groups a responder accepts unless told otherwise: OAKLEY-5 (1536 bits). OAKLEY-1 (768) and
+ * OAKLEY-2 (1024) are within reach of precomputation attacks and must be asked for by name.
+ */
+export const DEFAULT_DH_GROUPS: readonly DhGroupName[] = Object.freeze(['OAKLEY-5']);
 
 const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: 1, spi: mki } : { kv: 0 });
 const mkiOf = (p: DhPayload): Uint8Array | undefined => (p.validity.kv === 1 ? p.validity.spi : undefined);
@@ -198,7 +206,7 @@ export class DhInitiator {
 
 export interface DhResponderOptions extends Endpoint, SigningCredentials, PeerTrust {
   idr?: Identity;
-  /** Groups accepted (default all three). */
+  /** Groups accepted (default OAKLEY-5 only: the 768 and 1024-bit OAKLEY-1 and 2 are opt-in). */
   groups?: readonly DhGroupName[];
 }
 
@@ -212,7 +220,7 @@ export interface DhAccepted {
 
 export class DhResponder {
   private readonly ep: ResolvedEndpoint;
-  private readonly csbs = new Map<number, { rand: Uint8Array; tgk: Uint8Array; mki?: Uint8Array }>();
+  private readonly csbs = new CsbTable<{ rand: Uint8Array; tgk: Uint8Array; mki?: Uint8Array }>();
 
   constructor(private readonly opts: DhResponderOptions) {
     this.ep = resolveEndpoint(opts);
@@ -240,24 +248,28 @@ export class DhResponder {
     await recordAuthenticated(msg.bytes, this.ep, fresh);
     const idi = clearIdi ?? (cert ? identityOfCertificate(cert) : undefined);
     const rand = payloadOf(msg, 11)?.rand;
-    const prior = this.csbs.get(msg.header.csbId);
+    // the CSB ID must be free or held by this signer (RFC 3830 §4.5); nothing is written before the response is built
+    const owner: CsbOwner = { id: idi, credential: credentialFingerprint('public-key', key) };
+    const held = this.csbs.held(msg.header.csbId, owner);
+    const prior = rand ? undefined : held;
     if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
+    if (!idi) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the initiator has no identity to name in the response');
     const dhi = payloadOf(msg, 3);
-    const { tgk, mki, dhr } = responderTgk(dhi, rand !== undefined, prior, this.opts.groups, 'DH');
+    const { tgk, mki, dhr } = responderTgk(dhi, rand !== undefined, prior, this.opts.groups ?? DEFAULT_DH_GROUPS, 'DH');
     const useRand = rand ?? prior!.rand;
     const bundle = deriveBundle(msg.header, useRand, payloadsOf(msg, 10), { kind: 'tgk', tgk, mki });
-    this.csbs.set(msg.header.csbId, { rand: useRand, tgk, mki });
+    checkBundlePolicy(bundle, this.ep.minimumPolicy);
     // R_MESSAGE = HDR, T, [IDr|CERTr], IDi, DHr, DHi, SIGNr
     const payloads: Payload[] = [t];
     const certs = certPayloads(this.opts);
     const idr = this.opts.idr ?? clearIdr ?? ourIdentity(this.opts);
     if (certs.length) payloads.push(...certs);
     else if (idr) payloads.push(idPayload(idr));
-    if (!idi) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the initiator has no identity to name in the response');
     payloads.push(idPayload(idi));
     if (dhi && dhr) payloads.push(dhr, { ...dhi, span: undefined });
     payloads.push(signPlaceholder());
     const response = encodeSigned({ header: { ...msg.header, dataType: DataType.DhResp, v: false }, payloads }, this.opts);
+    this.csbs.commit(msg.header.csbId, owner, { rand: useRand, tgk, mki });
     return { bundle, response, idi, update: !rand };
   }
 }

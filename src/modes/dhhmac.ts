@@ -15,7 +15,7 @@ import { deriveMessageKeys, type MikeyPrf } from '../crypto/prf.js';
 import type { DecodedMessage } from '../wire/decode.js';
 import { DataType, EncrAlg, ErrorNo, GeneralExtType, PayloadType } from '../wire/registry.js';
 import type { CommonHeader, DhPayload, GeneralExtPayload, KemacPayload, KeyValidity, Message, Payload, SpPayload, TPayload } from '../wire/types.js';
-import { dhError, responderTgk } from './dh.js';
+import { DEFAULT_DH_GROUPS, dhError, responderTgk } from './dh.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import { srtpPolicyFromSp, type SrtpProfileName } from '../session/policy.js';
@@ -25,6 +25,8 @@ import {
   resolveEndpoint, sameIdentity, withErrorResponse, type Endpoint, type ErrorAuth, type Identity, type ResolvedEndpoint,
   type SessionOffer,
 } from './common.js';
+import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
+import { checkBundlePolicy } from './kit/policy.js';
 
 /** MAC algorithms DH-HMAC runs with: HMAC-SHA-1-160 (mandatory, RFC 4650 §4.2) or RFC 6043's HMAC-SHA-256-256. */
 export type DhHmacMacAlg = 'HMAC-SHA-1-160' | 'HMAC-SHA-256-256';
@@ -211,7 +213,7 @@ export interface DhHmacResponderOptions extends Endpoint {
   idr?: Identity;
   /** The initiator's identity when its I_MESSAGE carries none ("by some other means", RFC 4650 §3). */
   idi?: Identity;
-  /** Groups accepted (default all three). */
+  /** Groups accepted (default OAKLEY-5 only: OAKLEY-1 and 2 are opt-in). */
   groups?: readonly DhGroupName[];
   /** MAC algorithms accepted (default both). */
   macAlgs?: readonly DhHmacMacAlg[];
@@ -239,7 +241,7 @@ interface ResponderCsb {
 
 export class DhHmacResponder {
   private readonly ep: ResolvedEndpoint;
-  private readonly csbs = new Map<number, ResponderCsb>();
+  private readonly csbs = new CsbTable<ResponderCsb>();
 
   constructor(private readonly opts: DhHmacResponderOptions) {
     this.ep = resolveEndpoint(opts);
@@ -273,7 +275,7 @@ export class DhHmacResponder {
     const idi = ids.length === 2 ? idOf(ids[0]) : this.opts.idi;
     const macAlg = checkKemac(kemac, this.opts.macAlgs ?? ['HMAC-SHA-1-160', 'HMAC-SHA-256-256']);
     const rand = payloadOf(msg, 11)?.rand;
-    const prior = rand ? undefined : this.csbs.get(msg.header.csbId);
+    const prior = rand ? undefined : this.csbs.peek(msg.header.csbId);
     if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
     // an update is authenticated with the key of the CSB it updates
     const secret = prior ? prior.secret : typeof this.opts.psk === 'function' ? this.opts.psk(idi, idr) : this.opts.psk;
@@ -286,6 +288,9 @@ export class DhHmacResponder {
     if (this.opts.idr && !sameIdentity(idr, this.opts.idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the I_MESSAGE is for another responder');
     // RFC 4650 §3: the responder always names the initiator
     if (!idi) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no IDi in the I_MESSAGE and none known');
+    // the CSB belongs to the identity and the key that created it (RFC 3830 §4.5)
+    const owner: CsbOwner = { id: idi, credential: credentialFingerprint('psk', secret) };
+    this.csbs.held(msg.header.csbId, owner);
     checkSdpIds(msg, this.opts.sdpIds);
     const sps = payloadsOf(msg, 10);
     if (this.opts.profiles) {
@@ -295,9 +300,10 @@ export class DhHmacResponder {
       }
     }
     const dhi = payloadOf(msg, 3);
-    const { tgk, mki, dhr } = responderTgk(dhi, rand !== undefined, prior, this.opts.groups, 'DH-HMAC');
+    const { tgk, mki, dhr } = responderTgk(dhi, rand !== undefined, prior, this.opts.groups ?? DEFAULT_DH_GROUPS, 'DH-HMAC');
     const bundle = deriveBundle(msg.header, useRand, sps, { kind: 'tgk', tgk, mki });
-    this.csbs.set(msg.header.csbId, { secret, rand: useRand, prf, tgk, mki });
+    checkBundlePolicy(bundle, this.ep.minimumPolicy);
+    this.csbs.commit(msg.header.csbId, owner, { secret, rand: useRand, prf, tgk, mki });
     // R_MESSAGE = HDR, T, [IDr], IDi, [DHr, DHi], KEMAC
     const payloads: Payload[] = [t];
     if (this.opts.idr) payloads.push(idPayload(this.opts.idr));

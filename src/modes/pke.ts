@@ -21,6 +21,8 @@ import {
   rejectErrorMessage, resolveEndpoint, sameIdentity, t64, newTimestamp, withErrorResponse, type Endpoint, type Identity,
   type ResolvedEndpoint,
 } from './common.js';
+import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
+import { checkBundlePolicy } from './kit/policy.js';
 import { alignForKeyWrap, buildVerification, readVerification, type Offer, type OfferOptions, type UpdateOptions } from './psk.js';
 import {
   certPayloads, chashOf, encodeSigned, identityOfCertificate, peerPublicKey, signPlaceholder, toCert, verifySigned,
@@ -201,7 +203,7 @@ interface PkCsb {
 
 export class PkResponder {
   private readonly ep: ResolvedEndpoint;
-  private readonly csbs = new Map<number, PkCsb>();
+  private readonly csbs = new CsbTable<PkCsb>();
   private readonly ourCert?: X509Certificate;
 
   constructor(private readonly opts: PkResponderOptions) {
@@ -242,7 +244,10 @@ export class PkResponder {
       }
     }
     const rand = payloadOf(msg, 11)?.rand;
-    const prior = rand ? undefined : this.csbs.get(msg.header.csbId);
+    // the signature verified: the CSB ID must be free or held by this signer (RFC 3830 §4.5)
+    const owner: CsbOwner = { id: idi, credential: credentialFingerprint('public-key', key) };
+    const held = this.csbs.held(msg.header.csbId, owner);
+    const prior = rand ? undefined : held;
     if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
     const useRand = rand ?? prior!.rand;
     const pke = payloadOf(msg, 2)!;
@@ -278,7 +283,8 @@ export class PkResponder {
     if (rand && keys.length === 0) throw new MikeyProtocolError(ErrorNo.Unspecified, 'initial message without a TGK');
     const useKeys = keys.length ? keys : prior!.keys;
     const bundle = deriveBundle(msg.header, useRand, payloadsOf(msg, 10), { kind: 'keyData', keys: useKeys });
-    this.csbs.set(msg.header.csbId, { rand: useRand, keys: useKeys });
+    checkBundlePolicy(bundle, this.ep.minimumPolicy);
+    this.csbs.commit(msg.header.csbId, owner, { rand: useRand, keys: useKeys });
     const out: PkAccepted = { bundle, idi, update: !rand };
     if (response) out.response = response;
     if (pke.c === 1 || pke.c === 2) out.cachedEnvelopeKey = envKey;

@@ -18,6 +18,8 @@ import {
   recordAuthenticated, rejectErrorMessage, requirePayload, resolveEndpoint, t64, newTimestamp, verificationParts, withErrorResponse,
   type Endpoint, type Identity, type KeySpec, type ResolvedEndpoint, type SessionOffer,
 } from './common.js';
+import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
+import { checkBundlePolicy } from './kit/policy.js';
 
 /** Algorithms protecting the MIKEY message itself. */
 export interface MessageProtection {
@@ -238,7 +240,7 @@ export interface Accepted {
 
 export class PskResponder {
   private readonly ep: ResolvedEndpoint;
-  private readonly csbs = new Map<number, CsbState>();
+  private readonly csbs = new CsbTable<CsbState>();
 
   constructor(private readonly opts: PskResponderOptions) {
     this.ep = resolveEndpoint(opts);
@@ -271,7 +273,8 @@ export class PskResponder {
     const idi = idOf(ids[0]);
     const idr = idOf(ids[1]);
     const rand = payloadOf(msg, 11)?.rand;
-    const prior = rand ? undefined : this.csbs.get(msg.header.csbId);
+    // an update is checked with the RAND of the CSB it names; who holds that CSB is checked once the MAC verified
+    const prior = rand ? undefined : this.csbs.peek(msg.header.csbId);
     if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
     const secret = typeof this.opts.psk === 'function' ? this.opts.psk(idi, idr) : this.opts.psk;
     if (!secret) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no pre-shared key for this peer');
@@ -287,13 +290,17 @@ export class PskResponder {
     }
     authenticated({ macAlg, authKey: mk.authKey });
     await recordAuthenticated(msg.bytes, this.ep, fresh);
+    // the CSB belongs to the identity and the key that created it (RFC 3830 §4.5)
+    const owner: CsbOwner = { id: idi, credential: credentialFingerprint('psk', secret) };
+    this.csbs.held(msg.header.csbId, owner);
     checkSdpIds(msg, this.opts.sdpIds);
     const keys = decryptKeys(kemac, encrAlg, mk, msg.header.csbId, t);
     if (rand && keys.length === 0) throw new MikeyProtocolError(ErrorNo.Unspecified, 'initial message without a TGK');
     const sps = payloadsOf(msg, 10);
     const useKeys = keys.length ? keys : prior!.keys;
     const bundle = deriveBundle(msg.header, useRand, sps, { kind: 'keyData', keys: useKeys });
-    this.csbs.set(msg.header.csbId, { csbId: msg.header.csbId, rand: useRand, prf, secret, map: msg.header.csIdMap, sps, keys: useKeys, idi, idr, bundle });
+    checkBundlePolicy(bundle, this.ep.minimumPolicy);
+    this.csbs.commit(msg.header.csbId, owner, { csbId: msg.header.csbId, rand: useRand, prf, secret, map: msg.header.csIdMap, sps, keys: useKeys, idi, idr, bundle });
     const accepted: Accepted = { bundle, idi, update: !rand };
     if (msg.header.v) accepted.response = buildVerification(DataType.PskVerification, msg.header, t, this.opts.idr, idi, idr, macAlg, mk.authKey);
     return accepted;

@@ -32,6 +32,8 @@ import {
   rejectErrorMessage, resolveEndpoint, sameIdentity, t64, withErrorResponse, type Endpoint, type Identity, type KeySpec,
   type ResolvedEndpoint, type SessionOffer,
 } from './common.js';
+import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
+import { checkBundlePolicy } from './kit/policy.js';
 import { splitIds } from './pke.js';
 import { alignForKeyWrap } from './psk.js';
 import { identityOfCertificate, peerPublicKey, toCert, verifySigned, type PeerTrust, type SigningCredentials } from './signature.js';
@@ -463,7 +465,7 @@ export class RsaRResponder {
   private readonly encrAlg: KemacEncrAlg;
   private readonly macAlg: MacAlg;
   private readonly groupState?: GroupState;
-  private readonly csbs = new Map<number, UnicastCsb>();
+  private readonly csbs = new CsbTable<UnicastCsb>();
   private readonly anchors: X509Certificate[];
 
   constructor(private readonly opts: RsaRResponderOptions) {
@@ -544,6 +546,7 @@ export class RsaRResponder {
     let sps: SpPayload[];
     let keys: KeyDataPayload[];
     let update = false;
+    let owner: CsbOwner | undefined;
     if (this.groupState) {
       // §3.2, §3.5: the group's CSB ID, RAND, SP and TGK whatever the I_MESSAGE offered
       const g = this.groupState;
@@ -551,8 +554,10 @@ export class RsaRResponder {
       payloads.push({ type: 21, extType: GeneralExtType.CsbId, data: new Uint8Array(0), csbId: g.csbId }, t, { type: 11, rand: g.rand });
       ({ csbId: csbEff, rand: useRand, map, sps, keys } = g);
     } else {
-      const known = rand ? undefined : this.csbs.get(msg.header.csbId);
-      const prior = known?.peer.equals(peerKey) ? known : undefined;
+      // the CSB ID must be free or held by this signer (RFC 3830 §4.5): another peer's is refused, not replaced
+      owner = { id: idi, credential: credentialFingerprint('public-key', peerKey) };
+      const known = this.csbs.held(msg.header.csbId, owner);
+      const prior = rand ? undefined : known;
       update = prior !== undefined;
       csbEff = msg.header.csbId;
       ({ map, sps } = this.choosePolicies(msg.header.csIdMap, offered));
@@ -561,7 +566,6 @@ export class RsaRResponder {
       payloads.push(t);
       if (!rand && !prior) payloads.push({ type: 11, rand: useRand });
       keys = keyDataPayloads(alignForKeyWrap(this.opts.keys ?? [{}], this.encrAlg, 4 + this.idr.data.length), this.ep.random);
-      this.csbs.set(msg.header.csbId, { peer: peerKey, rand: useRand, map, sps });
     }
     // [IDr|CERTr], [SP], KEMAC, PKE, SIGNr
     const certs = certPayloadsOf(this.opts);
@@ -582,6 +586,8 @@ export class RsaRResponder {
     const ids = signedIdentities(msg, clearIdr);
     const response = sign({ header: hdr, payloads }, this.key, this.opts, signrExtra(ids.idi, ids.idr, t), { macAlg: this.macAlg, authKey: mk.authKey });
     const bundle = deriveBundle({ ...hdr, csbId: csbEff }, useRand, sps, { kind: 'keyData', keys });
+    checkBundlePolicy(bundle, this.ep.minimumPolicy);
+    if (owner) this.csbs.commit(msg.header.csbId, owner, { peer: peerKey, rand: useRand, map, sps });
     const out: RsaRAccepted = { bundle, response, update };
     if (idi) out.idi = idi;
     if (cert) out.certificate = cert;

@@ -21,6 +21,7 @@ import {
   payloadOf, payloadsOf, recordAuthenticated, resolveEndpoint, withErrorResponse,
   type Endpoint, type ResolvedEndpoint, type SessionOffer,
 } from './common.js';
+import { checkBundlePolicy } from './kit/policy.js';
 
 // ---- key material ------------------------------------------------------------------------
 
@@ -466,6 +467,7 @@ export class SakkeResponder {
     if (o.acceptInitiator && !o.acceptInitiator(opened.signer)) throw new MikeyProtocolError(ErrorNo.AuthFailure, `initiator ${opened.signer} refused by local policy`);
     if (msg.header.csIdMap.type !== CsIdMapType.SrtpId) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'this responder reads the SRTP-ID crypto session map (the 3GPP profile reads GENERIC-ID and Empty maps)');
     const bundle = deriveBundle(msg.header, opened.rand, payloadsOf(msg, PayloadType.Sp), { kind: 'tgk', tgk: opened.ssv });
+    checkBundlePolicy(bundle, this.ep.minimumPolicy);
     return {
       bundle, tgk: opened.ssv,
       initiator: { uri: opened.signer, id: telUriIdentifier(opened.signer, ntpToMs(opened.t.value)) },

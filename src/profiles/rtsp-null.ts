@@ -148,7 +148,7 @@ export interface QuirkReport {
   accepted: boolean;
 }
 
-export interface RtspNullResponderOptions extends Pick<Endpoint, 'clock' | 'replayCache' | 'maxSkewMs'> {
+export interface RtspNullResponderOptions extends Pick<Endpoint, 'clock' | 'replayCache' | 'maxSkewMs' | 'minimumPolicy'> {
   /** Accept these quirks (true: all of them). Default: none, every message read strictly. */
   lenient?: boolean | readonly RtspNullQuirk[];
   /** Fill in SSRC 0 of a crypto session with this SSRC (ours), by CS ID when a function. */
@@ -189,7 +189,7 @@ export class RtspNullResponder {
     this.maxSkewMs = opts.maxSkewMs ?? 5 * 60_000;
     this.psk = new PskResponder({
       psk: new Uint8Array(0), allowUnprotected: true, encrAlgs: ['NULL'], macAlgs: ['NULL'],
-      clock: opts.clock, replayCache: opts.replayCache, maxSkewMs: opts.maxSkewMs,
+      clock: opts.clock, replayCache: opts.replayCache, maxSkewMs: opts.maxSkewMs, minimumPolicy: opts.minimumPolicy,
     });
   }
 

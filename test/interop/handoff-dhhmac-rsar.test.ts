@@ -8,7 +8,7 @@ import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac.js';
 import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar.js';
 import { uriIdentity } from '../../src/modes/common.js';
 import { needPeer } from '../support/peer.js';
-import { SESSIONS, checkBothWays } from './handoff-support.js';
+import { SESSIONS, checkBothWays, SHORT_TAGS } from './handoff-support.js';
 import { buildSrtpDriver, srtpProblem } from './srtp.js';
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
@@ -21,7 +21,7 @@ test('SRTP hand-off through libsrtp after DH-HMAC (initial and re-keyed) and RSA
   const alice = uriIdentity('sip:alice@example.org');
   const bob = uriIdentity('sip:bob@example.org');
   const di = new DhHmacInitiator({ psk, idi: alice, idr: bob, clock });
-  const dr = new DhHmacResponder({ psk, idr: bob, clock });
+  const dr = new DhHmacResponder({ psk, idr: bob, clock, groups: ['OAKLEY-2'], ...SHORT_TAGS });
   const got = await dr.receive(di.createOffer({ sessions: SESSIONS, group: 'OAKLEY-2', mki: Uint8Array.of(0, 0, 0, 9) }));
   await checkBothWays(di.receiveResponse(got.response), got.bundle, 5);
   const again = await dr.receive(di.createUpdate({ mki: Uint8Array.of(0, 0, 0, 10) }));
@@ -30,13 +30,13 @@ test('SRTP hand-off through libsrtp after DH-HMAC (initial and re-keyed) and RSA
   const a = { privateKey: pki('alice.key'), certificate: pki('alice.pem'), trustAnchors: [pki('ca.pem')], clock };
   const b = { privateKey: pki('bob.key'), certificate: pki('bob.pem'), trustAnchors: [pki('ca.pem')], clock };
   const ri = new RsaRInitiator(a);
-  const rr = new RsaRResponder({ ...b, keys: [{ mki: Uint8Array.of(0, 0, 0, 7) }] });
+  const rr = new RsaRResponder({ ...b, keys: [{ mki: Uint8Array.of(0, 0, 0, 7) }], ...SHORT_TAGS });
   const ans = await rr.receive(ri.createRequest({ sessions: SESSIONS }));
   await checkBothWays((await ri.receiveResponse(ans.response)).bundle, ans.bundle, 5);
   const up = await rr.receive(ri.createUpdate());
   await checkBothWays((await ri.receiveResponse(up.response)).bundle, up.bundle, 5);
 
-  const server = new RsaRResponder({ ...b, group: { sessions: SESSIONS.slice(0, 4), keys: [{ mki: Uint8Array.of(0, 0, 0, 1) }] } });
+  const server = new RsaRResponder({ ...b, group: { sessions: SESSIONS.slice(0, 4), keys: [{ mki: Uint8Array.of(0, 0, 0, 1) }] }, ...SHORT_TAGS });
   for (const member of [new RsaRInitiator(a), new RsaRInitiator({ ...a, scheme: 'pss' })]) {
     const g = await server.receive(member.createRequest({ group: true }));
     await checkBothWays((await member.receiveResponse(g.response)).bundle, server.groupBundle!, 4);

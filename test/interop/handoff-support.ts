@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { srtpContexts, type CryptoSessionBundle, type SrtpContext } from '../../src/session/bundle.js';
 import { libsrtpBatch, type LibsrtpProfile, type SrtpRequest } from './srtp.js';
 
+/** SESSIONS include a 32-bit tag profile: the responders opt in below the default minimum policy. */
+export const SHORT_TAGS = { minimumPolicy: { minTagLength: 4 } };
 export const SESSIONS = [
   { ssrc: 0x11223344, roc: 0, profile: 'AES_CM_128_HMAC_SHA1_80' as const },
   { ssrc: 0x55667788, roc: 3, profile: 'AES_CM_128_HMAC_SHA1_32' as const },

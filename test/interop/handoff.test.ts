@@ -8,7 +8,7 @@ import { PskInitiator, PskResponder } from '../../src/modes/psk.js';
 import { PkInitiator, PkResponder } from '../../src/modes/pke.js';
 import { DhInitiator, DhResponder } from '../../src/modes/dh.js';
 import { needPeer } from '../support/peer.js';
-import { SESSIONS, checkBothWays } from './handoff-support.js';
+import { SESSIONS, checkBothWays, SHORT_TAGS } from './handoff-support.js';
 import { buildSrtpDriver, srtpProblem } from './srtp.js';
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
@@ -21,15 +21,15 @@ test('SRTP hand-off through libsrtp after PSK, public-key and DH exchanges', asy
   const keys = [{ mki: Uint8Array.of(0, 0, 0, 7) }];
   const pi = new PskInitiator({ psk, clock });
   const po = pi.createOffer({ sessions: SESSIONS, keys });
-  await checkBothWays(po.bundle, (await new PskResponder({ psk, clock }).receive(po.bytes)).bundle);
+  await checkBothWays(po.bundle, (await new PskResponder({ psk, clock, ...SHORT_TAGS }).receive(po.bytes)).bundle);
 
   const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem') };
   const bob = { privateKey: pki('bob.key'), certificate: pki('bob.pem') };
   const ki = new PkInitiator({ ...alice, responderKey: bob.certificate, clock });
   const ko = ki.createOffer({ sessions: SESSIONS, keys });
-  await checkBothWays(ko.bundle, (await new PkResponder({ ...bob, trustAnchors: [pki('ca.pem')], clock }).receive(ko.bytes)).bundle);
+  await checkBothWays(ko.bundle, (await new PkResponder({ ...bob, trustAnchors: [pki('ca.pem')], clock, ...SHORT_TAGS }).receive(ko.bytes)).bundle);
 
   const di = new DhInitiator({ ...alice, trustAnchors: [pki('ca.pem')], clock });
-  const got = await new DhResponder({ ...bob, trustAnchors: [pki('ca.pem')], clock }).receive(di.createOffer({ sessions: SESSIONS, group: 'OAKLEY-2', mki: Uint8Array.of(9) }));
+  const got = await new DhResponder({ ...bob, trustAnchors: [pki('ca.pem')], clock, groups: ['OAKLEY-2'], ...SHORT_TAGS }).receive(di.createOffer({ sessions: SESSIONS, group: 'OAKLEY-2', mki: Uint8Array.of(9) }));
   await checkBothWays(di.receiveResponse(got.response), got.bundle);
 });

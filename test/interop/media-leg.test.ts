@@ -7,6 +7,7 @@ import { mediaLeg } from '../../src/cli/media-leg.js';
 import { PskInitiator, PskResponder } from '../../src/modes/psk.js';
 import { DhInitiator, DhResponder } from '../../src/modes/dh.js';
 import { RtspNullInitiator, RtspNullResponder } from '../../src/profiles/rtsp-null.js';
+import { NO_MINIMUM_POLICY } from '../../src/modes/kit/policy.js';
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const SESSIONS = [
@@ -21,7 +22,8 @@ test('PSK: every packet sent authenticates, for every profile, with MKI and SSRC
   const psk = new Uint8Array(16).fill(2);
   const i = new PskInitiator({ psk });
   const o = i.createOffer({ sessions: SESSIONS, keys: [{ mki: Uint8Array.of(9, 9) }] });
-  const got = await new PskResponder({ psk }).receive(o.bytes);
+  // every profile, the weak ones too: opted in below the default minimum policy
+  const got = await new PskResponder({ psk, minimumPolicy: NO_MINIMUM_POLICY }).receive(o.bytes);
   assert.deepEqual(await mediaLeg(o.bundle, got.bundle), { sent: 50, authenticated: 50 });
   assert.deepEqual(await mediaLeg(got.bundle, o.bundle, 7), { sent: 7, authenticated: 7 });
   // keys that do not match: nothing authenticates
@@ -33,7 +35,7 @@ test('DH and the RTSP camera profile', async () => {
   const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem') };
   const bob = { privateKey: pki('bob.key'), certificate: pki('bob.pem') };
   const di = new DhInitiator({ ...alice, trustAnchors: [pki('ca.pem')] });
-  const got = await new DhResponder({ ...bob, trustAnchors: [pki('ca.pem')] }).receive(di.createOffer({ sessions: SESSIONS.slice(0, 2), group: 'OAKLEY-2' }));
+  const got = await new DhResponder({ ...bob, trustAnchors: [pki('ca.pem')], groups: ['OAKLEY-2'], minimumPolicy: { minTagLength: 4 } }).receive(di.createOffer({ sessions: SESSIONS.slice(0, 2), group: 'OAKLEY-2' }));
   assert.deepEqual(await mediaLeg(di.receiveResponse(got.response), got.bundle, 20), { sent: 20, authenticated: 20 });
   const m = new RtspNullInitiator().createMessage();
   const a = await new RtspNullResponder().receive(m.bytes);

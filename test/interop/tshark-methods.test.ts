@@ -38,7 +38,7 @@ async function methodMessages(): Promise<Array<{ name: string; bytes: Uint8Array
   // ---- DH-HMAC
   for (const group of ['OAKLEY-5', 'OAKLEY-1', 'OAKLEY-2'] as const) {
     const ini = new DhHmacInitiator({ psk, idi: alice, idr: bob, clock, sdpIds: ['mikey', 'sdes'] });
-    const res = new DhHmacResponder({ psk, idr: bob, clock, sdpIds: ['mikey', 'sdes'] });
+    const res = new DhHmacResponder({ psk, idr: bob, clock, sdpIds: ['mikey', 'sdes'], groups: [group] });
     const i = ini.createOffer({ sessions, group });
     add(`DH-HMAC I_MESSAGE ${group}`, i);
     const r = await res.receive(i);
@@ -59,7 +59,7 @@ async function methodMessages(): Promise<Array<{ name: string; bytes: Uint8Array
     const anon = new DhHmacInitiator({ psk, idr: bob, clock, prf: 'PRF-HMAC-SHA-256' });
     const i = anon.createOffer({ sessions: [], group: 'OAKLEY-1' });
     add('DH-HMAC I_MESSAGE without IDi, #CS = 0, PRF-HMAC-SHA-256', i);
-    add('DH-HMAC R_MESSAGE without IDr', (await new DhHmacResponder({ psk, idi: alice, clock }).receive(i)).response);
+    add('DH-HMAC R_MESSAGE without IDr', (await new DhHmacResponder({ psk, idi: alice, clock, groups: ['OAKLEY-1'] }).receive(i)).response);
     const errors = async (res: DhHmacResponder, bytes: Uint8Array, name: string) => {
       try {
         await res.receive(bytes);

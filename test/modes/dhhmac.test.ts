@@ -21,7 +21,8 @@ const keysOf = (b: CryptoSessionBundle) => b.sessions.flatMap((s) => s.keys.map(
 const SESSIONS = [{ ssrc: 0x11111111 }, { ssrc: 0x22222222, roc: 5, profile: 'AES_256_CM_HMAC_SHA1_80' as const }, { ssrc: 0x33333333, profile: 'AEAD_AES_128_GCM' as const }];
 
 const initiator = (o: Partial<ConstructorParameters<typeof DhHmacInitiator>[0]> = {}) => new DhHmacInitiator({ psk, idi: alice, idr: bob, clock: clockAt(T0), ...o });
-const responder = (o: Partial<ConstructorParameters<typeof DhHmacResponder>[0]> = {}) => new DhHmacResponder({ psk, idr: bob, clock: clockAt(T0 + 200), ...o });
+// most tests use the small OAKLEY-1 for speed: opted in (the default is OAKLEY-5 only)
+const responder = (o: Partial<ConstructorParameters<typeof DhHmacResponder>[0]> = {}) => new DhHmacResponder({ psk, idr: bob, clock: clockAt(T0 + 200), groups: ['OAKLEY-1', 'OAKLEY-2', 'OAKLEY-5'], ...o });
 
 async function rejects(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
   try {

@@ -240,13 +240,16 @@ test('tampering, message by message, gives the right Error code', async () => {
   };
   assert.equal(await code(0, renamed(1)), ErrorNo.InvalidId);
   assert.equal(await code(2, renamed(1)), ErrorNo.InvalidId);
-  // SP changed in I_MESSAGE_1: R_MESSAGE_2 echoes another policy under V
-  assert.equal(await code(0, (b) => {
+  // SP changed in I_MESSAGE_1 (nothing covers it): below the responder's minimum it is refused
+  // there; within it, R_MESSAGE_2 echoes another policy under V and the initiator refuses
+  const tagLength = (n: number) => (b: Uint8Array) => {
     const m = decodeMessage(b);
     const sp = m.payloads.find((p) => p.type === 10)!;
-    Object.assign(sp, { params: [{ type: 11, value: Uint8Array.of(4) }], paramBytes: undefined });
+    Object.assign(sp, { params: [{ type: 11, value: Uint8Array.of(n) }], paramBytes: undefined });
     return encodeMessage(m);
-  }), ErrorNo.InvalidSp);
+  };
+  assert.equal(await code(0, tagLength(4)), ErrorNo.InvalidSpPar);
+  assert.equal(await code(0, tagLength(12)), ErrorNo.InvalidSp);
   // V with another MAC algorithm
   assert.equal(await code(3, (b) => {
     const m = decodeMessage(b);

@@ -136,6 +136,7 @@ test('group mode: three initiators get the same CSB ID, RAND, policy and TGK (RF
   const dave = uriIdentity('sip:dave@example.org');
   const res = responder({
     group: { csbId: 0x600d600d, sessions: [{ ssrc: 0x5e0d }, { ssrc: 0x5e0e, profile: 'AES_256_CM_HMAC_SHA1_32' }] },
+    minimumPolicy: { minTagLength: 4 },
     certificateResolver: resolver,
     peerKey: (id) => (id && Buffer.from(id.data).toString() === 'sip:dave@example.org' ? createPublicKey(pki('mallory.key')) : undefined),
     replayCache: forgetful,
@@ -250,7 +251,7 @@ test('policies: the responder picks among those proposed; none acceptable: Inval
   const ini = initiator({ idr: idBob });
   const req = ini.createRequest({ sessions: [{ ssrc: 1, profile: 'AES_256_CM_HMAC_SHA1_80' }], policies: ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_32'] });
   assert.equal(decodeMessage(req).payloads.filter((p) => p.type === 10).length, 3);
-  const got = await responder({ profiles: ['AES_CM_128_HMAC_SHA1_32', 'AEAD_AES_128_GCM'] }).receive(req);
+  const got = await responder({ profiles: ['AES_CM_128_HMAC_SHA1_32', 'AEAD_AES_128_GCM'], minimumPolicy: { minTagLength: 4 } }).receive(req);
   const r = decodeMessage(got.response);
   const sps = r.payloads.filter((p) => p.type === 10);
   assert.equal(sps.length, 1, 'one policy for the one stream');
@@ -268,7 +269,7 @@ test('policies: the responder picks among those proposed; none acceptable: Inval
   await rejects(ini2.receiveResponse(changed), ErrorNo.InvalidSpPar);
   // no proposal: the responder's policy
   const ini3 = initiator();
-  const got3 = await responder({ policy: 'AES_256_CM_HMAC_SHA1_32', sessions: [{ ssrc: 0x77 }] }).receive(ini3.createRequest());
+  const got3 = await responder({ policy: 'AES_256_CM_HMAC_SHA1_32', sessions: [{ ssrc: 0x77 }], minimumPolicy: { minTagLength: 4 } }).receive(ini3.createRequest());
   assert.deepEqual((await ini3.receiveResponse(got3.response)).bundle.sessions.map((s) => [s.ssrc, s.profile]), [[0x77, 'AES_256_CM_HMAC_SHA1_32']]);
 });
 

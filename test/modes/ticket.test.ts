@@ -13,9 +13,11 @@ import { completeFlags } from '../../src/modes/ticket/policy.js';
 import { ALICE, BOB, CAROL, KMS, SUPPORT, T0, getTicket, hex, key, keysOf, pki, rejects, world } from './ticket-fixture.js';
 
 const sessions = [{ ssrc: 0x11111111, profiles: ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const }, { profiles: ['AEAD_AES_128_GCM'] as const }];
+// these tests offer 32-bit tags: both ends opt in below the default minimum policy
+const SHORT_TAGS = { minimumPolicy: { minTagLength: 4 } };
 
 test('full three round trips, PSK legs, no forking: both ends derive the same SRTP keys', async () => {
-  const w = world();
+  const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const { grant, prepared } = await getTicket(w, { responders: [identity(BOB)] });
   assert.equal(prepared.issued?.initiator, ALICE);
   assert.deepEqual(prepared.issued?.responders, [BOB]);
@@ -77,7 +79,7 @@ test('256-bit algorithms throughout: PRF-HMAC-SHA-256, AES-CM-256, HMAC-SHA-256-
 });
 
 test('key forking (I flag): the Responder gets MPKr\' and TGK\' bound to itself; a second device of the same identity gets other keys', async () => {
-  const w = world();
+  const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { I: true } });
   assert.ok(grant.mpkr, 'MPKr in the KEMAC with forking');
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 5, profiles: ['AES_CM_128_HMAC_SHA1_80'] }] });
@@ -94,7 +96,7 @@ test('key forking (I flag): the Responder gets MPKr\' and TGK\' bound to itself;
 });
 
 test('forking to a group identity: a member resolves, IDRr of TRANSFER_RESP names who answered (§4.2.2.3)', async () => {
-  const w = world();
+  const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const { grant } = await getTicket(w, { responders: [identity(SUPPORT)], flags: { I: true } });
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 9 }] });
   const got = await w.carol.receiveTransfer(xfer.bytes, w.resolve);
@@ -106,7 +108,7 @@ test('forking to a group identity: a member resolves, IDRr of TRANSFER_RESP name
 });
 
 test('GTGK and TEKs are never forked (with the same RANDs, G = 0, every resolver gets the same group keys); TGK+SALT keeps its salt', async () => {
-  const w = world();
+  const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { I: true, G: false }, keys: [{ kind: 'GTGK' }, { kind: 'TEK', length: 16, saltLength: 14 }, { kind: 'TGK', saltLength: 14 }] });
   assert.deepEqual(grant.keys.map((k) => k.keyType), [4, 3, 1]);
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1, profiles: ['AES_CM_128_HMAC_SHA1_80'] }] });
@@ -123,7 +125,7 @@ test('GTGK and TEKs are never forked (with the same RANDs, G = 0, every resolver
 });
 
 test('ticket reuse (§5.3): new CSB, timestamp and RANDs; the Responder needs no second resolution; J = 0 forbids it', async () => {
-  const w = world();
+  const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { I: true } });
   const first = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
   const a = await w.bob.receiveTransfer(first.bytes, w.resolve);
@@ -177,7 +179,7 @@ test('validity (TRs/TRe): the KMS caps it; an expired ticket is refused by Initi
 });
 
 test('re-keying (TRr) and CSB updates (§5.2): new keys from the Initiator (L), a new crypto session, Responder-started update', async () => {
-  const w = world({ dir: { rules: [{ initiator: '*', responder: '*', maxValiditySec: 86_400, forking: 'allow', reuse: true, initiatorKeys: true, responderKeys: true, maxKeys: 4, rekeySec: 600 }] } });
+  const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS, dir: { rules: [{ initiator: '*', responder: '*', maxValiditySec: 86_400, forking: 'allow', reuse: true, initiatorKeys: true, responderKeys: true, maxKeys: 4, rekeySec: 600 }] } });
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { I: true, L: true, M: true } });
   assert.equal(grant.policy.rekeyIntervalSec, 600);
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1, profiles: ['AES_CM_128_HMAC_SHA1_80'] }] });
@@ -209,7 +211,7 @@ test('re-keying (TRr) and CSB updates (§5.2): new keys from the Initiator (L), 
 });
 
 test('without TRANSFER_RESP (F = 0, G = 0, H = 1): the bundle is final after TRANSFER_INIT', async () => {
-  const w = world();
+  const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { F: false, G: false } });
   assert.equal(grant.policy.flags.F, false);
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 0xabc, profiles: ['AES_CM_128_HMAC_SHA1_32'] }] });
@@ -241,7 +243,7 @@ test('pre-encrypted content (§8): no keys in the ticket path needed, the Respon
 });
 
 test('modes 2 and 3 (§4.1.1): a Responder sharing the TPK resolves locally (E = 0); an Initiator sharing it makes the ticket (D = 0)', async () => {
-  const w = world();
+  const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const tpk = w.dir.currentTpk(T0);
   const bob = new TicketResponder({ identity: identity(BOB), psk: key(2), clock: { now: () => T0 }, localTpk: (id) => (id && hex(id) === hex(tpk.id) ? tpk.key : undefined) });
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { E: false } });
@@ -289,7 +291,7 @@ test('other Ticket Types pass through: an opaque ticket (private type 0xF000) is
 });
 
 test('Empty CS ID map in the transfer (RFC 4563 §5): crypto sessions 1..#CS under the default policy', async () => {
-  const w = world();
+  const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const { grant } = await getTicket(w, { responders: [identity(BOB)] });
   const xfer = w.alice.createTransfer(grant, { sessions: [] });
   const got = await w.bob.receiveTransfer(xfer.bytes, w.resolve);

@@ -19,6 +19,7 @@ import {
   macAlgCode, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage,
   resolveEndpoint, withErrorResponse, type Endpoint, type Identity, type ResolvedEndpoint, type SessionOffer,
 } from '../common.js';
+import { checkBundlePolicy, checkOfferedPolicies } from '../kit/policy.js';
 import { IbakeKeyRing } from './keyring.js';
 import {
   bytesEq, checkEccpt, deriveFromSession, domainParams, ecdhKeyPair, ecGroup, eccptPayload, ibeDecrypt, ibeEncrypt, ibeIdentity,
@@ -429,6 +430,9 @@ export class IbakeResponder {
     const t = payloadOf(msg, 5)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     prfOf(msg.header.prfFunc);
+    // nothing authenticates the SP payloads of I_MESSAGE_1 (RFC 6267 §4.2.2.1): below the local
+    // minimum they are refused here; within it, the initiator checks our echo under V (R_MESSAGE_2)
+    checkOfferedPolicies(msg.header.csIdMap, payloadsOf(msg, 10), this.ep.minimumPolicy);
     const { idi, idr: called } = clearIds(msg);
     if (this.opts.acceptInitiator && !this.opts.acceptInitiator(idi!)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'initiator not accepted');
     const answerAs = this.opts.idr ?? called!;
@@ -538,6 +542,7 @@ export class IbakeResponder {
     if (!list.length) this.pending.delete(msg.header.csbId);
     const mki = peer.validity.kv === 1 ? Uint8Array.from(peer.validity.spi) : undefined;
     const bundle = deriveBundle(p.hdr, p.rand, p.sps, { kind: 'tgk', tgk, mki });
+    checkBundlePolicy(bundle, this.ep.minimumPolicy);
     // R_MESSAGE_2 (§4.2.2.7): HDR as I_MESSAGE_2 with V = 0, T echoed, IDRi, IDRr, our SP echo, [IBAKE], V
     const hdr: CommonHeader = { ...msg.header, dataType: DataType.RMessage2, v: false, span: undefined };
     const payloads: Payload[] = [t, idrPayload(ROLE_I, p.idi), idrPayload(ROLE_R, p.idr), ...p.sps];

@@ -14,6 +14,7 @@ import {
   checkFresh, decodeOrReject, keyDataPayloads, macAlgOf, payloadOf, recordAuthenticated, resolveEndpoint,
   type Identity, type KeySpec, type ResolvedEndpoint,
 } from '../common.js';
+import { checkBundlePolicy, checkOfferedPolicies } from '../kit/policy.js';
 import { baseTicketTpkId, isBaseTicket, openBaseTicket, ticketLayout } from './base-ticket.js';
 import { deriveTicketBundle } from './bundle.js';
 import { buildTicketKmsRequest, randLength, readTicketKmsResponse, splitMpks, type TicketPartyOptions } from './initiator.js';
@@ -152,6 +153,7 @@ export class TicketResponder {
     }
     authenticated({ macAlg, authKey: mkInit.authKey });
     await recordAuthenticated(msg.bytes, this.ep, fresh);
+    checkOfferedPolicies(msg.header.csIdMap, sps, this.ep.minimumPolicy);
     if (policy.flags.J) this.remember(digest, resolved);
     else this.used.add(digest);
 
@@ -160,6 +162,7 @@ export class TicketResponder {
     let keys = [...resolved.keys, ...initiatorKeys];
     if (!f.F) {
       const bundle = deriveTicketBundle({ header: msg.header, sps, keys, randRi });
+      checkBundlePolicy(bundle, this.ep.minimumPolicy);
       const session = new TicketSession({
         role: 'responder', csbId: msg.header.csbId, prf, updateKeys: mkInit, macAlg, encrAlg, randRi, header: msg.header, sps, keys, policy,
         self: this.opts.identity, peer: idi, bundle,
@@ -185,6 +188,7 @@ export class TicketResponder {
     const response = encodeWithV(hdr, payloads, macAlg, mkResp.authKey, (b, m) => responseCoverage(b.subarray(0, m), msg.bytes));
     const allSps = [...sps, ...answer.sps];
     const bundle = deriveTicketBundle({ header: hdr, sps: allSps, keys, randRi: f.H ? randRi : undefined, randRr });
+    checkBundlePolicy(bundle, this.ep.minimumPolicy);
     const session = new TicketSession({
       role: 'responder', csbId: msg.header.csbId, prf, updateKeys: mkResp, macAlg, encrAlg, randRi, randRr, header: hdr, sps: allSps, keys, policy,
       self: resolved.idr ?? this.opts.identity, peer: idi, bundle,

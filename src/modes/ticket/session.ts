@@ -13,6 +13,7 @@ import {
   checkFresh, decodeOrReject, header, keyDataPayloads, newTimestamp, payloadOf, recordAuthenticated, resolveEndpoint, withErrorResponse,
   type Endpoint, type Identity, type KeySpec, type ResolvedEndpoint,
 } from '../common.js';
+import { checkBundlePolicy } from '../kit/policy.js';
 import { deriveTicketBundle } from './bundle.js';
 import {
   checkV, decryptKemac, encodeWithV, encryptedKemac, findIdr, idrPayload, initialCoverage, rejectTicketError, responseCoverage,
@@ -210,6 +211,7 @@ export class TicketSession {
         allSps = [...allSps, ...r.sps];
       }
       const bundle = this.derive(hdr, allSps, keys);
+      checkBundlePolicy(bundle, this.ep.minimumPolicy);
       this.s = { ...s, header: hdr, sps: allSps, keys, bundle };
       if (newKeys) this.keysAt = this.ep.clock.now();
       return response ? { bundle, response } : { bundle };

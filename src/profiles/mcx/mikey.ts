@@ -16,6 +16,7 @@ import {
   buildErrorMessage, newTimestamp, payloadOf, payloadsOf, resolveEndpoint, withErrorResponse,
   type Endpoint, type ResolvedEndpoint,
 } from '../../modes/common.js';
+import { checkBundlePolicy } from '../../modes/kit/policy.js';
 import {
   EccsiVerifierCache, SakkeReceiverCache, asProtocolError, buildSakkeIMessage, decodeSakkeMessage, idrPayload, idrText, openSakkeIMessage, sakkePayloadFor,
   sakkeSameBytes as same, type SakkeLenience, type SakkeReceiverCandidate, type SakkeSignatureCoverage, type SakkeSignerCandidate,
@@ -369,6 +370,7 @@ export class McxKeyManagement {
     const sps = payloadsOf(msg, PayloadType.Sp);
     const defaults = defaultPolicyFor(purpose);
     const bundle = deriveMcxBundle(header, opened.rand, sps, key, { defaultParams: defaults, implied: csIds.map((csId) => ({ csId, mki })) });
+    checkBundlePolicy(bundle, this.ep.minimumPolicy);
     const out: McxReceived = {
       purpose, purposeName: keyPurposeName(purpose), key, keyId, csbId, rand: opened.rand, bundle,
       initiator: { uid: opened.signer.uid, kmsUri: opened.signer.kms.uri, ...(opened.signer.uri !== undefined ? { uri: opened.signer.uri } : {}) },

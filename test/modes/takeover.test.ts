@@ -1,0 +1,177 @@
+// Attacks on the responders through the public API: another authenticated peer tries to take
+// over a crypto session bundle (RFC 3830 §4.5: an update comes from the peer that set the CSB
+// up), and offers below the local minimum SRTP policy. Every attempt must fail and leave the
+// victim's CSB as it was.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PskInitiator, PskResponder } from '../../src/modes/psk.js';
+import { PkInitiator, PkResponder } from '../../src/modes/pke.js';
+import { DhInitiator, DhResponder } from '../../src/modes/dh.js';
+import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac.js';
+import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar.js';
+import { encodeSigned } from '../../src/modes/signature.js';
+import { uriIdentity } from '../../src/modes/common.js';
+import { MikeyProtocolError } from '../../src/session/errors.js';
+import { decodeMessage } from '../../src/wire/decode.js';
+import { ErrorNo } from '../../src/wire/registry.js';
+import type { CryptoSessionBundle } from '../../src/session/bundle.js';
+import type { SrtpProfileName } from '../../src/session/policy.js';
+
+const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
+const CA = pki('ca.pem');
+const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem'), trustAnchors: [CA] };
+const bob = { privateKey: pki('bob.key'), certificate: pki('bob.pem'), trustAnchors: [CA] };
+const idAlice = uriIdentity('sip:alice@example.org');
+const idBob = uriIdentity('sip:bob@example.org');
+const idMallory = uriIdentity('sip:mallory@example.org');
+// mallory is a peer the responder knows too (by her key): authenticated, but not alice
+const mallory = { privateKey: pki('mallory.key'), idi: idMallory };
+const knowsMallory = { peerKey: (id: { data: Uint8Array } | undefined) => (id && Buffer.from(id.data).toString() === 'sip:mallory@example.org' ? pki('mallory.pem') : undefined) as never };
+const T0 = Date.UTC(2027, 0, 15, 12);
+const clock = { now: () => T0 };
+const SESSIONS = [{ ssrc: 0x1234 }];
+const CSB = 0xc5b00001;
+const RAND = new Uint8Array(16).fill(0x42);
+const pskOf: Record<string, Uint8Array> = { 'sip:alice@example.org': new Uint8Array(16).fill(1), 'sip:mallory@example.org': new Uint8Array(16).fill(2) };
+const pskLookup = (idi: { data: Uint8Array } | undefined) => (idi ? pskOf[Buffer.from(idi.data).toString()] : undefined);
+
+const keysOf = (b: CryptoSessionBundle) => b.sessions.flatMap((s) => s.keys.map((k) => Buffer.from(k.masterKey).toString('hex')));
+
+async function refused(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof MikeyProtocolError, String(e));
+    assert.equal(e.errorNo, errorNo, e.message);
+    return e;
+  }
+  assert.fail('accepted');
+}
+
+/** Mallory re-signs a message of hers with the victim's CSB ID (she may sign whatever she likes). */
+function withCsbId(bytes: Uint8Array, csbId: number, privateKey: string): Uint8Array {
+  const m = decodeMessage(bytes);
+  return encodeSigned({ header: { ...m.header, csbId, span: undefined }, payloads: m.payloads.map((p) => ({ ...p, span: undefined })) }, { privateKey });
+}
+
+test('PSK: another peer cannot update or re-create the CSB of alice (Invalid ID); alice keeps her keys', async () => {
+  const res = new PskResponder({ psk: pskLookup, clock });
+  const a = new PskInitiator({ psk: pskOf['sip:alice@example.org']!, idi: idAlice, clock });
+  const offer = a.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND });
+  await res.receive(offer.bytes);
+  const m = new PskInitiator({ psk: pskOf['sip:mallory@example.org']!, idi: idMallory, clock });
+  // RAND travelled in clear: mallory keys an update with it and her own PSK
+  const initial = m.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND, keys: [{ key: new Uint8Array(16).fill(0xee) }] });
+  const update = m.createUpdate({ keys: [{ key: new Uint8Array(16).fill(0xee) }] });
+  await refused(res.receive(update.bytes), ErrorNo.InvalidId);
+  await refused(res.receive(initial.bytes), ErrorNo.InvalidId);
+  // alice's update without new keys still runs on her TGK
+  const up = a.createUpdate();
+  const got = await res.receive(up.bytes);
+  assert.equal(got.update, true);
+  assert.deepEqual(keysOf(got.bundle), keysOf(offer.bundle));
+  // a PSK alone (no identities): the same key is the same owner, another key is not
+  const single = new PskResponder({ psk: pskOf['sip:alice@example.org']!, clock });
+  await single.receive(new PskInitiator({ psk: pskOf['sip:alice@example.org']!, clock }).createOffer({ sessions: SESSIONS, csbId: CSB }).bytes);
+});
+
+test('public-key method: another signer cannot update or re-create the CSB (Invalid ID)', async () => {
+  const res = new PkResponder({ ...bob, ...knowsMallory, clock });
+  const a = new PkInitiator({ ...alice, responderKey: bob.certificate, clock });
+  const offer = a.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND });
+  await res.receive(offer.bytes);
+  const m = new PkInitiator({ ...mallory, responderKey: bob.certificate, clock });
+  const initial = m.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND, keys: [{ key: new Uint8Array(16).fill(0xee) }] });
+  const update = m.createUpdate({ keys: [{ key: new Uint8Array(16).fill(0xee) }] });
+  await refused(res.receive(update.bytes), ErrorNo.InvalidId);
+  await refused(res.receive(initial.bytes), ErrorNo.InvalidId);
+  const got = await res.receive(a.createUpdate().bytes);
+  assert.equal(got.update, true);
+  assert.deepEqual(keysOf(got.bundle), keysOf(offer.bundle));
+});
+
+test('signed DH: another signer cannot update or re-create the CSB, and the state is written only after every check', async () => {
+  const res = new DhResponder({ ...bob, ...knowsMallory, clock });
+  const a = new DhInitiator({ ...alice, clock });
+  const first = a.receiveResponse((await res.receive(a.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND }))).response);
+  // mallory's own exchange, then her update and a new offer re-signed with alice's CSB ID
+  const m = new DhInitiator({ ...mallory, ...knowsMallory, trustAnchors: [CA], idr: idBob, clock });
+  m.receiveResponse((await res.receive(m.createOffer({ sessions: SESSIONS, csbId: CSB + 1 }))).response);
+  await refused(res.receive(withCsbId(m.createUpdate({ rekey: false }), CSB, mallory.privateKey)), ErrorNo.InvalidId);
+  await refused(res.receive(withCsbId(m.createOffer({ sessions: SESSIONS, rand: RAND }), CSB, mallory.privateKey)), ErrorNo.InvalidId);
+  // alice's update without DHi keeps her TGK
+  const got = await res.receive(a.createUpdate({ rekey: false }));
+  assert.equal(got.update, true);
+  assert.deepEqual(keysOf(got.bundle), keysOf(first));
+  assert.deepEqual(keysOf(a.receiveResponse(got.response)), keysOf(first));
+});
+
+test('DH-HMAC: an update by another peer does not verify (Auth failure); an initial message reusing the CSB ID is refused (Invalid ID)', async () => {
+  const res = new DhHmacResponder({ psk: pskLookup, idr: idBob, clock });
+  const a = new DhHmacInitiator({ psk: pskOf['sip:alice@example.org']!, idi: idAlice, idr: idBob, clock });
+  const first = a.receiveResponse((await res.receive(a.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND }))).response);
+  const m = new DhHmacInitiator({ psk: pskOf['sip:mallory@example.org']!, idi: idMallory, idr: idBob, clock });
+  const initial = m.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND });
+  await refused(res.receive(initial), ErrorNo.InvalidId);
+  const other = new DhHmacInitiator({ psk: pskOf['sip:mallory@example.org']!, idi: idMallory, idr: idBob, clock });
+  other.receiveResponse((await res.receive(other.createOffer({ sessions: SESSIONS, csbId: CSB + 1 }))).response);
+  const upd = decodeMessage(other.createUpdate({ rekey: false }));
+  assert.equal(upd.header.csbId, CSB + 1);
+  // the same update aimed at alice's CSB: keyed with mallory's PSK, checked with alice's
+  const forged = Uint8Array.from(upd.bytes);
+  new DataView(forged.buffer).setUint32(4, CSB);
+  await refused(res.receive(forged), ErrorNo.AuthFailure);
+  const got = await res.receive(a.createUpdate({ rekey: false }));
+  assert.equal(got.update, true);
+  assert.deepEqual(keysOf(got.bundle), keysOf(first));
+});
+
+test('RSA-R: another signer reusing the CSB ID is refused (Invalid ID), alice\'s update still works', async () => {
+  const res = new RsaRResponder({ ...bob, ...knowsMallory, clock });
+  const a = new RsaRInitiator({ ...alice, clock });
+  const first = (await a.receiveResponse((await res.receive(a.createRequest({ sessions: SESSIONS, csbId: CSB }))).response)).bundle;
+  const m = new RsaRInitiator({ ...mallory, ...knowsMallory, clock });
+  await refused(res.receive(m.createRequest({ sessions: SESSIONS, csbId: CSB })), ErrorNo.InvalidId);
+  const got = await res.receive(a.createUpdate());
+  assert.equal(got.update, true);
+  const again = (await a.receiveResponse(got.response)).bundle;
+  assert.deepEqual(again.rand, first.rand);
+});
+
+test('minimum policy: no encryption, no authentication, 32-bit tags are refused by default by every method (Invalid SPpar), accepted when configured', async () => {
+  const weak: SrtpProfileName[] = ['NULL_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32', 'NULL_HMAC_SHA1_32'];
+  for (const profile of weak) {
+    const sessions = [{ ssrc: 1, profile }];
+    const psk = pskOf['sip:alice@example.org']!;
+    await refused(new PskResponder({ psk, clock }).receive(new PskInitiator({ psk, clock }).createOffer({ sessions }).bytes), ErrorNo.InvalidSpPar);
+    await refused(new PkResponder({ ...bob, clock }).receive(new PkInitiator({ ...alice, responderKey: bob.certificate, clock }).createOffer({ sessions }).bytes), ErrorNo.InvalidSpPar);
+    await refused(new DhHmacResponder({ psk, idr: idBob, clock }).receive(new DhHmacInitiator({ psk, idi: idAlice, idr: idBob, clock }).createOffer({ sessions })), ErrorNo.InvalidSpPar);
+    const e = await refused(new RsaRResponder({ ...bob, clock, profiles: [profile] }).receive(new RsaRInitiator({ ...alice, clock }).createRequest({ sessions, policies: [profile] })), ErrorNo.InvalidSpPar);
+    assert.ok(e.response, 'an Error message goes back');
+  }
+  // one strong and one weak session: the whole message is refused, no CSB is kept
+  const res = new PskResponder({ psk: pskLookup, clock });
+  const a = new PskInitiator({ psk: pskOf['sip:alice@example.org']!, idi: idAlice, clock });
+  await refused(res.receive(a.createOffer({ sessions: [{ ssrc: 1 }, { ssrc: 2, profile: 'AES_CM_128_HMAC_SHA1_32' }], csbId: CSB }).bytes), ErrorNo.InvalidSpPar);
+  await refused(res.receive(a.createUpdate().bytes), ErrorNo.UnsupportedMessageType);
+  // configured: 32-bit tags accepted, no encryption still refused
+  const lax = new PskResponder({ psk: pskLookup, clock, minimumPolicy: { minTagLength: 4 } });
+  const ok = await lax.receive(a.createOffer({ sessions: [{ ssrc: 1, profile: 'AES_CM_128_HMAC_SHA1_32' }] }).bytes);
+  assert.equal(ok.bundle.sessions[0]!.profile, 'AES_CM_128_HMAC_SHA1_32');
+  await refused(lax.receive(a.createOffer({ sessions: [{ ssrc: 1, profile: 'NULL_HMAC_SHA1_32' }] }).bytes), ErrorNo.InvalidSpPar);
+  // explicit SP parameters: encryption flags off on a named cipher
+  await refused(lax.receive(a.createOffer({ sessions: [{ ssrc: 1, params: [{ type: 7, value: Uint8Array.of(0) }] }] }).bytes), ErrorNo.InvalidSpPar);
+});
+
+test('OAKLEY-1 and OAKLEY-2 are refused by default by the DH and DH-HMAC responders (Invalid DH), accepted when asked for', async () => {
+  const psk = pskOf['sip:alice@example.org']!;
+  for (const group of ['OAKLEY-1', 'OAKLEY-2'] as const) {
+    await refused(new DhResponder({ ...bob, clock }).receive(new DhInitiator({ ...alice, clock }).createOffer({ sessions: SESSIONS, group })), ErrorNo.InvalidDh);
+    await refused(new DhHmacResponder({ psk, idr: idBob, clock }).receive(new DhHmacInitiator({ psk, idi: idAlice, idr: idBob, clock }).createOffer({ sessions: SESSIONS, group })), ErrorNo.InvalidDh);
+    const ini = new DhHmacInitiator({ psk, idi: idAlice, idr: idBob, clock });
+    const got = await new DhHmacResponder({ psk, idr: idBob, clock, groups: [group] }).receive(ini.createOffer({ sessions: SESSIONS, group }));
+    assert.deepEqual(keysOf(ini.receiveResponse(got.response)), keysOf(got.bundle));
+  }
+});
