@@ -1,18 +1,18 @@
 // `mikey decode`: MIKEY messages as a field tree (like tshark -V) or as JSON, a line per message.
 import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
-import { decodeMessage } from '../wire/decode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
 import { KeyDataType } from '../wire/registry.js';
 import { describeMessage, renderTree, type Field } from './describe.js';
 import { openKemac, type OpenedKemac } from '../modes/inspect.js';
 import { srtpContexts } from '../session/bundle.js';
 import { registryInfo } from '../wire/registry.js';
-import { readInputs } from './input.js';
+import { InputError, readInputs } from './input.js';
+import { DECODE_MCX_HELP, decodeMcx, decodeTolerant, deviationFields } from './decode-mcx.js';
 import { messageJson } from './json.js';
 import { DataError, EXIT, EXIT_HELP, UsageError, jsonLine, parseCommand } from './args.js';
 
-export const help = `Usage: mikey decode [--json] [--lenient-trailing] [--psk HEX | --key FILE] [INPUT]
+export const help = `Usage: mikey decode [--json] [--lenient-trailing] [--strict] [--psk HEX | --key FILE | --keys FILE --user URI] [INPUT]
 
 Decodes MIKEY messages and prints every field with its registry name and value.
 
@@ -37,7 +37,9 @@ Options:
   --key FILE              the responder's RSA private key (PEM): open the envelope (PKE) and
                           then the KEMAC of a public-key message
   --rand HEX              RAND of the first message, to open an update message (which has none)
+  --strict                refuse deviations of deployed senders instead of marking them
   -h, --help              this text
+${DECODE_MCX_HELP}
 
 ${EXIT_HELP}
 A message that does not decode, or a KEMAC whose MAC does not verify, gives status 1 with a
@@ -45,9 +47,10 @@ one-line error saying where and why.`;
 
 const OPTIONS = {
   json: { type: 'boolean' }, 'lenient-trailing': { type: 'boolean' }, psk: { type: 'string' }, key: { type: 'string' }, rand: { type: 'string' },
+  strict: { type: 'boolean' }, keys: { type: 'string', multiple: true }, user: { type: 'string' }, initiator: { type: 'string' }, now: { type: 'string' },
 } as const;
 
-export function run(argv: string[]): number {
+export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand(argv, OPTIONS, { maxPositionals: 1 });
   if (values.help) {
     console.log(help);
@@ -68,24 +71,27 @@ export function run(argv: string[]): number {
   for (const w of warnings) console.error(`mikey decode: warning: ${w}`);
   // a capture cut short: what was before the cut is printed, and the status says the input was damaged
   let status: number = warnings.length ? EXIT.data : EXIT.ok;
+  // MIKEY-SAKKE with MCX key material: the inspector (decode-mcx.ts)
+  if (values.keys) return Math.max(status, await decodeMcx(found, values));
   found.forEach((m, i) => {
     const where = found.length > 1 ? `message ${i + 1} (${m.source})` : m.source;
     try {
-      const msg = decodeMessage(m.bytes, { allowTrailingBytes: values['lenient-trailing'] === true });
+      const { msg, deviations } = decodeTolerant(m.bytes, { strict: values.strict === true, allowTrailingBytes: values['lenient-trailing'] === true });
       const tree = describeMessage(msg);
+      tree.children!.push(...deviationFields(deviations));
       if (msg.trailingBytes) tree.children!.push({ name: 'Trailing bytes (accepted)', value: msg.trailingBytes });
       const opened = psk || privateKey ? openKemac(msg, psk ? { psk } : { privateKey: privateKey! }, rand) : undefined;
       if (opened) {
         tree.children!.push(describeOpened(opened));
         if (!opened.macValid || opened.problem) status = EXIT.data;
       }
-      if (values.json) jsonLine({ source: m.source, ...(messageJson(msg) as object), trailingBytes: msg.trailingBytes, opened: opened && openedJson(opened) });
+      if (values.json) jsonLine({ source: m.source, ...(messageJson(msg) as object), trailingBytes: msg.trailingBytes, deviations, opened: opened && openedJson(opened) });
       else {
         if (found.length > 1) console.log(`# ${where}`);
         console.log(renderTree(tree).join('\n'));
       }
     } catch (e) {
-      if (!(e instanceof MikeyDecodeError)) throw e;
+      if (!(e instanceof MikeyDecodeError) && !(e instanceof InputError)) throw e;
       console.error(`mikey decode: ${where}: ${e.message}`);
       status = EXIT.data;
     }
