@@ -6,7 +6,7 @@ import { macCompute, macVerify, MAC_PARAMS } from '../crypto/kemac.js';
 import type { MikeyPrf } from '../crypto/prf.js';
 import { decodeMessage, type DecodedMessage } from '../wire/decode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
-import { encodeMessage } from '../wire/encode.js';
+import { encodeMessage, encodeMessageWithSpans, type EncodedMessage } from '../wire/encode.js';
 import { DataType, EncrAlg, ErrorNo, GeneralExtType, IdType, KeyDataType, MacAlg as MacAlgCode, PayloadType, PrfFunc, TsType } from '../wire/registry.js';
 import type {
   CommonHeader, CsIdMap, GeneralExtPayload, IdPayload, KeyDataPayload, Message, Payload, PayloadOf, PolicyParam, SpPayload, TPayload,
@@ -189,10 +189,13 @@ export function keyDataPayloads(specs: readonly KeySpec[], random: (n: number) =
  * Encode `msg` whose last payload carries a MAC or signature of `tagLength` bytes (zeros as
  * placeholder), then fill it with `tag(bytes covered)` over every byte before it.
  */
-export function encodeWithTrailingTag(msg: Message, tagLength: number, tag: (covered: Uint8Array, bytes: Uint8Array) => Uint8Array): Uint8Array {
-  const bytes = encodeMessage(msg);
+export function encodeWithTrailingTag(
+  msg: Message, tagLength: number, tag: (covered: Uint8Array, bytes: Uint8Array, encoded?: EncodedMessage) => Uint8Array, withSpans = false,
+): Uint8Array {
+  const encoded = withSpans ? encodeMessageWithSpans(msg) : undefined;
+  const bytes = encoded ? encoded.bytes : encodeMessage(msg);
   const covered = bytes.subarray(0, bytes.length - tagLength);
-  const t = tag(covered, bytes);
+  const t = tag(covered, bytes, encoded);
   if (t.length !== tagLength) throw new Error(`internal: tag of ${t.length} bytes, ${tagLength} expected`);
   bytes.set(t, bytes.length - tagLength);
   return bytes;

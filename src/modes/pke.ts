@@ -8,9 +8,8 @@ import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, t
 import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../crypto/prf.js';
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt } from '../crypto/rsa.js';
 import { decodeKeyDataChain, type DecodedMessage } from '../wire/decode.js';
-import { decodeMessage } from '../wire/decode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
-import { encodePayloads } from '../wire/encode.js';
+import { encodePayloads, spanOf } from '../wire/encode.js';
 import { DataType, ErrorNo, HashFunc, PayloadType } from '../wire/registry.js';
 import type { CommonHeader, KemacPayload, KeyDataPayload, Payload, SpPayload, TPayload } from '../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
@@ -139,9 +138,9 @@ export class PkInitiator {
     const pke = rsaEnvelopeEncrypt(this.responderKey, envKey, { padding: this.opts.envelope?.padding ?? 'pkcs1-v1_5', oaepHash: this.opts.envelope?.oaepHash });
     payloads.push({ type: 2, c: CACHE_CODE[this.opts.cache ?? 'none'], data: pke }, signPlaceholder());
     // the KEMAC MAC is over the KEMAC alone: it is filled in first, then the signature covers it
-    const bytes = encodeSigned({ header: hdr, payloads }, this.opts, (draft) => {
-      const k = decodeMessage(draft).payloads.find((p) => p.type === 1) as KemacPayload;
-      draft.set(macCompute(this.macAlg, mk.authKey, kemacOnly(draft, k)), k.span!.end - macLen);
+    const bytes = encodeSigned({ header: hdr, payloads }, this.opts, (draft, encoded) => {
+      const span = spanOf(encoded, kemac);
+      draft.set(macCompute(this.macAlg, mk.authKey, kemacOnly(draft, { ...kemac, span })), span.end - macLen);
     });
     const bundle = deriveBundle(hdr, rand, sps, { kind: 'keyData', keys });
     this.state = { csbId, rand, map, sps, keys, envKey, mk, t, idi: this.idi, idr: this.opts.idr, bundle };

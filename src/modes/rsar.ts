@@ -14,8 +14,8 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../crypto/kemac.js';
 import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../crypto/prf.js';
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaModulusBytes, rsaSign, rsaVerify } from '../crypto/rsa.js';
-import { decodeKeyDataChain, decodeMessage, type DecodedMessage } from '../wire/decode.js';
-import { encodeMessage, encodePayloads } from '../wire/encode.js';
+import { decodeKeyDataChain, type DecodedMessage } from '../wire/decode.js';
+import { encodeMessageWithSpans, encodePayloads, spanOf, spannedMessage, type EncodedMessage } from '../wire/encode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
 import { CertType, DataType, ErrorNo, GeneralExtType, PayloadType, SignType } from '../wire/registry.js';
 import { policyParams } from '../wire/sp.js';
@@ -257,9 +257,10 @@ export class RsaRInitiator {
     payloads.push(...sps);
     if (this.opts.sdpIds) payloads.push(sdpIdsPayload(this.opts.sdpIds));
     payloads.push({ type: 4, sType: 0, signature: new Uint8Array(0) });
-    const bytes = sign({ header: hdr, payloads }, this.key, this.opts, []);
+    const encoded = sign({ header: hdr, payloads }, this.key, this.opts, []);
+    const bytes = encoded.bytes;
     const established = this.state?.established;
-    this.state = { csbId, group, rand, map, sps, t, request: decodeMessage(bytes), established: update ? established : undefined, update };
+    this.state = { csbId, group, rand, map, sps, t, request: spannedMessage({ header: hdr, payloads }, encoded), established: update ? established : undefined, update };
     return bytes;
   }
 
@@ -366,19 +367,20 @@ function openKemac(kemac: KemacPayload, encrAlg: KemacEncrAlg, mk: MessageKeys, 
 }
 
 /** Encode `msg` (last payload a SIGN placeholder), fill the KEMAC MAC first when `kemac` is given, then sign bytes || extra. */
-function sign(msg: Message, key: KeyObject, cred: SigningCredentials, extra: Uint8Array[], kemac?: { macAlg: MacAlg; authKey: Uint8Array }): Uint8Array {
+function sign(msg: Message, key: KeyObject, cred: SigningCredentials, extra: Uint8Array[], kemac?: { macAlg: MacAlg; authKey: Uint8Array }): EncodedMessage {
   const len = rsaModulusBytes(key);
   const s = msg.payloads.at(-1) as SignPayload;
   s.signature = new Uint8Array(len);
   s.sType = cred.scheme === 'pss' ? SignType.RsaPss : SignType.RsaPkcs1;
-  const bytes = encodeMessage(msg);
+  const encoded = encodeMessageWithSpans(msg);
+  const bytes = encoded.bytes;
   if (kemac) {
-    const k = decodeMessage(bytes).payloads.find((p): p is KemacPayload => p.type === 1)!;
-    bytes.set(macCompute(kemac.macAlg, kemac.authKey, kemacOnly(bytes, k)), k.span!.end - k.mac.length);
+    const k = msg.payloads.find((p): p is KemacPayload => p.type === PayloadType.Kemac)!;
+    bytes.set(macCompute(kemac.macAlg, kemac.authKey, kemacOnly(bytes, { ...k, span: spanOf(encoded, k) })), spanOf(encoded, k).end - k.mac.length);
   }
   const covered = bytes.subarray(0, bytes.length - len);
   bytes.set(rsaSign(key, [covered, ...extra], { scheme: cred.scheme ?? 'pkcs1-v1_5', hash: cred.hash ?? 'sha256' }), bytes.length - len);
-  return bytes;
+  return encoded;
 }
 
 /** Verify the SIGN (last) over every byte before its signature, followed by `extra`. Throws Auth failure. */
@@ -584,7 +586,7 @@ export class RsaRResponder {
     payloads.push({ type: 4, sType: 0, signature: new Uint8Array(0) });
     const hdr: CommonHeader = { ...msg.header, dataType: DataType.RsaRResp, v: false, csIdMap: map, span: undefined };
     const ids = signedIdentities(msg, clearIdr);
-    const response = sign({ header: hdr, payloads }, this.key, this.opts, signrExtra(ids.idi, ids.idr, t), { macAlg: this.macAlg, authKey: mk.authKey });
+    const response = sign({ header: hdr, payloads }, this.key, this.opts, signrExtra(ids.idi, ids.idr, t), { macAlg: this.macAlg, authKey: mk.authKey }).bytes;
     const bundle = deriveBundle({ ...hdr, csbId: csbEff }, useRand, sps, { kind: 'keyData', keys });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
     if (owner) this.csbs.commit(msg.header.csbId, owner, { peer: peerKey, rand: useRand, map, sps });

@@ -4,6 +4,7 @@ import { createHash, X509Certificate, type KeyObject, createPublicKey } from 'no
 import { rsaModulusBytes, rsaSign, rsaVerify, type RsaHash } from '../crypto/rsa.js';
 import { CertType, ErrorNo, HashFunc, IdType, SignType } from '../wire/registry.js';
 import type { CertPayload, ChashPayload, Message, SignPayload } from '../wire/types.js';
+import type { EncodedMessage } from '../wire/encode.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import { parseCertificate, validateChain, type KeyUsageName } from '../session/certs.js';
 import { encodeWithTrailingTag, type Identity, payloadsOf } from './common.js';
@@ -54,15 +55,15 @@ export function identityOfCertificate(cert: X509Certificate): Identity | undefin
  * Encode `msg`, whose last payload is a SIGN with a placeholder signature, and sign it (RFC 3830
  * §5.2). `beforeSigning` may fill other tags in the encoded bytes first (the KEMAC MAC).
  */
-export function encodeSigned(msg: Message, cred: SigningCredentials, beforeSigning?: (bytes: Uint8Array) => void): Uint8Array {
+export function encodeSigned(msg: Message, cred: SigningCredentials, beforeSigning?: (bytes: Uint8Array, encoded: EncodedMessage) => void): Uint8Array {
   const len = rsaModulusBytes(cred.privateKey);
   const sign = msg.payloads.at(-1) as SignPayload;
   sign.signature = new Uint8Array(len);
   sign.sType = cred.scheme === 'pss' ? SignType.RsaPss : SignType.RsaPkcs1;
-  return encodeWithTrailingTag(msg, len, (covered, bytes) => {
-    beforeSigning?.(bytes);
+  return encodeWithTrailingTag(msg, len, (covered, bytes, encoded) => {
+    if (beforeSigning) beforeSigning(bytes, encoded!);
     return rsaSign(cred.privateKey, covered, { scheme: cred.scheme ?? 'pkcs1-v1_5', hash: cred.hash ?? 'sha256' });
-  });
+  }, beforeSigning !== undefined);
 }
 
 export function signPlaceholder(): SignPayload {

@@ -5,14 +5,14 @@ import {
   DH_VALUE_LENGTH, ECC_FIELD_LENGTH, HASH_LENGTH, MAC_LENGTH, PayloadType, THDR_PAYLOAD, TS_LENGTH,
   keyTypeHasSalt,
 } from './registry.js';
-import type { CommonHeader, GenericIdEntry, KeyValidity, Message, Payload, PayloadChain, SakkePayload } from './types.js';
+import type { CommonHeader, GenericIdEntry, KeyValidity, Message, Payload, PayloadChain, SakkePayload, Span } from './types.js';
 import { TICKET_FLAG_NAMES } from './types.js';
 import { policyParamsLength } from './sp.js';
 
 /** Writes past the end of `buf` are dropped (typed arrays ignore them) but counted in `pos`. */
 class Writer {
   pos = 0;
-  constructor(readonly buf: Uint8Array) {}
+  constructor(readonly buf: Uint8Array, readonly spans?: Map<Payload, Span>) {}
   u8(v: number): void {
     this.buf[this.pos++] = v;
   }
@@ -215,7 +215,9 @@ function writeChain(w: Writer, ps: readonly Payload[], path: Where): void {
     if (p.type === PayloadType.Sign && i !== ps.length - 1) bad(`${at(path)}[${i}]`, 'SIGN must be the last payload');
     const nxt = ps[i + 1];
     if (nxt && nxt.type === THDR_PAYLOAD) bad(`${at(path)}[${i + 1}]`, 'THDR must be the first payload of ticket data');
+    const start = w.pos;
     writePayload(w, p, nxt ? nxt.type : PayloadType.Last, path, i);
+    if (w.spans) w.spans.set(p, { start, end: w.pos });
   }
 }
 function writeFirstChain(w: Writer, c: PayloadChain, path: Where): void {
@@ -450,6 +452,51 @@ export function encodeMessage(msg: Message): Uint8Array {
   writeChain(w2, msg.payloads, 'payload');
   if (w2.pos !== size) bad('message', `internal size mismatch ${w2.pos} != ${size}`);
   return out;
+}
+
+/**
+ * The bytes of an encoded message and where each payload sits in them, so the sender can fill
+ * MACs and signatures and keep spans without decoding its own output.
+ */
+export interface EncodedMessage {
+  bytes: Uint8Array;
+  /** The common header. */
+  header: Span;
+  /** Every payload written, nested ones included (KEMAC key data, TP/Initiator/Ticket data), by object. */
+  spans: ReadonlyMap<Payload, Span>;
+}
+
+/** Encode a message and record the span of every payload in it. */
+export function encodeMessageWithSpans(msg: Message): EncodedMessage {
+  const first = msg.payloads[0];
+  const size = headerSize(msg.header) + chainSize(msg.payloads);
+  const bytes = allocate(size);
+  const spans = new Map<Payload, Span>();
+  const w = new Writer(bytes, spans);
+  writeHeader(w, msg.header, first ? first.type : PayloadType.Last);
+  const header = { start: 0, end: w.pos };
+  writeChain(w, msg.payloads, 'payload');
+  if (w.pos !== size) bad('message', `internal size mismatch ${w.pos} != ${size}`);
+  return { bytes, header, spans };
+}
+
+/** The span of `p` in an encoded message (it must be one of the payloads written). */
+export function spanOf(e: EncodedMessage, p: Payload): Span {
+  const s = e.spans.get(p);
+  if (!s) throw new Error('internal: payload not in the encoded message');
+  return s;
+}
+
+/**
+ * `msg` as its receiver would decode it from `e` (its encoding): shallow copies of the header
+ * and top-level payloads carrying their spans, and the bytes. The SIGN's signature is read from the bytes.
+ */
+export function spannedMessage(msg: Message, e: EncodedMessage): Message & { bytes: Uint8Array } {
+  const payloads = msg.payloads.map((p) => {
+    const span = spanOf(e, p);
+    return p.type === PayloadType.Sign ? { ...p, signature: e.bytes.subarray(span.end - p.signature.length, span.end), span } : { ...p, span };
+  });
+  return { header: { ...msg.header, span: e.header }, payloads, bytes: e.bytes };
 }
 
 /** Size in bytes that `encodeMessage` will produce. */

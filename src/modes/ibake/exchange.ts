@@ -9,7 +9,7 @@ import { macCompute, macVerify, type MacAlg } from '../../crypto/kemac.js';
 import { deriveMessageKeys, type MikeyPrf } from '../../crypto/prf.js';
 import { decodeEskData, decodeIbakeData, type DecodedMessage } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
-import { encodeMessage, encodePayloads } from '../../wire/encode.js';
+import { encodeMessageWithSpans, encodePayloads } from '../../wire/encode.js';
 import { DataType, ErrorNo, PayloadType, SkType } from '../../wire/registry.js';
 import type { CommonHeader, EccptPayload, IdrPayload, Payload, SkPayload, SpPayload, TPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
@@ -218,10 +218,10 @@ export class IbakeInitiator {
     const payloads: Payload[] = [t, { type: 11, rand }, idi, idr, ...sps];
     payloads.push({ type: 22, encrData: encryptTo(this.opts, this.ep, o.idr, t, [idi, eccptI, idr]) });
     if (o.secretKey) payloads.push({ type: 23, encrData: encryptTo(this.opts, this.ep, o.idr, t, [idi, skPayload(o.secretKey)]) });
-    const bytes = encodeMessage({ header: hdr, payloads });
+    const { bytes, header: hdrSpan } = encodeMessageWithSpans({ header: hdr, payloads });
     const spBytes = sps.map((sp) => encodePayloads([sp]));
     this.state = {
-      hdrBytes: headerKey(bytes, { start: 0, end: bytes.length - encodePayloads(payloads).length }), hdr, t1: t, rand, sps, spBytes,
+      hdrBytes: headerKey(bytes, hdrSpan), hdr, t1: t, rand, sps, spBytes,
       intended: o.idr, ecdh, eccptI, mki: o.mki, secretKey: o.secretKey, stage: 1,
     };
     return bytes;
@@ -269,8 +269,8 @@ export class IbakeInitiator {
       secretKey = s.secretKey ?? this.ep.random(16);
       payloads.push({ type: 23, encrData: encryptTo(this.opts, this.ep, s.intended, t2, [idiP, skPayload(secretKey)]) });
     }
-    const out = encodeMessage({ header: hdr2, payloads });
-    Object.assign(s, { stage: 2, responder: idr, t2, sentEccptI2: deferred, mpk, tgk, hdr2Bytes: headerKey(out, { start: 0, end: out.length - encodePayloads(payloads).length }) });
+    const { bytes: out, header: hdr2Span } = encodeMessageWithSpans({ header: hdr2, payloads });
+    Object.assign(s, { stage: 2, responder: idr, t2, sentEccptI2: deferred, mpk, tgk, hdr2Bytes: headerKey(out, hdr2Span) });
     const r: IbakeSecondMessage = { bytes: out, responder: idr!, deferred };
     if (secretKey) r.secretKey = secretKey;
     return r;
@@ -467,14 +467,14 @@ export class IbakeResponder {
     const idrP = idrPayload(ROLE_R, answerAs);
     const chain: Payload[] = eccptI ? [idiP, eccptI, idrP, eccptR] : [idiP, idrP, eccptR];
     const payloads: Payload[] = [t, idiP, idrP, { type: 22, encrData: encryptTo(this.opts, this.ep, idi!, t, chain) }];
-    const response = encodeMessage({ header: hdr, payloads });
+    const { bytes: response, header: responseHdrSpan } = encodeMessageWithSpans({ header: hdr, payloads });
     const sps = payloadsOf(msg, 10);
     const entries = this.pending.get(msg.header.csbId) ?? [];
     if (entries.length >= MAX_PER_CSB) entries.shift();
     this.pending.set(msg.header.csbId, entries);
     this.pendingCount++;
     entries.push({
-      hdr: { ...msg.header, span: undefined }, hdrBytes: headerKey(response, { start: 0, end: response.length - encodePayloads(payloads).length }),
+      hdr: { ...msg.header, span: undefined }, hdrBytes: headerKey(response, responseHdrSpan),
       rand: Uint8Array.from(payloadOf(msg, 11)!.rand), sps: sps.map((sp) => ({ ...sp, params: sp.params?.map((q) => ({ type: q.type, value: Uint8Array.from(q.value) })) })),
       spBytes: sps.map((sp) => Uint8Array.from(msg.bytes.subarray(sp.span!.start, sp.span!.end))),
       idi: idi!, idr: answerAs, ecdh, eccptR, eccptI, expires: this.ep.clock.now() + (this.opts.pendingMs ?? this.ep.maxSkewMs),
