@@ -229,3 +229,11 @@ test("negative cases under 'deployed': SAKKE data failing the RFC 6508 check, a 
   const other = resign(m.bytes, { signOver: (c) => { const x = Uint8Array.from(c); x[20]! ^= 1; return x; } });
   await rejects(deployed().receive(other), ErrorNo.AuthFailure, /signature/);
 });
+
+test('SIGN with another RFC 6509 / RFC 3830 signature type (RSA PKCS#1, RSA PSS): a clear refusal, under every lenience', async () => {
+  const m = node(ALICE).sendPck({ to: BOB });
+  for (const sType of [0, 1, 3]) {
+    const other = resign(m.bytes, { payloads: (ps) => ps.map((p) => (p.type === PayloadType.Sign ? { ...p, sType } : p)) });
+    await rejects(node(BOB, { lenience: 'deployed' }).receive(other), ErrorNo.UnsupportedMessageType, new RegExp(`S type ${sType} \\(only ECCSI is supported\\)`));
+  }
+});
