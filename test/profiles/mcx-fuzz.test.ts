@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  McxKeyManagement, KeyPurpose, protectKeyParameters, encodeKeyParameters, uidFor, keyPeriodNumber,
+  McxKeyManagement, inspectSakkeMessage, protectKeyParameters, encodeKeyParameters, uidFor, keyPeriodNumber,
   type McxKms, type McxKeySet, type McxOptions,
 } from '../../src/profiles/mcx/index.js';
 import { eccsiKmsSetup, eccsiMakeSskPvt } from '../../src/crypto/eccsi.js';
 import { SakkeKmsPublicKey, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from '../../src/crypto/sakke.js';
 import { MikeyProtocolError } from '../../src/session/errors.js';
 import { ntpTimestamp, ntpToMs } from '../../src/session/time.js';
-import { UNEXPECTED, buildSakkeIMessage, idrPayload } from '../../src/modes/sakke.js';
+import { UNEXPECTED, SakkeInitiator, SakkeResponder, buildSakkeIMessage, idrPayload, telUriIdentifier } from '../../src/modes/sakke.js';
 import { IdRole } from '../../src/wire/registry.js';
 import { MikeyEncodeError } from '../../src/wire/errors.js';
 import type { CsIdMap, GeneralExtPayload, PolicyParam, SpPayload } from '../../src/wire/types.js';
@@ -244,4 +244,35 @@ test('fuzz: mutated key material and KMS parameters on valid messages', async ()
     await outcome(`key material #${i}`, rcv.receive(useVector ? b64(v.base64) : own.bytes));
   }
   noUnexpected();
+});
+
+test('fuzz: the RFC 6509 responder (identifier scheme 1) on mutated messages', async () => {
+  const r = rng(SEED ^ 0x0badf00d);
+  const A = 'tel:+447700900123', B = 'tel:+447700900456';
+  const kms = { zS: KMS.zS, kpak: KMS.kpak };
+  const keysOf = (uri: string) => {
+    const id = telUriIdentifier(uri, T0);
+    const e = eccsiMakeSskPvt(ekms, id);
+    return [{ id, rsk: sakkeMakeRsk(sakkeParamSet1, skms.z, id), ssk: e.ssk, pvt: e.pvt, hs: e.hs }];
+  };
+  const offer = new SakkeInitiator({ uri: A, kms, keys: keysOf(A), kmsUri: KMS.uri, clock: { now: () => T0 } })
+    .createOffer({ to: B, sessions: [{ ssrc: 0x11223344 }] });
+  const responder = new SakkeResponder({ uri: B, kms, keys: keysOf(B), kmsUri: KMS.uri, clock: { now: () => T0 }, lenience: { spWithEmptyMap: true, signatureWithoutSignHeader: true, generalExtensionBeforeSakke: true } });
+  const n = LONG ? 1500 : 80;
+  for (let i = 0; i < n; i++) await outcome(`scheme 1 #${i}`, responder.receive(mutate(r, offer.bytes)));
+  noUnexpected();
+  assert.equal((await outcome('original', responder.receive(offer.bytes))), 'key');
+});
+
+test('fuzz: the inspector never throws on mutated messages and reports a verdict for each step', async () => {
+  const r = rng(SEED ^ 0x1f2e3d4c);
+  const n = LONG ? 300 : 12;
+  for (let i = 0; i < n; i++) {
+    const [name, m] = r.pick(Object.entries(fx.messages));
+    const u = fx.users[m.to]!;
+    const got = await inspectSakkeMessage(mutate(r, b64(m.base64)), { uri: u.uri, kms: VKMS, keySets: [vSet(m.to)] });
+    assert.ok(got.steps.length > 0, name);
+    assert.ok(got.steps.every((s) => ['ok', 'deviation', 'fail', 'skipped'].includes(s.verdict) && s.reason.length > 0), name);
+    if (!got.received) assert.ok(got.error, name);
+  }
 });
