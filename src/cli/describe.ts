@@ -5,6 +5,7 @@ import {
   PrfFunc, ProtType, RandRole, SakkeIdScheme, SakkeParams, SignType, SkType, SrtpAuthAlg, SrtpEncrAlg,
   SrtpParam, SrtpPrf, FecOrder, TeslaParam, TicketType, TsRole, TsType, registryInfo,
 } from '../wire/registry.js';
+import { ntpToMs } from '../session/time.js';
 import type { CommonHeader, KeyValidity, Message, Payload, PayloadChain } from '../wire/types.js';
 import { TICKET_FLAG_NAMES } from '../wire/types.js';
 import { policyParams } from '../wire/sp.js';
@@ -30,14 +31,9 @@ const printable = (b: Uint8Array): string | undefined => {
   return Buffer.from(b).toString('latin1').replace(/\0/g, '\\0');
 };
 
-/** NTP (1900 epoch) 64-bit timestamp as ISO time (RFC 3830 §6.6, RFC 4330 era rule for NTP-UTC-32). */
+/** NTP (1900 epoch) timestamp as a Date (RFC 3830 §6.6, RFC 4330 era rule for NTP-UTC-32). */
 export function ntpToDate(value: Uint8Array): Date {
-  const v = new DataView(value.buffer, value.byteOffset, value.length);
-  const sec = v.getUint32(0);
-  const frac = value.length >= 8 ? v.getUint32(4) : 0;
-  // RFC 4330 §3: seconds with the MSB clear are in era 1 (from 2036)
-  const eraOffset = sec & 0x80000000 ? 0 : 2 ** 32;
-  return new Date((sec + eraOffset - 2208988800) * 1000 + Math.floor((frac / 2 ** 32) * 1000));
+  return new Date(ntpToMs(value));
 }
 
 function tsField(tsType: number, value: Uint8Array): Field {

@@ -3,6 +3,7 @@
 // receives, authenticates and refuses, the MKIs it saw and the ROC, and that takes new keys
 // while packets under the old one are still arriving (RFC 3711 §8.1). Without MKIs, a re-key
 // replaces the key at once: the receiver then tries the new key and the previous one.
+import { ntpTimestamp } from '../session/time.js';
 import { SrtpEndpoint, SrtpError, type SrtpFailure, type SrtpMasterKeySpec } from '../profiles/srtp.js';
 import type { SrtpProfileName } from '../session/policy.js';
 
@@ -226,9 +227,7 @@ export function senderReport(ssrc: number, rtpTs: number, packets: number, octet
   b[1] = 200;
   b.writeUInt16BE(6, 2);
   b.writeUInt32BE(ssrc >>> 0, 4);
-  const secs = Math.floor(now / 1000) + 2208988800;
-  b.writeUInt32BE(secs >>> 0, 8);
-  b.writeUInt32BE(Math.floor(((now % 1000) / 1000) * 2 ** 32) >>> 0, 12);
+  b.set(ntpTimestamp(now), 8);
   b.writeUInt32BE(rtpTs >>> 0, 16);
   b.writeUInt32BE(packets >>> 0, 20);
   b.writeUInt32BE(octets >>> 0, 24);

@@ -9,7 +9,8 @@ export interface Clock {
 }
 export const systemClock: Clock = { now: () => Date.now() };
 
-const NTP_UNIX_OFFSET = 2208988800; // seconds from 1900-01-01 to 1970-01-01
+/** Seconds from the NTP epoch (1900-01-01) to the Unix epoch (1970-01-01). */
+export const NTP_UNIX_OFFSET = 2208988800;
 
 /** 64-bit NTP timestamp (NTP-UTC and NTP types) of a time in ms. */
 export function ntpTimestamp(ms: number): Uint8Array {

@@ -3,7 +3,7 @@
 import { MikeyDecodeError, payloadName, withinPath, withinPayload } from './errors.js';
 import {
   CsIdMapType, DataType, DH_VALUE_LENGTH, ECC_FIELD_LENGTH, ErrorNo, GeneralExtType, HASH_LENGTH,
-  KvType, MAC_LENGTH, PayloadType, ProtType, THDR_PAYLOAD, TS_LENGTH, keyTypeHasSalt, describe,
+  KvType, MAC_LENGTH, PayloadType, ProtType, THDR_PAYLOAD, TS_LENGTH, keyTypeHasSalt, registryInfo,
 } from './registry.js';
 import type {
   CommonHeader, CsIdMap, GeneralExtPayload, GenericIdEntry, KeyIdEntry, KeyValidity, Message,
@@ -168,13 +168,13 @@ const allow = (...types: number[]): Uint8Array => {
   return t;
 };
 const ALLOWED: Record<Ctx, Uint8Array> = {
-  [Ctx.Message]: allow(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 21, 22, 23, 26),
-  [Ctx.KemacPlain]: allow(20, 6, 14),
-  [Ctx.TpData]: allow(1, 5, 6, 7, 9, 10, 11, 13, 14, 15, 21),
-  [Ctx.InitiatorData]: allow(9, 5, 6, 11, 13, 14, 15, 21),
-  [Ctx.TicketData]: allow(THDR_PAYLOAD, 1, 5, 6, 9, 11, 13, 14, 15, 21),
-  [Ctx.IbakePlain]: allow(6, 14, 25),
-  [Ctx.EskPlain]: allow(6, 14, 24),
+  [Ctx.Message]: allow(PayloadType.Kemac, PayloadType.Pke, PayloadType.Dh, PayloadType.Sign, PayloadType.T, PayloadType.Id, PayloadType.Cert, PayloadType.Chash, PayloadType.V, PayloadType.Sp, PayloadType.Rand, PayloadType.Err, PayloadType.Tr, PayloadType.Idr, PayloadType.Randr, PayloadType.Tp, PayloadType.Ticket, PayloadType.GeneralExt, PayloadType.Ibake, PayloadType.Esk, PayloadType.Sakke),
+  [Ctx.KemacPlain]: allow(PayloadType.KeyData, PayloadType.Id, PayloadType.Idr),
+  [Ctx.TpData]: allow(PayloadType.Kemac, PayloadType.T, PayloadType.Id, PayloadType.Cert, PayloadType.V, PayloadType.Sp, PayloadType.Rand, PayloadType.Tr, PayloadType.Idr, PayloadType.Randr, PayloadType.GeneralExt),
+  [Ctx.InitiatorData]: allow(PayloadType.V, PayloadType.T, PayloadType.Id, PayloadType.Rand, PayloadType.Tr, PayloadType.Idr, PayloadType.Randr, PayloadType.GeneralExt),
+  [Ctx.TicketData]: allow(THDR_PAYLOAD, PayloadType.Kemac, PayloadType.T, PayloadType.Id, PayloadType.V, PayloadType.Rand, PayloadType.Tr, PayloadType.Idr, PayloadType.Randr, PayloadType.GeneralExt),
+  [Ctx.IbakePlain]: allow(PayloadType.Id, PayloadType.Idr, PayloadType.Eccpt),
+  [Ctx.EskPlain]: allow(PayloadType.Id, PayloadType.Idr, PayloadType.Sk),
 };
 const CTX_NAME: Record<Ctx, string> = {
   [Ctx.Message]: 'a message', [Ctx.KemacPlain]: 'KEMAC data', [Ctx.TpData]: 'TP data',
@@ -189,7 +189,7 @@ function decodeChain(r: Reader, first: number, ctx: Ctx, dataType: number): Payl
   while (type !== PayloadType.Last) {
     const at = r.pos;
     if (allowed[type] !== 1) {
-      const known = type === THDR_PAYLOAD || PayloadType.Last < type && type <= PayloadType.Sakke && type !== 18 && type !== 19;
+      const known = type === THDR_PAYLOAD || PayloadType.Last < type && type <= PayloadType.Sakke && registryInfo(PayloadType).has(type);
       fail(at, known ? `${NAME(type)} payload not allowed in ${CTX_NAME[ctx]}` : `unknown payload type ${type}`);
     }
     let p: Payload;
@@ -311,7 +311,7 @@ function decodeKemac(r: Reader, type: number, dataType: number): Payload {
   const macLen = MAC_LENGTH[macAlg];
   if (macLen === undefined) fail(r.pos - 1, `unknown MAC alg ${macAlg}`, ErrorNo.InvalidMac);
   const mac = r.bytes(macLen, 'MAC');
-  const p: Payload = { type: 1, encrAlg, encrData, macAlg, mac, span: { start, end: r.pos }, plaintext: undefined };
+  const p: Payload = { type: PayloadType.Kemac, encrAlg, encrData, macAlg, mac, span: { start, end: r.pos }, plaintext: undefined };
   if (encrAlg === 0 && len === 0) p.plaintext = [];
   else if (encrAlg === 0) {
     const sub = new Reader(r.buf, encrAt, encrAt + len, r.ab, r.base);
@@ -333,7 +333,7 @@ function decodePke(r: Reader, type: number, dataType: number): Payload {
   const w = r.u16();
   const data = r.bytes(w & 0x3fff, 'PKE data');
   r.next = next;
-  return { type: 2, c: w >>> 14, data, span: { start, end: r.pos } };
+  return { type: PayloadType.Pke, c: w >>> 14, data, span: { start, end: r.pos } };
 }
 
 function decodeDh(r: Reader, type: number, dataType: number): Payload {
@@ -348,7 +348,7 @@ function decodeDh(r: Reader, type: number, dataType: number): Payload {
   const b = r.u8();
   const validity = decodeValidity(r, b & 0x0f, r.pos - 1);
   r.next = next;
-  return { type: 3, group, value, reserved: b >>> 4, validity, span: { start, end: r.pos } };
+  return { type: PayloadType.Dh, group, value, reserved: b >>> 4, validity, span: { start, end: r.pos } };
 }
 
 function decodeSign(r: Reader, type: number, dataType: number): Payload {
@@ -358,7 +358,7 @@ function decodeSign(r: Reader, type: number, dataType: number): Payload {
   const w = r.u16();
   const signature = r.bytes(w & 0x0fff, 'Signature');
   r.next = PayloadType.Last;
-  return { type: 4, sType: w >>> 12, signature, span: { start, end: r.pos } };
+  return { type: PayloadType.Sign, sType: w >>> 12, signature, span: { start, end: r.pos } };
 }
 
 function decodeT(r: Reader, type: number, dataType: number): Payload {
@@ -369,7 +369,7 @@ function decodeT(r: Reader, type: number, dataType: number): Payload {
   const len = TS_LENGTH[tsType];
   if (len === undefined) fail(start + 1, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
   r.next = next;
-  return { type: 5, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
+  return { type: PayloadType.T, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
 }
 
 function decodeIdOrCert(r: Reader, type: number, dataType: number): Payload {
@@ -380,7 +380,7 @@ function decodeIdOrCert(r: Reader, type: number, dataType: number): Payload {
   const data = r.bytes(r.u16(), `${NAME(type)} data`);
   const span = { start, end: r.pos };
   r.next = next;
-  return type === PayloadType.Id ? { type: 6, idType: kind, data, span } : { type: 7, certType: kind, data, span };
+  return type === PayloadType.Id ? { type: PayloadType.Id, idType: kind, data, span } : { type: PayloadType.Cert, certType: kind, data, span };
 }
 
 function decodeChash(r: Reader, type: number, dataType: number): Payload {
@@ -391,7 +391,7 @@ function decodeChash(r: Reader, type: number, dataType: number): Payload {
   const len = HASH_LENGTH[hashFunc];
   if (len === undefined) fail(start + 1, `unknown hash function ${hashFunc}`, ErrorNo.InvalidHa);
   r.next = next;
-  return { type: 8, hashFunc, hash: r.bytes(len, 'Hash'), span: { start, end: r.pos } };
+  return { type: PayloadType.Chash, hashFunc, hash: r.bytes(len, 'Hash'), span: { start, end: r.pos } };
 }
 
 function decodeV(r: Reader, type: number, dataType: number): Payload {
@@ -402,7 +402,7 @@ function decodeV(r: Reader, type: number, dataType: number): Payload {
   const len = MAC_LENGTH[authAlg];
   if (len === undefined) fail(start + 1, `unknown Auth alg ${authAlg}`, ErrorNo.InvalidMac);
   r.next = next;
-  return { type: 9, authAlg, mac: r.bytes(len, 'Ver data'), span: { start, end: r.pos } };
+  return { type: PayloadType.V, authAlg, mac: r.bytes(len, 'Ver data'), span: { start, end: r.pos } };
 }
 
 function decodeSp(r: Reader): Payload {
@@ -426,7 +426,7 @@ function decodeSp(r: Reader): Payload {
   }
   r.pos = end;
   r.next = next;
-  return { type: 10, policyNo, protType, params, span: { start, end } };
+  return { type: PayloadType.Sp, policyNo, protType, params, span: { start, end } };
 }
 
 function decodeRand(r: Reader, type: number, dataType: number): Payload {
@@ -434,7 +434,7 @@ function decodeRand(r: Reader, type: number, dataType: number): Payload {
   r.need(2, 'RAND header');
   const next = r.u8();
   r.next = next;
-  return { type: 11, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } };
+  return { type: PayloadType.Rand, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } };
 }
 
 function decodeErr(r: Reader, type: number, dataType: number): Payload {
@@ -443,7 +443,7 @@ function decodeErr(r: Reader, type: number, dataType: number): Payload {
   const next = r.u8();
   const errorNo = r.u8();
   r.next = next;
-  return { type: 12, errorNo, reserved: r.u16(), span: { start, end: r.pos } };
+  return { type: PayloadType.Err, errorNo, reserved: r.u16(), span: { start, end: r.pos } };
 }
 
 function decodeTr(r: Reader, type: number, dataType: number): Payload {
@@ -456,7 +456,7 @@ function decodeTr(r: Reader, type: number, dataType: number): Payload {
   const len = TS_LENGTH[tsType];
   if (len === undefined) fail(start + 2, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
   r.next = next;
-  return { type: 13, role, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
+  return { type: PayloadType.Tr, role, tsType, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
 }
 
 function decodeIdr(r: Reader, type: number, dataType: number): Payload {
@@ -467,7 +467,7 @@ function decodeIdr(r: Reader, type: number, dataType: number): Payload {
   const role = r.u8();
   const idType = r.u8();
   r.next = next;
-  return { type: 14, role, idType, data: r.bytes(r.u16(), 'ID data'), span: { start, end: r.pos } };
+  return { type: PayloadType.Idr, role, idType, data: r.bytes(r.u16(), 'ID data'), span: { start, end: r.pos } };
 }
 
 function decodeRandr(r: Reader, type: number, dataType: number): Payload {
@@ -476,7 +476,7 @@ function decodeRandr(r: Reader, type: number, dataType: number): Payload {
   const next = r.u8();
   const role = r.u8();
   r.next = next;
-  return { type: 15, role, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } };
+  return { type: PayloadType.Randr, role, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } };
 }
 
 function decodeIbakeOrEsk(r: Reader, type: number, dataType: number): Payload {
@@ -486,7 +486,7 @@ function decodeIbakeOrEsk(r: Reader, type: number, dataType: number): Payload {
   const encrData = r.bytes(r.u16(), 'Encr data');
   const span = { start, end: r.pos };
   r.next = next;
-  return type === PayloadType.Ibake ? { type: 22, encrData, span } : { type: 23, encrData, span };
+  return type === PayloadType.Ibake ? { type: PayloadType.Ibake, encrData, span } : { type: PayloadType.Esk, encrData, span };
 }
 
 function decodeSk(r: Reader, type: number, dataType: number): Payload {
@@ -497,7 +497,7 @@ function decodeSk(r: Reader, type: number, dataType: number): Payload {
   const keyData = r.bytes(r.u16(), 'Key data');
   const validity = decodeValidity(r, b & 0x0f, start + 1);
   r.next = next;
-  return { type: 24, skType: b >>> 4, keyData, validity, span: { start, end: r.pos } };
+  return { type: PayloadType.Sk, skType: b >>> 4, keyData, validity, span: { start, end: r.pos } };
 }
 
 function decodeEccpt(r: Reader, type: number, dataType: number): Payload {
@@ -519,7 +519,7 @@ function decodeEccpt(r: Reader, type: number, dataType: number): Payload {
   const b = r.u8();
   const validity = decodeValidity(r, b & 0x0f, r.pos - 1);
   r.next = next;
-  return { type: 25, curve, point, padding, authAlg, tgkLen, reserved: b >>> 4, validity, span: { start, end: r.pos } };
+  return { type: PayloadType.Eccpt, curve, point, padding, authAlg, tgkLen, reserved: b >>> 4, validity, span: { start, end: r.pos } };
 }
 
 function decodeThdr(r: Reader, type: number, dataType: number): Payload {
@@ -527,7 +527,7 @@ function decodeThdr(r: Reader, type: number, dataType: number): Payload {
   r.need(3, 'THDR header');
   const next = r.u8();
   r.next = next;
-  return { type: 256, data: r.bytes(r.u16(), 'THDR data'), span: { start, end: r.pos } };
+  return { type: THDR_PAYLOAD, data: r.bytes(r.u16(), 'THDR data'), span: { start, end: r.pos } };
 }
 
 
@@ -540,7 +540,7 @@ function decodeSakke(r: Reader): SakkePayload {
   const idScheme = r.u8();
   const data = r.bytes(r.u16(), 'SAKKE data');
   r.next = next;
-  return { type: 26, sakkeParams, idScheme, data, span: { start, end: r.pos } };
+  return { type: PayloadType.Sakke, sakkeParams, idScheme, data, span: { start, end: r.pos } };
 }
 
 // RFC 3830 §6.13
@@ -559,7 +559,7 @@ function decodeKeyData(r: Reader): Payload {
   }
   const validity = decodeValidity(r, b & 0x0f, start + 1);
   r.next = next;
-  return { type: 20, keyType, keyData, salt, validity, span: { start, end: r.pos } };
+  return { type: PayloadType.KeyData, keyType, keyData, salt, validity, span: { start, end: r.pos } };
 }
 
 /** KEMAC plaintext: the common case of key data only, read in a tight loop (the hot path). */
@@ -603,7 +603,7 @@ function decodeTicketLike(r: Reader, type: number, dataType: number): TpPayload 
   const fields = { ticketType, subtype, version, prfFunc, flags, reserved, tpData };
   if (type === PayloadType.Tp) {
     r.next = next;
-    return { type: 16, ...fields, span: { start, end: r.pos } };
+    return { type: PayloadType.Tp, ...fields, span: { start, end: r.pos } };
   }
   r.need(2, 'Ticket data length');
   const tdLen = r.u16();
@@ -625,7 +625,7 @@ function decodeTicketLike(r: Reader, type: number, dataType: number): TpPayload 
   }
   r.need(2, 'Initiator data length');
   const initiatorData = decodeFirstPayloadChain(r.sub(r.u16(), 'Initiator data'), Ctx.InitiatorData, dataType, 'Initiator data');
-  const p: TicketPayload = { type: 17, ...fields, ticketData, initiatorData, span: { start, end: r.pos } };
+  const p: TicketPayload = { type: PayloadType.Ticket, ...fields, ticketData, initiatorData, span: { start, end: r.pos } };
   if (baseTicket) p.baseTicket = baseTicket;
   r.next = next;
   return p;
@@ -654,7 +654,7 @@ function decodeGeneralExt(r: Reader): GeneralExtPayload {
   const len = r.u16();
   const at = r.pos;
   const data = r.bytes(len, 'General Ext. data');
-  const p: GeneralExtPayload = { type: 21, extType, data, span: { start, end: r.pos } };
+  const p: GeneralExtPayload = { type: PayloadType.GeneralExt, extType, data, span: { start, end: r.pos } };
   switch (extType) {
     case GeneralExtType.SdpIds:
       p.sdpIds = len === 0 ? [] : new TextDecoder().decode(data).split(';');

@@ -1,6 +1,7 @@
 // The typed model of a MIKEY message. Field names follow the RFCs. Decoded values are views
 // into the input buffer (no copies); every payload records its byte span so MACs and
 // signatures can be computed over the exact bytes received.
+import type { PayloadType, THDR_PAYLOAD } from './registry.js';
 
 /** [start, end) byte offsets within the message. */
 export interface Span {
@@ -65,7 +66,7 @@ interface Base {
 
 /** Key data sub-payload (RFC 3830 §6.13); lives inside KEMAC encrypted data. */
 export interface KeyDataPayload extends Base {
-  type: 20;
+  type: typeof PayloadType.KeyData;
   keyType: number;
   keyData: Uint8Array;
   /** Present iff the key type is a "+SALT" type. */
@@ -75,7 +76,7 @@ export interface KeyDataPayload extends Base {
 
 /** KEMAC (RFC 3830 §6.2). `encrData` is the truth on the wire. */
 export interface KemacPayload extends Base {
-  type: 1;
+  type: typeof PayloadType.Kemac;
   encrAlg: number;
   encrData: Uint8Array;
   macAlg: number;
@@ -85,14 +86,14 @@ export interface KemacPayload extends Base {
 }
 
 export interface PkePayload extends Base {
-  type: 2;
+  type: typeof PayloadType.Pke;
   /** C: envelope key cache indicator (2 bits). */
   c: number;
   data: Uint8Array;
 }
 
 export interface DhPayload extends Base {
-  type: 3;
+  type: typeof PayloadType.Dh;
   group: number;
   value: Uint8Array;
   /** The 4 reserved bits, kept for byte-exact re-encoding. */
@@ -102,38 +103,38 @@ export interface DhPayload extends Base {
 
 /** SIGN (RFC 3830 §6.5): no next-payload byte; always last. */
 export interface SignPayload extends Base {
-  type: 4;
+  type: typeof PayloadType.Sign;
   sType: number;
   signature: Uint8Array;
 }
 
 export interface TPayload extends Base {
-  type: 5;
+  type: typeof PayloadType.T;
   tsType: number;
   /** 8 bytes (NTP-UTC, NTP) or 4 bytes (COUNTER, NTP-UTC-32). */
   value: Uint8Array;
 }
 
 export interface IdPayload extends Base {
-  type: 6;
+  type: typeof PayloadType.Id;
   idType: number;
   data: Uint8Array;
 }
 
 export interface CertPayload extends Base {
-  type: 7;
+  type: typeof PayloadType.Cert;
   certType: number;
   data: Uint8Array;
 }
 
 export interface ChashPayload extends Base {
-  type: 8;
+  type: typeof PayloadType.Chash;
   hashFunc: number;
   hash: Uint8Array;
 }
 
 export interface VPayload extends Base {
-  type: 9;
+  type: typeof PayloadType.V;
   authAlg: number;
   mac: Uint8Array;
 }
@@ -149,7 +150,7 @@ export interface PolicyParam {
  * A built SP gives `params`, which the encoder prefers when both are present.
  */
 export interface SpPayload extends Base {
-  type: 10;
+  type: typeof PayloadType.Sp;
   policyNo: number;
   protType: number;
   params?: PolicyParam[];
@@ -157,33 +158,33 @@ export interface SpPayload extends Base {
 }
 
 export interface RandPayload extends Base {
-  type: 11;
+  type: typeof PayloadType.Rand;
   rand: Uint8Array;
 }
 
 export interface ErrPayload extends Base {
-  type: 12;
+  type: typeof PayloadType.Err;
   errorNo: number;
   /** The 16 reserved bits, kept for byte-exact re-encoding. */
   reserved: number;
 }
 
 export interface TrPayload extends Base {
-  type: 13;
+  type: typeof PayloadType.Tr;
   role: number;
   tsType: number;
   value: Uint8Array;
 }
 
 export interface IdrPayload extends Base {
-  type: 14;
+  type: typeof PayloadType.Idr;
   role: number;
   idType: number;
   data: Uint8Array;
 }
 
 export interface RandrPayload extends Base {
-  type: 15;
+  type: typeof PayloadType.Randr;
   role: number;
   rand: Uint8Array;
 }
@@ -214,11 +215,11 @@ interface TicketPolicyFields extends Base {
 }
 
 export interface TpPayload extends TicketPolicyFields {
-  type: 16;
+  type: typeof PayloadType.Tp;
 }
 
 export interface TicketPayload extends TicketPolicyFields {
-  type: 17;
+  type: typeof PayloadType.Ticket;
   ticketData: Uint8Array;
   /** MIKEY base ticket (type 1, subtype 1, version 1) decoded: THDR, T, RAND, KEMAC, [IDRpsk], V. */
   baseTicket?: Payload[];
@@ -227,7 +228,7 @@ export interface TicketPayload extends TicketPolicyFields {
 
 /** Ticket header (RFC 6043 App. A.3); no code point of its own. */
 export interface ThdrPayload extends Base {
-  type: 256;
+  type: typeof THDR_PAYLOAD;
   data: Uint8Array;
 }
 
@@ -238,7 +239,7 @@ export interface KeyIdEntry {
 
 /** General Extension (RFC 3830 §6.15) with the inner structures defined by its updates. */
 export interface GeneralExtPayload extends Base {
-  type: 21;
+  type: typeof PayloadType.GeneralExt;
   extType: number;
   data: Uint8Array;
   /** Type 1: SDP key-management protocol IDs, ";"-separated (RFC 4567 §4.1.4). */
@@ -255,19 +256,19 @@ export interface GeneralExtPayload extends Base {
 
 /** IBAKE (RFC 6267 §6.1.1): IBE-encrypted chain of IDR and ECCPT sub-payloads. */
 export interface IbakePayload extends Base {
-  type: 22;
+  type: typeof PayloadType.Ibake;
   encrData: Uint8Array;
 }
 
 /** ESK (RFC 6267 §6.1.2): IBE-encrypted SK sub-payload and its identity. */
 export interface EskPayload extends Base {
-  type: 23;
+  type: typeof PayloadType.Esk;
   encrData: Uint8Array;
 }
 
 /** SK sub-payload (RFC 6267 §6.1.5), only inside decrypted ESK data. */
 export interface SkPayload extends Base {
-  type: 24;
+  type: typeof PayloadType.Sk;
   skType: number;
   keyData: Uint8Array;
   validity: KeyValidity;
@@ -275,7 +276,7 @@ export interface SkPayload extends Base {
 
 /** ECCPT sub-payload (RFC 6267 §6.1.4), only inside decrypted IBAKE data. */
 export interface EccptPayload extends Base {
-  type: 25;
+  type: typeof PayloadType.Eccpt;
   curve: number;
   /** SEC 1 octet-string point (without the padding). */
   point: Uint8Array;
@@ -289,7 +290,7 @@ export interface EccptPayload extends Base {
 
 /** SAKKE (RFC 6509 §4.2). */
 export interface SakkePayload extends Base {
-  type: 26;
+  type: typeof PayloadType.Sakke;
   sakkeParams: number;
   idScheme: number;
   data: Uint8Array;

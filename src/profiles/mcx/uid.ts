@@ -1,5 +1,6 @@
 // The MIKEY-SAKKE UID of TS 33.180 F.2.1 (SAKKE ID scheme 2, "3GPP MCX hashed UID"), which
 // replaces the RFC 6509 §3.2 identifier: a hash of the user's URI, its KMS and the key period.
+import { NTP_UNIX_OFFSET } from '../../session/time.js';
 import { createHash } from 'node:crypto';
 import type { SakkeKmsPublicKey } from '../../crypto/sakke.js';
 
@@ -62,8 +63,6 @@ export function mikeySakkeUid(p: UidParams): Uint8Array {
   }
   return new Uint8Array(h.digest());
 }
-
-const NTP_UNIX_OFFSET = 2208988800;
 
 /** Key period number of a time (ms since 1970): floor((NTP seconds - offset) / period) (F.2.1). */
 export function keyPeriodNumber(ms: number, keyPeriod: number, keyPeriodOffset: number): number {
