@@ -356,7 +356,8 @@ export class RtspClient {
     if (!this.keysAllowed()) throw new RtspKeyManagementError(`${this.profile.name}: MIKEY keys only over RTSP on TLS (use rtsps://, or allow a plain channel explicitly)`);
     const uri = this.resolve(m.control);
     const mode = this.opts.keyMgmt ?? 'auto';
-    const order: KeyMgmtMode[] = mode !== 'auto' ? [mode] : this.profile.keyMgmt === 'server' ? ['server', 'client'] : ['client', 'server'];
+    if (mode === 'client' && this.profile.clientKeyFor === 'rtcp') throw new RtspKeyManagementError(`${this.profile.name}: media keys come from the server; the client's key protects only its SRTCP (RFC 4567)`);
+    const order: KeyMgmtMode[] = mode !== 'auto' ? [mode] : this.profile.clientKeyFor === 'rtcp' ? ['server'] : this.profile.keyMgmt === 'server' ? ['server', 'client'] : ['client', 'server'];
     let server: { key: SrtpMasterKeySpec; ssrc: number; roc: number } | undefined;
     let serverProblem = '';
     if (order.includes('server')) {
@@ -377,6 +378,7 @@ export class RtspClient {
         let ssrc = 0;
         let roc = 0;
         let initiator: RtspNullInitiator | undefined;
+        let rtcpKey: SrtpMasterKeySpec | undefined;
         if (way === 'server') {
           if (!server) {
             problems.push(`server-managed: ${serverProblem}`);
@@ -384,6 +386,14 @@ export class RtspClient {
             continue;
           }
           ({ key, ssrc, roc } = server);
+          if (this.profile.clientKeyFor === 'rtcp') {
+            // our own key for our SRTCP (RFC 4567 §4.2), as rtspsrc sends it
+            initiator = new RtspNullInitiator({ keyForm: this.profile.keyForm });
+            const msg = initiator.createMessage({ ssrc: this.clientSsrc, mki: this.profile.mkiLength ? new Uint8Array(randomBytes(this.profile.mkiLength)) : null, profile: this.srtpProfile });
+            const c = msg.contexts[0]!;
+            rtcpKey = { masterKey: c.masterKey, masterSalt: c.masterSalt, mki: c.mki };
+            headers['KeyMgmt'] = profileKeyMgmt(this.profile, uri, profileMessageBytes(this.profile, msg.bytes));
+          }
         } else {
           initiator = new RtspNullInitiator({ keyForm: this.profile.keyForm });
           const msg = initiator.createMessage({ ssrc: 0, mki: this.profile.mkiLength ? new Uint8Array(randomBytes(this.profile.mkiLength)) : null, profile: this.srtpProfile });
@@ -407,7 +417,7 @@ export class RtspClient {
         const st: ClientStream = {
           index, uri, media: m, keyMode: way, ssrc, transport: t, initiator, rekeys: 0, udp,
           receiver: new SrtpReceiver({ profile: this.srtpProfile, keys: [key], ssrc, roc }),
-          rtcpOut: new SrtpSender({ profile: this.srtpProfile, key, ssrc: this.clientSsrc }),
+          rtcpOut: new SrtpSender({ profile: this.srtpProfile, key: rtcpKey ?? key, ssrc: this.clientSsrc }),
         };
         if (udp) {
           udp.rtp.on('message', (d) => this.rtpIn(st, new Uint8Array(d)));
@@ -440,14 +450,15 @@ export class RtspClient {
     if (!this.keysAllowed()) throw new RtspKeyManagementError('re-key refused: MIKEY keys only over RTSP on TLS');
     const mki = this.profile.mkiLength ? new Uint8Array(randomBytes(this.profile.mkiLength)) : null;
     let msg;
-    if (st.initiator) msg = st.initiator.rekey({ mki });
+    if (st.initiator && (st.keyMode === 'client' || this.profile.clientKeyFor === 'rtcp')) msg = st.initiator.rekey({ mki });
     else {
       st.initiator = new RtspNullInitiator({ keyForm: this.profile.keyForm });
       msg = st.initiator.createMessage({ ssrc: st.receiver.ssrc || st.ssrc, roc: st.receiver.stats.roc, mki, profile: this.srtpProfile });
     }
     const c = msg.contexts[0]!;
     const key = { masterKey: c.masterKey, masterSalt: c.masterSalt, mki: c.mki };
-    st.receiver.addKey(key);
+    const media = this.profile.clientKeyFor === 'media';
+    if (media) st.receiver.addKey(key);
     const bytes = profileMessageBytes(this.profile, msg.bytes);
     const body = this.profile.rekeyParameter === 'mikey'
       ? `mikey: ${Buffer.from(bytes).toString('base64')}\r\n`

@@ -142,12 +142,14 @@ export function formatProbe(r: ProbeReport): string {
     out.push(`    ROC    ${s.roc}`);
     out.push(`    re-keys ${s.rekeys}`);
   }
-  out.push(`  quirks: ${r.quirks.length ? '' : 'none'}`);
+  out.push(`  quirks:${r.quirks.length ? '' : ' none'}`);
   for (const q of r.quirks) out.push(`    ${q.quirk}: ${q.detail}${q.accepted ? ' (accepted)' : ' (refused)'}`);
   for (const n of r.notes) out.push(`  note: ${n}`);
   for (const d of r.deviations) out.push(`  profile deviation: ${d}`);
   for (const p of r.problems) out.push(`  problem: ${p}`);
-  out.push(r.ok ? 'result: SRTP works: every packet authenticated and decrypted' : 'result: SRTP does NOT work (see the problems above)');
+  const srtpOk = r.streams.length > 0 && r.streams.every((s) => s.srtp.authenticated > 0 && s.srtp.failed === 0);
+  out.push(r.ok ? 'result: SRTP works: every packet authenticated and decrypted'
+    : srtpOk ? 'result: SRTP works, but not everything asked for (see the problems above)' : 'result: SRTP does NOT work (see the problems above)');
   return out.join('\n');
 }
 

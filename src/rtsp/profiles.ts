@@ -38,6 +38,8 @@ export interface RtspProfile {
   requireTls: boolean;
   /** Field quirks accepted (and reported) when received. */
   lenient: readonly RtspNullQuirk[];
+  /** What the client's key in SETUP protects: the media both ways (ONVIF's client-managed keys), or only the client's SRTCP (RFC 4567 as GStreamer reads it). */
+  clientKeyFor: 'media' | 'rtcp';
   /** The SET_PARAMETER body a client re-keys with: `mikey: <base64>` or `KeyMgmt: prot=mikey; ...`. */
   rekeyParameter: 'mikey' | 'KeyMgmt';
 }
@@ -45,7 +47,7 @@ export interface RtspProfile {
 const base: Omit<RtspProfile, 'name' | 'source'> = {
   keyMgmt: 'server', requireClientKey: false, keyForm: 'key||salt', mkiLength: ONVIF_MKI_LENGTH, requireMki: true,
   trailingZero: false, keyMgmtSpelling: 'rfc4567', tagLengthAsAuthKeyLength: false, strictKeys: false, requireTls: true,
-  lenient: [], rekeyParameter: 'mikey',
+  lenient: [], rekeyParameter: 'mikey', clientKeyFor: 'media',
 };
 
 export const RTSP_PROFILES: Readonly<Record<RtspProfileName, RtspProfile>> = {
@@ -67,8 +69,8 @@ export const RTSP_PROFILES: Readonly<Record<RtspProfileName, RtspProfile>> = {
   },
   gstreamer: {
     ...base, name: 'gstreamer', mkiLength: 0, requireMki: false, tagLengthAsAuthKeyLength: true, requireTls: false,
-    lenient: ['tag-length-as-auth-key-length'], rekeyParameter: 'KeyMgmt',
-    source: 'GStreamer gst-rtsp-server / rtspsrc (gstmikey.c): SP parameter 3 carries the tag length, parameter 11 is ignored, the MKI is ignored; re-key in a text/parameters KeyMgmt line',
+    lenient: ['tag-length-as-auth-key-length'], rekeyParameter: 'KeyMgmt', clientKeyFor: 'rtcp',
+    source: 'GStreamer gst-rtsp-server / rtspsrc (gstmikey.c): SP parameter 3 carries the tag length, parameter 11 is ignored, the MKI is ignored; each side keys what it sends (the server its media in DESCRIBE, the client its SRTCP in SETUP); re-key in a text/parameters KeyMgmt line',
   },
   live555: {
     ...base, name: 'live555', strictKeys: true, requireTls: false,
@@ -101,6 +103,7 @@ export function profileDeviations(p: RtspProfile): string[] {
   if (p.tagLengthAsAuthKeyLength) out.push('SP parameter 3 written with the tag length, parameter 11 left out');
   if (p.strictKeys) out.push('received keys refused unless TEK, 4-byte MKI, 30-byte key ‖ salt, auth key length 20, tag length 10');
   for (const q of p.lenient) out.push(`received field quirk "${q}" accepted (reported per message)`);
+  if (p.clientKeyFor === 'rtcp') out.push('the client\'s key protects only its SRTCP: media keys come from the server');
   if (p.rekeyParameter !== r.rekeyParameter) out.push(`re-key in a "${p.rekeyParameter}:" parameter line`);
   return out;
 }

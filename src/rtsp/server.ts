@@ -347,14 +347,23 @@ export class RtspServer {
       let streamSsrc = ssrc;
       let roc = 0;
       let keyMode: 'server' | 'client';
+      let rtcpKey: SrtpMasterKeySpec | undefined;
       if (km !== undefined) {
         try {
           const got = await this.clientKey(c, km, ssrc, responder);
           for (const q of got.quirks) this.event('quirk', `${q.quirk}: ${q.detail}`, sid);
-          key = got.key;
-          streamSsrc = got.ssrc;
-          roc = got.roc;
-          keyMode = 'client';
+          if (this.profile.clientKeyFor === 'rtcp') {
+            // RFC 4567 as GStreamer reads it: the client's key is for its SRTCP, the media keeps ours
+            if (!c.offer) throw new Error(`${this.profile.name}: the client's key protects only its SRTCP, and no server key was offered (DESCRIBE first)`);
+            key = c.offer.key;
+            rtcpKey = got.key;
+            keyMode = 'server';
+          } else {
+            key = got.key;
+            streamSsrc = got.ssrc;
+            roc = got.roc;
+            keyMode = 'client';
+          }
         } catch (e) {
           return this.keyFailure(c, cseq, `client key: ${e instanceof MikeyProtocolError ? `MIKEY error ${e.errorNo}: ` : ''}${(e as Error).message}`);
         }
@@ -370,7 +379,7 @@ export class RtspServer {
       const session: Session = existing ?? { id: sid, conn: c };
       session.stream = {
         sender: new SrtpSender({ profile: this.srtpProfile, key, ssrc: streamSsrc, roc }),
-        rtcpIn: new SrtpReceiver({ profile: this.srtpProfile, keys: [key] }),
+        rtcpIn: new SrtpReceiver({ profile: this.srtpProfile, keys: [rtcpKey ?? key] }),
         transport: t, remote: c.sock.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
         seq: (this.opts.seqStart ?? randomBytes(2).readUInt16BE(0)) & 0xffff, sent: 0, octets: 0, lastTs: 0, responder, keyMode,
       };
@@ -448,10 +457,10 @@ export class RtspServer {
         data = spec.data;
       }
       const got = await this.readKey(data, st.sender.ssrc, st.responder);
-      if (got.key.mki && st.sender.hasMki(got.key.mki)) throw new Error(`stale MKI ${hex(got.key.mki)}: a re-key needs a new MKI (the current key is never resent)`);
+      if (got.key.mki && (st.sender.hasMki(got.key.mki) || st.rtcpIn.hasMki(got.key.mki))) throw new Error(`stale MKI ${hex(got.key.mki)}: a re-key needs a new MKI (the current key is never resent)`);
       if ((got.key.mki?.length ?? 0) !== (st.sender.key.mki?.length ?? 0)) throw new Error('re-key changes the MKI length');
       if (got.roc !== 0 && got.roc !== st.sender.roc) this.event('quirk', `re-key carries ROC ${got.roc}; the stream's ROC ${st.sender.roc} is kept`, s.id);
-      st.sender.rekey(got.key);
+      if (this.profile.clientKeyFor === 'media') st.sender.rekey(got.key);
       st.rtcpIn.addKey(got.key);
       this.stats.rekeys++;
       this.event('rekey', `new key MKI ${got.key.mki ? hex(got.key.mki) : 'none'}, ROC ${st.sender.roc} kept`, s.id);

@@ -50,12 +50,13 @@ export interface GstRtspServer {
 }
 
 /** Start the server with srtp-key = key ‖ salt; resolves once it listens. */
-export function startGstRtspServer(o: { keySalt: Uint8Array; lifetimeS?: number; debug?: string; cipher?: string; auth?: string }): Promise<GstRtspServer> {
+export function startGstRtspServer(o: { keySalt: Uint8Array; lifetimeS?: number; debug?: string; cipher?: string; auth?: string; wave?: string; tlsPem?: string; protocols?: 'udp' | 'tcp' }): Promise<GstRtspServer> {
   const dir = mkdtempSync(join(tmpdir(), 'mikey-gst-rtsp-'));
   const logFile = join(dir, 'gst.log');
   const lifetime = o.lifetimeS ?? 20;
   const child = spawn(PYTHON, [script(), '--key', Buffer.from(o.keySalt).toString('hex'), '--lifetime', String(lifetime),
-    ...(o.cipher ? ['--cipher', o.cipher] : []), ...(o.auth ? ['--auth', o.auth] : [])], {
+    ...(o.cipher ? ['--cipher', o.cipher] : []), ...(o.auth ? ['--auth', o.auth] : []), ...(o.wave ? ['--wave', o.wave] : []),
+    ...(o.tlsPem ? ['--tls', o.tlsPem] : []), ...(o.protocols ? ['--protocols', o.protocols] : [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, GST_DEBUG: o.debug ?? 'rtpsession:6,srtpdec:6,rtspstream:5', GST_DEBUG_FILE: logFile, GST_DEBUG_NO_COLOR: '1' },
   });

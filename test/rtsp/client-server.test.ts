@@ -20,11 +20,35 @@ test('fallback: a camera without a server key (axis), an ONVIF-style client goes
   assert.ok(r.notes.some((n) => /fallback: no usable server key/.test(n)), r.notes.join('; '));
 });
 
-test('a strict client (live555) refuses a key the camera sends with the tag length in SP parameter 3, and falls back', async () => {
-  const r = await run({ profile: 'gstreamer' }, { profile: 'live555', keyMgmt: 'auto' }, { packets: 10 });
-  // gstreamer's server key has no MKI and a 10 in parameter 3: live555 refuses it, then offers its own key
+test('a strict client (live555) refuses a key with a byte after the message, and falls back to its own', async () => {
+  const r = await run({ profile: 'milestone' }, { profile: 'live555', keyMgmt: 'auto' }, { packets: 10 });
   assert.equal(r.keyMode, 'client');
   assert.ok(r.notes.some((n) => /live555 refuses the server's key/.test(n)), r.notes.join('; '));
+});
+
+test('live555 against a GStreamer server: no key both understand, and the probe-level counters say so', async () => {
+  // GStreamer's key: no MKI, the tag length in SP parameter 3 (live555 refuses it); live555's own
+  // key protects only SRTCP for GStreamer, whose media stays under its key: every packet fails
+  const source = new TestPatternSource({ intervalMs: 2 });
+  const server = new RtspServer({ source, profile: 'gstreamer' });
+  await server.listen();
+  const c = new RtspClient(server.url(), { profile: 'live555' });
+  try {
+    await c.connect();
+    await c.describe();
+    const st = await c.setup(0);
+    assert.equal(st.keyMode, 'client');
+    assert.ok(c.notes.some((n) => /live555 refuses the server's key: key type 2 \(TEK expected\)|no 4-byte MKI|SP auth key length 10/.test(n)), c.notes.join('; '));
+    await c.play();
+    await until(() => st.receiver.stats.rtp.received >= 10, 5000, 'packets');
+    assert.equal(st.receiver.stats.rtp.authenticated, 0);
+    assert.equal(st.receiver.stats.rtp.failed, st.receiver.stats.rtp.received);
+    assert.match(st.receiver.stats.firstError!, /unknown MKI|does not verify/);
+  } finally {
+    c.close();
+    await server.close();
+    await source.close();
+  }
 });
 
 test('onvif: no MIKEY on a plain channel, unless allowed (and then reported)', async () => {

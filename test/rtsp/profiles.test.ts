@@ -14,6 +14,10 @@ for (const name of RTSP_PROFILE_NAMES) {
       test(`${name}: ${keyMgmt}-managed keys over ${transport}${p.requireTls ? ' (rtsps)' : ''}, re-key mid-stream`, { timeout: 15_000 }, async () => {
         const tls = p.requireTls ? selfSigned() : undefined;
         const go = () => run({ profile: name, tls }, { profile: name, keyMgmt, transport, tls: tls ? { ca: tls.cert } : undefined }, { packets: 40, rekeyAfter: 20 });
+        if (keyMgmt === 'client' && p.clientKeyFor === 'rtcp') {
+          await assert.rejects(go(), (e: unknown) => e instanceof RtspKeyManagementError && /protects only its SRTCP/.test(e.message));
+          return;
+        }
         if (keyMgmt === 'server' && p.requireClientKey) {
           await assert.rejects(go(), (e: unknown) => e instanceof RtspKeyManagementError && /no a=key-mgmt:mikey in DESCRIBE/.test(e.message));
           return;

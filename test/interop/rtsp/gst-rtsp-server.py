@@ -19,13 +19,16 @@ ap.add_argument('--cipher', default='aes-128-icm')
 ap.add_argument('--auth', default='hmac-sha1-80')
 ap.add_argument('--lifetime', type=float, default=25.0)
 ap.add_argument('--media', default='audio', choices=['audio', 'video'])
+ap.add_argument('--wave', default='ticks', help='audiotestsrc wave (silence: a known pattern, every mu-law byte 0xff)')
+ap.add_argument('--tls', help='PEM file with certificate and key: serve rtsps')
+ap.add_argument('--protocols', default='udp', choices=['udp', 'tcp', 'udp+tcp'])
 args = ap.parse_args()
 
 Gst.init(None)
 key = Gst.Buffer.new_wrapped(bytes.fromhex(args.key))
 
 if args.media == 'audio':
-    launch = '( audiotestsrc is-live=true wave=ticks ! audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay name=pay0 pt=0 )'
+    launch = '( audiotestsrc is-live=true wave=%s ! audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay name=pay0 pt=0 )' % args.wave
 else:
     launch = '( videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=10/1 ! jpegenc ! rtpjpegpay name=pay0 pt=26 )'
 
@@ -55,7 +58,19 @@ factory = GstRtspServer.RTSPMediaFactory()
 factory.set_launch(launch)
 factory.set_shared(False)
 factory.set_profiles(GstRtsp.RTSPProfile.SAVP)
-factory.set_protocols(GstRtsp.RTSPLowerTrans.UDP)
+factory.set_protocols({'udp': GstRtsp.RTSPLowerTrans.UDP, 'tcp': GstRtsp.RTSPLowerTrans.TCP,
+                       'udp+tcp': GstRtsp.RTSPLowerTrans.UDP | GstRtsp.RTSPLowerTrans.TCP}[args.protocols])
+if args.tls:
+    from gi.repository import Gio  # noqa: E402
+    auth = GstRtspServer.RTSPAuth()
+    auth.set_tls_certificate(Gio.TlsCertificate.new_from_file(args.tls))
+    # everyone may use the media: the default token carries the role the factory allows
+    tok = GstRtspServer.RTSPToken()
+    tok.set_string('media.factory.role', 'anonymous')
+    auth.set_default_token(tok)
+    factory.add_role_from_structure(Gst.Structure.from_string(
+        'anonymous, media.factory.access=(boolean)true, media.factory.construct=(boolean)true')[0])
+    server.set_auth(auth)
 factory.connect('media-configure', on_media_configure)
 server.get_mount_points().add_factory('/test', factory)
 if server.attach(None) == 0:
