@@ -1,5 +1,4 @@
 // `mikey rtsp`: probe a camera's SRTP keyed by MIKEY, serve a secure stream, list the vendor profiles.
-import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { probe, formatProbe, probeCapture } from '../rtsp/probe.js';
 import { RTSP_PROFILE_NAMES, RTSP_PROFILES, profileDeviations, rtspProfile } from '../rtsp/profiles.js';
@@ -7,6 +6,7 @@ import { RtspServer } from '../rtsp/server.js';
 import { TestPatternSource, UdpRtpSource, PcapRtpSource, type RtpSource, type RtpSourceInfo } from '../rtsp/source.js';
 import { SRTP_PROFILES } from '../crypto/srtp-kdf.js';
 import type { SrtpProfileName } from '../session/policy.js';
+import { DataError, EXIT, EXIT_HELP, UsageError, parseCommand } from './args.js';
 
 export const RTSP_HELP = `Usage: mikey rtsp <probe|serve|profiles> [options]
 
@@ -14,7 +14,9 @@ export const RTSP_HELP = `Usage: mikey rtsp <probe|serve|profiles> [options]
   serve           serve an RTP stream over RTSP with SRTP keyed by MIKEY
   profiles        list the vendor profiles, where each comes from and how it deviates
 
-Run 'mikey rtsp <subcommand> --help' for its options.`;
+Run 'mikey rtsp <subcommand> --help' for its options.
+
+${EXIT_HELP}`;
 
 export const RTSP_PROBE_HELP = `Usage: mikey rtsp probe URL [options]
 
@@ -38,8 +40,8 @@ Options:
   --allow-plain       let the onvif profile exchange keys without TLS (reported)
   -h, --help          this text
 
-Exit status: 0 when every stream's packets authenticate; 1 when not (the report says why);
-2 on a usage error.`;
+Exit status: 0 when every stream's packets authenticate (and what was asked, such as the
+re-key, succeeded); 1 when not: the report says why; 2 usage (unknown option, a missing URL).`;
 
 export const RTSP_SERVE_HELP = `Usage: mikey rtsp serve [options]
 
@@ -65,9 +67,9 @@ Options:
   --auth SCHEME       digest or basic
   --seconds N         stop after N seconds
   -v, --verbose       log requests, key management and re-keys to stderr
-  -h, --help          this text`;
+  -h, --help          this text
 
-class UsageError extends Error {}
+${EXIT_HELP}`;
 
 function int(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
@@ -77,37 +79,27 @@ function int(name: string, v: string | undefined, dflt: number): number {
 
 export async function rtspCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  try {
-    switch (sub) {
-      case 'probe': return await probeCommand(rest);
-      case 'serve': return await serveCommand(rest);
-      case 'profiles': return profilesCommand(rest);
-      case undefined: case '--help': case '-h': case 'help':
-        console.log(RTSP_HELP);
-        return 0;
-      default:
-        console.error(`mikey rtsp: unknown subcommand '${sub}'\n\n${RTSP_HELP}`);
-        return 2;
-    }
-  } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`mikey rtsp ${sub}: ${(e as Error).message}`);
-      return 2;
-    }
-    console.error(`mikey rtsp ${sub}: ${(e as Error).message}`);
-    return 1;
+  switch (sub) {
+    case 'probe': return await probeCommand(rest);
+    case 'serve': return await serveCommand(rest);
+    case 'profiles': return profilesCommand(rest);
+    case '--help': case '-h': case 'help':
+      console.log(RTSP_HELP);
+      return EXIT.ok;
+    case undefined: throw new UsageError('a subcommand: probe, serve or profiles');
+    default: throw new UsageError(`unknown subcommand '${sub}'`);
   }
 }
 
+/** The command module's interface (main.ts's COMMANDS). */
+export const help = RTSP_HELP;
+export const run = rtspCommand;
+
 async function probeCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true, strict: true,
-    options: {
+  const { values, positionals } = parseCommand(argv, {
       profile: { type: 'string' }, 'key-mgmt': { type: 'string' }, transport: { type: 'string' }, packets: { type: 'string' },
       'rekey-after': { type: 'string' }, 'get-key': { type: 'boolean' }, wait: { type: 'string' }, json: { type: 'boolean' },
       out: { type: 'string' }, ca: { type: 'string' }, insecure: { type: 'boolean' }, 'allow-plain': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
   });
   if (values.help) {
     console.log(RTSP_PROBE_HELP);
@@ -136,7 +128,7 @@ async function probeCommand(argv: string[]): Promise<number> {
 }
 
 function profilesCommand(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, strict: true, options: { help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseCommand(argv, {}, { maxPositionals: 0 });
   if (values.help) {
     console.log('Usage: mikey rtsp profiles\n\nLists the vendor profiles: where each behaviour comes from, and what it does differently from ONVIF.');
     return 0;
@@ -150,15 +142,12 @@ function profilesCommand(argv: string[]): number {
 }
 
 async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv, strict: true,
-    options: {
+  const { values } = parseCommand(argv, {
       profile: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'udp-port': { type: 'string' }, pcap: { type: 'string' },
       rtpmap: { type: 'string' }, 'payload-type': { type: 'string' }, media: { type: 'string' }, 'srtp-profile': { type: 'string' },
       'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'allow-plain': { type: 'boolean' }, user: { type: 'string', multiple: true },
-      auth: { type: 'string' }, seconds: { type: 'string' }, verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
-    },
-  });
+      auth: { type: 'string' }, seconds: { type: 'string' }, verbose: { type: 'boolean', short: 'v' },
+  }, { maxPositionals: 0 });
   if (values.help) {
     console.log(RTSP_SERVE_HELP);
     return 0;
@@ -174,7 +163,14 @@ async function serveCommand(argv: string[]): Promise<number> {
   let source: RtpSource;
   if (values['udp-port'] && values.pcap) throw new UsageError('--udp-port or --pcap, not both');
   if (values['udp-port']) source = await UdpRtpSource.open(info, int('--udp-port', values['udp-port'], 0), values.host ?? '127.0.0.1');
-  else if (values.pcap) source = new PcapRtpSource(info, values.pcap);
+  else if (values.pcap) {
+    try {
+      source = new PcapRtpSource(info, values.pcap);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code) throw e;
+      throw new DataError(`${values.pcap}: ${(e as Error).message}`);
+    }
+  }
   else source = new TestPatternSource();
   const users: Record<string, string> = {};
   for (const u of values.user ?? []) {
