@@ -33,6 +33,7 @@ export { type SigningCredentials, type PeerTrust } from './modes/signature.js';
 // MIKEY-TICKET (RFC 6043) and the key management service
 export * from './modes/ticket/index.js';
 export * from './kms/index.js';
+export { MissingPackageError } from './optional.js';
 
 // MIKEY-IBAKE (RFC 6267) and identity-key provisioning (IBE keys; the 3GPP KMS interface)
 export * from './modes/ibake/index.js';

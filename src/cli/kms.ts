@@ -185,7 +185,7 @@ function dbOf(v: { db?: string | boolean }): string {
 }
 
 /** The store, which must exist: only `init` creates one (a mistyped --db must not make a new store). */
-async function openExisting(db: string): Promise<Store> {
+async function openExisting(db: string, o: { emptyDatabase?: boolean } = {}): Promise<Store> {
   const init = `run 'mikey kms init --db ${isPg(db) ? '<url>' : db}' to create it`;
   if (!isPg(db) && db !== ':memory:') {
     if (!existsSync(db)) throw new DataError(`no store at ${db}: ${init}`);
@@ -198,7 +198,8 @@ async function openExisting(db: string): Promise<Store> {
     if (head.toString('latin1') !== 'SQLite format 3\0') throw new DataError(`${db} is not a SQLite database`);
   }
   const store = await openStore(db);
-  if ((await store.schemaVersion().catch(() => 0)) === 0) {
+  // `serve` on an existing, empty PostgreSQL database: the nodes of a cluster migrate it (one at a time)
+  if (!(o.emptyDatabase && isPg(db)) && (await store.schemaVersion().catch(() => 0)) === 0) {
     await store.close();
     throw new DataError(`${store.location} is not an initialised store: ${init}`);
   }
@@ -403,7 +404,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   if (v['mcx-kms-uri'] && !v['tls-cert']) throw new UsageError('--mcx-kms-uri needs HTTPS (--tls-cert, --tls-key): TS 33.180 D.1');
   if (positionals.length) throw new UsageError(`unexpected ${positionals.join(' ')}`);
   if (!!v['tls-cert'] !== !!v['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
-  const store = await openExisting(dbOf(v));
+  const store = await openExisting(dbOf(v), { emptyDatabase: true });
   const node = v.node ?? `${process.pid}`;
   const log = jsonLogger(process.stdout, node);
   let service: KmsService;

@@ -2,6 +2,7 @@
 // first start) or PostgreSQL shared by several KMS nodes. Schema migrations are versioned; secret
 // columns hold blobs sealed by secrets.ts, never keys in the clear.
 import type { PolicyRule } from './grant.js';
+import { loadOptional } from '../optional.js';
 import type { IdKmsStore, IssuedKeyRecord, SealedSecretRecord } from '../idkms/store.js';
 
 export interface UserRow {
@@ -139,11 +140,12 @@ export interface Store extends IdKmsStore {
 
 /** SQLite file path (or ':memory:') or a postgres:// URL. */
 export async function openStore(location: string): Promise<Store> {
+  // the drivers are optional peer dependencies: loaded only here, for the store asked for
   if (/^postgres(ql)?:\/\//.test(location)) {
-    const { PgStore } = await import('./store-pg.js');
+    const { PgStore } = await loadOptional('pg', 'A PostgreSQL store', () => import('./store-pg.js'));
     return PgStore.open(location);
   }
-  const { SqliteStore } = await import('./store-sqlite.js');
+  const { SqliteStore } = await loadOptional('better-sqlite3', 'A SQLite store', () => import('./store-sqlite.js'));
   return SqliteStore.open(location);
 }
 

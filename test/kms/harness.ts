@@ -1,12 +1,12 @@
 // Test harness for the KMS: provisioning a store, a throwaway PostgreSQL cluster (initdb into a
 // temp dir, as the postgres user when we are root, on a private port and socket dir), and KMS
 // processes started and stopped by the tests.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { scaled, startChild, type Child } from '../support/child.js';
 import pg from 'pg';
 import { SecretBox } from '../../src/kms/secrets.js';
 import type { Store } from '../../src/kms/store.js';
@@ -79,8 +79,8 @@ export async function startPg(o: { durable?: boolean } = {}): Promise<PgCluster 
     if (init.status !== 0) throw new Error(`initdb: ${init.stderr || init.error}`);
     const port = await freePort();
     const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200${o.durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off'}`;
-    const start = as('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
-    if (start.status !== 0) throw new Error(`pg_ctl start: ${start.stderr || start.stdout}`);
+    const start = as('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', String(Math.ceil(scaled(30_000) / 1000)), 'start']);
+    if (start.status !== 0) throw new Error(`pg_ctl start: ${start.stderr || start.stdout}; server log: ${existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8').slice(-2000) : '(none)'}`);
     const url = (db = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${db}`;
     return {
       url,
@@ -116,44 +116,39 @@ export interface KmsProcess {
 
 const BIN = join(process.cwd(), 'dist', 'src', 'kms', 'bin.js');
 
-/** `mikey kms serve` in a child process; resolves when it listens. */
+/** `mikey kms serve` in a child process; resolves when it logs `listening` (timeouts scaled, see startChild). */
 export async function startKms(db: string, o: { node?: string; udpPort?: number; httpPort?: number; extra?: string[]; keyFile?: string } = {}): Promise<KmsProcess> {
   const keyDir = o.keyFile ? undefined : mkdtempSync(join(tmpdir(), 'mikey-kms-key-'));
   const keyFile = o.keyFile ?? join(keyDir!, 'master.key');
   if (!existsSync(keyFile)) writeFileSync(keyFile, `${MASTER_HEX}\n`, { mode: 0o600 });
-  const child = spawn(process.execPath, [BIN, 'serve', '--db', db, '--master-key-file', keyFile, '--identity', KMS_ID, '--http-port', String(o.httpPort ?? 0),
-    '--udp-port', String(o.udpPort ?? 0), '--node', o.node ?? 'kms', '--rate', '100000', '--burst', '100000', ...(o.extra ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const rl = createInterface({ input: child.stdout! });
-  const ready = new Promise<{ http: string; udp: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`KMS did not start: ${stderr}`)), 15_000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`KMS exited with ${code}: ${stderr}`)); });
-    rl.on('line', (l) => {
-      try {
-        const j = JSON.parse(l) as Record<string, unknown>;
-        lines.push(j);
-        if (j['event'] === 'listening') { clearTimeout(timer); resolve(j as { http: string; udp: string }); }
-      } catch { /* not a log line */ }
-    });
-  });
-  let info: { http: string; udp: string };
+  const json = (l: string): Record<string, unknown> | undefined => {
+    try {
+      const j = JSON.parse(l) as unknown;
+      return j && typeof j === 'object' ? (j as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined; // not a log line
+    }
+  };
+  let started: Child<{ http: string; udp: string }>;
   try {
-    info = await ready;
+    // identity keys (--ibake, --mcx-kms-uri) are generated on a first start: allow for that
+    started = await startChild(`KMS ${o.node ?? 'kms'}`, process.execPath, [BIN, 'serve', '--db', db, '--master-key-file', keyFile, '--identity', KMS_ID,
+      '--http-port', String(o.httpPort ?? 0), '--udp-port', String(o.udpPort ?? 0), '--node', o.node ?? 'kms', '--rate', '100000', '--burst', '100000',
+      // a loaded machine may hold a response for seconds (identity keys are made in the handler)
+      ...(o.extra?.includes('--headers-timeout') ? [] : ['--headers-timeout', String(scaled(20_000))]), ...(o.extra ?? [])],
+    (l) => { const j = json(l); return j?.['event'] === 'listening' ? (j as { http: string; udp: string }) : undefined; },
+    { timeoutMs: o.extra?.some((a) => a === '--ibake' || a === '--mcx-kms-uri') ? 60_000 : 20_000, onLine: (l) => { const j = json(l); if (j) lines.push(j); } });
   } catch (e) {
-    child.kill('SIGKILL');
     if (keyDir) rmSync(keyDir, { recursive: true, force: true });
     throw e;
   }
+  const { child, info } = started;
   return {
     child, httpUrl: info.http, udpPort: info.udp ? Number(info.udp.split(':').at(-1)) : 0, lines,
-    stop: (signal = 'SIGTERM') => new Promise<void>((resolve) => {
-      const done = () => { if (keyDir) rmSync(keyDir, { recursive: true, force: true }); resolve(); };
-      if (child.exitCode !== null || child.signalCode !== null) { done(); return; }
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.once('exit', () => { clearTimeout(t); done(); });
-      child.kill(signal);
-    }),
+    stop: async (signal = 'SIGTERM') => {
+      await started.stop(signal);
+      if (keyDir) rmSync(keyDir, { recursive: true, force: true });
+    },
   };
 }
