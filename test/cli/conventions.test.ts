@@ -133,7 +133,7 @@ test('start-up loads only the command that runs (no pg, better-sqlite3, X.509, w
     assert.equal(r.status, 0, r.stderr);
     return readFileSync(log, 'utf8').split('\n').filter(Boolean);
   };
-  const heavy = /\/(pg|better-sqlite3|werift-rtp|@peculiar)\/|\/src\/(kms|idkms|profiles)\//;
+  const heavy = /\/(pg|better-sqlite3|werift-rtp|@peculiar)\/|\/src\/(kms|rtsp)\/|\/src\/profiles\/handoff/;
   for (const args of [['--help'], ['--version'], ['decode', hex]]) {
     const mods = loaded(args);
     assert.ok(mods.some((m) => m.endsWith('/cli/main.js')));
