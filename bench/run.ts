@@ -12,8 +12,9 @@ import { methods5Section } from './methods5.js';
 import { sakkeSection } from './sakke.js';
 import { ibakeSection } from './ibake.js';
 import { ticketSection } from './ticket.js';
+import { cliSection } from './cli.js';
 
-const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, methods5Section, ibcSection, sakkeSection, ibakeSection, ticketSection];
+const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, methods5Section, ibcSection, sakkeSection, ibakeSection, ticketSection, cliSection];
 const only = process.argv.slice(2).join(' ').toLowerCase();
 const runs: Array<{ title: string; rows: ReturnType<typeof resultsSoFar>[number][] }> = [];
 for (const s of sections) {
