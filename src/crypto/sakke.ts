@@ -276,15 +276,17 @@ export function sakkeValidateRsk(params: SakkeParams, zS: Uint8Array | SakkeKmsP
   const a = identifierInt(params, id);
   let K: Point;
   try {
-    K = decodeGroupPoint(params, rsk, 'RSK');
+    // one-shot: on the curve only; the Miller loop over K below checks its order
+    K = kms.tables ? decodeGroupPoint(params, rsk, 'RSK') : params.curve.decodePoint(rsk);
   } catch (e) {
     if (e instanceof CryptoError) return false;
     throw e;
   }
-  // one-shot: <[a]P + Z, K> by one Miller loop (which also checks the order of [a]P + Z)
+  // one-shot: <K, [a]P + Z> (= <[a]P + Z, K> on the cyclic E(F_p)[q]) by one Miller loop over
+  // K, which ends at [q-1]K = -K only if K has order q: no separate subgroup check
   if (!kms.tables) {
     try {
-      return finalExpSakke(params.curve, millerSakke(params.curve, kms.identityPoint(a), K)) === params.g;
+      return finalExpSakke(params.curve, millerSakke(params.curve, K, kms.identityPoint(a))) === params.g;
     } catch (e) {
       if (e instanceof CryptoError) return false;
       throw e;

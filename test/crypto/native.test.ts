@@ -111,6 +111,11 @@ test('native and TypeScript paths agree on SAKKE end to end', { skip: !nativeSta
   assert.deepEqual(bothPaths(() => sakkeDecapsulate(P1, once, id, rsk, enc)), ssv);
   assert.equal(bothPaths(() => sakkeValidateRsk(P1, once, id, rsk)), true);
   assert.equal(bothPaths(() => sakkeValidateRsk(P1, once, new TextEncoder().encode('someone else'), rsk)), false);
+  // an RSK on the curve but not of order q is refused by the one-shot path too
+  const bad = C.encodePoint(C.add(C.decodePoint(rsk), { x: 0n, y: 0n })!);
+  assert.equal(C.isInSubgroup(C.decodePoint(bad)), false);
+  assert.equal(bothPaths(() => sakkeValidateRsk(P1, once, id, bad)), false);
+  assert.equal(bothPaths(() => sakkeValidateRsk(P1, pub, id, bad)), false);
 });
 
 test('the TypeScript path alone (MIKEY_NATIVE=0) passes the SAKKE, pairing and ECCSI vector tests', { skip: (!nativeStatus().loaded || process.env.MIKEY_NATIVE === '0') && 'runs only beside a loaded native core' }, () => {
