@@ -7,6 +7,11 @@ export * from './wire/index.js';
 export {
   uriIdentity, type Identity, type Endpoint, type SessionOffer, type KeySpec, type TimestampKind,
 } from './modes/common.js';
+// what every responder enforces (docs/security.md)
+export { DEFAULT_MINIMUM_POLICY, NO_MINIMUM_POLICY, policyShortfall, type MinimumPolicy } from './modes/kit/policy.js';
+export { FileCounterStore, MemoryCounterStore, type CounterStore } from './modes/kit/counter.js';
+export { type RateLimit } from './modes/kit/limit.js';
+export { DEFAULT_DH_GROUPS } from './modes/dh.js';
 export {
   PskInitiator, PskResponder, type PskInitiatorOptions, type PskResponderOptions, type OfferOptions, type UpdateOptions,
   type Offer, type Accepted, type MessageProtection,

@@ -16,6 +16,7 @@ import { policyParamsForProfile, type SrtpProfileName } from '../session/policy.
 import { MemoryReplayCache, replayKey, type ReplayCache } from '../session/replay.js';
 import { checkTimestamp, ntpTimestamp, systemClock, timestamp64, type Clock } from '../session/time.js';
 import { resolveMinimumPolicy, type MinimumPolicy } from './kit/policy.js';
+import { MemoryCounterStore, type CounterStore } from './kit/counter.js';
 
 /** Injected dependencies of an initiator or responder. */
 export interface Endpoint {
@@ -33,6 +34,11 @@ export interface Endpoint {
    * tags of 80 bits or more, 128-bit keys). Weaker offers are refused with Invalid SPpar.
    */
   minimumPolicy?: Partial<MinimumPolicy>;
+  /**
+   * Responders: where the last COUNTER accepted per CSB is kept (default in memory: a restart
+   * forgets it and would take old COUNTER messages again; give a FileCounterStore to keep it).
+   */
+  counterStore?: CounterStore;
 }
 
 export type TimestampKind = 'NTP-UTC' | 'NTP' | 'COUNTER' | 'NTP-UTC-32';
@@ -45,7 +51,7 @@ export interface ResolvedEndpoint {
   timestamp: TimestampKind;
   /** Initiators: the last COUNTER sent; responders: the last COUNTER accepted per CSB ID. */
   counter: number;
-  counters: Map<number, number>;
+  counters: CounterStore;
   minimumPolicy: MinimumPolicy;
 }
 
@@ -57,7 +63,7 @@ export function resolveEndpoint(e: Endpoint): ResolvedEndpoint {
     maxSkewMs: e.maxSkewMs ?? 5 * 60_000,
     timestamp: e.timestamp ?? 'NTP-UTC',
     counter: 0,
-    counters: new Map(),
+    counters: e.counterStore ?? new MemoryCounterStore(),
     minimumPolicy: resolveMinimumPolicy(e.minimumPolicy),
   };
 }
@@ -265,11 +271,15 @@ export interface Freshness {
   expiresAt: number;
 }
 
-/** After authentication: remember the message; a second copy is a replay (RFC 3830 §5.4). */
-export async function recordAuthenticated(bytes: Uint8Array, ep: ResolvedEndpoint, fresh: Freshness): Promise<void> {
+/**
+ * After authentication: remember the message; a second copy is a replay (RFC 3830 §5.4).
+ * `covered`: what the MAC or signature covers (a MAC'd message: all its bytes; a signed one:
+ * the bytes before the signature, and for ECCSI r too), so a re-signed copy is the same message.
+ */
+export async function recordAuthenticated(covered: Uint8Array | readonly Uint8Array[], ep: ResolvedEndpoint, fresh: Freshness): Promise<void> {
   const now = ep.clock.now();
   if (fresh.counter !== undefined) ep.counters.set(fresh.csbId, fresh.counter);
-  const verdict = await ep.replayCache.checkAndRecord(replayKey(bytes), fresh.expiresAt, now);
+  const verdict = await ep.replayCache.checkAndRecord(replayKey(covered), fresh.expiresAt, now);
   if (verdict === 'replayed') throw new MikeyProtocolError(ErrorNo.InvalidTs, 'replayed message');
   if (verdict === 'full') throw new MikeyProtocolError(ErrorNo.InvalidTs, 'replay cache full: refusing new messages until entries expire');
 }

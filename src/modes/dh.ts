@@ -19,7 +19,7 @@ import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
 import { checkBundlePolicy } from './kit/policy.js';
 import { splitIds } from './pke.js';
 import {
-  certPayloads, encodeSigned, identityOfCertificate, peerPublicKey, signPlaceholder, toCert, verifySigned,
+  certPayloads, encodeSigned, identityOfCertificate, peerPublicKey, signedBytes, signPlaceholder, toCert, verifySigned,
   type PeerTrust, type SigningCredentials,
 } from './signature.js';
 
@@ -245,7 +245,7 @@ export class DhResponder {
     const { idi: clearIdi, idr: clearIdr } = splitIds(msg);
     const { key, cert } = peerPublicKey(msg, this.opts, clearIdi, this.ep.clock.now(), 'digitalSignature');
     verifySigned(msg, key, this.opts);
-    await recordAuthenticated(msg.bytes, this.ep, fresh);
+    await recordAuthenticated(signedBytes(msg), this.ep, fresh);
     const idi = clearIdi ?? (cert ? identityOfCertificate(cert) : undefined);
     const rand = payloadOf(msg, 11)?.rand;
     // the CSB ID must be free or held by this signer (RFC 3830 §4.5); nothing is written before the response is built

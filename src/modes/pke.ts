@@ -24,7 +24,7 @@ import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
 import { checkBundlePolicy } from './kit/policy.js';
 import { alignForKeyWrap, buildVerification, readVerification, type Offer, type OfferOptions, type UpdateOptions } from './psk.js';
 import {
-  certPayloads, chashOf, encodeSigned, identityOfCertificate, peerPublicKey, signPlaceholder, toCert, verifySigned,
+  certPayloads, chashOf, encodeSigned, identityOfCertificate, peerPublicKey, signedBytes, signPlaceholder, toCert, verifySigned,
   type PeerTrust, type SigningCredentials,
 } from './signature.js';
 
@@ -233,7 +233,7 @@ export class PkResponder {
     const { key, cert } = peerPublicKey(msg, this.opts, clearIdi, this.ep.clock.now(), 'digitalSignature');
     verifySigned(msg, key, this.opts);
     const idi = clearIdi ?? (cert ? identityOfCertificate(cert) : undefined);
-    await recordAuthenticated(msg.bytes, this.ep, fresh);
+    await recordAuthenticated(signedBytes(msg), this.ep, fresh);
     const chash = payloadOf(msg, 8);
     if (chash) {
       if (!this.ourCert) throw new MikeyProtocolError(ErrorNo.InvalidCert, 'CHASH names a certificate and we have none configured');

@@ -36,7 +36,7 @@ import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
 import { checkBundlePolicy } from './kit/policy.js';
 import { splitIds } from './pke.js';
 import { alignForKeyWrap } from './psk.js';
-import { identityOfCertificate, peerPublicKey, toCert, verifySigned, type PeerTrust, type SigningCredentials } from './signature.js';
+import { identityOfCertificate, peerPublicKey, signedBytes, toCert, verifySigned, type PeerTrust, type SigningCredentials } from './signature.js';
 
 /**
  * Fetches a certificate named by URL (CERT type X.509v3 URL, RFC 4738 §3.8: HTTP, DER as
@@ -535,7 +535,7 @@ export class RsaRResponder {
     // SIGNi by the key of CERTi (which also receives the envelope key) or a known key
     const { key: peerKey, cert } = await peerKeyOf(msg, this.opts, this.anchors, clearIdi, this.ep.clock.now(), ['digitalSignature', 'keyEncipherment'],
       (key) => verifySigned(msg, key, this.opts));
-    await recordAuthenticated(msg.bytes, this.ep, fresh);
+    await recordAuthenticated(signedBytes(msg), this.ep, fresh);
     if (askedIdr && !sameIdentity(askedIdr, this.idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the I_MESSAGE asks for another responder');
     checkSdpIds(msg, this.opts.sdpIds);
     const idi = clearIdi ?? (cert ? identityOfCertificate(cert) : undefined);

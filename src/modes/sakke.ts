@@ -6,7 +6,7 @@
 // RFC 6509 §3.2 identifier scheme 1 ("YYYY-MM\0tel:+…\0", month from T); the 3GPP profile
 // (identifier scheme 2) builds on the same core in src/profiles/mcx/.
 import { CryptoError } from '../crypto/errors.js';
-import { ECCSI_SIGNATURE_LENGTH, EccsiVerifier, eccsiSign } from '../crypto/eccsi.js';
+import { ECCSI_N, ECCSI_SIGNATURE_LENGTH, EccsiVerifier, eccsiSign } from '../crypto/eccsi.js';
 import { SakkeKmsPublicKey, SakkeReceiver, sakkeEncapsulate, sakkeParamSet1 } from '../crypto/sakke.js';
 import type { MikeyPrf } from '../crypto/prf.js';
 import { decodeMessage, type DecodedMessage, type DecodeOptions } from '../wire/decode.js';
@@ -256,7 +256,8 @@ export async function openSakkeIMessage<S, R>(
   }
   if (!signer) throw new MikeyProtocolError(ErrorNo.AuthFailure, candidates.length ? 'ECCSI signature does not verify' : 'no signer identity to verify the signature with');
   if (coverage === 'excluding-sign-header') lenient.push('signature-without-sign-header');
-  await recordAuthenticated(msg.bytes, ep, fresh);
+  // the replay identity: the signed bytes and r, not s (RFC 6507: (r, s) and (r, q-s) both verify)
+  await recordAuthenticated([rfc, sign.signature.subarray(0, ECCSI_N)], ep, fresh);
   // RFC 6508 §6.2.2 with each of our candidate keys
   let ssv: Uint8Array | undefined;
   let receiver: SakkeReceiverCandidate<R> | undefined;

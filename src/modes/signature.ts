@@ -91,6 +91,12 @@ export function peerPublicKey(msg: Message, trust: PeerTrust, id: Identity | und
   return { key: typeof k === 'string' ? createPublicKey(k) : k };
 }
 
+/** The bytes a SIGN payload (last) covers: every byte before its signature; the replay identity of the message. */
+export function signedBytes(msg: Message & { bytes: Uint8Array }): Uint8Array {
+  const sign = msg.payloads.at(-1) as SignPayload;
+  return msg.bytes.subarray(0, sign.span!.end - sign.signature.length);
+}
+
 /** Verify the SIGN payload (last) over every byte before its signature. Throws Auth failure. */
 export function verifySigned(msg: Message & { bytes: Uint8Array }, key: KeyObject, trust: PeerTrust): void {
   const sign = msg.payloads.at(-1);

@@ -13,9 +13,16 @@ export interface ReplayCache {
   checkAndRecord(key: string, expiresAt: number, now: number): ReplayVerdict | Promise<ReplayVerdict>;
 }
 
-/** The replay key of a message: a hash of its bytes. */
-export function replayKey(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('base64');
+/**
+ * The replay key of a message: a hash of what authenticates it. For a signed message that is
+ * the signed bytes (plus, for ECCSI, r), never the whole signature: (r, s) and (r, q-s) both
+ * verify, so a key over the signature would let a re-signed copy pass as new (RFC 6507 §5.2.2).
+ */
+export function replayKey(bytes: Uint8Array | readonly Uint8Array[]): string {
+  const h = createHash('sha256');
+  if (bytes instanceof Uint8Array) return h.update(bytes).digest('base64');
+  for (const part of bytes) h.update(Uint8Array.of(part.length >>> 24, part.length >>> 16, part.length >>> 8, part.length)).update(part);
+  return h.digest('base64');
 }
 
 /**

@@ -210,3 +210,18 @@ test('Unsupported message type, Invalid TS and replays, each with its Error mess
   assert.equal(err.header.dataType, DataType.Error);
   assert.deepEqual(err.payloads.map((p) => p.type), [5, 12]);
 });
+
+test('ECCSI malleability: a replay with s -> q-s still verifies, and is refused as a replay (the replay key is the signed bytes and r)', async () => {
+  const q = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n; // P-256 order (RFC 6507 §5.1)
+  const offer = initiator().createOffer({ to: BOB, sessions: SESSIONS });
+  const res = responder();
+  await res.receive(offer.bytes);
+  const copy = Uint8Array.from(offer.bytes);
+  const sig = copy.subarray(copy.length - 129);
+  const s = BigInt('0x' + toHex(sig.subarray(32, 64)));
+  sig.set(Buffer.from((q - s).toString(16).padStart(64, '0'), 'hex'), 32);
+  assert.notEqual(toHex(copy), toHex(offer.bytes));
+  assert.equal(eccsiVerify(ekms.kpak, telUriIdentifier(ALICE, '2027-01'), copy.subarray(0, copy.length - 129), sig), true, '(r, q-s) verifies');
+  await rejects(res.receive(copy), ErrorNo.InvalidTs);
+  await rejects(res.receive(offer.bytes), ErrorNo.InvalidTs);
+});

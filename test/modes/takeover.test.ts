@@ -4,7 +4,8 @@
 // victim's CSB as it was.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PskInitiator, PskResponder } from '../../src/modes/psk.js';
 import { PkInitiator, PkResponder } from '../../src/modes/pke.js';
@@ -12,6 +13,7 @@ import { DhInitiator, DhResponder } from '../../src/modes/dh.js';
 import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac.js';
 import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar.js';
 import { encodeSigned } from '../../src/modes/signature.js';
+import { FileCounterStore } from '../../src/modes/kit/counter.js';
 import { uriIdentity } from '../../src/modes/common.js';
 import { MikeyProtocolError } from '../../src/session/errors.js';
 import { decodeMessage } from '../../src/wire/decode.js';
@@ -173,5 +175,28 @@ test('OAKLEY-1 and OAKLEY-2 are refused by default by the DH and DH-HMAC respond
     const ini = new DhHmacInitiator({ psk, idi: idAlice, idr: idBob, clock });
     const got = await new DhHmacResponder({ psk, idr: idBob, clock, groups: [group] }).receive(ini.createOffer({ sessions: SESSIONS, group }));
     assert.deepEqual(keysOf(ini.receiveResponse(got.response)), keysOf(got.bundle));
+  }
+});
+
+test('COUNTER after a restart: with a FileCounterStore an old COUNTER message is still refused (Invalid TS); in memory it is forgotten', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mikey-counter-'));
+  try {
+    const path = join(dir, 'counters.json');
+    const psk = pskOf['sip:alice@example.org']!;
+    const ini = new PskInitiator({ psk, clock, timestamp: 'COUNTER' });
+    const first = ini.createOffer({ sessions: SESSIONS, csbId: CSB });
+    const second = ini.createUpdate({ keys: [{}] });
+    const before = new PskResponder({ psk, clock, counterStore: new FileCounterStore(path), replayCache: { checkAndRecord: () => 'recorded' } });
+    await before.receive(first.bytes);
+    await before.receive(second.bytes);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    // restarted: a new responder, an empty replay cache, the counters from the file
+    const after = new PskResponder({ psk, clock, counterStore: new FileCounterStore(path) });
+    const e = await refused(after.receive(first.bytes), ErrorNo.InvalidTs);
+    assert.match(e.reason, /counter 1 not above the last accepted 2/);
+    // the documented limit without a store: a restarted responder takes it again
+    await new PskResponder({ psk, clock }).receive(first.bytes);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

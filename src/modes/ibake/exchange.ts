@@ -20,6 +20,8 @@ import {
   resolveEndpoint, withErrorResponse, type Endpoint, type Identity, type ResolvedEndpoint, type SessionOffer,
 } from '../common.js';
 import { checkBundlePolicy, checkOfferedPolicies } from '../kit/policy.js';
+import { FairPending, RateLimiter, type RateLimit } from '../kit/limit.js';
+import { replayKey } from '../../session/replay.js';
 import { IbakeKeyRing } from './keyring.js';
 import {
   bytesEq, checkEccpt, deriveFromSession, domainParams, ecdhKeyPair, ecGroup, eccptPayload, ibeDecrypt, ibeEncrypt, ibeIdentity,
@@ -339,8 +341,15 @@ export interface IbakeResponderOptions extends Common {
   acceptInitiator?: (idi: Identity) => boolean;
   /** How long an answered I_MESSAGE_1 waits for its I_MESSAGE_2 (default maxSkewMs). */
   pendingMs?: number;
-  /** Answered I_MESSAGE_1 waiting at most (default 10000); beyond, new ones are refused. */
+  /**
+   * Answered I_MESSAGE_1 waiting at most (default 10000). They are unauthenticated: when full, the
+   * oldest exchange of the claimed initiator holding the most goes, nobody is refused.
+   */
   maxPending?: number;
+  /** Answered I_MESSAGE_1 waiting per claimed initiator (default 8; beyond, its oldest goes). */
+  maxPendingPerPeer?: number;
+  /** Messages per `source` (given to `receive`) checked per second; beyond, dropped unanswered before any work. */
+  rateLimit?: RateLimit;
 }
 
 export interface IbakeReceived {
@@ -370,10 +379,10 @@ export function openStoredEsk(keys: IbakeKeyRing, recipient: Identity, esk: Stor
   return openEsk(ibeDecrypt(k.params, k.key, esk.encrData), esk.idi);
 }
 
-/** Exchanges kept per CSB ID (an attacker may reuse one: the oldest goes first). */
-const MAX_PER_CSB = 4;
-
 interface Pending {
+  /** Replay identity of the I_MESSAGE_1 answered, and the answer: a copy gets the same answer, for no work. */
+  digest: string;
+  response: Uint8Array;
   hdr: CommonHeader;
   hdrBytes: Uint8Array;
   rand: Uint8Array;
@@ -390,17 +399,30 @@ interface Pending {
 export class IbakeResponder {
   private readonly ep: ResolvedEndpoint;
   private readonly macAlg: MacAlg;
-  private readonly pending = new Map<number, Pending[]>();
-  private pendingCount = 0;
+  private readonly pending: FairPending<Pending>;
+  private readonly limiter?: RateLimiter;
 
   constructor(private readonly opts: IbakeResponderOptions) {
     this.ep = resolveEndpoint(opts);
     this.macAlg = opts.macAlg ?? 'HMAC-SHA-256-256';
     if (opts.mailbox && !opts.idr) throw new TypeError('a mailbox answers with its own identity: give idr');
+    this.pending = new FairPending(opts.maxPendingPerPeer ?? 8, opts.maxPending ?? 10_000);
+    if (opts.rateLimit) this.limiter = new RateLimiter(opts.rateLimit);
   }
 
-  /** Process I_MESSAGE_1 or I_MESSAGE_2. Throws MikeyProtocolError (with `response` when an Error message is due). */
-  async receive(bytes: Uint8Array): Promise<IbakeReceived> {
+  /** Exchanges waiting for their I_MESSAGE_2. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Process I_MESSAGE_1 or I_MESSAGE_2. Throws MikeyProtocolError (with `response` when an Error
+   * message is due). `source`: where it came from (an address), for the rate limit.
+   */
+  async receive(bytes: Uint8Array, o: { source?: string } = {}): Promise<IbakeReceived> {
+    if (this.limiter && o.source !== undefined && !this.limiter.take(o.source, this.ep.clock.now())) {
+      throw new MikeyProtocolError(ErrorNo.Unspecified, `rate limit: too many messages from ${o.source}; dropped unanswered`);
+    }
     // §4.2.2.2, §4.2.2.6: a message that cannot be parsed is discarded silently (no Error message)
     const msg = decodeOrReject(bytes);
     let auth: { macAlg: MacAlg; authKey: Uint8Array } | undefined;
@@ -413,18 +435,6 @@ export class IbakeResponder {
     }
   }
 
-  private sweep(): void {
-    const now = this.ep.clock.now();
-    let n = 0;
-    for (const [k, list] of this.pending) {
-      const live = list.filter((p) => p.expires > now);
-      if (live.length) this.pending.set(k, live);
-      else this.pending.delete(k);
-      n += live.length;
-    }
-    this.pendingCount = n;
-  }
-
   private async first(msg: DecodedMessage): Promise<IbakeReceived> {
     checkLayout(msg, [one(PayloadType.T), one(PayloadType.Rand), one(PayloadType.Idr), one(PayloadType.Idr), any(PayloadType.Sp), one(PayloadType.Ibake), opt(PayloadType.Esk)], 'I_MESSAGE_1');
     const t = payloadOf(msg, 5)!;
@@ -435,6 +445,12 @@ export class IbakeResponder {
     checkOfferedPolicies(msg.header.csIdMap, payloadsOf(msg, 10), this.ep.minimumPolicy);
     const { idi, idr: called } = clearIds(msg);
     if (this.opts.acceptInitiator && !this.opts.acceptInitiator(idi!)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'initiator not accepted');
+    // RFC 3830 §5.4: I_MESSAGE_1 is not authenticated, so it enters no replay cache; a copy of one
+    // we answered gets the same answer, without a pairing and without new state
+    const peer = peerKey(idi!);
+    const digest = replayKey(msg.bytes);
+    const answered = this.pending.of(peer, this.ep.clock.now()).find((p) => p.digest === digest);
+    if (answered) return { response: answered.response, stage: 1, idi: answered.idi };
     const answerAs = this.opts.idr ?? called!;
     if (!ourKey(this.opts.keys, answerAs, t)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no private key for our identity in this key period');
     const key = ourKey(this.opts.keys, called!, t);
@@ -456,10 +472,7 @@ export class IbakeResponder {
       if (key) secretKey = openEsk(ibeDecrypt(key.params, key.key, esk.encrData), idi!);
       else storedEsk.push({ encrData: Uint8Array.from(esk.encrData), periodNo: periodOfTimestamp(t, this.opts.keys.domain.period), idi: idi! });
     }
-    // replays of an answered I_MESSAGE_1 are refused (it cost us a decryption and an EC-DH key)
-    this.sweep();
-    if (this.pendingCount >= (this.opts.maxPending ?? 10_000)) throw new MikeyProtocolError(ErrorNo.Unspecified, 'too many exchanges waiting for their I_MESSAGE_2');
-    await recordAuthenticated(msg.bytes, this.ep, fresh);
+    void fresh;
     const ecdh = ecdhKeyPair(group, this.ep.random);
     const eccptR = eccptPayload(ecdh, macAlgCode(this.macAlg));
     const hdr: CommonHeader = { ...msg.header, dataType: DataType.RMessage1, v: true, span: undefined };
@@ -469,16 +482,13 @@ export class IbakeResponder {
     const payloads: Payload[] = [t, idiP, idrP, { type: 22, encrData: encryptTo(this.opts, this.ep, idi!, t, chain) }];
     const { bytes: response, header: responseHdrSpan } = encodeMessageWithSpans({ header: hdr, payloads });
     const sps = payloadsOf(msg, 10);
-    const entries = this.pending.get(msg.header.csbId) ?? [];
-    if (entries.length >= MAX_PER_CSB) entries.shift();
-    this.pending.set(msg.header.csbId, entries);
-    this.pendingCount++;
-    entries.push({
+    this.pending.add(peer, {
+      digest, response,
       hdr: { ...msg.header, span: undefined }, hdrBytes: headerKey(response, responseHdrSpan),
       rand: Uint8Array.from(payloadOf(msg, 11)!.rand), sps: sps.map((sp) => ({ ...sp, params: sp.params?.map((q) => ({ type: q.type, value: Uint8Array.from(q.value) })) })),
       spBytes: sps.map((sp) => Uint8Array.from(msg.bytes.subarray(sp.span!.start, sp.span!.end))),
       idi: idi!, idr: answerAs, ecdh, eccptR, eccptI, expires: this.ep.clock.now() + (this.opts.pendingMs ?? this.ep.maxSkewMs),
-    });
+    }, this.ep.clock.now());
     const r: IbakeReceived = { response, stage: 1, idi: idi! };
     if (secretKey) r.secretKey = secretKey;
     if (storedEsk.length) r.storedEsk = storedEsk;
@@ -487,12 +497,12 @@ export class IbakeResponder {
 
   private async second(msg: DecodedMessage, authenticated: (a: { macAlg: MacAlg; authKey: Uint8Array }) => void): Promise<IbakeReceived> {
     checkLayout(msg, [one(PayloadType.T), one(PayloadType.Rand), one(PayloadType.Idr), one(PayloadType.Idr), one(PayloadType.Ibake), opt(PayloadType.Esk)], 'I_MESSAGE_2');
-    this.sweep();
-    const list = this.pending.get(msg.header.csbId);
-    if (!list?.length) throw new MikeyProtocolError(ErrorNo.Unspecified, 'I_MESSAGE_2 for no exchange of ours');
+    const { idi, idr } = clearIds(msg);
+    const peerId = peerKey(idi!);
+    const list = this.pending.of(peerId, this.ep.clock.now()).filter((c) => c.hdr.csbId === msg.header.csbId);
+    if (!list.length) throw new MikeyProtocolError(ErrorNo.Unspecified, 'I_MESSAGE_2 for no exchange of ours');
     const t = payloadOf(msg, 5)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
-    const { idi, idr } = clearIds(msg);
     const hk = headerKey(msg.bytes, msg.header.span!);
     const rand = payloadOf(msg, 11)!.rand;
     // several I_MESSAGE_1 may have named this CSB ID (anyone can write one): the exchange is the
@@ -538,8 +548,7 @@ export class IbakeResponder {
     const authKey = vKeys(mpk, p.hdr.csbId, p.rand, prf, this.macAlg);
     authenticated({ macAlg: this.macAlg, authKey });
     await recordAuthenticated(msg.bytes, this.ep, fresh);
-    list.splice(list.indexOf(p), 1);
-    if (!list.length) this.pending.delete(msg.header.csbId);
+    this.pending.remove(peerId, p);
     const mki = peer.validity.kv === 1 ? Uint8Array.from(peer.validity.spi) : undefined;
     const bundle = deriveBundle(p.hdr, p.rand, p.sps, { kind: 'tgk', tgk, mki });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
@@ -556,6 +565,11 @@ export class IbakeResponder {
     if (storedEsk.length) r.storedEsk = storedEsk;
     return r;
   }
+}
+
+/** Pending exchanges are kept per claimed initiator. */
+function peerKey(id: Identity): string {
+  return `${id.idType}:${Buffer.from(id.data).toString('hex')}`;
 }
 
 /** ESK data = IDRi || SK (RFC 6267 §4.2.2.1, §6.1.5). */
