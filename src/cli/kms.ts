@@ -24,6 +24,8 @@ const COMMON = `Common options:
                            creates a store; the other commands refuse one that does not exist
   --master-key-file FILE   the master key sealing secrets at rest (64 hex digits); default
                            $MIKEY_KMS_MASTER_KEY
+  --db-password-file FILE  the PostgreSQL password (its first line); default $PGPASSWORD.
+                           Never put it in the URL: ps shows the command line
   -h, --help               this text
 
 ${EXIT_HELP}`;
@@ -76,6 +78,9 @@ Options:
   --cache-entries N        most entries per cache (users, PSK IDs, names not found; default 10000)
   --max-connections N      HTTP connections open in all (default 512) ...
   --max-connections-per-address N  ... and per client address (default 64)
+  --status-token-file FILE GET /health with 'Authorization: Bearer TOKEN' (the file's first line;
+                           default $MIKEY_KMS_STATUS_TOKEN) gives counts and counters; without
+                           it, liveness only
   --headers-timeout MS     HTTP request headers within this long, else the connection is closed;
                            also the limit for a silent connection (default 5000)
   --max-skew SEC           clock skew allowed (default 300)
@@ -172,6 +177,7 @@ ${COMMON}`,
 const commonOptions = {
   db: { type: 'string' },
   'master-key-file': { type: 'string' },
+  'db-password-file': { type: 'string' },
 } as const;
 
 function parse<O extends OptionSpecs>(argv: string[], options: O, maxPositionals?: number) {
@@ -184,8 +190,14 @@ function dbOf(v: { db?: string | boolean }): string {
   return (typeof v.db === 'string' ? v.db : undefined) ?? process.env['MIKEY_KMS_DB'] ?? 'mikey-kms.db';
 }
 
+/** The PostgreSQL password from --db-password-file (its first line), if given. */
+function storeAuth(v: { 'db-password-file'?: string | boolean }): { password?: string } {
+  const f = v['db-password-file'];
+  return typeof f === 'string' ? { password: readFileSync(f, 'utf8').split(/\r?\n/)[0]! } : {};
+}
+
 /** The store, which must exist: only `init` creates one (a mistyped --db must not make a new store). */
-async function openExisting(db: string, o: { emptyDatabase?: boolean } = {}): Promise<Store> {
+async function openExisting(db: string, o: { emptyDatabase?: boolean; password?: string } = {}): Promise<Store> {
   const init = `run 'mikey kms init --db ${isPg(db) ? '<url>' : db}' to create it`;
   if (!isPg(db) && db !== ':memory:') {
     if (!existsSync(db)) throw new DataError(`no store at ${db}: ${init}`);
@@ -197,7 +209,7 @@ async function openExisting(db: string, o: { emptyDatabase?: boolean } = {}): Pr
     if (n === 0) throw new DataError(`${db} is not an initialised store (an empty file): ${init}`);
     if (head.toString('latin1') !== 'SQLite format 3\0') throw new DataError(`${db} is not a SQLite database`);
   }
-  const store = await openStore(db);
+  const store = await openStore(db, { password: o.password });
   // `serve` on an existing, empty PostgreSQL database: the nodes of a cluster migrate it (one at a time)
   if (!(o.emptyDatabase && isPg(db)) && (await store.schemaVersion().catch(() => 0)) === 0) {
     await store.close();
@@ -206,8 +218,8 @@ async function openExisting(db: string, o: { emptyDatabase?: boolean } = {}): Pr
   return store;
 }
 
-async function withStore<T>(v: { db?: string | boolean }, fn: (s: Store) => Promise<T>): Promise<T> {
-  const store = await openExisting(dbOf(v));
+async function withStore<T>(v: { db?: string | boolean; 'db-password-file'?: string | boolean }, fn: (s: Store) => Promise<T>): Promise<T> {
+  const store = await openExisting(dbOf(v), storeAuth(v));
   try {
     await store.migrate();
     return await fn(store);
@@ -396,6 +408,7 @@ async function serveCommand(argv: string[]): Promise<number> {
     key: { type: 'string' }, cert: { type: 'string' }, 'trust-anchor': { type: 'string', multiple: true }, node: { type: 'string' },
     rate: { type: 'string' }, burst: { type: 'string' }, 'max-request': { type: 'string' }, 'tpk-rotate': { type: 'string' }, 'cache-ttl': { type: 'string' },
     'cache-entries': { type: 'string' }, 'max-connections': { type: 'string' }, 'max-connections-per-address': { type: 'string' }, 'headers-timeout': { type: 'string' },
+    'status-token-file': { type: 'string' },
     'max-skew': { type: 'string' }, ibake: { type: 'boolean' }, 'ibake-bits': { type: 'string' }, 'ibake-period': { type: 'string' },
     'ibake-period-offset': { type: 'string' }, 'ibake-periods': { type: 'string' }, 'mcx-kms-uri': { type: 'string' }, 'mcx-key-period': { type: 'string' },
     'mcx-key-offset': { type: 'string' },
@@ -404,7 +417,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   if (v['mcx-kms-uri'] && !v['tls-cert']) throw new UsageError('--mcx-kms-uri needs HTTPS (--tls-cert, --tls-key): TS 33.180 D.1');
   if (positionals.length) throw new UsageError(`unexpected ${positionals.join(' ')}`);
   if (!!v['tls-cert'] !== !!v['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
-  const store = await openExisting(dbOf(v), { emptyDatabase: true });
+  const store = await openExisting(dbOf(v), { emptyDatabase: true, ...storeAuth(v) });
   const node = v.node ?? `${process.pid}`;
   const log = jsonLogger(process.stdout, node);
   let service: KmsService;
@@ -430,6 +443,7 @@ async function serveCommand(argv: string[]): Promise<number> {
         maxConnections: positiveInt(v['max-connections'], '--max-connections', 512) || 1,
         maxConnectionsPerAddress: positiveInt(v['max-connections-per-address'], '--max-connections-per-address', 64) || 1,
         headersTimeoutMs: positiveInt(v['headers-timeout'], '--headers-timeout', 5000) || 1,
+        statusToken: (v['status-token-file'] ? readFileSync(v['status-token-file'], 'utf8').split(/\r?\n/)[0] : process.env['MIKEY_KMS_STATUS_TOKEN']) || undefined,
         tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert'], 'utf8'), key: readFileSync(v['tls-key']!, 'utf8') } : undefined,
       },
       udp: v['no-udp'] ? undefined : { port: positiveInt(v['udp-port'], '--udp-port', MIKEY_PORT), host: v['udp-host'] },
@@ -489,7 +503,7 @@ async function initCommand(argv: string[]): Promise<number> {
   // a fresh SQLite file gets a fresh master key too; the key file appears only once the store
   // has it (its check value), so a failing init (no such database, ...) leaves nothing behind
   const newKey = keyFile && (!existsSync(keyFile) || (v.force && isFile)) ? randomBytes(32) : undefined;
-  const store = await openStore(db);
+  const store = await openStore(db, storeAuth(v));
   try {
     await store.migrate();
     if (newKey) {

@@ -4,12 +4,14 @@
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { createSocket, type Socket } from 'node:dgram';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket as Socket4 } from 'node:net';
 import { MIKEY_MEDIA_TYPE, MIKEY_PORT } from '../wire/registry.js';
 import type { KmsService } from './service.js';
 
 export interface ServeOptions {
-  http?: { port: number; host?: string; tls?: { cert: string; key: string } } & HttpLimits;
+  /** `statusToken`: GET /health with `Authorization: Bearer <token>` gives the details; without, liveness only. */
+  http?: { port: number; host?: string; tls?: { cert: string; key: string }; statusToken?: string } & HttpLimits;
   udp?: { port?: number; host?: string };
 }
 
@@ -70,7 +72,15 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
-async function onHttp(service: KmsService, req: IncomingMessage, res: ServerResponse, limit: number, tls: boolean): Promise<void> {
+/** Does the request carry the status token? (Both sides hashed first: a constant-time compare of equal lengths.) */
+function hasToken(req: IncomingMessage, token: string | undefined): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!token || !m) return false;
+  const h = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(m[1]!), h(token));
+}
+
+async function onHttp(service: KmsService, req: IncomingMessage, res: ServerResponse, limit: number, tls: boolean, statusToken?: string): Promise<void> {
   const send = (status: number, type: string, body: Uint8Array | string, extra: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body as string), 'cache-control': 'no-store', ...extra });
     res.end(body);
@@ -78,10 +88,12 @@ async function onHttp(service: KmsService, req: IncomingMessage, res: ServerResp
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/health') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n', { allow: 'GET' });
+    // unauthenticated callers learn liveness only: no node name, counts or uptime
+    const details = hasToken(req, statusToken);
     try {
-      return send(200, 'application/json', `${JSON.stringify(await service.health())}\n`);
+      return send(200, 'application/json', `${JSON.stringify(details ? await service.health() : await service.alive())}\n`);
     } catch (e) {
-      return send(503, 'application/json', `${JSON.stringify({ status: 'unavailable', reason: String(e) })}\n`);
+      return send(503, 'application/json', `${JSON.stringify(details ? { status: 'unavailable', reason: String(e) } : { status: 'unavailable' })}\n`);
     }
   }
   // the 3GPP KMS interface (TS 33.180 D.1: over HTTPS only)
@@ -124,7 +136,7 @@ export async function serveKms(service: KmsService, o: ServeOptions, maxRequestB
   };
   if (o.http) {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
-      onHttp(service, req, res, maxRequestBytes, !!o.http?.tls).catch(() => {
+      onHttp(service, req, res, maxRequestBytes, !!o.http?.tls, o.http?.statusToken).catch(() => {
         if (!res.headersSent) { res.writeHead(500); res.end(); } else res.destroy();
       });
     };
@@ -160,7 +172,7 @@ export async function serveKms(service: KmsService, o: ServeOptions, maxRequestB
   if (o.udp) {
     socket = createSocket('udp4');
     socket.on('message', (msg, rinfo) => {
-      service.handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address).then((r) => {
+      service.handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, { datagram: true }).then((r) => {
         if (r.kind === 'answer') socket!.send(r.response, rinfo.port, rinfo.address);
       }, () => undefined);
     });

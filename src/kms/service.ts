@@ -9,9 +9,11 @@ import { MikeyProtocolError } from '../session/errors.js';
 import { parseCertificate, validateChain } from '../session/certs.js';
 import { systemClock, type Clock } from '../session/time.js';
 import { ErrorNo } from '../wire/registry.js';
+import { MikeyDecodeError } from '../wire/errors.js';
+import { replayKey } from '../session/replay.js';
 import type { Identity } from '../modes/common.js';
 import { identityOfCertificate } from '../modes/signature.js';
-import { TicketKms, type KmsDirectory, type KmsPrepared, type PskCandidate, type SignerCandidate, type Tpk } from '../modes/ticket/kms.js';
+import { TicketKms, ticketUse, type KmsDirectory, type KmsPrepared, type PskCandidate, type SignerCandidate, type Tpk } from '../modes/ticket/kms.js';
 import type { ReadPolicy, TicketPolicy } from '../modes/ticket/policy.js';
 import { grantPolicy, mayResolve, type PolicyRule } from './grant.js';
 import { identity } from './memory.js';
@@ -54,7 +56,8 @@ export interface KmsServiceOptions {
 
 export type HandleResult =
   | { kind: 'answer'; response: Uint8Array; errorNo?: number; retransmission?: boolean }
-  | { kind: 'drop'; reason: 'too-large' | 'rate-limited' | 'unavailable' };
+  /** `undecodable` and `reflection`: datagrams only (an answer to a spoofable source would amplify). */
+  | { kind: 'drop'; reason: 'too-large' | 'rate-limited' | 'unavailable' | 'undecodable' | 'reflection' };
 
 const text = (id: Identity) => new TextDecoder().decode(id.data);
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
@@ -258,6 +261,8 @@ export class KmsService {
   private readonly clock: Clock;
   private readonly startedAt: number;
   private timer?: NodeJS.Timeout;
+  /** Who got each recent answer (request hash -> address): a retransmission over UDP is answered only there. */
+  private readonly answeredTo: Lru<string, string>;
   readonly stats = { answered: 0, issued: 0, resolved: 0, rejected: 0, retransmissions: 0, dropped: 0 };
 
   private constructor(readonly o: KmsServiceOptions) {
@@ -279,6 +284,7 @@ export class KmsService {
     }
     this.rate = new TokenBuckets(o.rate?.perSec ?? 200, o.rate?.burst ?? 400, () => this.clock.now(), o.rate?.peers);
     this.maxBytes = o.maxRequestBytes ?? 8192;
+    this.answeredTo = new Lru(o.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
   }
 
   /** Migrate the store, check the master key against it (set on first start), start the housekeeping timer. */
@@ -303,9 +309,35 @@ export class KmsService {
     await this.directory.currentTpk(now);
   }
 
-  /** One request from `peer` (an address, for the rate limit and the logs). */
-  async handle(bytes: Uint8Array, peer: string): Promise<HandleResult> {
+  /**
+   * One request from `peer` (an address, for the rate limit and the logs). A `datagram` comes
+   * from a source anyone can spoof: it is answered only when that cannot reflect more bytes at
+   * someone else than were sent (RFC 3830 §10.1 transport, finding of the security review):
+   * empty and undecodable ones are dropped, an Error message longer than the request is not
+   * sent, and a retransmission gets the stored answer only at the address that got it first
+   * (or when the answer is no longer than the request).
+   */
+  async handle(bytes: Uint8Array, peer: string, o: { datagram?: boolean } = {}): Promise<HandleResult> {
+    const r = await this.answer(bytes, peer, o.datagram === true);
+    if (!o.datagram || r.kind !== 'answer' || r.response.length <= bytes.length) return r;
+    if (r.errorNo !== undefined) return this.dropReflection(peer, bytes, r, 'error');
+    const key = replayKey(bytes);
+    if (r.retransmission && this.answeredTo.get(key) !== peer) return this.dropReflection(peer, bytes, r, 'retransmission');
+    return r;
+  }
+
+  private dropReflection(peer: string, bytes: Uint8Array, r: { response: Uint8Array }, what: string): HandleResult {
+    this.stats.dropped++;
+    this.log.info('reflection-dropped', { peer, what, bytes: bytes.length, answer: r.response.length });
+    return { kind: 'drop', reason: 'reflection' };
+  }
+
+  private async answer(bytes: Uint8Array, peer: string, datagram: boolean): Promise<HandleResult> {
     const t0 = performance.now();
+    if (datagram && bytes.length < 10) {
+      this.stats.dropped++;
+      return { kind: 'drop', reason: 'undecodable' };
+    }
     if (bytes.length > this.maxBytes) {
       this.stats.dropped++;
       this.log.warn('request-too-large', { peer, bytes: bytes.length });
@@ -319,6 +351,7 @@ export class KmsService {
     if (this.identity?.servesIbake && IdentityKeys.isKeyRequest(bytes)) {
       try {
         const a = await this.identity.handleKeyRequest(bytes, peer);
+        if (datagram && a.errorNo === undefined && !a.retransmission) this.answeredTo.set(replayKey(bytes), peer);
         if (a.errorNo !== undefined) this.stats.rejected++; else if (a.retransmission) this.stats.retransmissions++; else this.stats.answered++;
         return { kind: 'answer', ...a };
       } catch (e) {
@@ -330,6 +363,11 @@ export class KmsService {
     try {
       p = await this.kms.prepare(bytes);
     } catch (e) {
+      if (datagram && e instanceof MikeyProtocolError && e.cause instanceof MikeyDecodeError) {
+        this.stats.dropped++;
+        this.log.info('undecodable-dropped', { peer, bytes: bytes.length });
+        return { kind: 'drop', reason: 'undecodable' };
+      }
       if (e instanceof MikeyProtocolError && e.response) {
         this.stats.rejected++;
         this.log.info('rejected', { peer, code: e.errorNo, reason: e.reason, ms: +(performance.now() - t0).toFixed(2) });
@@ -348,7 +386,7 @@ export class KmsService {
       r = await this.o.store.commit({
         replay: p.replay, response: Buffer.from(p.response),
         issued: p.issued ? { ...p.issued, node: this.node } : undefined,
-        resolved: p.resolved ? { ...p.resolved, at: now, node: this.node } : undefined,
+        resolved: p.resolved ? { ...p.resolved, at: now, node: this.node, use: ticketUse(p.resolved, p.replay.key) } : undefined,
         audit: { at: now, node: this.node, event, actor: p.user, detail },
       });
     } catch (e) {
@@ -359,6 +397,7 @@ export class KmsService {
     if (r.status === 'stored') {
       this.stats.answered++;
       if (p.issued) this.stats.issued++; else this.stats.resolved++;
+      if (datagram) this.answeredTo.set(replayKey(bytes), peer);
       this.log.info(event, { ...detail, user: p.user, ms });
       return { kind: 'answer', response: p.response };
     }
@@ -379,6 +418,13 @@ export class KmsService {
     return this.rate.size;
   }
 
+  /** Liveness: the store answers. What anyone may learn (no names, counts or uptime). */
+  async alive(): Promise<{ status: 'ok' }> {
+    await this.o.store.schemaVersion();
+    return { status: 'ok' };
+  }
+
+  /** The details: for authenticated callers only (the operator's status token, see serveKms). */
   async health(): Promise<Record<string, unknown>> {
     const c = await this.o.store.counts();
     return {

@@ -24,11 +24,25 @@ export class PgStore implements Store {
 
   private constructor(private readonly pool: pg.Pool, readonly location: string) {}
 
-  static async open(url: string): Promise<PgStore> {
-    const pool = new pg.Pool({ connectionString: url, max: 8, idleTimeoutMillis: 10_000 });
+  static async open(url: string, password?: string): Promise<PgStore> {
+    // without a password node-postgres takes $PGPASSWORD (or ~/.pgpass); one given goes
+    // into the URL in memory only (a separate `password` option would be overridden by the URL's)
+    let connectionString = url;
+    if (password !== undefined) {
+      const u = new URL(url);
+      u.password = encodeURIComponent(password);
+      connectionString = u.toString();
+    }
+    const pool = new pg.Pool({ connectionString, max: 8, idleTimeoutMillis: 10_000 });
     pool.on('error', () => { /* a dropped idle connection: the next query reconnects */ });
     const s = new PgStore(pool, url.replace(/\/\/[^@/]*@/, '//***@'));
-    await pool.query('SELECT 1');
+    try {
+      await pool.query('SELECT 1');
+    } catch (e) {
+      // refused (a wrong password, no server): nothing left open
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
     return s;
   }
 
@@ -165,7 +179,7 @@ export class PgStore implements Store {
   }
 
   async commit(c: CommitInput): Promise<CommitResult> {
-    if (c.resolved && !c.resolved.reusable && c.resolved.vi !== undefined) return this.commitWithUse(c);
+    if (c.resolved?.use) return this.commitWithUse(c);
     const t = c.issued;
     const r = c.resolved;
     const a = c.audit;
@@ -202,17 +216,18 @@ SELECT (SELECT count(*) FROM rp) AS stored`, [
     return { status: 'replayed', response: prev?.['response'] ? Buffer.from(prev['response'] as Uint8Array) : undefined };
   }
 
-  /** J = 0 with forking: the first TRANSFER_INIT (its Vi) claims the ticket; the claim and the rest are one transaction. */
+  /** J = 0: the first claim (Vi with forking, else the resolver's first RESOLVE_INIT) holds the ticket; the claim and the rest are one transaction. */
   private async commitWithUse(c: CommitInput): Promise<CommitResult> {
     const r = c.resolved!;
     const out = await this.tx(async (cl): Promise<CommitResult | 'replayed'> => {
       const ins = await cl.query('INSERT INTO replay (key, expires_at, response) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at, response = EXCLUDED.response WHERE replay.expires_at <= $4',
         [c.replay.key, c.replay.expiresAt, c.response, c.audit.at]);
       if (ins.rowCount === 0) return 'replayed';
-      await cl.query('INSERT INTO ticket_use (ticket_id, vi) VALUES ($1, $2) ON CONFLICT DO NOTHING', [r.ticketId, r.vi]);
-      const u = (await cl.query('SELECT vi FROM ticket_use WHERE ticket_id = $1', [r.ticketId])).rows[0] as Row;
-      if (u['vi'] !== r.vi) throw new ReuseAbort();
-      await cl.query('INSERT INTO resolutions (ticket_id, resolver, vi, at, node) VALUES ($1, $2, $3, $4, $5)', [r.ticketId, r.resolver, r.vi, r.at, r.node]);
+      const use = r.use!;
+      await cl.query('INSERT INTO ticket_use (ticket_id, vi) VALUES ($1, $2) ON CONFLICT DO NOTHING', [use.key, use.claim]);
+      const u = (await cl.query('SELECT vi FROM ticket_use WHERE ticket_id = $1', [use.key])).rows[0] as Row;
+      if (u['vi'] !== use.claim) throw new ReuseAbort();
+      await cl.query('INSERT INTO resolutions (ticket_id, resolver, vi, at, node) VALUES ($1, $2, $3, $4, $5)', [r.ticketId, r.resolver, r.vi ?? null, r.at, r.node]);
       const a = c.audit;
       await cl.query('INSERT INTO audit (at, node, event, actor, detail) VALUES ($1, $2, $3, $4, $5)', [a.at, a.node, a.event, a.actor, JSON.stringify(a.detail)]);
       return { status: 'stored' };

@@ -1,6 +1,7 @@
 // The embedded store: one SQLite file (better-sqlite3), created on first start, WAL journal so
 // readers do not wait for the writer. Every statement is synchronous, so a transaction is one
 // synchronous function and no other request can run inside it.
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { PolicyRule } from './grant.js';
 import { DuplicateGenerationError, type IssuedKeyRecord, type SealedSecretRecord, type SecretKind } from '../idkms/store.js';
@@ -19,6 +20,7 @@ export class SqliteStore implements Store {
   private constructor(private readonly db: Database.Database, readonly location: string) {}
 
   static async open(path: string): Promise<SqliteStore> {
+    if (path !== ':memory:' && !path.startsWith('file:')) ownerOnly(path);
     const db = new Database(path);
     if (path !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
@@ -150,10 +152,11 @@ export class SqliteStore implements Store {
         const r = this.get('SELECT response FROM replay WHERE key = ?', c.replay.key);
         return { status: 'replayed', response: r?.['response'] ? Buffer.from(r['response'] as Uint8Array) : undefined };
       }
-      if (c.resolved && !c.resolved.reusable && c.resolved.vi !== undefined) {
-        this.run('INSERT INTO ticket_use (ticket_id, vi) VALUES (?, ?) ON CONFLICT DO NOTHING', c.resolved.ticketId, c.resolved.vi);
-        const u = this.get('SELECT vi FROM ticket_use WHERE ticket_id = ?', c.resolved.ticketId);
-        if (u && u['vi'] !== c.resolved.vi) throw new ReuseAbort();
+      const use = c.resolved?.use;
+      if (use) {
+        this.run('INSERT INTO ticket_use (ticket_id, vi) VALUES (?, ?) ON CONFLICT DO NOTHING', use.key, use.claim);
+        const u = this.get('SELECT vi FROM ticket_use WHERE ticket_id = ?', use.key);
+        if (u && u['vi'] !== use.claim) throw new ReuseAbort();
       }
       if (c.issued) {
         const t = c.issued;
@@ -247,3 +250,19 @@ export class SqliteStore implements Store {
 }
 
 class ReuseAbort extends Error {}
+
+/**
+ * The store file readable by its owner only: created 0600 before SQLite opens it (SQLite gives
+ * the -wal and -shm files the database file's mode), and an existing file, -wal or -shm
+ * readable by others narrowed to 0600.
+ */
+function ownerOnly(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+}

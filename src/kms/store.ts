@@ -60,7 +60,8 @@ export interface CommitInput {
   /** The answer, kept with the replay entry: a retransmission gets these very bytes again. */
   response: Buffer;
   issued?: TicketRow;
-  resolved?: { ticketId: string; resolver: string; vi?: string; reusable: boolean; at: number; node: string };
+  /** `use`: the claim on a ticket that may not be reused (J = 0, see ticketUse): the first one holds, another is refused. */
+  resolved?: { ticketId: string; resolver: string; vi?: string; reusable: boolean; at: number; node: string; use?: { key: string; claim: string } };
   audit: AuditRow;
 }
 
@@ -138,12 +139,15 @@ export interface Store extends IdKmsStore {
   close(): Promise<void>;
 }
 
-/** SQLite file path (or ':memory:') or a postgres:// URL. */
-export async function openStore(location: string): Promise<Store> {
+/**
+ * SQLite file path (or ':memory:') or a postgres:// URL. The PostgreSQL password need not be in
+ * the URL (where `ps` shows it): `password`, else $PGPASSWORD, as libpq does.
+ */
+export async function openStore(location: string, o: { password?: string } = {}): Promise<Store> {
   // the drivers are optional peer dependencies: loaded only here, for the store asked for
   if (/^postgres(ql)?:\/\//.test(location)) {
     const { PgStore } = await loadOptional('pg', 'A PostgreSQL store', () => import('./store-pg.js'));
-    return PgStore.open(location);
+    return PgStore.open(location, o.password);
   }
   const { SqliteStore } = await loadOptional('better-sqlite3', 'A SQLite store', () => import('./store-sqlite.js'));
   return SqliteStore.open(location);

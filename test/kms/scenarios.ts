@@ -12,7 +12,7 @@ import { KmsService } from '../../src/kms/service.js';
 import { SecretBox } from '../../src/kms/secrets.js';
 import { identity } from '../../src/kms/memory.js';
 import { httpTransport, serveKms, udpTransport, type RunningKms } from '../../src/kms/server.js';
-import { SCHEMA_VERSION, type Store } from '../../src/kms/store.js';
+import type { Store } from '../../src/kms/store.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../src/session/errors.js';
@@ -172,10 +172,8 @@ export async function scenarios(t: TestContext, makeStore: () => Promise<Store>)
       assert.deepEqual(await e.store.counts(), before);
       const h = await post(`${e.running.httpUrl}health`, '', {}, 'GET');
       assert.equal(h.status, 200);
-      const j = JSON.parse(h.body.toString()) as Record<string, unknown>;
-      assert.equal(j['status'], 'ok');
-      assert.equal(j['backend'], e.store.backend);
-      assert.equal(j['schema'], SCHEMA_VERSION);
+      // without the status token: liveness only (no node name, counts or uptime)
+      assert.deepEqual(JSON.parse(h.body.toString()), { status: 'ok' });
     });
   } finally {
     await e.close();

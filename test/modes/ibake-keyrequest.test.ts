@@ -91,7 +91,8 @@ test('refusals: wrong PSK, unknown user, another KMS, replay, tampering of reque
   const mk = (psk = psks.get('sip:alice@example.org')!, over: object = {}) => new IbakeKeyRequester({ identities: [alice], kms: kmsId, domain: kms.domain, psk, clock: clockAt(T0), ...over });
   const wrong = await rejects(responder().receive(mk(new Uint8Array(16).fill(9)).createRequest()), ErrorNo.AuthFailure);
   assert.ok(wrong.response && !decodeMessage(wrong.response).payloads.some((p) => p.type === 9), 'unauthenticated Error message');
-  await rejects(responder().receive(mk(undefined, { identities: [carol] }).createRequest()), ErrorNo.InvalidId);
+  // an unknown user is answered like a wrong key (no user enumeration)
+  await rejects(responder().receive(mk(undefined, { identities: [carol] }).createRequest()), ErrorNo.AuthFailure);
   await rejects(responder().receive(mk(undefined, { kms: uriIdentity('kms.other.org') }).createRequest()), ErrorNo.InvalidId);
   const res = responder();
   const once = mk().createRequest();

@@ -286,7 +286,8 @@ export class IbakeKeyResponder {
     if (psk) {
       const pskId = pskIds[0] && identityOf(pskIds[0]);
       const key = this.opts.psk?.(users, pskId);
-      if (!key) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no pre-shared key for this user');
+      // answered like a wrong key: an unauthenticated sender learns nothing of who is registered
+      if (!key) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'no pre-shared key for this user');
       const v = payloadOf(msg, 9)!;
       macAlg = macAlgOf(v.authAlg);
       if (macAlg === 'NULL') throw new MikeyProtocolError(ErrorNo.InvalidMac, 'NULL MAC refused');

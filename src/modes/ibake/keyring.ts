@@ -3,6 +3,7 @@
 import type { Point } from '../../crypto/pairing/curve.js';
 import type { BfPublicParams } from '../../crypto/bfibe.js';
 import type { Identity } from '../common.js';
+import { systemClock, type Clock } from '../../session/time.js';
 import { domainParams, ibeIdentity, keyPeriodOf, privateKeyMatches, type IbeDomain } from './profile.js';
 
 export interface PrivateKeyEntry {
@@ -16,8 +17,8 @@ const keyOf = (id: Identity, no: number) => `${id.idType}:${Buffer.from(id.data)
 export class IbakeKeyRing {
   private readonly keys = new Map<string, PrivateKeyEntry>();
 
-  /** `domain`: the KMS that issued our keys (its parameters, its key periods). */
-  constructor(readonly domain: IbeDomain) {}
+  /** `domain`: the KMS that issued our keys (its parameters, its key periods); `clock`: what "now" is for prune (default the system clock). */
+  constructor(readonly domain: IbeDomain, private readonly clock: Clock = systemClock) {}
 
   /**
    * Add K_PR for `identity` in key period `periodNo`. It is checked against the KMS's public
@@ -42,7 +43,7 @@ export class IbakeKeyRing {
   }
 
   /** Drop keys of periods before `periodNo` (default: the current one). */
-  prune(before: number = keyPeriodOf(Date.now(), this.domain.period)): void {
+  prune(before: number = keyPeriodOf(this.clock.now(), this.domain.period)): void {
     for (const [k, e] of this.keys) if (e.periodNo < before) this.keys.delete(k);
   }
 

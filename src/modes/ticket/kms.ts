@@ -2,7 +2,7 @@
 // and RESOLVE_INIT_PSK/PK -> RESOLVE_RESP. Who is who, which policy is granted and which keys
 // protect tickets come from an injected directory; what must be remembered (the replay key,
 // the ticket issued, the resolution) is handed back to the caller to commit in one step.
-import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import type { MacAlg } from '../../crypto/kemac.js';
 import { rsaEnvelopeDecrypt } from '../../crypto/rsa.js';
 import { prfOf } from '../../session/bundle.js';
@@ -118,6 +118,17 @@ export interface Resolution {
   reusable: boolean;
 }
 
+/**
+ * What a ticket that may not be reused (J = 0, §5.3) is claimed by: with forking the first
+ * TRANSFER_INIT (its Vi, whoever resolves it); without forking the KMS cannot see the
+ * TRANSFER_INIT, so each resolver may resolve the ticket with one RESOLVE_INIT (a retransmission
+ * is answered from the replay cache) and a second, different one is a reuse.
+ */
+export function ticketUse(r: Resolution, request: string): { key: string; claim: string } | undefined {
+  if (r.reusable) return undefined;
+  return r.vi !== undefined ? { key: r.ticketId, claim: r.vi } : { key: `${r.ticketId} ${r.resolver}`, claim: `request ${request}` };
+}
+
 /** A request answered but not yet committed: the caller stores these, then sends `response`. */
 export interface KmsPrepared {
   kind: 'request' | 'resolve';
@@ -170,6 +181,9 @@ interface Authenticated {
   errAuth: TicketErrorAuth;
 }
 
+/** The key tried for a sender with no pre-shared key (never verifies: random per process). */
+const UNKNOWN_PSK = new Uint8Array(randomBytes(32));
+
 export class TicketKms {
   readonly ep: ResolvedEndpoint;
   private readonly kmsCert?: X509Certificate;
@@ -188,13 +202,13 @@ export class TicketKms {
   async receive(bytes: Uint8Array): Promise<KmsPrepared> {
     const p = await this.prepare(bytes);
     try {
-      if (p.resolved) this.checkResolution(p.resolved);
+      if (p.resolved) this.checkResolution(p.resolved, p.replay.key);
       const verdict = await this.ep.replayCache.checkAndRecord(p.replay.key, p.replay.expiresAt, this.ep.clock.now());
       if (verdict !== 'recorded') throw new MikeyProtocolError(ErrorNo.InvalidTs, verdict === 'replayed' ? 'replayed message' : 'replay cache full');
     } catch (e) {
       return withErrorResponse(e, (err) => this.errorFor(p, err.errorNo));
     }
-    if (p.resolved) this.noteResolution(p.resolved);
+    if (p.resolved) this.noteResolution(p.resolved, p.replay.key);
     return p;
   }
 
@@ -203,18 +217,20 @@ export class TicketKms {
     return ticketErrorMessage(p.request.header, p.request.t, [errorNo], this.ep, p.errorAuth);
   }
 
-  private checkResolution(r: Resolution): void {
-    if (r.reusable || r.vi === undefined) return;
-    const seen = this.resolutions.get(r.ticketId);
-    if (seen && !seen.has(r.vi)) throw new MikeyProtocolError(ErrorNo.InvalidTicket, 'the Ticket Policy forbids reuse (J = 0) and the ticket was used before');
+  private checkResolution(r: Resolution, request: string): void {
+    const use = ticketUse(r, request);
+    if (!use) return;
+    const seen = this.resolutions.get(use.key);
+    if (seen && !seen.has(use.claim)) throw new MikeyProtocolError(ErrorNo.InvalidTicket, 'the Ticket Policy forbids reuse (J = 0) and the ticket was used before');
   }
 
-  /** J = 0 with forking: the first TRANSFER_INIT (its Vi) claims the ticket; another one is a reuse (§5.3). */
-  private noteResolution(r: Resolution): void {
-    if (r.reusable || r.vi === undefined) return;
-    const seen = this.resolutions.get(r.ticketId) ?? new Set<string>();
-    seen.add(r.vi);
-    this.resolutions.set(r.ticketId, seen);
+  /** J = 0: the first claim (see ticketUse) holds the ticket; another one is a reuse (§5.3). */
+  private noteResolution(r: Resolution, request: string): void {
+    const use = ticketUse(r, request);
+    if (!use) return;
+    const seen = this.resolutions.get(use.key) ?? new Set<string>();
+    seen.add(use.claim);
+    this.resolutions.set(use.key, seen);
   }
 
   /**
@@ -270,8 +286,13 @@ export class TicketKms {
       if (macAlg === 'NULL') throw new MikeyProtocolError(ErrorNo.InvalidMac, 'the NULL MAC in V');
       const pskId = findIdr(msg, IdRole.IDRpsk)?.data;
       const cands = await this.opts.directory.pskCandidates(claimed, pskId);
-      if (!cands.length) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no pre-shared key for this sender');
       const covered = msg.bytes.subarray(0, last.span!.end - last.mac.length);
+      if (!cands.length) {
+        // answered like a wrong key, after as much work: an unauthenticated sender learns nothing of who is registered
+        const authKey = ticketMessageKeys(prf, UNKNOWN_PSK, msg.header.csbId, LabelForm.Initial, rands, { encrAlg: 'NULL', macAlg }).authKey;
+        macVerify(macAlg, authKey, initialCoverage(covered, claimed ?? this.opts.identity, { idType: 0, data: kmsId }), last.mac);
+        throw new MikeyProtocolError(ErrorNo.AuthFailure, 'no pre-shared key for this sender');
+      }
       for (const c of cands.slice(0, 16)) {
         const authKey = ticketMessageKeys(prf, c.key, msg.header.csbId, LabelForm.Initial, rands, { encrAlg: 'NULL', macAlg }).authKey;
         if (macVerify(macAlg, authKey, initialCoverage(covered, claimed ?? c.user, { idType: 0, data: kmsId }), last.mac)) {
@@ -286,7 +307,8 @@ export class TicketKms {
     if (!this.opts.privateKey) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'this KMS has no key for the public-key variants');
     const certs = msg.payloads.filter((p) => p.type === PayloadType.Cert).map((p) => (p as { data: Uint8Array }).data);
     const signer = await this.opts.directory.signer(claimed, certs, this.ep.clock.now());
-    if (!signer) throw new MikeyProtocolError(ErrorNo.InvalidCert, 'no certificate known for this sender');
+    // an unknown sender is answered like a signature that does not verify
+    if (!signer) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'no certificate known for this sender');
     verifySignedWithIds(msg, signer.key, [(claimed ?? signer.user).data, kmsId]);
     const chash = payloadOf(msg, PayloadType.Chash);
     if (chash) {
