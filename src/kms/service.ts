@@ -351,7 +351,7 @@ export class KmsService {
     if (this.identity?.servesIbake && IdentityKeys.isKeyRequest(bytes)) {
       try {
         const a = await this.identity.handleKeyRequest(bytes, peer);
-        if (datagram && a.errorNo === undefined && !a.retransmission) this.answeredTo.set(replayKey(bytes), peer);
+        if (a.errorNo === undefined && !a.retransmission) this.answeredTo.set(replayKey(bytes), peer);
         if (a.errorNo !== undefined) this.stats.rejected++; else if (a.retransmission) this.stats.retransmissions++; else this.stats.answered++;
         return { kind: 'answer', ...a };
       } catch (e) {
@@ -397,7 +397,7 @@ export class KmsService {
     if (r.status === 'stored') {
       this.stats.answered++;
       if (p.issued) this.stats.issued++; else this.stats.resolved++;
-      if (datagram) this.answeredTo.set(replayKey(bytes), peer);
+      this.answeredTo.set(replayKey(bytes), peer);
       this.log.info(event, { ...detail, user: p.user, ms });
       return { kind: 'answer', response: p.response };
     }

@@ -102,7 +102,7 @@ async function openConnections(port: number, localAddress: string, n: number, ha
   return out;
 }
 
-test('silent and half-sent HTTP connections: capped per address and in all, dropped after the headers timeout; legitimate requests answered', async () => {
+test('silent and half-sent HTTP connections: capped per address and in all, dropped after the headers timeout; legitimate requests answered', { timeout: 120_000 }, async () => {
   const svc = await service();
   const limits: HttpLimits = { headersTimeoutMs: 600, maxConnections: 48, maxConnectionsPerAddress: 16 };
   const running = await serveKms(svc, { http: { port: 0, ...limits } });
