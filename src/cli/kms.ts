@@ -11,7 +11,7 @@ import { jsonLogger } from '../kms/log.js';
 import { parseCertificate } from '../session/certs.js';
 import { identityOfCertificate } from '../modes/signature.js';
 import { MIKEY_PORT } from '../wire/registry.js';
-import { bfGenerateCurve } from '../crypto/bfibe.js';
+import { BF_SECURITY, bfGenerateCurve } from '../crypto/bfibe.js';
 import { IbeKeyIssuer } from '../idkms/ibe-issuer.js';
 import { McxKeyIssuer } from '../idkms/mcx-issuer.js';
 import { DuplicateGenerationError } from '../idkms/store.js';
@@ -479,7 +479,10 @@ async function identityIssuers(store: Store, box: SecretBox, v: Record<string, s
     const sys = fresh ? bfGenerateCurve(bits) : undefined;
     o.ibe = await retry(() => IbeKeyIssuer.open({ store, masterKey, curve: sys?.curve, hash: sys?.hash, period }));
     o.ibePeriods = positiveInt(v['ibake-periods'] as string | undefined, '--ibake-periods', 2) || 1;
-    log.info('ibake-keys', { created: fresh, bits: o.ibe.paramsFor(0)?.curve.p.toString(2).length, period: o.ibe.period });
+    // `bits` is the size n as --ibake-bits gives it (RFC 5091 §5.1.2), not the bits of p
+    const pBits = o.ibe.paramsFor(0)?.curve.p.toString(2).length;
+    const n = Object.entries(BF_SECURITY).find(([, s]) => s.np === pBits)?.[0];
+    log.info('ibake-keys', { created: fresh, bits: n === undefined ? undefined : Number(n), pBits, period: o.ibe.period });
   }
   if (typeof v['mcx-kms-uri'] === 'string') {
     const kmsUri = v['mcx-kms-uri'];

@@ -31,6 +31,10 @@ test('SQLite: IBE keys over HTTPS and UDP, an IBAKE exchange, the XML interface,
     let first;
     let mcx;
     try {
+      // the log names the size as --ibake-bits does (RFC 5091 §5.1.2 n), and p's bits beside it
+      const keys = kms.lines.find((l) => l['event'] === 'ibake-keys');
+      assert.equal(keys?.['bits'], 1024);
+      assert.equal(keys?.['pBits'], 512);
       first = await ibakeScenario(kms, tls.ca, db);
       mcx = await mcxScenario(kms, tls.ca, db);
       assert.equal((await idRows(db)).secrets, 2, 'one IBE and one MIKEY-SAKKE generation');
