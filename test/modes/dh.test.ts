@@ -11,6 +11,7 @@ import { DH_GROUPS } from '../../src/crypto/dh.js';
 import { rsaSign } from '../../src/crypto/rsa.js';
 import type { CryptoSessionBundle } from '../../src/session/bundle.js';
 import type { Message } from '../../src/wire/types.js';
+import { rejects } from '../support/refusal.js';
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const CA = pki('ca.pem');
@@ -20,16 +21,6 @@ const T0 = Date.UTC(2027, 0, 15, 12);
 const clockAt = (ms: number) => ({ now: () => ms });
 const keysOf = (b: CryptoSessionBundle) => b.sessions.flatMap((s) => s.keys.map((k) => `${s.csId}:${Buffer.from(k.masterKey).toString('hex')}/${Buffer.from(k.masterSalt).toString('hex')}/${k.mki ? Buffer.from(k.mki).toString('hex') : ''}`));
 
-async function rejects(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
-}
 
 // OAKLEY-1 and 2 are off by default: the tests that use them (for speed) opt in
 const OPT_IN = ['OAKLEY-1', 'OAKLEY-2', 'OAKLEY-5'] as const;

@@ -11,6 +11,7 @@ import { encodeMessage } from '../../src/wire/encode.js';
 import { DataType, ErrorNo } from '../../src/wire/registry.js';
 import type { CryptoSessionBundle } from '../../src/session/bundle.js';
 import type { KemacPayload, Message, Payload } from '../../src/wire/types.js';
+import { rejects } from '../support/refusal.js';
 
 const psk = Uint8Array.from(Buffer.from('00112233445566778899aabbccddeeff0123', 'hex'));
 const alice = uriIdentity('sip:alice@example.org');
@@ -24,16 +25,6 @@ const initiator = (o: Partial<ConstructorParameters<typeof DhHmacInitiator>[0]> 
 // most tests use the small OAKLEY-1 for speed: opted in (the default is OAKLEY-5 only)
 const responder = (o: Partial<ConstructorParameters<typeof DhHmacResponder>[0]> = {}) => new DhHmacResponder({ psk, idr: bob, clock: clockAt(T0 + 200), groups: ['OAKLEY-1', 'OAKLEY-2', 'OAKLEY-5'], ...o });
 
-async function rejects(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
-}
 function throwsCode(f: () => unknown, errorNo: number): void {
   assert.throws(f, (e: unknown) => e instanceof MikeyProtocolError && e.errorNo === errorNo);
 }

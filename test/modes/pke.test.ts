@@ -9,6 +9,7 @@ import { MikeyProtocolError } from '../../src/session/errors.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { ErrorNo, DataType } from '../../src/wire/registry.js';
 import type { CryptoSessionBundle } from '../../src/session/bundle.js';
+import { rejects } from '../support/refusal.js';
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const CA = pki('ca.pem');
@@ -19,16 +20,6 @@ const clockAt = (ms: number) => ({ now: () => ms });
 
 function keysOf(b: CryptoSessionBundle): string[] {
   return b.sessions.flatMap((s) => s.keys.map((k) => `${s.csId}:${Buffer.from(k.masterKey).toString('hex')}/${Buffer.from(k.masterSalt).toString('hex')}`));
-}
-async function rejects(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
 }
 const responder = (o: Partial<ConstructorParameters<typeof PkResponder>[0]> = {}) =>
   new PkResponder({ ...bob, trustAnchors: [CA], clock: clockAt(T0), idr: uriIdentity('sip:bob@example.org'), ...o });

@@ -7,6 +7,7 @@ import { MikeyErrorMessage, MikeyProtocolError } from '../../src/session/errors.
 import { decodeMessage } from '../../src/wire/decode.js';
 import { ErrorNo, DataType } from '../../src/wire/registry.js';
 import type { CryptoSessionBundle } from '../../src/session/bundle.js';
+import { rejects } from '../support/refusal.js';
 
 const psk = Uint8Array.from(Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'));
 const alice = uriIdentity('sip:alice@example.org');
@@ -25,16 +26,6 @@ function sameKeys(a: CryptoSessionBundle, b: CryptoSessionBundle): void {
   });
 }
 
-async function rejects(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
-}
 
 for (const algs of [
   { prf: 'MIKEY-1', encrAlg: 'AES-CM-128', macAlg: 'HMAC-SHA-1-160' },

@@ -18,6 +18,7 @@ import { encodeMessage } from '../../src/wire/encode.js';
 import { DataType, ErrorNo } from '../../src/wire/registry.js';
 import type { CryptoSessionBundle } from '../../src/session/bundle.js';
 import type { KemacPayload, Payload } from '../../src/wire/types.js';
+import { rejects } from '../support/refusal.js';
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const CA = pki('ca.pem');
@@ -32,16 +33,6 @@ const forgetful = { checkAndRecord: () => 'recorded' as const };
 const initiator = (o: Partial<ConstructorParameters<typeof RsaRInitiator>[0]> = {}) => new RsaRInitiator({ ...alice, clock: clockAt(T0), ...o });
 const responder = (o: Partial<ConstructorParameters<typeof RsaRResponder>[0]> = {}) => new RsaRResponder({ ...bob, clock: clockAt(T0 + 300), ...o });
 
-async function rejects(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
-}
 
 /** The R_MESSAGE changed by `change` and signed again by `key` over R_MESSAGE || IDi || IDr || T (a hostile or buggy responder). */
 function resign(r: Uint8Array, change: (p: Payload[]) => Payload[], key: string, idi: Identity | undefined, idr: Identity | undefined): Uint8Array {

@@ -20,6 +20,7 @@ import { decodeMessage } from '../../src/wire/decode.js';
 import { ErrorNo } from '../../src/wire/registry.js';
 import type { CryptoSessionBundle } from '../../src/session/bundle.js';
 import type { SrtpProfileName } from '../../src/session/policy.js';
+import { rejects as refused } from '../support/refusal.js';
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const CA = pki('ca.pem');
@@ -41,16 +42,6 @@ const pskLookup = (idi: { data: Uint8Array } | undefined) => (idi ? pskOf[Buffer
 
 const keysOf = (b: CryptoSessionBundle) => b.sessions.flatMap((s) => s.keys.map((k) => Buffer.from(k.masterKey).toString('hex')));
 
-async function refused(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
-}
 
 /** Mallory re-signs a message of hers with the victim's CSB ID (she may sign whatever she likes). */
 function withCsbId(bytes: Uint8Array, csbId: number, privateKey: string): Uint8Array {
