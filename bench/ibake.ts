@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { bfDecrypt, bfEncrypt, bfExtractPriv, bfGenerateCurve, bfSetup } from '../src/crypto/bfibe.js';
 import { macCompute, macVerify } from '../src/crypto/kemac.js';
 import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.js';
-import { uriIdentity } from '../src/modes/common.js';
+import { uriIdentity } from '../src/session/identity.js';
 import { IbakeInitiator, IbakeResponder } from '../src/modes/ibake/exchange.js';
 import { IbakeKeyRequester, IbakeKeyResponder } from '../src/modes/ibake/keyrequest.js';
 import { IbakeKeyRing } from '../src/modes/ibake/keyring.js';

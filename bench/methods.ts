@@ -1,10 +1,10 @@
 // The RFC 3830 methods: full exchanges per second (both ends in one process) beside their
 // "crypto floor", the same primitive calls with no MIKEY around them, in the same run.
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { PskInitiator, PskResponder } from '../src/modes/psk.js';
-import { PkInitiator, PkResponder } from '../src/modes/pke.js';
-import { DhInitiator, DhResponder } from '../src/modes/dh.js';
-import { uriIdentity } from '../src/modes/common.js';
+import { PskInitiator, PskResponder } from '../src/modes/psk/index.js';
+import { PkInitiator, PkResponder } from '../src/modes/pke/index.js';
+import { DhInitiator, DhResponder } from '../src/modes/dh/index.js';
+import { uriIdentity } from '../src/session/identity.js';
 import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.js';
 import { kemacDecrypt, kemacEncrypt, macCompute, macVerify } from '../src/crypto/kemac.js';
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaSign, rsaVerify } from '../src/crypto/rsa.js';

@@ -2,9 +2,9 @@
 // process) beside their crypto floor, the same primitive calls with no MIKEY around them, in
 // the same run.
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { DhHmacInitiator, DhHmacResponder } from '../src/modes/dhhmac.js';
-import { RsaRInitiator, RsaRResponder } from '../src/modes/rsar.js';
-import { uriIdentity } from '../src/modes/common.js';
+import { DhHmacInitiator, DhHmacResponder } from '../src/modes/dhhmac/index.js';
+import { RsaRInitiator, RsaRResponder } from '../src/modes/rsar/index.js';
+import { uriIdentity } from '../src/session/identity.js';
 import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.js';
 import { kemacDecrypt, kemacEncrypt, macCompute, macVerify } from '../src/crypto/kemac.js';
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaSign, rsaVerify } from '../src/crypto/rsa.js';

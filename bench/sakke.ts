@@ -4,7 +4,7 @@
 import { EccsiVerifier, eccsiKmsSetup, eccsiMakeSskPvt, eccsiSign } from '../src/crypto/eccsi.js';
 import { SakkeKmsPublicKey, SakkeReceiver, sakkeEncapsulate, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from '../src/crypto/sakke.js';
 import { decodeMessage } from '../src/wire/decode.js';
-import { SakkeInitiator, SakkeResponder, telUriIdentifier } from '../src/modes/sakke.js';
+import { SakkeInitiator, SakkeResponder, telUriIdentifier } from '../src/modes/sakke/index.js';
 import { McxKeyManagement, keyPeriodNumber, uidFor, type McxKeySet, type McxKms } from '../src/profiles/mcx/index.js';
 import { fmt, measure, measureAsync as measureAsyncBase, forgetfulReplayCache, type BenchSection, type Measurement } from './harness.js';
 

@@ -4,36 +4,35 @@
 export * from './wire/index.js';
 
 // the key exchanges
-export {
-  uriIdentity, type Identity, type Endpoint, type SessionOffer, type KeySpec, type TimestampKind,
-} from './modes/common.js';
+export { uriIdentity, type Identity } from './session/identity.js';
+export { type Endpoint, type SessionOffer, type KeySpec, type TimestampKind } from './modes/kit/common.js';
 // what every responder enforces (docs/security.md)
 export { DEFAULT_MINIMUM_POLICY, NO_MINIMUM_POLICY, policyShortfall, type MinimumPolicy } from './modes/kit/policy.js';
 export { FileCounterStore, MemoryCounterStore, type CounterStore } from './modes/kit/counter.js';
 export { type RateLimit } from './modes/kit/limit.js';
-export { DEFAULT_DH_GROUPS } from './modes/dh.js';
+export { DEFAULT_DH_GROUPS } from './modes/dh/index.js';
 export {
   PskInitiator, PskResponder, type PskInitiatorOptions, type PskResponderOptions, type OfferOptions, type UpdateOptions,
   type Offer, type Accepted, type MessageProtection,
-} from './modes/psk.js';
-export { PkInitiator, PkResponder, type PkInitiatorOptions, type PkResponderOptions, type PkAccepted, type EnvelopeCache } from './modes/pke.js';
-export { DhInitiator, DhResponder, type DhInitiatorOptions, type DhResponderOptions, type DhAccepted, type DhOfferOptions } from './modes/dh.js';
+} from './modes/psk/index.js';
+export { PkInitiator, PkResponder, type PkInitiatorOptions, type PkResponderOptions, type PkAccepted, type EnvelopeCache } from './modes/pke/index.js';
+export { DhInitiator, DhResponder, type DhInitiatorOptions, type DhResponderOptions, type DhAccepted, type DhOfferOptions } from './modes/dh/index.js';
 export {
   DhHmacInitiator, DhHmacResponder, type DhHmacInitiatorOptions, type DhHmacResponderOptions, type DhHmacAccepted,
   type DhHmacOfferOptions, type DhHmacMacAlg,
-} from './modes/dhhmac.js';
+} from './modes/dhhmac/index.js';
 export {
   RsaRInitiator, RsaRResponder, type RsaRInitiatorOptions, type RsaRResponderOptions, type RsaRRequestOptions, type RsaRResult,
   type RsaRAccepted, type RsaRGroupOptions, type CertificateResolver,
-} from './modes/rsar.js';
+} from './modes/rsar/index.js';
 export {
   SakkeInitiator, SakkeResponder, telUriIdentifier, keyMonth, nextKeyMonth, type SakkeKmsPublicKeys, type SakkeUserKeys,
   type SakkeInitiatorOptions, type SakkeResponderOptions, type SakkeOfferOptions, type SakkeOffer, type SakkeAccepted,
   type SakkeLenience, type SakkeSignatureCoverage,
-} from './modes/sakke.js';
+} from './modes/sakke/index.js';
 // the 3GPP mission-critical profile of MIKEY-SAKKE (TS 33.180)
 export * from './profiles/mcx/index.js';
-export { type SigningCredentials, type PeerTrust } from './modes/signature.js';
+export { type SigningCredentials, type PeerTrust } from './modes/kit/signature.js';
 
 // MIKEY-TICKET (RFC 6043) and the key management service
 export * from './modes/ticket/index.js';
@@ -51,7 +50,7 @@ export * from './sdp/rtsp.js';
 export * from './profiles/rtsp-null.js';
 export * from './profiles/handoff.js';
 export { SrtpEndpoint, SrtpError, rtpHeaderLength, type SrtpEndpointOptions, type SrtpMasterKeySpec } from './profiles/srtp.js';
-export { openKemac, type OpenedKemac } from './modes/inspect.js';
+export { openKemac, type OpenedKemac } from './modes/kit/inspect.js';
 // RTSP client and server with MIKEY-keyed SRTP, vendor profiles, captures
 export * from './rtsp/index.js';
 

@@ -6,7 +6,7 @@ import { decodeMessage, type DecodedMessage } from '../wire/decode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
 import { DataType } from '../wire/registry.js';
 import { MikeyProtocolError } from '../session/errors.js';
-import { checkSakkeLayout } from '../modes/sakke.js';
+import { checkSakkeLayout } from '../modes/sakke/index.js';
 import { checkMcxPrf } from '../profiles/mcx/mikey.js';
 import { inspectSakkeMessage, type InspectKeys, type SakkeInspection } from '../profiles/mcx/inspect.js';
 import type { McxKeySet } from '../profiles/mcx/mikey.js';

@@ -4,7 +4,7 @@ import { createPrivateKey } from 'node:crypto';
 import { MikeyDecodeError } from '../wire/errors.js';
 import { KeyDataType } from '../wire/registry.js';
 import { describeMessage, renderTree, type Field } from './describe.js';
-import { openKemac, type OpenedKemac } from '../modes/inspect.js';
+import { openKemac, type OpenedKemac } from '../modes/kit/inspect.js';
 import { srtpContexts } from '../session/bundle.js';
 import { registryInfo } from '../wire/registry.js';
 import { InputError, readInputs } from './input.js';

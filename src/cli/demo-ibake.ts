@@ -3,7 +3,7 @@
 // exchange runs between an initiator socket and a responder socket.
 import { createSocket } from 'node:dgram';
 import { bfGenerateCurve } from '../crypto/bfibe.js';
-import { uriIdentity, type Identity } from '../modes/common.js';
+import { uriIdentity, type Identity } from '../session/identity.js';
 import { IbakeInitiator, IbakeResponder } from '../modes/ibake/exchange.js';
 import { IbakeKeyRequester, IbakeKeyResponder } from '../modes/ibake/keyrequest.js';
 import { IbakeKeyRing } from '../modes/ibake/keyring.js';

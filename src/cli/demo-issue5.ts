@@ -2,9 +2,9 @@
 // loopback between an initiator socket and a responder socket, as in demo.ts.
 import { createSocket } from 'node:dgram';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { DhHmacInitiator, DhHmacResponder } from '../modes/dhhmac.js';
-import { RsaRInitiator, RsaRResponder } from '../modes/rsar.js';
-import { uriIdentity, type Identity } from '../modes/common.js';
+import { DhHmacInitiator, DhHmacResponder } from '../modes/dhhmac/index.js';
+import { RsaRInitiator, RsaRResponder } from '../modes/rsar/index.js';
+import { uriIdentity, type Identity } from '../session/identity.js';
 import type { CryptoSessionBundle } from '../session/bundle.js';
 import { exchange, serve } from './demo.js';
 

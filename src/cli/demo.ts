@@ -3,10 +3,10 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { generateKeyPairSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { PskInitiator, PskResponder } from '../modes/psk.js';
-import { PkInitiator, PkResponder } from '../modes/pke.js';
-import { DhInitiator, DhResponder } from '../modes/dh.js';
-import { uriIdentity } from '../modes/common.js';
+import { PskInitiator, PskResponder } from '../modes/psk/index.js';
+import { PkInitiator, PkResponder } from '../modes/pke/index.js';
+import { DhInitiator, DhResponder } from '../modes/dh/index.js';
+import { uriIdentity } from '../session/identity.js';
 import { srtpContexts, type CryptoSessionBundle } from '../session/bundle.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import { dhHmacDemo, rsaRDemo } from './demo-issue5.js';

@@ -9,7 +9,7 @@ import { KmsService } from '../kms/service.js';
 import { serveKms } from '../kms/server.js';
 import { jsonLogger } from '../kms/log.js';
 import { parseCertificate } from '../session/certs.js';
-import { identityOfCertificate } from '../modes/signature.js';
+import { identityOfCertificate } from '../modes/kit/signature.js';
 import { MIKEY_PORT } from '../wire/registry.js';
 import { BF_SECURITY, bfGenerateCurve } from '../crypto/bfibe.js';
 import { IbeKeyIssuer } from '../idkms/ibe-issuer.js';

@@ -5,7 +5,7 @@ import { bfExtractPriv, bfSetup, type BfPublicParams, type HashName } from '../c
 import { Curve, type Point } from '../crypto/pairing/curve.js';
 import { bigIntToBytes, bytesToBigInt, defaultRandom } from '../crypto/pairing/field.js';
 import { systemClock, type Clock } from '../session/time.js';
-import type { Identity } from '../modes/common.js';
+import type { Identity } from '../session/identity.js';
 import type { IssuedPrivateKey, PrivateKeyIssuer } from '../modes/ibake/keyrequest.js';
 import { DEFAULT_KEY_PERIOD, ibeIdentity, keyPeriodOf, type IbeDomain, type KeyPeriodPolicy } from '../modes/ibake/profile.js';
 import { MasterSecrets, SecretVault, type IdKmsStore } from './store.js';

@@ -3,7 +3,7 @@
 // K when it changed anything, §6.10); what cannot be narrowed is refused with Invalid TPpar.
 import { MikeyProtocolError } from '../session/errors.js';
 import { ErrorNo } from '../wire/registry.js';
-import type { Identity } from '../modes/common.js';
+import type { Identity } from '../session/identity.js';
 import { completeFlags, type KeyRequest, type ReadPolicy, type TicketPolicy } from '../modes/ticket/policy.js';
 
 /** One rule: `initiator` may get tickets for `responder`. Names are identities, group names ('group:NAME') or '*'. */

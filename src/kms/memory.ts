@@ -3,8 +3,8 @@
 // the demo and the embedded library use; the service keeps the same things in its store.
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { parseCertificate, validateChain } from '../session/certs.js';
-import type { Identity } from '../modes/common.js';
-import { identityOfCertificate } from '../modes/signature.js';
+import type { Identity } from '../session/identity.js';
+import { identityOfCertificate } from '../modes/kit/signature.js';
 import type { KmsDirectory, PskCandidate, SignerCandidate, Tpk } from '../modes/ticket/kms.js';
 import type { ReadPolicy, TicketPolicy } from '../modes/ticket/policy.js';
 import { DEFAULT_RULE, grantPolicy, mayResolve, type PolicyRule } from './grant.js';

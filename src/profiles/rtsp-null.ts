@@ -10,8 +10,8 @@
 // this layer, on the decoded message, before the PSK responder sees it: with NULL/NULL nothing
 // authenticates the bytes, so rewriting them changes no security property.
 import { randomBytes } from 'node:crypto';
-import { PskInitiator, PskResponder, type Accepted } from '../modes/psk.js';
-import type { Endpoint } from '../modes/common.js';
+import { PskInitiator, PskResponder, type Accepted } from '../modes/psk/index.js';
+import type { Endpoint } from '../modes/kit/common.js';
 import { srtpContexts, type CryptoSessionBundle, type SrtpContext } from '../session/bundle.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import { ntpTimestamp, ntpToMs, type Clock, systemClock } from '../session/time.js';

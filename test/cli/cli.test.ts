@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage } from '../../src/wire/index.js';
 import { CORPUS } from '../wire/corpus.js';
-import { PskInitiator } from '../../src/modes/psk.js';
-import { PkInitiator } from '../../src/modes/pke.js';
+import { PskInitiator } from '../../src/modes/psk/index.js';
+import { PkInitiator } from '../../src/modes/pke/index.js';
 import { srtpContexts } from '../../src/session/bundle.js';
 import { EncrAlg, KeyDataType, registryInfo } from '../../src/wire/registry.js';
 

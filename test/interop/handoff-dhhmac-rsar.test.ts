@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac.js';
-import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar.js';
-import { uriIdentity } from '../../src/modes/common.js';
+import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac/index.js';
+import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar/index.js';
+import { uriIdentity } from '../../src/session/identity.js';
 import { needPeer } from '../support/peer.js';
 import { SESSIONS, checkBothWays, SHORT_TAGS } from './handoff-support.js';
 import { buildSrtpDriver, srtpProblem } from './srtp.js';

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PskInitiator, PskResponder } from '../../src/modes/psk.js';
-import { PkInitiator, PkResponder } from '../../src/modes/pke.js';
-import { DhInitiator, DhResponder } from '../../src/modes/dh.js';
+import { PskInitiator, PskResponder } from '../../src/modes/psk/index.js';
+import { PkInitiator, PkResponder } from '../../src/modes/pke/index.js';
+import { DhInitiator, DhResponder } from '../../src/modes/dh/index.js';
 import { needPeer } from '../support/peer.js';
 import { SESSIONS, checkBothWays, SHORT_TAGS } from './handoff-support.js';
 import { buildSrtpDriver, srtpProblem } from './srtp.js';

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mediaLeg } from '../../src/cli/media-leg.js';
-import { PskInitiator, PskResponder } from '../../src/modes/psk.js';
-import { DhInitiator, DhResponder } from '../../src/modes/dh.js';
+import { PskInitiator, PskResponder } from '../../src/modes/psk/index.js';
+import { DhInitiator, DhResponder } from '../../src/modes/dh/index.js';
 import { RtspNullInitiator, RtspNullResponder } from '../../src/profiles/rtsp-null.js';
 import { NO_MINIMUM_POLICY } from '../../src/modes/kit/policy.js';
 

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage } from '../../src/wire/index.js';
-import { SakkeInitiator, telUriIdentifier } from '../../src/modes/sakke.js';
+import { SakkeInitiator, telUriIdentifier } from '../../src/modes/sakke/index.js';
 import { McxKeyManagement, keyPeriodNumber, uidFor, type McxKms } from '../../src/profiles/mcx/index.js';
 import { eccsiKmsSetup, eccsiMakeSskPvt } from '../../src/crypto/eccsi.js';
 import { SakkeKmsPublicKey, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from '../../src/crypto/sakke.js';

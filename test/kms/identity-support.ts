@@ -12,7 +12,7 @@ import { mcxPassword } from '../../src/kms/identity.js';
 import { httpTransport, udpTransport, type Transport } from '../../src/kms/server.js';
 import { openStore } from '../../src/kms/store.js';
 import { SecretBox } from '../../src/kms/secrets.js';
-import { uriIdentity } from '../../src/modes/common.js';
+import { uriIdentity } from '../../src/session/identity.js';
 import { IbakeInitiator, IbakeResponder } from '../../src/modes/ibake/exchange.js';
 import { IbakeKeyRing } from '../../src/modes/ibake/keyring.js';
 import { IbakeKeyRequester } from '../../src/modes/ibake/keyrequest.js';

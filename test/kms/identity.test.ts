@@ -13,7 +13,7 @@ import { SecretBox } from '../../src/kms/secrets.js';
 import { readFileSync } from 'node:fs';
 import { IbakeKeyRequester } from '../../src/modes/ibake/keyrequest.js';
 import { IbakeKeyRing } from '../../src/modes/ibake/keyring.js';
-import { uriIdentity } from '../../src/modes/common.js';
+import { uriIdentity } from '../../src/session/identity.js';
 import { MikeyErrorMessage } from '../../src/session/errors.js';
 import { ErrorNo } from '../../src/wire/registry.js';
 import { ALICE, BOB, KMS_ID, MASTER, provision, psk, startKms } from './harness.js';

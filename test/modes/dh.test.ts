@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DhInitiator, DhResponder } from '../../src/modes/dh.js';
+import { DhInitiator, DhResponder } from '../../src/modes/dh/index.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../src/session/errors.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { encodeMessage } from '../../src/wire/encode.js';

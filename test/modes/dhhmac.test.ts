@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac.js';
-import { encodeWithTrailingTag, uriIdentity } from '../../src/modes/common.js';
+import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac/index.js';
+import { encodeWithTrailingTag } from '../../src/modes/kit/common.js';
+import { uriIdentity } from '../../src/session/identity.js';
 import { DH_GROUPS } from '../../src/crypto/dh.js';
 import { macCompute } from '../../src/crypto/kemac.js';
 import { deriveMessageKeys, mikeyPrf, msgKeyLabel, PrfConstant } from '../../src/crypto/prf.js';

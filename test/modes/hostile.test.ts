@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { PskInitiator, PskResponder } from '../../src/modes/psk.js';
-import { PkInitiator, PkResponder } from '../../src/modes/pke.js';
-import { DhInitiator, DhResponder } from '../../src/modes/dh.js';
+import { PskInitiator, PskResponder } from '../../src/modes/psk/index.js';
+import { PkInitiator, PkResponder } from '../../src/modes/pke/index.js';
+import { DhInitiator, DhResponder } from '../../src/modes/dh/index.js';
 import { MikeyProtocolError } from '../../src/session/errors.js';
 import { ErrorNo, registryInfo } from '../../src/wire/registry.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { IbakeKeyRequester, IbakeKeyResponder, type KeyResponderOptions } from '../../src/modes/ibake/keyrequest.js';
 import { IbakeInitiator, IbakeResponder } from '../../src/modes/ibake/exchange.js';
 import { IbakeKeyRing } from '../../src/modes/ibake/keyring.js';
-import { uriIdentity } from '../../src/modes/common.js';
+import { uriIdentity } from '../../src/session/identity.js';
 import { IbeKeyIssuer } from '../../src/idkms/ibe-issuer.js';
 import { MemoryIdKmsStore } from '../../src/idkms/store.js';
 import { decodeMessage } from '../../src/wire/decode.js';

@@ -2,7 +2,7 @@
 // key rings, clocks, and assertions on outcomes.
 import assert from 'node:assert/strict';
 import { bfExtractPriv, bfSetup, type1Curve, type BfPublicParams } from '../../src/crypto/bfibe.js';
-import { uriIdentity, type Identity } from '../../src/modes/common.js';
+import { uriIdentity, type Identity } from '../../src/session/identity.js';
 import { IbakeKeyRing } from '../../src/modes/ibake/keyring.js';
 import { DEFAULT_KEY_PERIOD, ibeIdentity, keyPeriodOf, staticDomain, type IbeDomain } from '../../src/modes/ibake/profile.js';
 import { srtpContexts, type CryptoSessionBundle } from '../../src/session/bundle.js';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PskInitiator, PskResponder, buildKemacMessage } from '../../src/modes/psk.js';
-import { header, keyDataPayloads, tNow, uriIdentity } from '../../src/modes/common.js';
+import { PskInitiator, PskResponder, buildKemacMessage } from '../../src/modes/psk/index.js';
+import { header, keyDataPayloads, tNow } from '../../src/modes/kit/common.js';
+import { uriIdentity } from '../../src/session/identity.js';
 import { deriveMessageKeys } from '../../src/crypto/prf.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../src/session/errors.js';
 import { decodeMessage } from '../../src/wire/decode.js';

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import {
   SakkeInitiator, SakkeResponder, buildSakkeIMessage, idrPayload, keyMonth, nextKeyMonth, telUriIdentifier,
   type SakkeKmsPublicKeys, type SakkeResponderOptions, type SakkeUserKeys,
-} from '../../src/modes/sakke.js';
-import { PskInitiator } from '../../src/modes/psk.js';
+} from '../../src/modes/sakke/index.js';
+import { PskInitiator } from '../../src/modes/psk/index.js';
 import { eccsiKmsSetup, eccsiMakeSskPvt, eccsiVerify } from '../../src/crypto/eccsi.js';
 import { SakkeKmsPublicKey, sakkeDecapsulate, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from '../../src/crypto/sakke.js';
 import { decodeMessage } from '../../src/wire/decode.js';

@@ -5,12 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PskInitiator, PskResponder } from '../../src/modes/psk.js';
-import { PkInitiator, PkResponder } from '../../src/modes/pke.js';
-import { DhInitiator, DhResponder } from '../../src/modes/dh.js';
-import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac.js';
-import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar.js';
-import { uriIdentity } from '../../src/modes/common.js';
+import { PskInitiator, PskResponder } from '../../src/modes/psk/index.js';
+import { PkInitiator, PkResponder } from '../../src/modes/pke/index.js';
+import { DhInitiator, DhResponder } from '../../src/modes/dh/index.js';
+import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac/index.js';
+import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar/index.js';
+import { uriIdentity } from '../../src/session/identity.js';
 import { MikeyProtocolError } from '../../src/session/errors.js';
 import { ErrorNo } from '../../src/wire/registry.js';
 

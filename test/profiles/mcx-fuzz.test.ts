@@ -15,7 +15,7 @@ import { eccsiKmsSetup, eccsiMakeSskPvt } from '../../src/crypto/eccsi.js';
 import { SakkeKmsPublicKey, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from '../../src/crypto/sakke.js';
 import { MikeyProtocolError } from '../../src/session/errors.js';
 import { ntpTimestamp, ntpToMs } from '../../src/session/time.js';
-import { UNEXPECTED, SakkeInitiator, SakkeResponder, buildSakkeIMessage, idrPayload, telUriIdentifier } from '../../src/modes/sakke.js';
+import { UNEXPECTED, SakkeInitiator, SakkeResponder, buildSakkeIMessage, idrPayload, telUriIdentifier } from '../../src/modes/sakke/index.js';
 import { IdRole } from '../../src/wire/registry.js';
 import { MikeyEncodeError } from '../../src/wire/errors.js';
 import type { CsIdMap, GeneralExtPayload, PolicyParam, SpPayload } from '../../src/wire/types.js';

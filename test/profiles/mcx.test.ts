@@ -17,7 +17,7 @@ import { DataType, ErrorNo, IdRole, PayloadType } from '../../src/wire/registry.
 import { MikeyProtocolError } from '../../src/session/errors.js';
 import { srtpContexts, type CryptoSessionBundle } from '../../src/session/bundle.js';
 import { ntpTimestamp, ntpToMs } from '../../src/session/time.js';
-import { buildSakkeIMessage, idrPayload } from '../../src/modes/sakke.js';
+import { buildSakkeIMessage, idrPayload } from '../../src/modes/sakke/index.js';
 import { sakkeDemo } from '../../src/cli/demo-sakke.js';
 import type { Payload } from '../../src/wire/types.js';
 

@@ -7,9 +7,9 @@ import {
   allocateCryptoSessions, answerKeyMgmt, cryptoSessionsOfMedia, keyMgmtAttr, KeyMgmtOfferRejected, mikeyPerMedia, protocolList,
   readAnswer, readKeyMgmt, sessionsForSdp, setKeyMgmt,
 } from '../../src/sdp/sdp.js';
-import { PskInitiator, PskResponder } from '../../src/modes/psk.js';
-import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac.js';
-import { uriIdentity } from '../../src/modes/common.js';
+import { PskInitiator, PskResponder } from '../../src/modes/psk/index.js';
+import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac/index.js';
+import { uriIdentity } from '../../src/session/identity.js';
 import { srtpContexts } from '../../src/session/bundle.js';
 import { MikeyProtocolError } from '../../src/session/errors.js';
 

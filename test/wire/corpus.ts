@@ -3,8 +3,8 @@
 // General Extension type. Contents are deterministic so the encodings can be bundled as
 // samples (samples/*.hex) and compared with independent decoders.
 import type { Message, Payload, KeyValidity, PayloadChain, TicketFlags } from '../../src/wire/types.js';
-import { PskInitiator } from '../../src/modes/psk.js';
-import { uriIdentity } from '../../src/modes/common.js';
+import { PskInitiator } from '../../src/modes/psk/index.js';
+import { uriIdentity } from '../../src/session/identity.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 
 /** Deterministic bytes: a simple LCG keyed by `seed`. */

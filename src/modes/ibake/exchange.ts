@@ -14,11 +14,8 @@ import { DataType, ErrorNo, PayloadType, SkType } from '../../wire/registry.js';
 import type { CommonHeader, EccptPayload, IdrPayload, Payload, SkPayload, SpPayload, TPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import {
-  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, header,
-  macAlgCode, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage,
-  resolveEndpoint, withErrorResponse, type Endpoint, type Identity, type ResolvedEndpoint, type SessionOffer,
-} from '../common.js';
+import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, header, macAlgCode, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, withErrorResponse, type Endpoint, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { type Identity } from '../../session/identity.js';
 import { checkBundlePolicy, checkOfferedPolicies } from '../kit/policy.js';
 import { FairPending, RateLimiter, type RateLimit } from '../kit/limit.js';
 import { replayKey } from '../../session/replay.js';

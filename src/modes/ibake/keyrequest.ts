@@ -16,15 +16,12 @@ import { DataType, ErrorNo, HashFunc, KeyDataType, PayloadType } from '../../wir
 import type { CommonHeader, KemacPayload, Payload, TPayload } from '../../wire/types.js';
 import { prfOf } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import {
-  any, buildErrorMessage, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, encrAlgCode, encrAlgOf, header,
-  macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage,
-  resolveEndpoint, t64, withErrorResponse, type Endpoint, type Identity, type ResolvedEndpoint,
-} from '../common.js';
+import { any, buildErrorMessage, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, encrAlgCode, encrAlgOf, header, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, t64, withErrorResponse, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
+import { type Identity } from '../../session/identity.js';
 import {
   certPayloads, chashOf, encodeSigned, identityOfCertificate, peerPublicKey, signPlaceholder, toCert, verifySigned,
   type PeerTrust, type SigningCredentials,
-} from '../signature.js';
+} from '../kit/signature.js';
 import { IbakeKeyRing } from './keyring.js';
 import {
   bytesEq, decodePrivateKey, domainParams, encodePrivateKey, ibeIdentity, identityOf, idrPayload, periodOfTimestamp,

@@ -2,7 +2,7 @@
 // may issue Private Keys for a whole subscription cycle"), with the KMS they come from.
 import type { Point } from '../../crypto/pairing/curve.js';
 import type { BfPublicParams } from '../../crypto/bfibe.js';
-import type { Identity } from '../common.js';
+import type { Identity } from '../../session/identity.js';
 import { systemClock, type Clock } from '../../session/time.js';
 import { domainParams, ibeIdentity, keyPeriodOf, privateKeyMatches, type IbeDomain } from './profile.js';
 

@@ -11,7 +11,7 @@ import { EccCurve, ErrorNo, IdRole, TsType } from '../../wire/registry.js';
 import type { EccptPayload, IdrPayload, KeyValidity, TPayload } from '../../wire/types.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { ntpTimestamp, ntpToMs } from '../../session/time.js';
-import type { Identity } from '../common.js';
+import type { Identity } from '../../session/identity.js';
 
 /** Name of this profile, for logs and documentation. */
 export const IBAKE_PROFILE = 'mikey-ibake/1';

@@ -7,7 +7,7 @@
 import { createHash, KeyObject, timingSafeEqual } from 'node:crypto';
 import { ErrorNo } from '../../wire/registry.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import type { Identity } from '../common.js';
+import type { Identity } from '../../session/identity.js';
 
 /** The owner of a CSB: an identity (when the method carries one) and a credential fingerprint. */
 export interface CsbOwner {

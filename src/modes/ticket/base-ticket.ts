@@ -9,7 +9,7 @@ import { decodeKeyDataChain } from '../../wire/decode.js';
 import { encodePayloads } from '../../wire/encode.js';
 import { ErrorNo, IdRole, IdType, KeyDataType, PayloadType, TicketType } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, Span, TicketPayload, TPayload } from '../../wire/types.js';
-import { encrAlgCode, encrAlgOf, macAlgCode, macAlgOf, prfFuncOf, t64 } from '../common.js';
+import { encrAlgCode, encrAlgOf, macAlgCode, macAlgOf, prfFuncOf, t64 } from '../kit/common.js';
 import { deriveMpks, tpkKeys } from './labels.js';
 import { completeFlags, checkFlags, tpDataPayloads, type TicketPolicy } from './policy.js';
 

@@ -11,11 +11,9 @@ import { decodeMessage, type DecodedMessage } from '../../wire/decode.js';
 import { encodeMessage } from '../../wire/encode.js';
 import { DataType, ErrorNo, HashFunc, IdRole, KeyDataType, PayloadType, RandRole } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, SpPayload, TicketPayload, VPayload } from '../../wire/types.js';
-import {
-  checkFresh, decodeOrReject, header, keyDataPayloads, macAlgCode, newTimestamp, payloadOf, resolveEndpoint, tNow,
-  type Endpoint, type Identity, type KeySpec, type ResolvedEndpoint,
-} from '../common.js';
-import { chashOf, toCert } from '../signature.js';
+import { checkFresh, decodeOrReject, header, keyDataPayloads, macAlgCode, newTimestamp, payloadOf, resolveEndpoint, tNow, type Endpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
+import { type Identity } from '../../session/identity.js';
+import { chashOf, toCert } from '../kit/signature.js';
 import { buildBaseTicket, copyKeyData, ticketLayout } from './base-ticket.js';
 import { deriveTicketBundle } from './bundle.js';
 import { deriveMpks, forkKey, initiatorDataAuthKey, LabelForm, ticketMessageKeys } from './labels.js';

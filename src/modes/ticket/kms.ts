@@ -11,11 +11,9 @@ import { replayKey } from '../../session/replay.js';
 import { type DecodedMessage } from '../../wire/decode.js';
 import { DataType, ErrorNo, HashFunc, IdRole, KeyDataType, PayloadType, RandRole } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, TicketPayload, TPayload, VPayload } from '../../wire/types.js';
-import {
-  checkFresh, decodeOrReject, macAlgOf, payloadOf, resolveEndpoint, tNow, withErrorResponse,
-  type Endpoint, type Identity, type ResolvedEndpoint,
-} from '../common.js';
-import { chashOf, toCert } from '../signature.js';
+import { checkFresh, decodeOrReject, macAlgOf, payloadOf, resolveEndpoint, tNow, withErrorResponse, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
+import { type Identity } from '../../session/identity.js';
+import { chashOf, toCert } from '../kit/signature.js';
 import {
   baseTicketHeader, baseTicketTpkId, buildBaseTicket, isBaseTicket, openBaseTicket, ticketLayout, type TicketKeys,
 } from './base-ticket.js';

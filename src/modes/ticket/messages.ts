@@ -13,7 +13,8 @@ import { DataType, ErrorNo, PayloadType, SignType, TsType } from '../../wire/reg
 import type {
   CommonHeader, IdrPayload, KemacPayload, KeyDataPayload, Message, Payload, RandrPayload, SignPayload, SpPayload, TPayload,
 } from '../../wire/types.js';
-import { encrAlgCode, encrAlgOf, macAlgCode, macAlgOf, newTimestamp, payloadOf, t64, type Identity, type ResolvedEndpoint } from '../common.js';
+import { encrAlgCode, encrAlgOf, macAlgCode, macAlgOf, newTimestamp, payloadOf, t64, type ResolvedEndpoint } from '../kit/common.js';
+import { type Identity } from '../../session/identity.js';
 import { copyKeyData, ticketLayout } from './base-ticket.js';
 
 const EMPTY = new Uint8Array(0);

@@ -10,7 +10,8 @@ import type {
 } from '../../wire/types.js';
 import { TICKET_FLAG_NAMES } from '../../wire/types.js';
 import { decodeKeyDataChain } from '../../wire/decode.js';
-import { prfFuncOf, type Identity } from '../common.js';
+import { prfFuncOf } from '../kit/common.js';
+import { type Identity } from '../../session/identity.js';
 
 /** A key the Initiator asks for in the TP's KEMAC (RFC 6043 §6.10): type, length, salt, KV data. */
 export interface KeyRequest {

@@ -10,10 +10,8 @@ import { policyParamsForProfile, srtpPolicyFromSp } from '../../session/policy.j
 import type { DecodedMessage } from '../../wire/decode.js';
 import { CsIdMapType, DataType, ErrorNo, IdRole, PayloadType, ProtType, RandRole } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, SpPayload, TicketPayload, VPayload } from '../../wire/types.js';
-import {
-  checkFresh, decodeOrReject, keyDataPayloads, macAlgOf, payloadOf, recordAuthenticated, resolveEndpoint,
-  type Identity, type KeySpec, type ResolvedEndpoint,
-} from '../common.js';
+import { checkFresh, decodeOrReject, keyDataPayloads, macAlgOf, payloadOf, recordAuthenticated, resolveEndpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
+import { type Identity } from '../../session/identity.js';
 import { checkBundlePolicy, checkOfferedPolicies } from '../kit/policy.js';
 import { baseTicketTpkId, isBaseTicket, openBaseTicket, ticketLayout } from './base-ticket.js';
 import { deriveTicketBundle } from './bundle.js';

@@ -9,10 +9,8 @@ import { policyParamsForProfile, srtpPolicyFromSp, type SrtpProfileName } from '
 import type { DecodedMessage } from '../../wire/decode.js';
 import { CsIdMapType, DataType, ErrorNo, IdRole, PayloadType, ProtType } from '../../wire/registry.js';
 import type { CommonHeader, CsIdMap, GenericIdEntry, KeyDataPayload, Payload, PolicyParam, SpPayload } from '../../wire/types.js';
-import {
-  checkFresh, decodeOrReject, header, keyDataPayloads, newTimestamp, payloadOf, recordAuthenticated, resolveEndpoint, withErrorResponse,
-  type Endpoint, type Identity, type KeySpec, type ResolvedEndpoint,
-} from '../common.js';
+import { checkFresh, decodeOrReject, header, keyDataPayloads, newTimestamp, payloadOf, recordAuthenticated, resolveEndpoint, withErrorResponse, type Endpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
+import { type Identity } from '../../session/identity.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 import { deriveTicketBundle } from './bundle.js';
 import {

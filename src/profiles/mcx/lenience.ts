@@ -1,7 +1,7 @@
 // What deployed MCX senders and key management systems do beyond TS 33.180 and the RFCs, each
 // accepted only when asked and reported by name in the result (`lenient`). 'deployed' asks for
 // the whole set a receiver among deployed MCPTT/MCVideo systems needs.
-import type { SakkeLenience } from '../../modes/sakke.js';
+import type { SakkeLenience } from '../../modes/sakke/index.js';
 import type { KeyParametersLenience } from './key-parameters.js';
 import type { McxKms } from './uid.js';
 

@@ -15,12 +15,12 @@ import { ntpToMs } from '../../session/time.js';
 import {
   buildErrorMessage, newTimestamp, payloadOf, payloadsOf, resolveEndpoint, withErrorResponse,
   type Endpoint, type ResolvedEndpoint,
-} from '../../modes/common.js';
+} from '../../modes/kit/common.js';
 import { checkBundlePolicy } from '../../modes/kit/policy.js';
 import {
   EccsiVerifierCache, SakkeReceiverCache, asProtocolError, buildSakkeIMessage, decodeSakkeMessage, idrPayload, idrText, openSakkeIMessage, sakkePayloadFor,
   sakkeSameBytes as same, type SakkeLenience, type SakkeReceiverCandidate, type SakkeSignatureCoverage, type SakkeSignerCandidate,
-} from '../../modes/sakke.js';
+} from '../../modes/sakke/index.js';
 import {
   KeyPurpose, McxGroupKey, csIdsFor, defaultPolicyFor, deriveMcxBundle, gmkIdOf, gukId, keyPurposeName, keyPurposeOf, mcxMki, newKeyId, u32Of,
   type KeyPurposeName, type McxService,

@@ -8,25 +8,21 @@
 // "4.1.5", which does not exist), RAND and CSB ID of the initial I_MESSAGE (RFC 3830 §4.1.1),
 // one key for both directions. TGK = g^(xi*xr) as a big-endian number of the prime's length;
 // TEKs per RFC 3830 §4.1.3 with the same CSB ID and RAND.
-import { DH_GROUPS, dhComputeSecret, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../crypto/dh.js';
-import { MikeyCryptoError } from '../crypto/errors.js';
-import { macCompute, macVerify, type MacAlg } from '../crypto/kemac.js';
-import { deriveMessageKeys, type MikeyPrf } from '../crypto/prf.js';
-import type { DecodedMessage } from '../wire/decode.js';
-import { DataType, EncrAlg, ErrorNo, GeneralExtType, PayloadType } from '../wire/registry.js';
-import type { CommonHeader, DhPayload, GeneralExtPayload, KemacPayload, KeyValidity, Message, Payload, SpPayload, TPayload } from '../wire/types.js';
-import { DEFAULT_DH_GROUPS, dhError, responderTgk } from './dh.js';
-import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
-import { MikeyProtocolError } from '../session/errors.js';
-import { srtpPolicyFromSp, type SrtpProfileName } from '../session/policy.js';
-import {
-  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encodeWithTrailingTag, header, idPayload, sdpIdsPayload, withoutGenExt,
-  macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage,
-  resolveEndpoint, sameIdentity, withErrorResponse, type Endpoint, type ErrorAuth, type Identity, type ResolvedEndpoint,
-  type SessionOffer,
-} from './common.js';
-import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
-import { checkBundlePolicy } from './kit/policy.js';
+import { DH_GROUPS, dhComputeSecret, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
+import { MikeyCryptoError } from '../../crypto/errors.js';
+import { macCompute, macVerify, type MacAlg } from '../../crypto/kemac.js';
+import { deriveMessageKeys, type MikeyPrf } from '../../crypto/prf.js';
+import type { DecodedMessage } from '../../wire/decode.js';
+import { DataType, EncrAlg, ErrorNo, GeneralExtType, PayloadType } from '../../wire/registry.js';
+import type { CommonHeader, DhPayload, GeneralExtPayload, KemacPayload, KeyValidity, Message, Payload, SpPayload, TPayload } from '../../wire/types.js';
+import { DEFAULT_DH_GROUPS, dhError, responderTgk } from '../dh/index.js';
+import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
+import { MikeyProtocolError } from '../../session/errors.js';
+import { srtpPolicyFromSp, type SrtpProfileName } from '../../session/policy.js';
+import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encodeWithTrailingTag, header, idPayload, sdpIdsPayload, withoutGenExt, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, withErrorResponse, type Endpoint, type ErrorAuth, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { sameIdentity, type Identity } from '../../session/identity.js';
+import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
+import { checkBundlePolicy } from '../kit/policy.js';
 
 /** MAC algorithms DH-HMAC runs with: HMAC-SHA-1-160 (mandatory, RFC 4650 §4.2) or RFC 6043's HMAC-SHA-256-256. */
 export type DhHmacMacAlg = 'HMAC-SHA-1-160' | 'HMAC-SHA-256-256';

@@ -1,22 +1,23 @@
 // What the RFC 3830 methods share: endpoints with injected clock, randomness and replay cache;
 // building HDR, T, RAND, ID and SP; MACs over exact spans; Error messages (RFC 3830 §5).
 import { randomBytes } from 'node:crypto';
-import type { KemacEncrAlg, MacAlg } from '../crypto/kemac.js';
-import { macCompute, macVerify, MAC_PARAMS } from '../crypto/kemac.js';
-import type { MikeyPrf } from '../crypto/prf.js';
-import { decodeMessage, type DecodedMessage } from '../wire/decode.js';
-import { MikeyDecodeError } from '../wire/errors.js';
-import { encodeMessage, encodeMessageWithSpans, type EncodedMessage } from '../wire/encode.js';
-import { DataType, EncrAlg, ErrorNo, GeneralExtType, IdType, KeyDataType, MacAlg as MacAlgCode, PayloadType, PrfFunc, TsType } from '../wire/registry.js';
+import type { KemacEncrAlg, MacAlg } from '../../crypto/kemac.js';
+import { macCompute, macVerify, MAC_PARAMS } from '../../crypto/kemac.js';
+import type { MikeyPrf } from '../../crypto/prf.js';
+import { decodeMessage, type DecodedMessage } from '../../wire/decode.js';
+import { MikeyDecodeError } from '../../wire/errors.js';
+import { encodeMessage, encodeMessageWithSpans, type EncodedMessage } from '../../wire/encode.js';
+import { DataType, EncrAlg, ErrorNo, GeneralExtType, KeyDataType, MacAlg as MacAlgCode, PayloadType, PrfFunc, TsType } from '../../wire/registry.js';
 import type {
   CommonHeader, CsIdMap, GeneralExtPayload, IdPayload, KeyDataPayload, Message, Payload, PayloadOf, PolicyParam, SpPayload, TPayload,
-} from '../wire/types.js';
-import { MikeyErrorMessage, MikeyProtocolError } from '../session/errors.js';
-import { policyParamsForProfile, type SrtpProfileName } from '../session/policy.js';
-import { MemoryReplayCache, replayKey, type ReplayCache } from '../session/replay.js';
-import { checkTimestamp, ntpTimestamp, systemClock, timestamp64, type Clock } from '../session/time.js';
-import { resolveMinimumPolicy, type MinimumPolicy } from './kit/policy.js';
-import { MemoryCounterStore, type CounterStore } from './kit/counter.js';
+} from '../../wire/types.js';
+import { MikeyErrorMessage, MikeyProtocolError } from '../../session/errors.js';
+import type { Identity } from '../../session/identity.js';
+import { policyParamsForProfile, type SrtpProfileName } from '../../session/policy.js';
+import { MemoryReplayCache, replayKey, type ReplayCache } from '../../session/replay.js';
+import { checkTimestamp, ntpTimestamp, systemClock, timestamp64, type Clock } from '../../session/time.js';
+import { resolveMinimumPolicy, type MinimumPolicy } from './policy.js';
+import { MemoryCounterStore, type CounterStore } from './counter.js';
 
 /** Injected dependencies of an initiator or responder. */
 export interface Endpoint {
@@ -68,21 +69,8 @@ export function resolveEndpoint(e: Endpoint): ResolvedEndpoint {
   };
 }
 
-/** An identity as carried in an ID payload (RFC 3830 §6.7). */
-export interface Identity {
-  idType: number;
-  data: Uint8Array;
-}
-/** A URI identity, e.g. `sip:alice@example.org`. */
-export function uriIdentity(uri: string): Identity {
-  return { idType: IdType.Uri, data: new TextEncoder().encode(uri) };
-}
 export function idPayload(id: Identity): IdPayload {
   return { type: 6, idType: id.idType, data: id.data };
-}
-export function sameIdentity(a: Identity | undefined, b: Identity | undefined): boolean {
-  if (!a || !b) return a === b;
-  return a.idType === b.idType && Buffer.compare(Buffer.from(a.data), Buffer.from(b.data)) === 0;
 }
 
 // ---- algorithms by code point ------------------------------------------------------------

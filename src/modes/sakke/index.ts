@@ -5,23 +5,23 @@
 // This file has the method itself (building, checking, both signature coverages) and the
 // RFC 6509 §3.2 identifier scheme 1 ("YYYY-MM\0tel:+…\0", month from T); the 3GPP profile
 // (identifier scheme 2) builds on the same core in src/profiles/mcx/.
-import { CryptoError } from '../crypto/errors.js';
-import { ECCSI_N, ECCSI_SIGNATURE_LENGTH, EccsiVerifier, eccsiSign } from '../crypto/eccsi.js';
-import { SakkeKmsPublicKey, SakkeReceiver, sakkeEncapsulate, sakkeParamSet1 } from '../crypto/sakke.js';
-import type { MikeyPrf } from '../crypto/prf.js';
-import { decodeMessage, type DecodedMessage, type DecodeOptions } from '../wire/decode.js';
-import { MikeyDecodeError } from '../wire/errors.js';
-import { CsIdMapType, DataType, ErrorNo, IdRole, IdType, PayloadType, SakkeIdScheme, SakkeParams, SignType, TsType } from '../wire/registry.js';
-import type { CommonHeader, CsIdMap, GeneralExtPayload, IdrPayload, Message, Payload, SakkePayload, SignPayload, SpPayload, TPayload } from '../wire/types.js';
-import { deriveBundle, type CryptoSessionBundle } from '../session/bundle.js';
-import { MikeyProtocolError } from '../session/errors.js';
-import { ntpToMs } from '../session/time.js';
+import { CryptoError } from '../../crypto/errors.js';
+import { ECCSI_N, ECCSI_SIGNATURE_LENGTH, EccsiVerifier, eccsiSign } from '../../crypto/eccsi.js';
+import { SakkeKmsPublicKey, SakkeReceiver, sakkeEncapsulate, sakkeParamSet1 } from '../../crypto/sakke.js';
+import type { MikeyPrf } from '../../crypto/prf.js';
+import { decodeMessage, type DecodedMessage, type DecodeOptions } from '../../wire/decode.js';
+import { MikeyDecodeError } from '../../wire/errors.js';
+import { CsIdMapType, DataType, ErrorNo, IdRole, IdType, PayloadType, SakkeIdScheme, SakkeParams, SignType, TsType } from '../../wire/registry.js';
+import type { CommonHeader, CsIdMap, GeneralExtPayload, IdrPayload, Message, Payload, SakkePayload, SignPayload, SpPayload, TPayload } from '../../wire/types.js';
+import { deriveBundle, type CryptoSessionBundle } from '../../session/bundle.js';
+import { MikeyProtocolError } from '../../session/errors.js';
+import { ntpToMs } from '../../session/time.js';
 import {
   any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, encodeWithTrailingTag, header, newTimestamp, one,
   payloadOf, payloadsOf, recordAuthenticated, resolveEndpoint, withErrorResponse,
   type Endpoint, type ResolvedEndpoint, type SessionOffer,
-} from './common.js';
-import { checkBundlePolicy } from './kit/policy.js';
+} from '../kit/common.js';
+import { checkBundlePolicy } from '../kit/policy.js';
 
 // ---- key material ------------------------------------------------------------------------
 

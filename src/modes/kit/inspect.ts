@@ -1,13 +1,13 @@
 // Opening a KEMAC for inspection (`mikey decode --psk/--key`): the MAC is checked and the key
 // data decrypted with the message's own parameters; no timestamp, replay or signature checks.
-import { kemacDecrypt, macVerify } from '../crypto/kemac.js';
-import { deriveMessageKeys } from '../crypto/prf.js';
-import { rsaEnvelopeDecrypt } from '../crypto/rsa.js';
+import { kemacDecrypt, macVerify } from '../../crypto/kemac.js';
+import { deriveMessageKeys } from '../../crypto/prf.js';
+import { rsaEnvelopeDecrypt } from '../../crypto/rsa.js';
 import type { KeyObject } from 'node:crypto';
-import { decodeKeyDataChain, type DecodedMessage } from '../wire/decode.js';
-import { DataType, PayloadType } from '../wire/registry.js';
-import type { KeyDataPayload, Payload } from '../wire/types.js';
-import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
+import { decodeKeyDataChain, type DecodedMessage } from '../../wire/decode.js';
+import { DataType, PayloadType } from '../../wire/registry.js';
+import type { KeyDataPayload, Payload } from '../../wire/types.js';
+import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { encrAlgOf, macAlgOf, payloadOf, payloadsOf, t64 } from './common.js';
 
 export interface OpenedKemac {

@@ -2,24 +2,20 @@
 //   I_MESSAGE = HDR, T, RAND, [IDi], [IDr], {SP}, KEMAC      KEMAC = E(encr_key, {TGK}) || MAC
 //   R_MESSAGE = HDR, T, [IDr], V                              (when the initiator sets V)
 // The KEMAC MAC covers the whole I_MESSAGE but the MAC field; V covers R_MESSAGE || IDi || IDr || T.
-import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../crypto/kemac.js';
-import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../crypto/prf.js';
-import { decodeKeyDataChain } from '../wire/decode.js';
-import { MikeyDecodeError } from '../wire/errors.js';
-import { encodePayloads } from '../wire/encode.js';
-import { DataType, ErrorNo, PayloadType } from '../wire/registry.js';
-import type { DecodedMessage } from '../wire/decode.js';
-import type { CommonHeader, KemacPayload, KeyDataPayload, Payload, SpPayload, TPayload } from '../wire/types.js';
-import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
-import { MikeyProtocolError } from '../session/errors.js';
-import {
-  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, sdpIdsPayload, withoutGenExt, encodeWithTrailingTag, encrAlgCode,
-  encrAlgOf, header, idPayload, keyDataPayloads, macAlgCode, macAlgOf, macLength, one, opt, payloadOf, payloadsOf,
-  recordAuthenticated, rejectErrorMessage, requirePayload, resolveEndpoint, t64, newTimestamp, verificationParts, withErrorResponse,
-  type Endpoint, type Identity, type KeySpec, type ResolvedEndpoint, type SessionOffer,
-} from './common.js';
-import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
-import { checkBundlePolicy } from './kit/policy.js';
+import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
+import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../../crypto/prf.js';
+import { decodeKeyDataChain } from '../../wire/decode.js';
+import { MikeyDecodeError } from '../../wire/errors.js';
+import { encodePayloads } from '../../wire/encode.js';
+import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
+import type { DecodedMessage } from '../../wire/decode.js';
+import type { CommonHeader, KemacPayload, KeyDataPayload, Payload, SpPayload, TPayload } from '../../wire/types.js';
+import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
+import { MikeyProtocolError } from '../../session/errors.js';
+import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, sdpIdsPayload, withoutGenExt, encodeWithTrailingTag, encrAlgCode, encrAlgOf, header, idPayload, keyDataPayloads, macAlgCode, macAlgOf, macLength, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, requirePayload, resolveEndpoint, t64, newTimestamp, verificationParts, withErrorResponse, type Endpoint, type KeySpec, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { type Identity } from '../../session/identity.js';
+import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
+import { checkBundlePolicy } from '../kit/policy.js';
 
 /** Algorithms protecting the MIKEY message itself. */
 export interface MessageProtection {

@@ -11,32 +11,28 @@
 // always the responder's. CSB ID for every key derivation: the HDR's, or in group mode the
 // General Extension CSB_ID (§3.6: "MUST use that value in key material computation").
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../crypto/kemac.js';
-import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../crypto/prf.js';
-import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaModulusBytes, rsaSign, rsaVerify } from '../crypto/rsa.js';
-import { decodeKeyDataChain, type DecodedMessage } from '../wire/decode.js';
-import { encodeMessageWithSpans, encodePayloads, spanOf, spannedMessage, type EncodedMessage } from '../wire/encode.js';
-import { MikeyDecodeError } from '../wire/errors.js';
-import { CertType, DataType, ErrorNo, GeneralExtType, PayloadType, SignType } from '../wire/registry.js';
-import { policyParams } from '../wire/sp.js';
+import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
+import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../../crypto/prf.js';
+import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaModulusBytes, rsaSign, rsaVerify } from '../../crypto/rsa.js';
+import { decodeKeyDataChain, type DecodedMessage } from '../../wire/decode.js';
+import { encodeMessageWithSpans, encodePayloads, spanOf, spannedMessage, type EncodedMessage } from '../../wire/encode.js';
+import { MikeyDecodeError } from '../../wire/errors.js';
+import { CertType, DataType, ErrorNo, GeneralExtType, PayloadType, SignType } from '../../wire/registry.js';
+import { policyParams } from '../../wire/sp.js';
 import type {
   CertPayload, CommonHeader, CsIdMap, KemacPayload, KeyDataPayload, Message, Payload, SignPayload, SpPayload, SrtpIdEntry, TPayload,
-} from '../wire/types.js';
-import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
-import { keyUsageOf, parseCertificate, validateChain, type KeyUsageName } from '../session/certs.js';
-import { MikeyProtocolError } from '../session/errors.js';
-import { policyParamsForProfile, srtpPolicyFromSp, type SrtpProfileName } from '../session/policy.js';
-import {
-  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encrAlgCode, encrAlgOf, header, idPayload, sdpIdsPayload, withoutGenExt,
-  keyDataPayloads, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated,
-  rejectErrorMessage, resolveEndpoint, sameIdentity, t64, withErrorResponse, type Endpoint, type Identity, type KeySpec,
-  type ResolvedEndpoint, type SessionOffer,
-} from './common.js';
-import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
-import { checkBundlePolicy } from './kit/policy.js';
-import { splitIds } from './pke.js';
-import { alignForKeyWrap } from './psk.js';
-import { identityOfCertificate, peerPublicKey, signedBytes, toCert, verifySigned, type PeerTrust, type SigningCredentials } from './signature.js';
+} from '../../wire/types.js';
+import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
+import { keyUsageOf, parseCertificate, validateChain, type KeyUsageName } from '../../session/certs.js';
+import { MikeyProtocolError } from '../../session/errors.js';
+import { policyParamsForProfile, srtpPolicyFromSp, type SrtpProfileName } from '../../session/policy.js';
+import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encrAlgCode, encrAlgOf, header, idPayload, sdpIdsPayload, withoutGenExt, keyDataPayloads, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, t64, withErrorResponse, type Endpoint, type KeySpec, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { sameIdentity, type Identity } from '../../session/identity.js';
+import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
+import { checkBundlePolicy } from '../kit/policy.js';
+import { splitIds } from '../pke/index.js';
+import { alignForKeyWrap } from '../psk/index.js';
+import { identityOfCertificate, peerPublicKey, signedBytes, toCert, verifySigned, type PeerTrust, type SigningCredentials } from '../kit/signature.js';
 
 /**
  * Fetches a certificate named by URL (CERT type X.509v3 URL, RFC 4738 §3.8: HTTP, DER as

@@ -1,13 +1,14 @@
 // RSA signatures and certificates of the public-key and DH methods (RFC 3830 §4.2.6, §4.3,
 // §6.5, §6.7): signing a message over its exact bytes, finding and checking the peer's key.
 import { createHash, X509Certificate, type KeyObject, createPublicKey } from 'node:crypto';
-import { rsaModulusBytes, rsaSign, rsaVerify, type RsaHash } from '../crypto/rsa.js';
-import { CertType, ErrorNo, HashFunc, IdType, SignType } from '../wire/registry.js';
-import type { CertPayload, ChashPayload, Message, SignPayload } from '../wire/types.js';
-import type { EncodedMessage } from '../wire/encode.js';
-import { MikeyProtocolError } from '../session/errors.js';
-import { parseCertificate, validateChain, type KeyUsageName } from '../session/certs.js';
-import { encodeWithTrailingTag, type Identity, payloadsOf } from './common.js';
+import { rsaModulusBytes, rsaSign, rsaVerify, type RsaHash } from '../../crypto/rsa.js';
+import { CertType, ErrorNo, HashFunc, IdType, SignType } from '../../wire/registry.js';
+import type { CertPayload, ChashPayload, Message, SignPayload } from '../../wire/types.js';
+import type { EncodedMessage } from '../../wire/encode.js';
+import { MikeyProtocolError } from '../../session/errors.js';
+import { parseCertificate, validateChain, type KeyUsageName } from '../../session/certs.js';
+import { encodeWithTrailingTag, payloadsOf } from './common.js';
+import { type Identity } from '../../session/identity.js';
 
 /** Our signing credentials. */
 export interface SigningCredentials {

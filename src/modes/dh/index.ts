@@ -2,26 +2,23 @@
 //   I_MESSAGE = HDR, T, RAND, [IDi|CERTi], [IDr], {SP}, DHi, SIGNi
 //   R_MESSAGE = HDR, T, [IDr|CERTr], IDi, DHr, DHi, SIGNr        (always sent)
 // TGK = g^(xi*xr), as a big-endian number of the group's prime length.
-import { DH_GROUPS, dhComputeSecret, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../crypto/dh.js';
-import { MikeyCryptoError } from '../crypto/errors.js';
-import type { MikeyPrf } from '../crypto/prf.js';
-import type { DecodedMessage } from '../wire/decode.js';
-import { DataType, ErrorNo, PayloadType } from '../wire/registry.js';
-import type { CommonHeader, DhPayload, KeyValidity, Payload, SpPayload, TPayload } from '../wire/types.js';
-import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
-import { MikeyProtocolError } from '../session/errors.js';
-import {
-  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, header, idPayload, one, opt,
-  payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, sameIdentity, newTimestamp, withErrorResponse,
-  type Endpoint, type Identity, type ResolvedEndpoint, type SessionOffer,
-} from './common.js';
-import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
-import { checkBundlePolicy } from './kit/policy.js';
-import { splitIds } from './pke.js';
+import { DH_GROUPS, dhComputeSecret, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
+import { MikeyCryptoError } from '../../crypto/errors.js';
+import type { MikeyPrf } from '../../crypto/prf.js';
+import type { DecodedMessage } from '../../wire/decode.js';
+import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
+import type { CommonHeader, DhPayload, KeyValidity, Payload, SpPayload, TPayload } from '../../wire/types.js';
+import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
+import { MikeyProtocolError } from '../../session/errors.js';
+import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, header, idPayload, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, newTimestamp, withErrorResponse, type Endpoint, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { sameIdentity, type Identity } from '../../session/identity.js';
+import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
+import { checkBundlePolicy } from '../kit/policy.js';
+import { splitIds } from '../pke/index.js';
 import {
   certPayloads, encodeSigned, identityOfCertificate, peerPublicKey, signedBytes, signPlaceholder, toCert, verifySigned,
   type PeerTrust, type SigningCredentials,
-} from './signature.js';
+} from '../kit/signature.js';
 
 export interface DhOfferOptions {
   sessions: readonly SessionOffer[];

@@ -4,29 +4,25 @@
 //   set to zero); PKE = E(PKr, env_key); SIGNi over the whole message but the signature.
 //   R_MESSAGE = HDR, T, [IDr], V   (as for PSK, auth_key from env_key)
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../crypto/kemac.js';
-import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../crypto/prf.js';
-import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt } from '../crypto/rsa.js';
-import { decodeKeyDataChain, type DecodedMessage } from '../wire/decode.js';
-import { MikeyDecodeError } from '../wire/errors.js';
-import { encodePayloads, spanOf } from '../wire/encode.js';
-import { DataType, ErrorNo, HashFunc, PayloadType } from '../wire/registry.js';
-import type { CommonHeader, KemacPayload, KeyDataPayload, Payload, SpPayload, TPayload } from '../wire/types.js';
-import { deriveBundle, prfOf, type CryptoSessionBundle } from '../session/bundle.js';
-import { MikeyProtocolError } from '../session/errors.js';
-import {
-  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encrAlgCode, encrAlgOf, header,
-  idPayload, keyDataPayloads, macAlgCode, macAlgOf, macLength, one, opt, payloadOf, payloadsOf, recordAuthenticated,
-  rejectErrorMessage, resolveEndpoint, sameIdentity, t64, newTimestamp, withErrorResponse, type Endpoint, type Identity,
-  type ResolvedEndpoint,
-} from './common.js';
-import { credentialFingerprint, CsbTable, type CsbOwner } from './kit/csb.js';
-import { checkBundlePolicy } from './kit/policy.js';
-import { alignForKeyWrap, buildVerification, readVerification, type Offer, type OfferOptions, type UpdateOptions } from './psk.js';
+import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
+import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../../crypto/prf.js';
+import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt } from '../../crypto/rsa.js';
+import { decodeKeyDataChain, type DecodedMessage } from '../../wire/decode.js';
+import { MikeyDecodeError } from '../../wire/errors.js';
+import { encodePayloads, spanOf } from '../../wire/encode.js';
+import { DataType, ErrorNo, HashFunc, PayloadType } from '../../wire/registry.js';
+import type { CommonHeader, KemacPayload, KeyDataPayload, Payload, SpPayload, TPayload } from '../../wire/types.js';
+import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
+import { MikeyProtocolError } from '../../session/errors.js';
+import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encrAlgCode, encrAlgOf, header, idPayload, keyDataPayloads, macAlgCode, macAlgOf, macLength, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, t64, newTimestamp, withErrorResponse, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
+import { sameIdentity, type Identity } from '../../session/identity.js';
+import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
+import { checkBundlePolicy } from '../kit/policy.js';
+import { alignForKeyWrap, buildVerification, readVerification, type Offer, type OfferOptions, type UpdateOptions } from '../psk/index.js';
 import {
   certPayloads, chashOf, encodeSigned, identityOfCertificate, peerPublicKey, signedBytes, signPlaceholder, toCert, verifySigned,
   type PeerTrust, type SigningCredentials,
-} from './signature.js';
+} from '../kit/signature.js';
 
 /** PKE C field (RFC 3830 §6.3): whether the envelope key is cached as a pre-shared key. */
 export type EnvelopeCache = 'none' | 'cache' | 'csb';
