@@ -13,7 +13,7 @@ import { DhInitiator, DhResponder } from '../../src/modes/dh/index.js';
 import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac/index.js';
 import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar/index.js';
 import { encodeSigned } from '../../src/modes/kit/signature.js';
-import { FileCounterStore } from '../../src/modes/kit/counter.js';
+import { FileCounterStore, MemoryCounterStore } from '../../src/modes/kit/counter.js';
 import { uriIdentity } from '../../src/session/identity.js';
 import { MikeyProtocolError } from '../../src/session/errors.js';
 import { decodeMessage } from '../../src/wire/decode.js';
@@ -169,7 +169,7 @@ test('OAKLEY-1 and OAKLEY-2 are refused by default by the DH and DH-HMAC respond
   }
 });
 
-test('COUNTER after a restart: with a FileCounterStore an old COUNTER message is still refused (Invalid TS); in memory it is forgotten', async () => {
+test('COUNTER after a restart: with a FileCounterStore an old COUNTER message is still refused (Invalid TS); without a store COUNTER is refused unless the caller opts in', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mikey-counter-'));
   try {
     const path = join(dir, 'counters.json');
@@ -185,8 +185,16 @@ test('COUNTER after a restart: with a FileCounterStore an old COUNTER message is
     const after = new PskResponder({ psk, clock, counterStore: new FileCounterStore(path) });
     const e = await refused(after.receive(first.bytes), ErrorNo.InvalidTs);
     assert.match(e.reason, /counter 1 not above the last accepted 2/);
-    // the documented limit without a store: a restarted responder takes it again
-    await new PskResponder({ psk, clock }).receive(first.bytes);
+    // without a persistent store a responder (restarted or not) refuses COUNTER: a restart would forget the counters
+    const e2 = await refused(new PskResponder({ psk, clock }).receive(first.bytes), ErrorNo.InvalidTs);
+    assert.match(e2.reason, /counters are not persisted/);
+    await refused(new PskResponder({ psk, clock, counterStore: new MemoryCounterStore() }).receive(first.bytes), ErrorNo.InvalidTs);
+    // the documented limit of the opt-in: a restarted responder takes the old message again
+    const opted = new PskResponder({ psk, clock, allowUnpersistedCounter: true });
+    await opted.receive(first.bytes);
+    await opted.receive(second.bytes);
+    await refused(opted.receive(first.bytes), ErrorNo.InvalidTs);
+    await new PskResponder({ psk, clock, allowUnpersistedCounter: true }).receive(first.bytes);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

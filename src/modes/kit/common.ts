@@ -40,6 +40,12 @@ export interface Endpoint {
    * forgets it and would take old COUNTER messages again; give a FileCounterStore to keep it).
    */
   counterStore?: CounterStore;
+  /**
+   * Responders: accept COUNTER timestamps although the counters are not persisted (the default
+   * in-memory store, or a store that says `persistent: false`). A restarted responder then takes
+   * old COUNTER messages again. Off by default: COUNTER is refused (Invalid TS) without a store.
+   */
+  allowUnpersistedCounter?: boolean;
 }
 
 export type TimestampKind = 'NTP-UTC' | 'NTP' | 'COUNTER' | 'NTP-UTC-32';
@@ -53,6 +59,8 @@ export interface ResolvedEndpoint {
   /** Initiators: the last COUNTER sent; responders: the last COUNTER accepted per CSB ID. */
   counter: number;
   counters: CounterStore;
+  /** Responders: COUNTER timestamps are accepted (a persistent store, or the caller opted in). */
+  counterAccepted: boolean;
   minimumPolicy: MinimumPolicy;
 }
 
@@ -65,6 +73,7 @@ export function resolveEndpoint(e: Endpoint): ResolvedEndpoint {
     timestamp: e.timestamp ?? 'NTP-UTC',
     counter: 0,
     counters: e.counterStore ?? new MemoryCounterStore(),
+    counterAccepted: e.allowUnpersistedCounter === true || (e.counterStore !== undefined && e.counterStore.persistent !== false),
     minimumPolicy: resolveMinimumPolicy(e.minimumPolicy),
   };
 }
@@ -242,9 +251,15 @@ const PayloadName = (t: number) => Object.entries(PayloadType).find(([, v]) => v
 /**
  * Freshness before authentication (RFC 3830 §5.3): a time inside the allowed skew, or a COUNTER
  * above the last one accepted for this CSB. Returns what `recordAuthenticated` needs.
+ * A responder takes COUNTER only when its counters survive a restart or it opted in (RFC 3830
+ * §5.4: COUNTER needs the last value kept). `inMemory`: the message only makes sense to state that
+ * a restart forgets with the counters (the answer to our own request, an update of a live session).
  */
-export function checkFresh(t: TPayload, ep: ResolvedEndpoint, csbId: number): Freshness {
+export function checkFresh(t: TPayload, ep: ResolvedEndpoint, csbId: number, inMemory = false): Freshness {
   if (t.tsType === TsType.Counter) {
+    if (!inMemory && !ep.counterAccepted) {
+      throw new MikeyProtocolError(ErrorNo.InvalidTs, 'COUNTER timestamp refused: counters are not persisted (a restart would accept old messages); give a persistent counterStore or set allowUnpersistedCounter');
+    }
     const c = checkTimestamp(t.tsType, t.value, ep.clock, { lastCounter: ep.counters.get(csbId) });
     return { csbId, counter: c, expiresAt: ep.clock.now() + ep.maxSkewMs };
   }

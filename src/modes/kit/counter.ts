@@ -1,16 +1,20 @@
 // COUNTER timestamps (RFC 3830 §6.6) say nothing about time: a responder refuses an old one only
-// while it remembers the last counter accepted per CSB. Kept in memory by default (a restart
-// forgets it: see docs/security.md); `FileCounterStore` keeps it across restarts.
+// while it remembers the last counter accepted per CSB. A responder therefore refuses COUNTER
+// unless its store is persistent (`FileCounterStore`) or it set `allowUnpersistedCounter`, where
+// a restart forgets the counters (see docs/security.md).
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
 /** The last COUNTER accepted per CSB ID. */
 export interface CounterStore {
+  /** Whether the counters survive a restart (absent: a store given by the caller is taken to). */
+  readonly persistent?: boolean;
   get(csbId: number): number | undefined;
   set(csbId: number, counter: number): void;
 }
 
 /** In memory, bounded: beyond `capacity` CSBs the least recently set is forgotten. */
 export class MemoryCounterStore implements CounterStore {
+  readonly persistent = false;
   private readonly map = new Map<number, number>();
   constructor(readonly capacity = 100_000) {}
   get(csbId: number): number | undefined {
@@ -28,6 +32,7 @@ export class MemoryCounterStore implements CounterStore {
  * accepted COUNTER message, so a restarted responder still refuses older counters.
  */
 export class FileCounterStore implements CounterStore {
+  readonly persistent = true;
   private readonly mem: MemoryCounterStore;
   constructor(readonly path: string, capacity = 100_000) {
     this.mem = new MemoryCounterStore(capacity);

@@ -155,7 +155,7 @@ export function readTicketKmsResponse(
   if (msg.header.csbId !== csbId) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'a response for another CSB');
   const t = msg.payloads[0];
   if (!t || t.type !== PayloadType.T) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'the first payload must be T');
-  checkFresh(t, ep, csbId);
+  checkFresh(t, ep, csbId, true);
   const kemac = payloadOf(msg, PayloadType.Kemac);
   if (!kemac) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'KEMAC missing');
   const encrAlg = kemacEncrAlg(kemac, macAlg);
@@ -307,7 +307,7 @@ export class TicketInitiator {
     if (msg.header.csbId !== s.csbId || msg.header.prfFunc !== s.hdr.prfFunc) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'TRANSFER_RESP for another CSB');
     const t = msg.payloads[0];
     if (!t || t.type !== PayloadType.T) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'the first payload must be T');
-    checkFresh(t, this.ep, s.csbId);
+    checkFresh(t, this.ep, s.csbId, true);
     const randRr = findRandr(msg, RandRole.RANDRr)?.rand;
     if (p.flags.G && !randRr) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'G: RANDRr missing');
     const idr = idOf(findIdr(msg, IdRole.IDRr));

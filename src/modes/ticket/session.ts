@@ -183,7 +183,7 @@ export class TicketSession {
       if (payloadOf(m, PayloadType.Ticket) || payloadOf(m, PayloadType.Randr)) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, '§5.2: an update carries no new RAND or TICKET');
       const t = m.payloads[0];
       if (!t || t.type !== PayloadType.T) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'the first payload must be T');
-      const fresh = checkFresh(t, this.ep, m.header.csbId);
+      const fresh = checkFresh(t, this.ep, m.header.csbId, true);
       const peerRole = s.role === 'initiator' ? IdRole.IDRr : IdRole.IDRi;
       const selfRole = s.role === 'initiator' ? IdRole.IDRi : IdRole.IDRr;
       const sender = findIdr(m, peerRole) ?? s.peer;
