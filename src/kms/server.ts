@@ -42,10 +42,12 @@ export const TLS_CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
-export interface RunningKms {
-  httpPort?: number;
-  udpPort?: number;
-  httpUrl?: string;
+/** A running service: the HTTP port and URL when `http` was asked for, the UDP port when `udp` was. */
+export type RunningKms<O extends ServeOptions = ServeOptions> = RunningKmsControl
+  & (O extends { http: object } ? { httpPort: number; httpUrl: string } : { httpPort?: number; httpUrl?: string })
+  & (O extends { udp: object } ? { udpPort: number } : { udpPort?: number });
+
+interface RunningKmsControl {
   /** HTTP connections open now. */
   connections(): Promise<number>;
   close(): Promise<void>;
@@ -127,10 +129,10 @@ async function onHttp(service: KmsService, req: IncomingMessage, res: ServerResp
 const definedOf = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 /** Start the listeners. Ports 0 pick free ones; the UDP default is 2269. */
-export async function serveKms(service: KmsService, o: ServeOptions, maxRequestBytes = 8192): Promise<RunningKms> {
+export async function serveKms<O extends ServeOptions>(service: KmsService, o: O, maxRequestBytes = 8192): Promise<RunningKms<O>> {
   let server: Server | undefined;
   let socket: Socket | undefined;
-  const out: RunningKms = {
+  const out: RunningKmsControl & { httpPort?: number; httpUrl?: string; udpPort?: number } = {
     close: async () => undefined,
     connections: () => new Promise((resolve, reject) => (server ? server.getConnections((e, n) => (e ? reject(e) : resolve(n))) : resolve(0))),
   };
@@ -186,7 +188,8 @@ export async function serveKms(service: KmsService, o: ServeOptions, maxRequestB
       await new Promise<void>((ok) => server!.close(() => ok()));
     }
   };
-  return out;
+  // the ports and URL asked for in `o` are set above
+  return out as RunningKms<O>;
 }
 
 // ---- clients ----------------------------------------------------------------------------

@@ -6,3 +6,4 @@ export type { DecodeOptions, DecodedMessage } from './decode.js';
 export { encodeMessage, encodeMessageWithSpans, encodePayloads, encodedSize, spanOf, spannedMessage } from './encode.js';
 export type { EncodedMessage } from './encode.js';
 export { policyParams, policyParam } from './sp.js';
+export { payloadOf, payloadsOf, type Spanned } from './lookup.js';

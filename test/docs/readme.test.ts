@@ -1,12 +1,15 @@
 // The README's examples run here, so the docs cannot drift from the code: every `console`
-// block's commands must print exactly what the README shows, and every `js` block must run.
+// block's commands must print exactly what the README shows, and every `ts` block must
+// type-check as strict TypeScript and run. The blocks import the package by its name: a
+// scratch folder's node_modules/mikey links to this checkout, so `mikey` resolves through
+// package.json's `exports` to the built dist/ and its .d.ts, as it does for a user.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
 
 const root = process.cwd();
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -25,7 +28,9 @@ function commands(body: string): Array<{ cmd: string; out: string }> {
 
 test('README has examples to run', () => {
   assert.ok(blocks.filter((b) => b.lang === 'console').length >= 2);
-  assert.ok(blocks.filter((b) => b.lang === 'js').length >= 1);
+  assert.ok(blocks.filter((b) => b.lang === 'ts').length >= 1);
+  // code examples are TypeScript, checked below; no block in a language nothing checks
+  assert.deepEqual(blocks.filter((b) => !['console', 'ts', 'sh'].includes(b.lang)).map((b) => b.lang), []);
 });
 
 blocks.filter((b) => b.lang === 'console').forEach((b, i) => {
@@ -38,13 +43,35 @@ blocks.filter((b) => b.lang === 'console').forEach((b, i) => {
   }
 });
 
-blocks.filter((b) => b.lang === 'js').forEach((b, i) => {
-  test(`README js example ${i + 1} runs`, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mikey-readme-'));
-    const file = join(dir, 'example.mjs');
-    const index = pathToFileURL(join(root, 'dist', 'src', 'index.js')).href;
-    writeFileSync(file, b.body.replace(/from 'mikey'/g, `from '${index}'`));
-    const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
+const code = blocks.filter((b) => b.lang === 'ts');
+const scratch = mkdtempSync(join(tmpdir(), 'mikey-readme-'));
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
+mkdirSync(join(scratch, 'node_modules'));
+symlinkSync(root, join(scratch, 'node_modules', 'mikey'), 'dir');
+const files = code.map((b, i) => {
+  const file = join(scratch, `example${i + 1}.mts`);
+  writeFileSync(file, b.body);
+  return file;
+});
+
+// one program for every block: strict, as a user's project would compile them; the JavaScript it emits is what runs
+let emitted = false;
+test('README ts examples type-check as strict TypeScript', () => {
+  const program = ts.createProgram(files, {
+    strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    types: ['node'], typeRoots: [join(root, 'node_modules', '@types')], skipLibCheck: true, outDir: scratch,
+  });
+  const diagnostics = [...ts.getPreEmitDiagnostics(program), ...program.emit().diagnostics];
+  const host = { getCanonicalFileName: (f: string) => f, getCurrentDirectory: () => scratch, getNewLine: () => '\n' };
+  // example N is the README's Nth ts block
+  assert.equal(ts.formatDiagnostics(diagnostics, host), '');
+  emitted = true;
+});
+
+code.forEach((_, i) => {
+  test(`README ts example ${i + 1} runs`, (t) => {
+    if (!emitted) return t.skip('did not compile (see the type-check test)');
+    const r = spawnSync(process.execPath, [join(scratch, `example${i + 1}.mjs`)], { cwd: scratch, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
   });

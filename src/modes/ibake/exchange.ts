@@ -349,12 +349,24 @@ export interface IbakeResponderOptions extends Common {
   rateLimit?: RateLimit;
 }
 
-export interface IbakeReceived {
+/** What the responder got: by `stage`, after I_MESSAGE_1 (no keys yet) or I_MESSAGE_2 (the keys). */
+export type IbakeReceived = IbakeReceivedFirst | IbakeReceivedSecond;
+
+/** After I_MESSAGE_1 (RFC 6267 §4.2.2.3): R_MESSAGE_1 to send back. */
+export interface IbakeReceivedFirst extends IbakeReceivedCommon {
+  stage: 1;
+  bundle?: undefined;
+}
+
+/** After I_MESSAGE_2 (RFC 6267 §4.2.2.7): R_MESSAGE_2 to send back, and the keys. */
+export interface IbakeReceivedSecond extends IbakeReceivedCommon {
+  stage: 2;
+  bundle: CryptoSessionBundle;
+}
+
+interface IbakeReceivedCommon {
   /** R_MESSAGE_1 or R_MESSAGE_2 to send back. */
   response: Uint8Array;
-  /** 1 after I_MESSAGE_1, 2 after I_MESSAGE_2 (then `bundle` is set). */
-  stage: 1 | 2;
-  bundle?: CryptoSessionBundle;
   idi: Identity;
   /** An SK we could decrypt from an ESK (for us). */
   secretKey?: Uint8Array;

@@ -1,7 +1,7 @@
 // MIKEY-IBAKE (RFC 6267): the four-message exchange, private-key requests, our profile.
 export {
   IbakeInitiator, IbakeResponder, openStoredEsk, type StoredEsk, type IbakeInitiatorOptions, type IbakeResponderOptions, type IbakeOfferOptions,
-  type IbakeSecondMessage, type IbakeReceived, type PeerDomain,
+  type IbakeSecondMessage, type IbakeReceived, type IbakeReceivedFirst, type IbakeReceivedSecond, type PeerDomain,
 } from './exchange.js';
 export {
   IbakeKeyRequester, IbakeKeyResponder, type KeyRequestOptions, type PskKeyRequestOptions, type PkeKeyRequestOptions,

@@ -6,6 +6,7 @@ import { macCompute, macVerify, MAC_PARAMS } from '../../crypto/kemac.js';
 import type { MikeyPrf } from '../../crypto/prf.js';
 import { decodeMessage, type DecodedMessage } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
+import { payloadOf, payloadsOf } from '../../wire/lookup.js';
 import { encodeMessage, encodeMessageWithSpans, type EncodedMessage } from '../../wire/encode.js';
 import { DataType, EncrAlg, ErrorNo, GeneralExtType, KeyDataType, MacAlg as MacAlgCode, PayloadType, PrfFunc, TsType } from '../../wire/registry.js';
 import type {
@@ -221,12 +222,7 @@ export function decodeOrReject(bytes: Uint8Array): DecodedMessage {
   }
 }
 
-export function payloadsOf<T extends Payload['type']>(msg: Message, type: T): Array<PayloadOf<T>> {
-  return msg.payloads.filter((p): p is PayloadOf<T> => p.type === type);
-}
-export function payloadOf<T extends Payload['type']>(msg: Message, type: T): PayloadOf<T> | undefined {
-  return msg.payloads.find((p): p is PayloadOf<T> => p.type === type);
-}
+export { payloadOf, payloadsOf } from '../../wire/lookup.js';
 export function requirePayload<T extends Payload['type']>(msg: Message, type: T, what: string, errorNo: number = ErrorNo.UnsupportedMessageType): PayloadOf<T> {
   const p = payloadOf(msg, type);
   if (!p) throw new MikeyProtocolError(errorNo, `${what} missing`);
