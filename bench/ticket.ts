@@ -101,6 +101,13 @@ async function backend(label: string, store: Store): Promise<void> {
     const t0 = performance.now();
     try { return await commit(c); } finally { inCommit += performance.now() - t0; }
   };
+  const commitBatch = store.commitBatch?.bind(store);
+  if (commitBatch) {
+    store.commitBatch = async (cs) => {
+      const t0 = performance.now();
+      try { return await commitBatch(cs); } finally { inCommit += performance.now() - t0; }
+    };
+  }
   const handle = async (b: Uint8Array) => {
     const r = await service.handle(b, 'bench');
     if (r.kind !== 'answer' || r.errorNo !== undefined) throw new Error('refused');

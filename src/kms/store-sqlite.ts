@@ -144,39 +144,54 @@ export class SqliteStore implements Store {
     return this.run('DELETE FROM tpks WHERE created_at < ? AND id <> (SELECT id FROM tpks ORDER BY created_at DESC LIMIT 1)', createdBefore);
   }
 
-  async commit(c: CommitInput): Promise<CommitResult> {
-    const tx = this.db.transaction((): CommitResult => {
-      const fresh = this.run('INSERT INTO replay (key, expires_at, response) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, response = excluded.response WHERE replay.expires_at <= ?',
-        c.replay.key, c.replay.expiresAt, c.response, c.audit.at);
-      if (fresh === 0) {
-        const r = this.get('SELECT response FROM replay WHERE key = ?', c.replay.key);
-        return { status: 'replayed', response: r?.['response'] ? Buffer.from(r['response'] as Uint8Array) : undefined };
-      }
-      const use = c.resolved?.use;
-      if (use) {
-        this.run('INSERT INTO ticket_use (ticket_id, vi) VALUES (?, ?) ON CONFLICT DO NOTHING', use.key, use.claim);
-        const u = this.get('SELECT vi FROM ticket_use WHERE ticket_id = ?', use.key);
-        if (u && u['vi'] !== use.claim) throw new ReuseAbort();
-      }
-      if (c.issued) {
-        const t = c.issued;
-        this.run('INSERT INTO tickets (id, ticket_type, tpk_id, initiator, responders, flags, issued_at, valid_from, valid_to, digest, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          t.id, t.ticketType, t.tpkId ?? null, t.initiator, JSON.stringify(t.responders), t.flags, t.issuedAt, t.validFrom ?? null, t.validTo ?? null, t.digest, t.node);
-      }
-      if (c.resolved) {
-        const r = c.resolved;
-        this.run('INSERT INTO resolutions (ticket_id, resolver, vi, at, node) VALUES (?, ?, ?, ?, ?)', r.ticketId, r.resolver, r.vi ?? null, r.at, r.node);
-      }
-      const a = c.audit;
-      this.run('INSERT INTO audit (at, node, event, actor, detail) VALUES (?, ?, ?, ?, ?)', a.at, a.node, a.event, a.actor, JSON.stringify(a.detail));
-      return { status: 'stored' };
-    });
+  /** One request's rows; inside commitBatch's transaction it runs in a savepoint, so a reuse undoes only its own. */
+  private readonly commitOne = (c: CommitInput): CommitResult => {
+    const fresh = this.run('INSERT INTO replay (key, expires_at, response) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, response = excluded.response WHERE replay.expires_at <= ?',
+      c.replay.key, c.replay.expiresAt, c.response, c.audit.at);
+    if (fresh === 0) {
+      const r = this.get('SELECT response FROM replay WHERE key = ?', c.replay.key);
+      return { status: 'replayed', response: r?.['response'] ? Buffer.from(r['response'] as Uint8Array) : undefined };
+    }
+    const use = c.resolved?.use;
+    if (use) {
+      this.run('INSERT INTO ticket_use (ticket_id, vi) VALUES (?, ?) ON CONFLICT DO NOTHING', use.key, use.claim);
+      const u = this.get('SELECT vi FROM ticket_use WHERE ticket_id = ?', use.key);
+      if (u && u['vi'] !== use.claim) throw new ReuseAbort();
+    }
+    if (c.issued) {
+      const t = c.issued;
+      this.run('INSERT INTO tickets (id, ticket_type, tpk_id, initiator, responders, flags, issued_at, valid_from, valid_to, digest, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        t.id, t.ticketType, t.tpkId ?? null, t.initiator, JSON.stringify(t.responders), t.flags, t.issuedAt, t.validFrom ?? null, t.validTo ?? null, t.digest, t.node);
+    }
+    if (c.resolved) {
+      const r = c.resolved;
+      this.run('INSERT INTO resolutions (ticket_id, resolver, vi, at, node) VALUES (?, ?, ?, ?, ?)', r.ticketId, r.resolver, r.vi ?? null, r.at, r.node);
+    }
+    const a = c.audit;
+    this.run('INSERT INTO audit (at, node, event, actor, detail) VALUES (?, ?, ?, ?, ?)', a.at, a.node, a.event, a.actor, JSON.stringify(a.detail));
+    return { status: 'stored' };
+  };
+  private commitTxF?: Database.Transaction<(c: CommitInput) => CommitResult>;
+  private get commitTx() { return (this.commitTxF ??= this.db.transaction(this.commitOne)); }
+
+  private commitSaved(c: CommitInput): CommitResult {
     try {
-      return tx.immediate();
+      return this.commitTx.immediate(c);
     } catch (e) {
       if (e instanceof ReuseAbort) return { status: 'reuse' };
       throw e;
     }
+  }
+
+  async commit(c: CommitInput): Promise<CommitResult> {
+    return this.commitSaved(c);
+  }
+
+  /** Group commit: the requests of a batch in one transaction (one WAL append), each in its own savepoint. */
+  private batchTxF?: Database.Transaction<(cs: CommitInput[]) => CommitResult[]>;
+  async commitBatch(cs: CommitInput[]): Promise<CommitResult[]> {
+    this.batchTxF ??= this.db.transaction((xs: CommitInput[]): CommitResult[] => xs.map((c) => this.commitSaved(c)));
+    return this.batchTxF.immediate(cs);
   }
 
   async pruneReplay(now: number): Promise<number> {

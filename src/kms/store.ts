@@ -128,6 +128,12 @@ export interface Store extends IdKmsStore {
   pruneTpks(createdBefore: number): Promise<number>;
 
   commit(c: CommitInput): Promise<CommitResult>;
+  /**
+   * Group commit: several requests' rows in one transaction, each result as `commit` would give
+   * it, in order. All or none are stored (a failure fails every one); a reuse refused or a
+   * replay found concerns its own entry only.
+   */
+  commitBatch?(cs: CommitInput[]): Promise<CommitResult[]>;
   pruneReplay(now: number): Promise<number>;
 
   tickets(): Promise<TicketRow[]>;
