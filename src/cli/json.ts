@@ -4,11 +4,12 @@
 import {
   CertType, CsIdMapType, DataType, DhGroup, EccCurve, EncrAlg, ErrorNo, GeneralExtType, HashFunc,
   IdRole, IdType, KeyDataType, KeyIdType, KvType, MacAlg, OmaBcastSubtype, PayloadType, PkeCache,
-  PrfFunc, ProtType, RandRole, SakkeIdScheme, SakkeParams, SignType, SkType, SrtpAuthAlg, SrtpEncrAlg,
-  SrtpParam, SrtpPrf, FecOrder, TeslaParam, TicketType, TsRole, TsType, THDR_PAYLOAD, registryInfo,
+  PrfFunc, ProtType, RandRole, SakkeIdScheme, SakkeParams, SignType, SkType,
+  SrtpParam, TeslaParam, TicketType, TsRole, TsType, THDR_PAYLOAD, registryInfo,
 } from '../wire/registry.js';
 import type { Message, SpPayload } from '../wire/types.js';
 import { policyParams } from '../wire/sp.js';
+import { srtpParamValue } from '../wire/payloads.js';
 
 /** Fields whose value is a code point, and the registry naming it (by payload type where it differs). */
 const CODED: Record<string, object | Record<number, object>> = {
@@ -17,7 +18,8 @@ const CODED: Record<string, object | Record<number, object>> = {
   keyType: KeyDataType, kv: KvType, extType: GeneralExtType, keyIdType: KeyIdType, skType: SkType, curve: EccCurve,
   sakkeParams: SakkeParams, idScheme: SakkeIdScheme,
   // PKE C (RFC 3830 §6.2); V auth alg (§6.9); roles of TR, IDR, RANDR (RFC 6043 §6.4-6.6)
-  c: { 2: PkeCache }, authAlg: { 9: MacAlg }, role: { 13: TsRole, 14: IdRole, 15: RandRole }, subtype: { 21: OmaBcastSubtype },
+  c: { [PayloadType.Pke]: PkeCache }, authAlg: { [PayloadType.V]: MacAlg },
+  role: { [PayloadType.Tr]: TsRole, [PayloadType.Idr]: IdRole, [PayloadType.Randr]: RandRole }, subtype: { [PayloadType.GeneralExt]: OmaBcastSubtype },
 };
 const HEX32 = new Set(['csbId', 'ssrc', 'roc']);
 
@@ -40,9 +42,7 @@ function spParams(p: SpPayload): unknown[] {
   return policyParams(p).map((q) => {
     const out: Record<string, unknown> = { type: q.type, name: reg ? registryInfo(reg).label(q.type) ?? 'Unknown' : undefined, value: hex(q.value) };
     if (p.protType === ProtType.Srtp && q.value.length === 1) {
-      const v = q.value[0]!;
-      const vreg = q.type === 0 ? SrtpEncrAlg : q.type === 2 || q.type === 14 || q.type === 15 ? SrtpAuthAlg : q.type === 5 ? SrtpPrf : q.type === 9 ? FecOrder : undefined;
-      out['meaning'] = vreg ? registryInfo(vreg).label(v) ?? 'Unknown' : q.type === 7 || q.type === 8 || q.type === 10 ? (v ? 'on' : 'off') : v;
+      out['meaning'] = srtpParamValue(q.type, q.value[0]!);
     } else if (q.value.length > 0 && q.value.length <= 4) out['meaning'] = Buffer.from(q.value).readUIntBE(0, q.value.length);
     return out;
   });

@@ -21,13 +21,3 @@ export function policyParams(sp: SpPayload): PolicyParam[] {
 export function policyParam(sp: SpPayload, type: number): Uint8Array | undefined {
   return policyParams(sp).find((p) => p.type === type)?.value;
 }
-
-/** Size of the TLV block of an SP payload. */
-export function policyParamsLength(sp: SpPayload): number {
-  if (sp.params) {
-    let n = 0;
-    for (const q of sp.params) n += 2 + q.value.length;
-    return n;
-  }
-  return sp.paramBytes?.length ?? 0;
-}

@@ -145,9 +145,9 @@ export interface PolicyParam {
 }
 
 /**
- * SP (RFC 3830 §6.10). A decoded SP carries its parameters as `paramBytes`, the Type/Length/Value
- * block as received (validated: every parameter fits exactly); `policyParams(sp)` lists them.
- * A built SP gives `params`, which the encoder prefers when both are present.
+ * SP (RFC 3830 §6.10). A decoded SP carries its parameters as `params` (every Type/Length/Value
+ * checked to fit the block); a builder may give the block as `paramBytes` instead. The encoder
+ * writes `params` when present; `policyParams(sp)` lists them either way.
  */
 export interface SpPayload extends Base {
   type: typeof PayloadType.Sp;

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
-import { decodeMessage, encodeMessage, MikeyDecodeError, decodeIbakeData, decodeKeyDataChain } from '../../src/wire/index.js';
+import {
+  decodeMessage, encodeMessage, encodeMessageWithSpans, encodePayloads, MikeyDecodeError, decodeIbakeData, decodeKeyDataChain,
+} from '../../src/wire/index.js';
 import { CORPUS } from './corpus.js';
 
 const SAMPLES = CORPUS.map((s) => encodeMessage(s.message));
@@ -71,6 +73,45 @@ test('sub-payload decoders keep the same contract', () => {
       try { f(b, first); } catch (e) { if (!(e instanceof MikeyDecodeError)) throw e; }
     }
   }), { numRuns: 3000 });
+});
+
+/** Bytes of their own: the whole backing buffer is the message (nothing before, after or beside it). */
+function owned(b: Uint8Array, what: string): void {
+  assert.equal(b.byteOffset, 0, `${what}: byteOffset`);
+  assert.equal(b.buffer.byteLength, b.length, `${what}: buffer.byteLength`);
+}
+
+test('encode(decode(x)) gives x back, in bytes of its own', () => {
+  let accepted = 0;
+  const check = (bytes: Uint8Array): void => {
+    let m;
+    try {
+      m = decodeMessage(bytes);
+    } catch (e) {
+      if (e instanceof MikeyDecodeError) return;
+      throw e;
+    }
+    accepted++;
+    const out = encodeMessage(m);
+    assert.deepEqual(out, bytes);
+    owned(out, 'encodeMessage');
+    const withSpans = encodeMessageWithSpans(m);
+    assert.deepEqual(withSpans.bytes, bytes);
+    owned(withSpans.bytes, 'encodeMessageWithSpans');
+    // a chain alone too (what KEMAC, IBAKE and ESK plaintexts are encoded with)
+    const chain = encodePayloads(m.payloads);
+    assert.deepEqual(chain, bytes.subarray(m.header.span!.end));
+    owned(chain, 'encodePayloads');
+  };
+  for (const b of SAMPLES) check(b);
+  fc.assert(fc.property(fc.integer({ min: 0, max: SAMPLES.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 2 }), (i, ms) => {
+    check(mutate(SAMPLES[i]!, ms));
+  }), { numRuns: 3000 });
+  assert.ok(accepted > SAMPLES.length, `only ${accepted} inputs decoded`);
+  // two messages encoded one after the other share nothing
+  const a = encodeMessage(CORPUS[0]!.message);
+  const b = encodeMessage(CORPUS[0]!.message);
+  assert.notEqual(a.buffer, b.buffer);
 });
 
 test('no message takes more than a few milliseconds', () => {

@@ -1,0 +1,115 @@
+// The codec's cursors: a bounded reader over received bytes and a writer into a buffer sized
+// exactly beforehand, with the error helpers both sides share.
+import { MikeyDecodeError, MikeyEncodeError, withinPath } from './errors.js';
+import { ErrorNo } from './registry.js';
+import type { Payload, Span } from './types.js';
+
+/** Bounded cursor: `end` is the boundary of the structure being read, never the buffer's. */
+export class Reader {
+  readonly ab: ArrayBufferLike;
+  readonly base: number;
+  constructor(readonly buf: Uint8Array, public pos: number, public end: number, ab?: ArrayBufferLike, base?: number) {
+    this.ab = ab ?? buf.buffer;
+    this.base = base ?? buf.byteOffset;
+  }
+
+  need(n: number, what: string): void {
+    if (this.end - this.pos < n) {
+      throw new MikeyDecodeError(this.pos, '', `truncated ${what}: needs ${n} byte(s), ${this.end - this.pos} left`);
+    }
+  }
+  u8(): number {
+    return this.buf[this.pos++]!;
+  }
+  u16(): number {
+    const b = this.buf;
+    const v = (b[this.pos]! << 8) | b[this.pos + 1]!;
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+  }
+  /** A view of n bytes, bounds-checked. */
+  bytes(n: number, what: string): Uint8Array {
+    this.need(n, what);
+    // a direct view: cheaper than subarray(), which looks up a species constructor
+    const v = new Uint8Array(this.ab, this.base + this.pos, n);
+    this.pos += n;
+    return v;
+  }
+  /** A reader over the next n bytes (a nested structure); this one moves past them. */
+  sub(n: number, what: string): Reader {
+    this.need(n, what);
+    const r = new Reader(this.buf, this.pos, this.pos + n, this.ab, this.base);
+    this.pos += n;
+    return r;
+  }
+  /** A reader over [start, end) of the same buffer. */
+  at(start: number, end: number): Reader {
+    return new Reader(this.buf, start, end, this.ab, this.base);
+  }
+}
+
+export function fail(offset: number, reason: string, errorNo: number = ErrorNo.UnsupportedMessageType): never {
+  throw new MikeyDecodeError(offset, '', reason, errorNo);
+}
+
+/** Re-throw a decode error with one more element in front of its payload path. */
+export function within(e: unknown, label: string): never {
+  if (e instanceof MikeyDecodeError) throw withinPath(e, label);
+  throw e;
+}
+
+/** Writes into a buffer of the exact size of what is written (sized first, see encode.ts). */
+export class Writer {
+  pos = 0;
+  constructor(readonly buf: Uint8Array, readonly spans?: Map<Payload, Span>) {}
+  u8(v: number): void {
+    this.buf[this.pos++] = v;
+  }
+  u16(v: number): void {
+    const b = this.buf;
+    b[this.pos++] = v >>> 8;
+    b[this.pos++] = v;
+  }
+  u32(v: number): void {
+    const b = this.buf;
+    b[this.pos++] = v >>> 24;
+    b[this.pos++] = v >>> 16;
+    b[this.pos++] = v >>> 8;
+    b[this.pos++] = v;
+  }
+  bytes(v: Uint8Array): void {
+    const n = v.length;
+    const b = this.buf;
+    const p = this.pos;
+    // short fields byte by byte: set() costs more than the copy below ~24 bytes
+    if (n > 24) b.set(v, p);
+    else for (let i = 0; i < n; i++) b[p + i] = v[i]!;
+    this.pos = p + n;
+  }
+}
+
+/** A location for encode errors, turned into text only when an error is raised. */
+export type Where = string | (() => string);
+export const at = (w: Where): string => (typeof w === 'function' ? w() : w);
+/** Payload `index` of the chain at `chain`. */
+export const indexed = (chain: Where, index: number): (() => string) => () => `${at(chain)}[${index}]`;
+
+export function bad(where: Where, reason: string): never {
+  throw new MikeyEncodeError(at(where), reason);
+}
+export function fits(v: number, bits: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v < 2 ** bits;
+}
+/** Length checks; `what` names the field within `where`, joined only when an error is raised. */
+export function len8(b: Uint8Array, where: Where, what?: string): void {
+  if (b.length > 0xff) bad(what ? () => `${at(where)} ${what}` : where, `${b.length} bytes do not fit an 8-bit length`);
+}
+export function len16(n: number, where: Where, what?: string): void {
+  if (n > 0xffff) bad(what ? () => `${at(where)} ${what}` : where, `${n} bytes do not fit a 16-bit length`);
+}
