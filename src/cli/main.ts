@@ -24,8 +24,8 @@ export interface Command {
 /** Every command, in the order the help lists them. A new command adds a row and a module. */
 export const COMMANDS: Record<string, Command> = {
   decode: {
-    args: '[--json] [INPUT]',
-    summary: 'show a MIKEY message as a field tree (like tshark -V) or JSON lines;\nwith --psk or --key, open its KEMAC and show the keys',
+    args: '[--json] [--strict] [--keys FILE] [INPUT]',
+    summary: 'show a MIKEY message as a field tree (like tshark -V) or JSON lines;\nwith --psk or --key, open its KEMAC and show the keys; with --keys\n(MCX key material), check a MIKEY-SAKKE message step by step;\n--strict refuses deployed senders\' deviations',
     load: () => import('./decode.js'),
   },
   demo: { args: '', summary: 'run every implemented method over UDP on loopback, with a table', load: () => import('./demo.js') },

@@ -11,7 +11,11 @@ export {
 } from './mcx-xml.js';
 export {
   McxKmsClient, McxKmsError, httpsFetch, validateKeySet, checkCertificate, kmsOfCertificate,
-  type McxKmsClientOptions, type McxUserKeys, type KmsFetch, type HttpReply,
+  type McxKmsClientOptions, type McxKmsRedirectOptions, type McxUserKeys, type KmsFetch, type HttpReply,
 } from './mcx-client.js';
+export {
+  KRR_NS, KRR_CONTENT_TYPE, KrrError, buildKrr, parseKrr, readKrr, verifyKrr, krrChain, type KrrDoc, type KrrInfoDoc,
+} from './mcx-krr.js';
+export { XmlSignatureError, signatureTemplate, finishSignature, verifySignature, type XmlSigner, type XmlVerifier } from './xmldsig.js';
 export { mcxKmsHandler, type McxKmsHandlerOptions, type RequestHandler } from './mcx-server.js';
-export { parseXml, writeXml, XmlError, type XmlElement, type XmlNode } from './xml.js';
+export { parseXml, writeXml, canonicalize, XmlError, type XmlElement, type XmlNode } from './xml.js';

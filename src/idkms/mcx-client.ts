@@ -2,12 +2,14 @@
 // POST <base>/init and <base>/keyprov with a KmsRequest), from our KMS or another vendor's. Every
 // key set is checked before use: the UID (F.2.1), the RSK (RFC 6508 §6.1.2) and the SSK/PVT
 // (RFC 6507 §5.1.2).
+import { X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { eccsiValidateSsk } from '../crypto/eccsi.js';
 import { sakkeParamSet1, sakkeValidateRsk, SakkeKmsPublicKey } from '../crypto/sakke.js';
 import { mikeySakkeUid, type McxKms } from '../profiles/mcx/uid.js';
 import { systemClock, type Clock } from '../session/time.js';
 import { buildKmsRequest, parseKmsResponse, type KmsCertificateDoc, type KmsKeySetDoc, type KmsResponseDoc } from './mcx-xml.js';
+import { KrrError, krrChain, verifyKrr, type KrrDoc } from './mcx-krr.js';
 
 export interface HttpReply {
   status: number;
@@ -61,6 +63,24 @@ export interface McxKmsClientOptions {
   /** Trust anchors for the default fetch. */
   ca?: string | Buffer | Array<string | Buffer>;
   clock?: Clock;
+  /** Follow KMS Redirect Responses (D.4) to another KMS; without this option they are refused. */
+  redirects?: McxKmsRedirectOptions;
+}
+
+export interface McxKmsRedirectOptions {
+  /**
+   * The certificates (PEM) trusted to sign KRRs, by the URI of the KMS that signs them
+   * (D.4.2 leaves certificate verification to the deployment: here they are pinned).
+   */
+  signers: Record<string, string | string[]>;
+  /** Redirects followed for one request at most (default 2). */
+  maxHops?: number;
+  /** The KMS URIs a redirect may send us to (default: any, over HTTPS). */
+  allowedKmsUris?: string[];
+  /** The interface's base URL of a KMS (default https://<KMS URI>/keymanagement/identity/v1); only https URLs are followed. */
+  baseUrlOf?: (kmsUri: string) => string;
+  /** Allowed age of a KRR's Time (default 5 minutes). */
+  maxSkewMs?: number;
 }
 
 /** A validated key set, ready for MIKEY-SAKKE. */
@@ -123,15 +143,77 @@ export function validateKeySet(cert: KmsCertificateDoc, k: KmsKeySetDoc, userUri
 export class McxKmsClient {
   private readonly fetch: KmsFetch;
   private readonly clock: Clock;
+  private kms: { uri: string; baseUrl: string };
+  private krr: KrrDoc | undefined;
 
   constructor(private readonly opts: McxKmsClientOptions) {
     this.fetch = opts.fetch ?? httpsFetch({ ca: opts.ca });
     this.clock = opts.clock ?? systemClock;
+    this.kms = { uri: opts.kmsUri, baseUrl: opts.baseUrl };
+  }
+
+  /** The KMS this client talks to: the one configured, or where redirects sent it. */
+  get kmsUri(): string {
+    return this.kms.uri;
+  }
+
+  /** The last KMS Redirect Response followed (sent along as KrrList, D.2.2). */
+  get redirect(): KrrDoc | undefined {
+    return this.krr;
   }
 
   private async call(path: 'init' | 'keyprov'): Promise<KmsResponseDoc> {
-    const url = `${this.opts.baseUrl.replace(/\/+$/, '')}/${path}`;
-    const body = buildKmsRequest({ userUri: this.opts.userUri, kmsUri: this.opts.kmsUri, time: new Date(this.clock.now()), clientId: this.opts.clientId, deviceId: this.opts.deviceId, clientReqUrl: url });
+    const visited = new Set([this.kms.uri]);
+    for (let hop = 0; ; hop++) {
+      const doc = await this.callOnce(path);
+      const krr = doc.error?.redirect;
+      if (!krr) {
+        if (doc.error) throw new McxKmsError(`KMS error ${doc.error.code}: ${doc.error.message}`, undefined, doc.error.code);
+        return doc;
+      }
+      this.follow(krr, hop, visited);
+    }
+  }
+
+  /** D.4: checks a KRR and moves to the first KMS it proposes that we have not asked yet. */
+  private follow(krr: KrrDoc, hop: number, visited: Set<string>): void {
+    const r = this.opts.redirects;
+    const at = this.kms.uri;
+    if (!r) throw new McxKmsError(`KMS ${at} redirects to ${krr.info.initiatorKmsUris.join(', ') || '(none)'}: redirects are not followed (no redirects option)`);
+    const maxHops = r.maxHops ?? 2;
+    if (hop >= maxHops) throw new McxKmsError(`KMS redirect depth exceeded: more than ${maxHops} redirects`);
+    if (krrChain(krr).length > maxHops) throw new McxKmsError(`KMS redirect depth exceeded: ${krrChain(krr).length} nested KRRs`);
+    if (krr.info.processorUri !== at) throw new McxKmsError(`KRR from processor ${krr.info.processorUri}, not from KMS ${at} that answered`);
+    if (krr.info.initiatorUri !== this.opts.userUri) throw new McxKmsError(`KRR for ${krr.info.initiatorUri}, not ${this.opts.userUri}`);
+    if (Math.abs(krr.info.time.getTime() - this.clock.now()) > (r.maxSkewMs ?? 300_000)) throw new McxKmsError('KRR Time is outside the allowed skew');
+    try {
+      verifyKrr(krr, (processor, cert) => {
+        const pins = r.signers[processor];
+        return (Array.isArray(pins) ? pins : pins === undefined ? [] : [pins]).some((p) => new X509Certificate(p).raw.equals(cert.raw));
+      });
+    } catch (e) {
+      if (e instanceof KrrError) throw new McxKmsError(`KMS redirect refused: ${e.message}`, undefined, undefined, { cause: e });
+      throw e;
+    }
+    const next = krr.info.initiatorKmsUris.find((u) => !visited.has(u));
+    if (next === undefined) throw new McxKmsError(`KMS redirect loop: ${krr.info.initiatorKmsUris.join(', ') || 'no KMS'} already asked`);
+    if (r.allowedKmsUris && !r.allowedKmsUris.includes(next)) throw new McxKmsError(`KMS redirect to ${next}, which is not allowed`);
+    const baseUrl = r.baseUrlOf ? r.baseUrlOf(next) : `https://${next}/keymanagement/identity/v1`;
+    let proto: string;
+    try {
+      proto = new URL(baseUrl).protocol;
+    } catch {
+      throw new McxKmsError(`KMS redirect to ${next}: ${baseUrl} is not a URL`);
+    }
+    if (proto !== 'https:') throw new McxKmsError(`KMS redirect to ${baseUrl}: only https is followed`);
+    visited.add(next);
+    this.kms = { uri: next, baseUrl };
+    this.krr = krr;
+  }
+
+  private async callOnce(path: 'init' | 'keyprov'): Promise<KmsResponseDoc> {
+    const url = `${this.kms.baseUrl.replace(/\/+$/, '')}/${path}`;
+    const body = buildKmsRequest({ userUri: this.opts.userUri, kmsUri: this.kms.uri, time: new Date(this.clock.now()), clientId: this.opts.clientId, deviceId: this.opts.deviceId, clientReqUrl: url, krrList: this.krr });
     const reply = await this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/xml; charset=utf-8', accept: 'application/xml', ...this.opts.headers }, body });
     let doc: KmsResponseDoc | undefined;
     try {
@@ -140,9 +222,9 @@ export class McxKmsClient {
       if (reply.status !== 200) throw new McxKmsError(`KMS answered HTTP ${reply.status}`, reply.status);
       throw new McxKmsError(`KMS response is not a valid KmsResponse: ${(e as Error).message}`, reply.status, undefined, { cause: e });
     }
-    if (doc.error) throw new McxKmsError(`KMS error ${doc.error.code}: ${doc.error.message}`, reply.status, doc.error.code);
+    if (doc.error && !doc.error.redirect) throw new McxKmsError(`KMS error ${doc.error.code}: ${doc.error.message}`, reply.status, doc.error.code);
     if (reply.status !== 200) throw new McxKmsError(`KMS answered HTTP ${reply.status}`, reply.status);
-    if (doc.userUri !== this.opts.userUri || doc.kmsUri !== this.opts.kmsUri) throw new McxKmsError('KmsResponse for another user or KMS');
+    if (doc.userUri !== this.opts.userUri || doc.kmsUri !== this.kms.uri) throw new McxKmsError('KmsResponse for another user or KMS');
     if (doc.clientReqUrl !== url) throw new McxKmsError('KmsResponse answers another request URL');
     return doc;
   }
@@ -151,7 +233,7 @@ export class McxKmsClient {
   async init(): Promise<KmsCertificateDoc> {
     const doc = await this.call('init');
     if (doc.message?.kind !== 'init') throw new McxKmsError('KmsResponse to init without KmsInit');
-    return checkCertificate(doc.message.certificate, this.opts.kmsUri);
+    return checkCertificate(doc.message.certificate, this.kms.uri);
   }
 
   /** Key provisioning (D.3.3): every key set validated against the certificate (fetched when not given). */

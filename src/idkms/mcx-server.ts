@@ -2,10 +2,12 @@
 // node:http / node:https servers: POST <base>/init answers the KMS certificate, POST
 // <base>/keyprov the user's key sets. Who the user is comes from `authenticate` (an access token,
 // a TLS client certificate: the application's choice); the KmsRequest must name that user and us.
+import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { systemClock, type Clock } from '../session/time.js';
 import type { McxKeyIssuer } from './mcx-issuer.js';
 import { buildKmsResponse, parseKmsRequest, type KmsRequestDoc, type KmsResponseDoc } from './mcx-xml.js';
+import { buildKrr, parseKrr } from './mcx-krr.js';
 
 export interface McxKmsHandlerOptions {
   issuer: McxKeyIssuer;
@@ -20,6 +22,14 @@ export interface McxKmsHandlerOptions {
   maxSkewMs?: number;
   maxBodyBytes?: number;
   clock?: Clock;
+  /**
+   * KMS Redirect Responses (D.4): the KMS URIs a user is sent to instead of being served here
+   * (undefined or empty: served). A request that arrived by a redirect carries the previous KRR,
+   * which the new one nests.
+   */
+  redirect?: (userUri: string, request: KmsRequestDoc) => string[] | undefined | Promise<string[] | undefined>;
+  /** Signs the KRRs (D.4.2: ECDSA P-256 / SHA-256, the X.509 certificate in KeyInfo). */
+  krrSigner?: { privateKey: KeyObject | string; certificate: string };
   /** Told about every refused request (status, reason); nothing secret is in it. */
   onRefused?: (status: number, reason: string) => void;
 }
@@ -86,6 +96,14 @@ export function mcxKmsHandler(o: McxKmsHandlerOptions): RequestHandler {
       }
       if (reqPath !== path) throw new Refusal(400, 400, 'ClientReqUrl is not the resource requested');
       if (Math.abs(doc.time.getTime() - clock.now()) > (o.maxSkewMs ?? 300_000)) throw new Refusal(400, 400, 'Time is outside the allowed skew');
+      const elsewhere = await o.redirect?.(user, doc);
+      if (elsewhere?.length) {
+        if (!o.krrSigner) throw new Error('redirect configured without krrSigner');
+        const krr = buildKrr({ initiatorUri: user, processorUri: o.issuer.kmsUri, time: new Date(clock.now()), initiatorKmsUris: elsewhere, receiverKmsUris: [] },
+          { kind: 'ecdsa', ...o.krrSigner }, doc.krrList);
+        reply(200, { error: { code: 307, message: `use KMS ${elsewhere.join(', ')}`, redirect: parseKrr(krr) } });
+        return;
+      }
       if (op === 'init') {
         reply(200, { message: { kind: 'init', version: '1.0.0', certificate: o.issuer.certificate() } });
         return;

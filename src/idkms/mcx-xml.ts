@@ -4,6 +4,7 @@
 // order; keys as hexBinary (KeyContentType). Encrypted keys (EncKeyContentType, the D.2.2
 // security extension) and XML signatures are refused rather than misread.
 import { parseXml, leafText, Sequence, writeXml, XmlError, type XmlElement, type XmlNode } from './xml.js';
+import { KRR_NS, krrElementXml, krrListContent, readKrr, type KrrDoc } from './mcx-krr.js';
 
 export const KMS_NS = 'urn:3gpp:ns:mcsecKMSInterface:1.0';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
@@ -16,6 +17,8 @@ export interface KmsRequestDoc {
   clientId?: string;
   deviceId?: string;
   clientReqUrl: string;
+  /** KrrList (D.2.2): the KMS Redirect Response that sent the client here. */
+  krrList?: KrrDoc;
 }
 
 /** KmsCertificate (TS 33.180 Table D.3.2.2-1). */
@@ -70,7 +73,8 @@ export interface KmsResponseDoc {
   kmsId?: string;
   clientReqUrl: string;
   message?: KmsMessageDoc;
-  error?: { code: number; message: string };
+  /** KmsError; `redirect` is a KMS Redirect Response (D.4) carried in its extension point. */
+  error?: { code: number; message: string; redirect?: KrrDoc };
 }
 
 // ---- values ---------------------------------------------------------------------------------
@@ -138,7 +142,8 @@ const leaf = (name: string, text: string | undefined): XmlNode | undefined => (t
 export function buildKmsRequest(d: KmsRequestDoc): string {
   return writeXml({
     name: 'KmsRequest', attrs: [['xmlns', KMS_NS], ['Version', d.version ?? '1.1.0']],
-    children: [leaf('UserUri', d.userUri), leaf('KmsUri', d.kmsUri), leaf('Time', timeOut(d.time)), leaf('ClientId', d.clientId), leaf('DeviceId', d.deviceId), leaf('ClientReqUrl', d.clientReqUrl)],
+    children: [leaf('UserUri', d.userUri), leaf('KmsUri', d.kmsUri), leaf('Time', timeOut(d.time)), leaf('ClientId', d.clientId), leaf('DeviceId', d.deviceId), leaf('ClientReqUrl', d.clientReqUrl),
+      d.krrList ? { name: 'KrrList', children: krrListContent(d.krrList).map((raw) => ({ name: '', raw })) } : undefined],
   });
 }
 
@@ -153,6 +158,8 @@ export function parseKmsRequest(xml: string): KmsRequestDoc {
   const did = s.opt('DeviceId');
   if (did) d.deviceId = textIn(did);
   d.clientReqUrl = textIn(s.req('ClientReqUrl'));
+  const krr = s.opt('KrrList');
+  if (krr) d.krrList = readKrr(krr);
   s.end();
   return d;
 }
@@ -189,7 +196,7 @@ function keySetNode(k: KmsKeySetDoc): XmlNode {
 export function buildKmsResponse(d: KmsResponseDoc): string {
   if (!!d.message === !!d.error) throw new TypeError('a KmsResponse carries a KmsMessage or a KmsError');
   let body: XmlNode;
-  if (d.error) body = { name: 'KmsError', children: [leaf('ErrorCode', String(d.error.code)), leaf('ErrorMsg', d.error.message)] };
+  if (d.error) body = { name: 'KmsError', children: [leaf('ErrorCode', String(d.error.code)), leaf('ErrorMsg', d.error.message), d.error.redirect && { name: '', raw: krrElementXml(d.error.redirect) }] };
   else {
     const m = d.message!;
     body = {
@@ -199,8 +206,10 @@ export function buildKmsResponse(d: KmsResponseDoc): string {
         : { name: 'KmsKeyProv', attrs: [['Version', m.version]], children: m.keySets.map(keySetNode) }],
     };
   }
+  // xsi only where keys use xsi:type: a prefix declared on the root would be in scope of a
+  // nested signed KRR and change its canonical form (C14N 1.0 renders inherited namespaces)
   return writeXml({
-    name: 'KmsResponse', attrs: [['xmlns', KMS_NS], ['xmlns:xsi', XSI_NS], ['Version', d.version ?? '1.0.0']],
+    name: 'KmsResponse', attrs: [['xmlns', KMS_NS], ...(d.message?.kind === 'keyprov' ? [['xmlns:xsi', XSI_NS] as [string, string]] : []), ['Version', d.version ?? '1.0.0']],
     children: [leaf('UserUri', d.userUri), leaf('KmsUri', d.kmsUri), leaf('Time', timeOut(d.time)), leaf('KmsId', d.kmsId), leaf('ClientReqUrl', d.clientReqUrl), body],
   });
 }
@@ -294,6 +303,9 @@ export function parseKmsResponse(xml: string): KmsResponseDoc {
     const es = new Sequence(err, KMS_NS);
     d.error = { code: intIn(es.req('ErrorCode'), 'ErrorCode'), message: textIn(es.req('ErrorMsg')) };
     es.end();
+    const krrs = err.children.filter((c) => c.ns === KRR_NS && c.name === 'KmsRedirectResponse');
+    if (krrs.length > 1) throw new XmlError('KmsError with more than one KMS Redirect Response', err.offset);
+    if (krrs[0]) d.error.redirect = readKrr(krrs[0]);
   }
   s.end();
   return d;

@@ -23,6 +23,13 @@ export interface XmlElement {
   /** Character data directly inside (concatenated). */
   text: string;
   offset: number;
+  /** The name as written (prefix:local). */
+  qname: string;
+  /** Namespace declarations made on this element: prefix ('' for the default) to URI. */
+  nsDecls: Map<string, string>;
+  /** Children and character data in document order (comments dropped), for canonicalization. */
+  content: Array<string | XmlElement>;
+  parent?: XmlElement;
 }
 
 const NAME = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?$/;
@@ -88,7 +95,11 @@ export function parseXml(input: string): XmlElement {
       if (end < 0) throw new XmlError('unclosed element', i);
       const raw = input.slice(i, end);
       if (raw.includes('>') && raw.includes(']]>')) throw new XmlError('"]]>" in text', i);
-      stack.at(-1)!.el.text += decodeEntities(raw, i);
+      const t = decodeEntities(raw.replace(/\r\n?/g, '\n'), i);
+      const top = stack.at(-1)!.el;
+      top.text += t;
+      if (typeof top.content.at(-1) === 'string') top.content[top.content.length - 1] += t;
+      else top.content.push(t);
       i = end;
       continue;
     }
@@ -133,17 +144,22 @@ export function parseXml(input: string): XmlElement {
       const v = input.slice(vStart, vEnd);
       if (v.includes('<')) throw new XmlError('"<" in an attribute value', vStart);
       if (raw.has(m[1]!)) throw new XmlError(`duplicate attribute ${m[1]}`, i);
-      raw.set(m[1]!, decodeEntities(v, vStart).replace(/[\t\n\r]/g, ' '));
+      // XML 1.0 §2.11 and §3.3.3: line ends, then white space normalized; character references are not
+      raw.set(m[1]!, decodeEntities(v.replace(/\r\n?/g, '\n').replace(/[\t\n]/g, ' '), vStart));
       i = vEnd + 1;
     }
     const selfClosing = input.startsWith('/>', i);
     i += selfClosing ? 2 : 1;
     const own = new Map(scope);
+    const nsDecls = new Map<string, string>();
     for (const [k, v] of raw) {
-      if (k === 'xmlns') own.set('', v);
-      else if (k.startsWith('xmlns:')) {
+      if (k === 'xmlns') {
+        own.set('', v);
+        nsDecls.set('', v);
+      } else if (k.startsWith('xmlns:')) {
         if (!v) throw new XmlError('a prefix cannot be undeclared', start);
         own.set(k.slice(6), v);
+        nsDecls.set(k.slice(6), v);
       }
     }
     const resolve = (q: string, isAttr: boolean): [string, string] => {
@@ -164,8 +180,13 @@ export function parseXml(input: string): XmlElement {
       if (attrsNs.has(key)) throw new XmlError(`duplicate attribute ${key}`, start);
       attrsNs.set(key, v);
     }
-    const el: XmlElement = { name, ns, attrs, attrsNs, children: [], text: '', offset: start };
-    if (stack.length) stack.at(-1)!.el.children.push(el);
+    const el: XmlElement = { name, ns, attrs, attrsNs, children: [], text: '', offset: start, qname, nsDecls, content: [] };
+    if (stack.length) {
+      const parent = stack.at(-1)!.el;
+      parent.children.push(el);
+      parent.content.push(el);
+      el.parent = parent;
+    }
     else if (root) throw new XmlError('two root elements', start);
     if (selfClosing) {
       if (!stack.length) root = el;
@@ -193,12 +214,18 @@ export interface XmlNode {
   attrs?: Array<[string, string]>;
   text?: string;
   children?: Array<XmlNode | undefined>;
+  /** Already serialized XML written as it is (a signed element carried verbatim); name is ignored. */
+  raw?: string;
 }
 
 export function writeXml(root: XmlNode): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>\n'];
   const walk = (e: XmlNode, depth: number) => {
     const pad = '  '.repeat(depth);
+    if (e.raw !== undefined) {
+      out.push(`${pad}${e.raw}\n`);
+      return;
+    }
     const attrs = (e.attrs ?? []).map(([k, v]) => ` ${k}="${escapeXml(v)}"`).join('');
     const kids = (e.children ?? []).filter((c): c is XmlNode => !!c);
     if (kids.length) {
@@ -258,4 +285,68 @@ export class Sequence {
 export function leafText(el: XmlElement): string {
   if (el.children.length) throw new XmlError(`<${el.name}> must hold text only`, el.offset);
   return el.text.trim();
+}
+
+// ---- Canonical XML 1.0 (http://www.w3.org/TR/2001/REC-xml-c14n-20010315, without comments) ----
+
+function inScope(el: XmlElement): Map<string, string> {
+  const chain: XmlElement[] = [];
+  for (let e: XmlElement | undefined = el; e; e = e.parent) chain.unshift(e);
+  const m = new Map<string, string>();
+  for (const e of chain) for (const [p, u] of e.nsDecls) m.set(p, u);
+  return m;
+}
+
+const c14nText = (s: string) => s.replace(/[&<>\r]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#xD;' })[c]!);
+const c14nAttr = (s: string) => s.replace(/[&<"\t\n\r]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '"': '&quot;', '\t': '&#x9;', '\n': '&#xA;', '\r': '&#xD;' })[c]!);
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The canonical form (C14N 1.0, §2: a document subset of one element and its descendants) of
+ * `el` in its document: the namespaces in scope are rendered on `el`, declarations below it
+ * only where they change what is in scope; attributes sorted; empty elements as start-end pairs.
+ */
+export function canonicalize(el: XmlElement): string {
+  const out: string[] = [];
+  const walk = (e: XmlElement, rendered: Map<string, string>, scope: Map<string, string>) => {
+    const own = new Map(scope);
+    for (const [p, u] of e.nsDecls) own.set(p, u);
+    const ns: Array<[string, string]> = [];
+    for (const [p, u] of own) {
+      if (p === 'xml') continue;
+      if (p === '') {
+        if ((rendered.get('') ?? '') !== u) ns.push(['', u]);
+      } else if (rendered.get(p) !== u) ns.push([p, u]);
+    }
+    const next = new Map(rendered);
+    for (const [p, u] of ns) next.set(p, u);
+    ns.sort((a, b) => cmp(a[0], b[0]));
+    const attrs = [...e.attrs].map(([q, v]) => {
+      const k = q.indexOf(':');
+      return { q, v, ns: k < 0 ? '' : own.get(q.slice(0, k)) ?? '', local: k < 0 ? q : q.slice(k + 1) };
+    }).sort((a, b) => cmp(a.ns, b.ns) || cmp(a.local, b.local));
+    out.push(`<${e.qname}`);
+    for (const [p, u] of ns) out.push(p ? ` xmlns:${p}="${c14nAttr(u)}"` : ` xmlns="${c14nAttr(u)}"`);
+    for (const a of attrs) out.push(` ${a.q}="${c14nAttr(a.v)}"`);
+    out.push('>');
+    for (const c of e.content) {
+      if (typeof c === 'string') out.push(c14nText(c));
+      else walk(c, next, own);
+    }
+    out.push(`</${e.qname}>`);
+  };
+  const scope = el.parent ? inScope(el.parent) : new Map<string, string>();
+  walk(el, new Map(), scope);
+  return out.join('');
+}
+
+/** Every element of the tree with the attribute `Id` equal to `id` (a signed reference must find exactly one). */
+export function elementsById(root: XmlElement, id: string): XmlElement[] {
+  const found: XmlElement[] = [];
+  const walk = (e: XmlElement) => {
+    if (e.attrs.get('Id') === id) found.push(e);
+    for (const c of e.children) walk(c);
+  };
+  walk(root);
+  return found;
 }
