@@ -593,6 +593,8 @@ static void jac_mul(const field* F, jac* r, const limb* Ax, const limb* Ay, cons
 
 /* ---- N-API glue ---- */
 
+
+
 #define THROW(env, msg)                        \
     do {                                       \
         napi_throw_error(env, NULL, msg);      \
@@ -620,6 +622,327 @@ static int get_i32(napi_env env, napi_value v, const int32_t** data, size_t* len
     size_t off;
     if (napi_get_typedarray_info(env, v, &type, len, (void**)data, &ab, &off) != napi_ok) return -1;
     return type == napi_int32_array ? 0 : -1;
+}
+
+/* ---- P-256 by OpenSSL's EC API in the node binary (ECCSI, RFC 6507) ----
+ *
+ * Resolved with dlsym like bn_mul_mont: when the node binary (or the libcrypto it links) does
+ * not export them, p256 stays NULL, the addon reports p256: false and eccsi.ts keeps its own
+ * path. EC_POINT_mul with the generator alone is constant time in OpenSSL (nistz256 tables or
+ * the Montgomery ladder): it takes the secret scalars. EC_POINTs_mul (several points) takes
+ * public scalars only. Points are 0x04 || x || y (65 octets), scalars 32 octets big-endian.
+ * A fixed-base table of a point B is a copy of the group with generator B, precomputed. */
+
+typedef struct ossl_group OSSL_GROUP;
+typedef struct ossl_point OSSL_POINT;
+typedef struct ossl_bn OSSL_BN;
+typedef struct ossl_ctx OSSL_CTX;
+typedef struct ossl_md OSSL_MD;
+
+static struct {
+    OSSL_GROUP* (*group_new_by_curve_name)(int nid);
+    OSSL_GROUP* (*group_dup)(const OSSL_GROUP*);
+    void (*group_free)(OSSL_GROUP*);
+    int (*group_set_generator)(OSSL_GROUP*, const OSSL_POINT*, const OSSL_BN*, const OSSL_BN*);
+    const OSSL_BN* (*group_order)(const OSSL_GROUP*);
+    const OSSL_BN* (*group_cofactor)(const OSSL_GROUP*);
+    int (*group_precompute)(OSSL_GROUP*, OSSL_CTX*);
+    OSSL_POINT* (*point_new)(const OSSL_GROUP*);
+    void (*point_free)(OSSL_POINT*);
+    void (*point_clear_free)(OSSL_POINT*);
+    int (*oct2point)(const OSSL_GROUP*, OSSL_POINT*, const unsigned char*, size_t, OSSL_CTX*);
+    size_t (*point2oct)(const OSSL_GROUP*, const OSSL_POINT*, int form, unsigned char*, size_t, OSSL_CTX*);
+    int (*mul)(const OSSL_GROUP*, OSSL_POINT*, const OSSL_BN*, const OSSL_POINT*, const OSSL_BN*, OSSL_CTX*);
+    int (*muls)(const OSSL_GROUP*, OSSL_POINT*, const OSSL_BN*, size_t, const OSSL_POINT* [], const OSSL_BN* [], OSSL_CTX*);
+    int (*add)(const OSSL_GROUP*, OSSL_POINT*, const OSSL_POINT*, const OSSL_POINT*, OSSL_CTX*);
+    int (*is_at_infinity)(const OSSL_GROUP*, const OSSL_POINT*);
+    OSSL_BN* (*bin2bn)(const unsigned char*, int, OSSL_BN*);
+    int (*bn2binpad)(const OSSL_BN*, unsigned char*, int);
+    OSSL_BN* (*mod_inverse)(OSSL_BN*, const OSSL_BN*, const OSSL_BN*, OSSL_CTX*);
+    void (*bn_free)(OSSL_BN*);
+    void (*bn_clear_free)(OSSL_BN*);
+    OSSL_CTX* (*ctx_new)(void);
+    void (*ctx_free)(OSSL_CTX*);
+    void (*err_clear)(void);
+    const OSSL_MD* (*sha256)(void);
+    unsigned char* (*hmac)(const OSSL_MD*, const void*, int, const unsigned char*, size_t, unsigned char*, unsigned int*);
+} ossl;
+static OSSL_GROUP* p256;
+
+#define NID_X9_62_prime256v1 415
+#define POINT_CONVERSION_UNCOMPRESSED 4
+
+static void p256_init(void)
+{
+    if (p256 != NULL) return;
+#define SYM(field, name)                                  \
+    *(void**)(&ossl.field) = dlsym(RTLD_DEFAULT, name);   \
+    if (ossl.field == NULL) return;
+    SYM(group_new_by_curve_name, "EC_GROUP_new_by_curve_name");
+    SYM(group_dup, "EC_GROUP_dup");
+    SYM(group_free, "EC_GROUP_free");
+    SYM(group_set_generator, "EC_GROUP_set_generator");
+    SYM(group_order, "EC_GROUP_get0_order");
+    SYM(group_cofactor, "EC_GROUP_get0_cofactor");
+    SYM(group_precompute, "EC_GROUP_precompute_mult");
+    SYM(point_new, "EC_POINT_new");
+    SYM(point_free, "EC_POINT_free");
+    SYM(point_clear_free, "EC_POINT_clear_free");
+    SYM(oct2point, "EC_POINT_oct2point");
+    SYM(point2oct, "EC_POINT_point2oct");
+    SYM(mul, "EC_POINT_mul");
+    SYM(muls, "EC_POINTs_mul");
+    SYM(add, "EC_POINT_add");
+    SYM(is_at_infinity, "EC_POINT_is_at_infinity");
+    SYM(bin2bn, "BN_bin2bn");
+    SYM(bn2binpad, "BN_bn2binpad");
+    SYM(mod_inverse, "BN_mod_inverse");
+    SYM(bn_free, "BN_free");
+    SYM(bn_clear_free, "BN_clear_free");
+    SYM(ctx_new, "BN_CTX_new");
+    SYM(ctx_free, "BN_CTX_free");
+    SYM(err_clear, "ERR_clear_error");
+    SYM(sha256, "EVP_sha256");
+    SYM(hmac, "HMAC");
+#undef SYM
+    p256 = ossl.group_new_by_curve_name(NID_X9_62_prime256v1);
+}
+
+/* a point of P-256 from 65 octets 0x04 || x || y: coordinates below p and on the curve
+ * (EC_POINT_oct2point checks both); NULL otherwise */
+static OSSL_POINT* p256_point(const unsigned char* b, size_t len, OSSL_CTX* ctx)
+{
+    if (len != 65 || b[0] != 4) return NULL;
+    OSSL_POINT* P = ossl.point_new(p256);
+    if (P == NULL) return NULL;
+    if (ossl.oct2point(p256, P, b, len, ctx) != 1) {
+        ossl.point_free(P);
+        return NULL;
+    }
+    return P;
+}
+
+/* 65 octets for a finite point; JS null for the point at infinity */
+static napi_value p256_out(napi_env env, const OSSL_POINT* R, OSSL_CTX* ctx)
+{
+    napi_value v;
+    void* data;
+    if (ossl.is_at_infinity(p256, R)) {
+        napi_get_null(env, &v);
+        return v;
+    }
+    napi_create_buffer(env, 65, &data, &v);
+    if (ossl.point2oct(p256, R, POINT_CONVERSION_UNCOMPRESSED, data, 65, ctx) != 65) {
+        napi_throw_error(env, NULL, "point encoding failed");
+        return NULL;
+    }
+    return v;
+}
+
+#define P256_ARGS(k)                                                   \
+    size_t argc = k;                                                   \
+    napi_value argv[k];                                                \
+    napi_get_cb_info(env, info, &argc, argv, NULL, NULL);              \
+    if (argc != k) THROW(env, "wrong number of arguments");            \
+    if (p256 == NULL) THROW(env, "P-256 not available");
+
+/* p256Check(point) -> true when 0x04 || x || y is a point of P-256 */
+static napi_value js_p256_check(napi_env env, napi_callback_info info)
+{
+    P256_ARGS(1);
+    unsigned char* b;
+    size_t len;
+    napi_value v;
+    if (get_bytes(env, argv[0], &b, &len) != 0) THROW(env, "bad point");
+    OSSL_CTX* ctx = ossl.ctx_new();
+    OSSL_POINT* P = ctx ? p256_point(b, len, ctx) : NULL;
+    napi_get_boolean(env, P != NULL, &v);
+    if (P) ossl.point_free(P);
+    else ossl.err_clear();
+    if (ctx) ossl.ctx_free(ctx);
+    return v;
+}
+
+/* p256MulG(k) -> [k]G (null for infinity); k secret, 32 octets: constant time */
+static napi_value js_p256_mul_g(napi_env env, napi_callback_info info)
+{
+    P256_ARGS(1);
+    unsigned char* k;
+    size_t klen;
+    if (get_bytes(env, argv[0], &k, &klen) != 0 || klen != 32) THROW(env, "bad scalar");
+    OSSL_CTX* ctx = ossl.ctx_new();
+    OSSL_BN* n = ossl.bin2bn(k, 32, NULL);
+    OSSL_POINT* R = ossl.point_new(p256);
+    napi_value v = NULL;
+    if (ctx == NULL || n == NULL || R == NULL || ossl.mul(p256, R, n, NULL, NULL, ctx) != 1) {
+        ossl.err_clear();
+        napi_throw_error(env, NULL, "P-256 multiplication failed");
+    } else v = p256_out(env, R, ctx);
+    if (R) ossl.point_clear_free(R);
+    if (n) ossl.bn_clear_free(n);
+    if (ctx) ossl.ctx_free(ctx);
+    return v;
+}
+
+static void table_free(napi_env env, void* data, void* hint) { ossl.group_free((OSSL_GROUP*)data); }
+
+/* p256Table(point) -> opaque fixed-base table of the point (a precomputed group copy) */
+static napi_value js_p256_table(napi_env env, napi_callback_info info)
+{
+    P256_ARGS(1);
+    unsigned char* b;
+    size_t len;
+    napi_value v = NULL;
+    if (get_bytes(env, argv[0], &b, &len) != 0) THROW(env, "bad point");
+    OSSL_CTX* ctx = ossl.ctx_new();
+    OSSL_POINT* B = ctx ? p256_point(b, len, ctx) : NULL;
+    OSSL_GROUP* g = B ? ossl.group_dup(p256) : NULL;
+    if (g != NULL && ossl.group_set_generator(g, B, ossl.group_order(p256), ossl.group_cofactor(p256)) == 1 &&
+        ossl.group_precompute(g, ctx) == 1 && napi_create_external(env, g, table_free, NULL, &v) == napi_ok) {
+        g = NULL;
+    } else {
+        ossl.err_clear();
+        napi_throw_error(env, NULL, B == NULL ? "bad point" : "P-256 table failed");
+        v = NULL;
+    }
+    if (g) ossl.group_free(g);
+    if (B) ossl.point_free(B);
+    if (ctx) ossl.ctx_free(ctx);
+    return v;
+}
+
+static int is_one(const unsigned char* s)
+{
+    for (int i = 0; i < 31; i++)
+        if (s[i] != 0) return 0;
+    return s[31] == 1;
+}
+
+/* p256Lin(g, points, scalars, table, t) -> [g]G + sum [s_i]P_i + [t]T (null for infinity).
+ * Public scalars only. g and t: 32 octets or empty (no term); points: m * 65 octets, each
+ * checked to lie on the curve (throws "bad point" otherwise); scalars: m * 32 octets; table:
+ * from p256Table (T its point) or null. A scalar 1 is an addition. */
+static napi_value js_p256_lin(napi_env env, napi_callback_info info)
+{
+    P256_ARGS(5);
+    unsigned char *g, *pts, *sc, *t = NULL;
+    size_t glen, plen, slen, tlen = 0;
+    OSSL_GROUP* tab = NULL;
+    napi_valuetype tt;
+    if (get_bytes(env, argv[0], &g, &glen) != 0 || (glen != 0 && glen != 32)) THROW(env, "bad scalar");
+    if (get_bytes(env, argv[1], &pts, &plen) != 0 || plen % 65 != 0 || plen / 65 > 4) THROW(env, "bad point");
+    if (get_bytes(env, argv[2], &sc, &slen) != 0 || slen != (plen / 65) * 32) THROW(env, "bad scalar");
+    if (napi_typeof(env, argv[3], &tt) != napi_ok) THROW(env, "bad table");
+    if (tt == napi_external) {
+        if (napi_get_value_external(env, argv[3], (void**)&tab) != napi_ok) THROW(env, "bad table");
+        if (get_bytes(env, argv[4], &t, &tlen) != 0 || tlen != 32) THROW(env, "bad scalar");
+    } else if (tt != napi_null) THROW(env, "bad table");
+    size_t m = plen / 65, k = 0;
+    const OSSL_POINT* P[4] = { NULL };
+    const OSSL_BN* S[4] = { NULL };
+    OSSL_POINT* A[5] = { NULL }; /* terms added after the multiplication */
+    size_t na = 0;
+    OSSL_BN *gn = NULL, *tn = NULL;
+    OSSL_POINT* R = NULL;
+    napi_value v = NULL;
+    const char* problem = NULL;
+    const char* failed = "P-256 multiplication failed";
+    OSSL_CTX* ctx = ossl.ctx_new();
+    if (ctx == NULL || (R = ossl.point_new(p256)) == NULL) problem = failed;
+    for (size_t i = 0; problem == NULL && i < m; i++) {
+        OSSL_POINT* Pi = p256_point(pts + 65 * i, 65, ctx);
+        if (Pi == NULL) problem = "bad point";
+        else if (is_one(sc + 32 * i)) A[na++] = Pi;
+        else {
+            P[k] = Pi;
+            if ((S[k++] = ossl.bin2bn(sc + 32 * i, 32, NULL)) == NULL) problem = failed;
+        }
+    }
+    if (problem == NULL && glen == 32 && (gn = ossl.bin2bn(g, 32, NULL)) == NULL) problem = failed;
+    if (problem == NULL && tab != NULL) {
+        /* [t]T by the table's group, carried over as octets */
+        unsigned char o[65];
+        OSSL_POINT* T = ossl.point_new(tab);
+        if (T == NULL || (tn = ossl.bin2bn(t, 32, NULL)) == NULL || ossl.mul(tab, T, tn, NULL, NULL, ctx) != 1) problem = failed;
+        else if (!ossl.is_at_infinity(tab, T)) {
+            if (ossl.point2oct(tab, T, POINT_CONVERSION_UNCOMPRESSED, o, 65, ctx) != 65 || (A[na] = p256_point(o, 65, ctx)) == NULL) problem = failed;
+            else na++;
+        }
+        if (T) ossl.point_free(T);
+    }
+    if (problem == NULL && ossl.muls(p256, R, gn, k, P, S, ctx) != 1) problem = failed;
+    for (size_t i = 0; problem == NULL && i < na; i++)
+        if (ossl.add(p256, R, R, A[i], ctx) != 1) problem = failed;
+    if (problem != NULL) {
+        ossl.err_clear();
+        napi_throw_error(env, NULL, problem);
+    } else v = p256_out(env, R, ctx);
+    for (size_t i = 0; i < k; i++) {
+        if (P[i]) ossl.point_free((OSSL_POINT*)P[i]);
+        if (S[i]) ossl.bn_free((OSSL_BN*)S[i]);
+    }
+    for (size_t i = 0; i < na; i++) ossl.point_free(A[i]);
+    if (gn) ossl.bn_free(gn);
+    if (tn) ossl.bn_free(tn);
+    if (R) ossl.point_free(R);
+    if (ctx) ossl.ctx_free(ctx);
+    return v;
+}
+
+/* modInverse(m, a) -> a^-1 mod m as m's length in octets, or null when none exists. Variable
+ * time: callers blind secret values first (field.ts invModBlinded). */
+static napi_value js_mod_inverse(napi_env env, napi_callback_info info)
+{
+    P256_ARGS(2);
+    unsigned char *mb, *ab;
+    size_t mlen, alen;
+    napi_value v = NULL;
+    void* data;
+    if (get_bytes(env, argv[0], &mb, &mlen) != 0 || mlen == 0 || mlen > 512) THROW(env, "bad modulus");
+    if (get_bytes(env, argv[1], &ab, &alen) != 0 || alen > 512) THROW(env, "bad value");
+    OSSL_CTX* ctx = ossl.ctx_new();
+    OSSL_BN* m = ossl.bin2bn(mb, (int)mlen, NULL);
+    OSSL_BN* a = ossl.bin2bn(ab, (int)alen, NULL);
+    OSSL_BN* r = (ctx && m && a) ? ossl.mod_inverse(NULL, a, m, ctx) : NULL;
+    if (r == NULL) {
+        ossl.err_clear();
+        napi_get_null(env, &v);
+    } else {
+        napi_create_buffer(env, mlen, &data, &v);
+        ossl.bn2binpad(r, data, (int)mlen);
+        ossl.bn_clear_free(r);
+    }
+    if (a) ossl.bn_clear_free(a);
+    if (m) ossl.bn_free(m);
+    if (ctx) ossl.ctx_free(ctx);
+    return v;
+}
+
+/* hmacSha256(key, data) -> HMAC-SHA-256 (RFC 2104), 32 octets, by OpenSSL's HMAC() */
+static napi_value js_hmac_sha256(napi_env env, napi_callback_info info)
+{
+    P256_ARGS(2);
+    unsigned char *k, *d;
+    size_t klen, dlen;
+    unsigned int outlen = 32;
+    napi_value v;
+    void* data;
+    if (get_bytes(env, argv[0], &k, &klen) != 0 || klen > 1024) THROW(env, "bad key");
+    if (get_bytes(env, argv[1], &d, &dlen) != 0) THROW(env, "bad data");
+    napi_create_buffer(env, 32, &data, &v);
+    if (ossl.hmac(ossl.sha256(), k, (int)klen, d, dlen, data, &outlen) == NULL || outlen != 32) {
+        ossl.err_clear();
+        THROW(env, "HMAC failed");
+    }
+    return v;
+}
+
+/* p256() -> whether the P-256 functions (and modInverse, hmacSha256) are available */
+static napi_value js_p256(napi_env env, napi_callback_info info)
+{
+    napi_value v;
+    napi_get_boolean(env, p256 != NULL, &v);
+    return v;
 }
 
 /* an element of F_p given as big-endian octets, < p, into Montgomery form */
@@ -879,6 +1202,7 @@ static napi_value init(napi_env env, napi_value exports)
 {
     if (getenv("MIKEY_NATIVE_BACKEND") == NULL || strcmp(getenv("MIKEY_NATIVE_BACKEND"), "c") != 0)
         openssl_mul_mont = (bn_mul_mont_fn)dlsym(RTLD_DEFAULT, "bn_mul_mont");
+    if (getenv("MIKEY_NATIVE_P256") == NULL || strcmp(getenv("MIKEY_NATIVE_P256"), "0") != 0) p256_init();
     napi_property_descriptor d[] = {
         { "millerSakke", NULL, js_miller_sakke, NULL, NULL, NULL, napi_default, NULL },
         { "linesPack", NULL, js_lines_pack, NULL, NULL, NULL, napi_default, NULL },
@@ -892,6 +1216,13 @@ static napi_value init(napi_env env, napi_value exports)
         { "fp2FixedPow", NULL, js_fp2_fixed_pow, NULL, NULL, NULL, napi_default, NULL },
         { "backend", NULL, js_backend, NULL, NULL, NULL, napi_default, NULL },
         { "setBackend", NULL, js_set_backend, NULL, NULL, NULL, napi_default, NULL },
+        { "p256", NULL, js_p256, NULL, NULL, NULL, napi_default, NULL },
+        { "p256Check", NULL, js_p256_check, NULL, NULL, NULL, napi_default, NULL },
+        { "p256MulG", NULL, js_p256_mul_g, NULL, NULL, NULL, napi_default, NULL },
+        { "p256Lin", NULL, js_p256_lin, NULL, NULL, NULL, napi_default, NULL },
+        { "p256Table", NULL, js_p256_table, NULL, NULL, NULL, napi_default, NULL },
+        { "modInverse", NULL, js_mod_inverse, NULL, NULL, NULL, napi_default, NULL },
+        { "hmacSha256", NULL, js_hmac_sha256, NULL, NULL, NULL, napi_default, NULL },
     };
     napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
     return exports;

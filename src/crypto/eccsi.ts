@@ -1,15 +1,18 @@
 // ECCSI, Elliptic Curve-Based Certificateless Signatures for Identity-Based Encryption
 // (RFC 6507), on NIST P-256 with SHA-256 (the parameters of RFC 6507 App. A / RFC 6509).
 //
-// Scalar multiplications by secrets and by per-signature values run natively in node:crypto
-// (OpenSSL): [k]G by ECDH key generation, x([k]A) by ECDH. Multiples of the fixed KPAK come
-// from a fixed-base table; @noble/curves validates points and computes the rare degenerate
-// cases exactly.
-import { ECDH, createECDH, createHash } from 'node:crypto';
+// With the native core (src/crypto/native.ts) every operation is OpenSSL's P-256 through its EC
+// API: [k]G for secrets in constant time, verification as one public linear combination
+// [a]G + [b]PVT + [c]KPAK, point checks by EC_POINT_oct2point. Without it, scalar
+// multiplications by secrets and by per-signature values run in node:crypto (OpenSSL): [k]G by
+// ECDH key generation, x([k]A) by ECDH; multiples of the fixed KPAK come from a fixed-base
+// table; @noble/curves validates points and computes the rare degenerate cases exactly.
+import { ECDH, createECDH, createHash, timingSafeEqual } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import { CryptoError } from './errors.js';
 import { hedgedNonces, type NonceGenerator } from './nonce.js';
 import { Curve, FixedBaseTable } from './pairing/curve.js';
+import { type NativeIbc, type P256Table, nativeP256 } from './native.js';
 import {
   bigIntToBytes,
   bytesToBigInt,
@@ -43,6 +46,53 @@ const ecdh = createECDH('prime256v1');
 function mulG(k: bigint): NoblePoint {
   ecdh.setPrivateKey(bigIntToBytes(k, ECCSI_N));
   return Pt.fromBytes(new Uint8Array(ecdh.getPublicKey()));
+}
+
+/** [k]G as 0x04 || x || y, k in [1, q-1], constant time (native, else ECDH key generation). */
+function mulGBytes(k: bigint): Uint8Array {
+  const nat = nativeP256();
+  const kb = bigIntToBytes(k, ECCSI_N);
+  if (nat) return u8(nat.p256MulG(kb)!);
+  ecdh.setPrivateKey(kb);
+  return new Uint8Array(ecdh.getPublicKey());
+}
+
+/** A point given as 0x04 || x || y checked natively to lie on P-256 (RFC 6507 §5.1.2 step 1). */
+function checkPoint(nat: NativeIbc, bytes: Uint8Array, what: string): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== POINT_LEN) throw new CryptoError('invalid-length', `${what} must be ${POINT_LEN} octets`);
+  if (bytes[0] !== 4) throw new CryptoError('invalid-point', `${what} is not in uncompressed form`);
+  if (!nat.p256Check(bytes)) throw new CryptoError('invalid-point', `${what} is not on the curve`);
+  return bytes;
+}
+
+/** [g]G + [a]A + [b]B (+ [t]T by T's table) for public scalars, natively; null for infinity. */
+function linear(nat: NativeIbc, g: bigint, A: Uint8Array, a: bigint, B?: Uint8Array, b?: bigint, T?: P256Table, t?: bigint): Uint8Array | null {
+  const s32 = (v: bigint) => bigIntToBytes(mod(v, q), ECCSI_N);
+  const pts = B === undefined ? A : concatBytes(A, B);
+  const sc = B === undefined ? s32(a) : concatBytes(s32(a), s32(b!));
+  const R = nat.p256Lin(s32(g), pts, sc, T ?? null, T === undefined ? new Uint8Array(0) : s32(t!));
+  return R === null ? null : u8(R);
+}
+
+/** A plain Uint8Array view of a native Buffer. */
+function u8(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
+// Fixed-base tables of the last few KPAKs (checked on the curve), for [c]KPAK in verification:
+// the KMS key every verifier of a community holds (RFC 6507 §4.2).
+const kpakNativeTables = new Map<string, P256Table>();
+
+function kpakNativeTable(nat: NativeIbc, kpak: Uint8Array): P256Table {
+  if (!(kpak instanceof Uint8Array)) throw new CryptoError('invalid-length', 'KPAK must be bytes');
+  const key = Buffer.from(kpak.buffer, kpak.byteOffset, kpak.length).toString('base64');
+  let t = kpakNativeTables.get(key);
+  if (!t) {
+    t = nat.p256Table(checkPoint(nat, kpak, 'KPAK'));
+    if (kpakNativeTables.size >= 8) kpakNativeTables.delete(kpakNativeTables.keys().next().value!);
+    kpakNativeTables.set(key, t);
+  }
+  return t;
 }
 
 interface Aff {
@@ -147,7 +197,7 @@ export function eccsiKmsSetup(random: RandomSource = defaultRandom): EccsiKmsKey
 
 export function eccsiKmsKeysFromSecret(ksak: Uint8Array): EccsiKmsKeys {
   const k = decodeScalar(ksak, 'KSAK');
-  return { ksak: new Uint8Array(ksak), kpak: encodePoint(mulG(k)) };
+  return { ksak: new Uint8Array(ksak), kpak: mulGBytes(k) };
 }
 
 /** HS = hash( G || KPAK || ID || PVT ) (RFC 6507 §5.1.1 step 3). */
@@ -184,7 +234,7 @@ export function eccsiMakeSskPvt(
     const v = opts.v !== undefined && attempt === 0 ? mod(opts.v, q) : (nonces ??= hedgedNonces(q, ksak, sha256(kpak, id), opts.random)).next();
     if (v === 0n) throw new CryptoError('invalid-parameter', 'v must be non-zero');
     // 2) PVT = [v]G
-    const pvt = encodePoint(mulG(v));
+    const pvt = mulGBytes(v);
     // 3) HS = hash( G || KPAK || ID || PVT )
     const hs = eccsiHashHS(kpak, id, pvt);
     const HS = bytesToBigInt(hs);
@@ -211,6 +261,14 @@ function signerPoint(kpakP: NoblePoint, HS: bigint, pvtP: NoblePoint): NoblePoin
 /** Y = [HS]PVT + KPAK (RFC 6507 §5.2.2 step 4), 0x04 || x || y. */
 export function eccsiComputeY(kpak: Uint8Array, id: Uint8Array, pvt: Uint8Array): Uint8Array {
   checkId(id);
+  const nat = nativeP256();
+  if (nat) {
+    const k = checkPoint(nat, kpak, 'KPAK');
+    const v = checkPoint(nat, pvt, 'PVT');
+    const Y = linear(nat, 0n, v, bytesToBigInt(eccsiHashHS(k, id, v)), k, 1n);
+    if (Y === null) throw new CryptoError('invalid-point', 'Y is the point at infinity');
+    return Y;
+  }
   const kpakP = decodePoint(kpak, 'KPAK');
   const pvtP = decodePoint(pvt, 'PVT');
   const hs = eccsiHashHS(encodePoint(kpakP), id, encodePoint(pvtP));
@@ -225,6 +283,19 @@ export function eccsiComputeY(kpak: Uint8Array, id: Uint8Array, pvt: Uint8Array)
  */
 export function eccsiValidateSsk(kpak: Uint8Array, id: Uint8Array, ssk: Uint8Array, pvt: Uint8Array): Uint8Array {
   checkId(id);
+  const nat = nativeP256();
+  if (nat) {
+    const k = checkPoint(nat, kpak, 'KPAK');
+    const sskV = decodeScalar(ssk, 'SSK');
+    // 1) PVT on E; 2) HS = hash( G || KPAK || ID || PVT )
+    const v = checkPoint(nat, pvt, 'PVT');
+    const hs = eccsiHashHS(k, id, v);
+    // 3) KPAK = [SSK]G - [HS]PVT, checked as [SSK]G = [HS]PVT + KPAK ([SSK]G in constant time)
+    const Y = linear(nat, 0n, v, bytesToBigInt(hs), k, 1n);
+    const S = nat.p256MulG(bigIntToBytes(sskV, ECCSI_N))!;
+    if (Y === null || !timingSafeEqual(Y, S)) throw new CryptoError('invalid-key', 'SSK does not validate against KPAK');
+    return hs;
+  }
   const kpakP = decodePoint(kpak, 'KPAK');
   const sskV = decodeScalar(ssk, 'SSK');
   // 1) PVT on E
@@ -267,9 +338,9 @@ export function eccsiSign(
 ): Uint8Array {
   checkId(id);
   const sskV = decodeScalar(ssk, 'SSK');
-  const pvtP = decodePoint(pvt, 'PVT');
-  const pvtBytes = encodePoint(pvtP);
-  const hs = opts.hs ?? eccsiHashHS(encodePoint(decodePoint(kpak, 'KPAK')), id, pvtBytes);
+  const nat = nativeP256();
+  const pvtBytes = nat ? new Uint8Array(checkPoint(nat, pvt, 'PVT')) : encodePoint(decodePoint(pvt, 'PVT'));
+  const hs = opts.hs ?? eccsiHashHS(nat ? checkPoint(nat, kpak, 'KPAK') : encodePoint(decodePoint(kpak, 'KPAK')), id, pvtBytes);
   if (hs.length !== ECCSI_N) throw new CryptoError('invalid-length', 'HS must be N octets');
   const random = opts.random ?? defaultRandom;
   let nonces: NonceGenerator | undefined;
@@ -278,12 +349,11 @@ export function eccsiSign(
     const j = opts.j !== undefined && attempt === 0 ? mod(opts.j, q) : (nonces ??= hedgedNonces(q, sskV, sha256(hs, message), random)).next();
     if (j === 0n) throw new CryptoError('invalid-parameter', 'j must be non-zero');
     // 2) J = [j]G, r = Jx
-    const J = mulG(j).toAffine();
-    const r = bigIntToBytes(J.x, ECCSI_N);
+    const r = mulGBytes(j).slice(1, 1 + ECCSI_N);
     // 3) HE = hash( HS || r || M )
     const HE = bytesToBigInt(eccsiHashHE(hs, r, message));
     // 4) HE + r * SSK non-zero modulo q
-    const t = mod(HE + J.x * sskV, q);
+    const t = mod(HE + bytesToBigInt(r) * sskV, q);
     if (t === 0n) continue;
     // 5) s' = ( (( HE + r * SSK )^-1) * j ) modulo q
     const sPrime = (invModBlinded(t, q, random) * j) % q;
@@ -370,7 +440,46 @@ function splitSignature(signature: Uint8Array): { r: Uint8Array; s: Uint8Array; 
  * (wrong length, PVT off the curve) is a CryptoError, an invalid signature is `false`.
  */
 export function eccsiVerify(kpak: Uint8Array, id: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const nat = nativeP256();
+  if (nat) {
+    checkId(id);
+    if (!(message instanceof Uint8Array)) throw new CryptoError('invalid-parameter', 'message must be bytes');
+    const T = kpakNativeTable(nat, kpak); // RFC 6507 §4.2: KPAK on E
+    const sig = splitSignature(signature);
+    // 1) PVT on E; 2) HS = hash( G || KPAK || ID || PVT )
+    const pvt = checkPoint(nat, sig.pvt, 'PVT');
+    const hs = eccsiHashHS(kpak, id, pvt);
+    return verifyNative(nat, hs, sig, message, (c, HS) => [pvt, (c * HS) % q, undefined, undefined, T, c]);
+  }
   return kpakVerifier(kpak).verify(id, message, signature);
+}
+
+/**
+ * Steps 3, 5, 6 natively: J = [s]([HE]G + [r]Y) as one linear combination [s*HE]G + [s*r](Y),
+ * where `terms(c, HS)` gives [c]Y as points and scalars: [c*HS]PVT + [c]KPAK, or [c]Y.
+ */
+function verifyNative(
+  nat: NativeIbc,
+  hs: Uint8Array,
+  sig: { r: Uint8Array; s: Uint8Array },
+  message: Uint8Array,
+  terms: (c: bigint, HS: bigint) => [Uint8Array, bigint, Uint8Array?, bigint?, P256Table?, bigint?] | null,
+): boolean {
+  const r = bytesToBigInt(sig.r);
+  const s = bytesToBigInt(sig.s) % q;
+  if (s === 0n) return false; // J = 0
+  // 3) HE = hash( HS || r || M )
+  const HE = bytesToBigInt(eccsiHashHE(hs, sig.r, message));
+  // 5) J = [s*HE]G + [s*r]Y, Y = [HS]PVT + KPAK
+  const c = (s * (r % q)) % q;
+  const t = terms(c, bytesToBigInt(hs) % q);
+  let J: Uint8Array | null;
+  if (t !== null) J = linear(nat, s * HE, t[0], t[1], t[2], t[3], t[4], t[5]);
+  else J = (s * HE) % q === 0n ? null : nat.p256MulG(bigIntToBytes((s * HE) % q, ECCSI_N)); // Y = 0
+  if (J === null) return false;
+  // 6) Jx = r modulo p, Jx modulo p non-zero
+  const Jx = bytesToBigInt(J.subarray(1, 1 + ECCSI_N));
+  return Jx !== 0n && Jx === r % p;
 }
 
 // Verifiers of the last few KPAKs (decoded and validated once), without a signer cache: every
@@ -399,24 +508,47 @@ export function eccsiAssertValid(kpak: Uint8Array, id: Uint8Array, message: Uint
  * HS and Q = [HS^-1]Y.
  */
 export class EccsiVerifier {
-  private readonly kpakP: NoblePoint;
   private readonly kpakBytes: Uint8Array;
-  private readonly table: FixedBaseTable;
+  private kpakP: NoblePoint | undefined;
+  private table: FixedBaseTable | undefined;
   private readonly cache = new Map<string, { Q: Aff | null; HS: bigint; hs: Uint8Array }>();
+  /** natively: HS and Y = [HS]PVT + KPAK (null: the point at infinity) of the last few signers */
+  private readonly cacheY = new Map<string, { Y: Uint8Array | null; hs: Uint8Array }>();
   constructor(
     kpak: Uint8Array,
     private readonly cacheSize = 64,
   ) {
     // RFC 6507 §4.2: KPAK must lie on E
-    this.kpakP = decodePoint(kpak, 'KPAK');
-    this.kpakBytes = encodePoint(this.kpakP);
-    this.table = kpakTable(this.kpakBytes, affOf(this.kpakP));
+    const nat = nativeP256();
+    this.kpakBytes = nat ? new Uint8Array(checkPoint(nat, kpak, 'KPAK')) : encodePoint(this.kpak(kpak));
+  }
+
+  private kpak(bytes = this.kpakBytes): NoblePoint {
+    return (this.kpakP ??= decodePoint(bytes, 'KPAK'));
   }
 
   verify(id: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
     checkId(id);
     if (!(message instanceof Uint8Array)) throw new CryptoError('invalid-parameter', 'message must be bytes');
     const sig = splitSignature(signature);
+    const nat = nativeP256();
+    if (nat) {
+      // 1) PVT on E
+      const pvt = checkPoint(nat, sig.pvt, 'PVT');
+      const cacheKey = this.cacheSize > 0 ? Buffer.from(concatBytes(pvt, id)).toString('base64') : '';
+      let entry = this.cacheSize > 0 ? this.cacheY.get(cacheKey) : undefined;
+      if (!entry) {
+        // 2) HS = hash( G || KPAK || ID || PVT ); 4) Y = [HS]PVT + KPAK
+        const hs = eccsiHashHS(this.kpakBytes, id, pvt);
+        entry = { Y: linear(nat, 0n, pvt, bytesToBigInt(hs), this.kpakBytes, 1n), hs };
+        if (this.cacheSize > 0) {
+          if (this.cacheY.size >= this.cacheSize) this.cacheY.delete(this.cacheY.keys().next().value!);
+          this.cacheY.set(cacheKey, entry);
+        }
+      }
+      const Y = entry.Y;
+      return verifyNative(nat, entry.hs, sig, message, (c) => (Y === null ? null : [Y, c]));
+    }
     // 1) PVT on E
     const pvtP = decodePoint(sig.pvt, 'PVT');
     const cacheKey = this.cacheSize > 0 ? Buffer.from(concatBytes(sig.pvt, id)).toString('base64') : '';
@@ -425,6 +557,7 @@ export class EccsiVerifier {
       // 2) HS = hash( G || KPAK || ID || PVT ); 4) Y = [HS]Q
       const hs = eccsiHashHS(this.kpakBytes, id, sig.pvt);
       const HS = bytesToBigInt(hs);
+      this.table ??= kpakTable(this.kpakBytes, affOf(this.kpak()));
       entry = { Q: signerQ(this.table, affOf(pvtP), HS), HS, hs };
       if (this.cacheSize > 0) {
         if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
@@ -437,7 +570,7 @@ export class EccsiVerifier {
     // 3) HE = hash( HS || r || M )
     const HE = bytesToBigInt(eccsiHashHE(entry.hs, sig.r, message));
     // 5), 6)
-    if (entry.Q === null || r % q === 0n) return checkExact(this.kpakP, pvtP, entry.HS, r, s, HE);
+    if (entry.Q === null || r % q === 0n) return checkExact(this.kpak(), pvtP, entry.HS, r, s, HE);
     return checkJ(entry.Q, entry.HS, r, s, HE);
   }
 }

@@ -1,14 +1,17 @@
 // The optional native field core (native/ibc.c, built by native/install.mjs at install time).
 // When it loads, the SAKKE pairing, F_p^2 powers, square roots and scalar multiplications on
 // y^2 = x^3 - 3x + b run in it (Montgomery arithmetic, by OpenSSL's bn_mul_mont from the node
-// binary when exported, else portable C); otherwise the pure TypeScript path runs. Both give
-// the same values and are tested against the same vectors. MIKEY_NATIVE=0 forces TypeScript.
+// binary when exported, else portable C), and ECCSI's P-256 runs on OpenSSL's EC API when the
+// node binary exports it; otherwise the pure TypeScript path runs. Both give the same values
+// and are tested against the same vectors. MIKEY_NATIVE=0 forces TypeScript.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 type Bytes = Uint8Array;
+/** an opaque fixed-base table held by the native core */
+export type P256Table = { readonly __p256Table: unique symbol };
 export interface NativeIbc {
   /** f_{q-1,A}([i]Q), or null when A is not of order q */
   millerSakke(p: Bytes, steps: Int8Array, ax: Bytes, ay: Bytes, qx: Bytes, qy: Bytes): [Bytes, Bytes] | null;
@@ -29,6 +32,22 @@ export interface NativeIbc {
   fp2FixedPow(p: Bytes, packed: Bytes, entries: number, digits: Int32Array): [Bytes, Bytes];
   backend(): 'openssl' | 'c';
   setBackend(name: 'openssl' | 'c'): 'openssl' | 'c';
+  /** whether the P-256 functions below are available (OpenSSL's EC API found in the process) */
+  p256(): boolean;
+  /** 0x04 || x || y (65 octets) is a point of P-256 */
+  p256Check(point: Bytes): boolean;
+  /** [k]G for a secret k (32 octets), constant time; null for the point at infinity */
+  p256MulG(k: Bytes): Bytes | null;
+  /** [g]G + sum [s_i]P_i + [t]T for public scalars (g, t: 32 octets or empty; points m*65,
+   * scalars m*32; T the point of a p256Table or null); throws when a point is not on the curve;
+   * null for the point at infinity */
+  p256Lin(g: Bytes, points: Bytes, scalars: Bytes, table: P256Table | null, t: Bytes): Bytes | null;
+  /** a fixed-base table of a point of P-256 (OpenSSL's precomputation for a generator) */
+  p256Table(point: Bytes): P256Table;
+  /** a^-1 mod m (m's length in octets), null when none; variable time (blind secrets first) */
+  modInverse(m: Bytes, a: Bytes): Bytes | null;
+  /** HMAC-SHA-256 by OpenSSL's HMAC() */
+  hmacSha256(key: Bytes, data: Bytes): Bytes;
 }
 
 function addonPath(): string | null {
@@ -57,10 +76,16 @@ else {
   }
 }
 let enabled = addon !== null;
+const p256Available = addon !== null && typeof addon.p256 === 'function' && addon.p256();
 
 /** The native core when loaded and enabled, else null (callers take the TypeScript path). */
 export function nativeIbc(): NativeIbc | null {
   return enabled ? addon : null;
+}
+
+/** The native core when it also offers P-256 (ECCSI), else null. */
+export function nativeP256(): NativeIbc | null {
+  return enabled && addon !== null && p256Available ? addon : null;
 }
 
 /** Turns the native core off or back on (benchmarks and tests of both paths). */
@@ -68,9 +93,9 @@ export function setNativeEnabled(on: boolean): void {
   enabled = on && addon !== null;
 }
 
-export function nativeStatus(): { loaded: boolean; enabled: boolean; backend?: string; problem?: string } {
+export function nativeStatus(): { loaded: boolean; enabled: boolean; backend?: string; p256?: boolean; problem?: string } {
   return addon
-    ? { loaded: true, enabled, backend: addon.backend() }
+    ? { loaded: true, enabled, backend: addon.backend(), p256: p256Available }
     : { loaded: false, enabled: false, problem: loadProblem ?? 'not loaded' };
 }
 

@@ -4,9 +4,12 @@
 // messages, and a fresh one keeps nonces unpredictable even for a leaked (key, message).
 import { createHmac } from 'node:crypto';
 import { CryptoError } from './errors.js';
-import { bigIntToBytes, bitLength, bytesToBigInt, defaultRandom, type RandomSource } from './pairing/field.js';
+import { bigIntToBytes, bitLength, bytesToBigInt, concatBytes, defaultRandom, type RandomSource } from './pairing/field.js';
+import { nativeP256 } from './native.js';
 
 function hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  const nat = nativeP256();
+  if (nat) return nat.hmacSha256(key, parts.length === 1 ? parts[0]! : concatBytes(...parts));
   const h = createHmac('sha256', key);
   for (const x of parts) h.update(x);
   return new Uint8Array(h.digest());

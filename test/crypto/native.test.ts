@@ -13,6 +13,8 @@ import { sqrtMod3 } from '../../src/crypto/pairing/field.js';
 import { Curve, FixedBaseTable } from '../../src/crypto/pairing/curve.js';
 import { p256 } from '@noble/curves/nist.js';
 import { CryptoError } from '../../src/crypto/errors.js';
+import { EccsiVerifier, eccsiComputeY, eccsiKmsSetup, eccsiMakeSskPvt, eccsiSign, eccsiValidateSsk, eccsiVerify } from '../../src/crypto/eccsi.js';
+import { createHmac } from 'node:crypto';
 import { seededRandom } from './hex.js';
 
 const P1 = sakkeParamSet1;
@@ -91,6 +93,78 @@ test('native and TypeScript paths agree on P-256 fixed-base tables (ECCSI KPAK)'
   }
   assert.equal(bothPaths(() => table.mul(0n)), null);
   assert.equal(bothPaths(() => table.mul(c.n)), null);
+});
+
+test('P-256 natively (OpenSSL EC API) when MIKEY_REQUIRE_NATIVE=1: ECCSI agrees with the TypeScript path', { skip: !nativeStatus().loaded && 'native core not built' }, () => {
+  if (process.env.MIKEY_REQUIRE_NATIVE === '1') assert.equal(nativeStatus().p256, true, 'P-256 functions of the native core not available');
+  const rnd = seededRandom('native eccsi');
+  const kms = bothPaths(() => eccsiKmsSetup(seededRandom('native eccsi kms')));
+  const enc = new TextEncoder();
+  const ids = ['2011-02\0tel:+447700900123\0', 'alice', ''].map((s) => enc.encode(s));
+  const msg = rnd(77);
+  for (const id of ids) {
+    const seed = rnd(32);
+    const uk = bothPaths(() => eccsiMakeSskPvt(kms, id, { random: seededRandom(Buffer.from(seed).toString('hex')) }));
+    assert.deepEqual(bothPaths(() => eccsiValidateSsk(kms.kpak, id, uk.ssk, uk.pvt)), uk.hs);
+    bothPaths(() => eccsiComputeY(kms.kpak, id, uk.pvt));
+    const sig = bothPaths(() => eccsiSign(kms.kpak, id, uk.ssk, uk.pvt, msg, { random: seededRandom(Buffer.from(seed).toString('hex')) }));
+    assert.equal(bothPaths(() => eccsiVerify(kms.kpak, id, msg, sig)), true);
+    assert.equal(bothPaths(() => new EccsiVerifier(kms.kpak).verify(id, msg, sig)), true);
+    // flips in r, s and the message: both paths say false
+    for (const at of [0, 31, 32, 63]) {
+      const bad = new Uint8Array(sig);
+      bad[at]! ^= 1;
+      assert.equal(bothPaths(() => eccsiVerify(kms.kpak, id, msg, bad)), false);
+    }
+    assert.equal(bothPaths(() => eccsiVerify(kms.kpak, id, rnd(5), sig)), false);
+    // a wrong SSK and a PVT off the curve: the same typed errors
+    const wrong = new Uint8Array(uk.ssk);
+    wrong[31]! ^= 1;
+    for (const on of [false, true]) {
+      setNativeEnabled(on);
+      assert.throws(() => eccsiValidateSsk(kms.kpak, id, wrong, uk.pvt), (e: unknown) => e instanceof CryptoError && e.code === 'invalid-key');
+      const off = new Uint8Array(uk.pvt);
+      off[64]! ^= 1;
+      assert.throws(() => eccsiValidateSsk(kms.kpak, id, uk.ssk, off), (e: unknown) => e instanceof CryptoError && e.code === 'invalid-point');
+      const badSig = new Uint8Array(sig);
+      badSig[128]! ^= 1;
+      assert.throws(() => eccsiVerify(kms.kpak, id, msg, badSig), (e: unknown) => e instanceof CryptoError && e.code === 'invalid-point');
+      assert.throws(() => eccsiVerify(off, id, msg, sig), (e: unknown) => e instanceof CryptoError && e.code === 'invalid-point');
+    }
+    setNativeEnabled(true);
+  }
+  const n = nativeIbc();
+  if (n && nativeStatus().p256) {
+    // the helpers beneath: HMAC-SHA-256 and the modular inverse
+    const key = rnd(32);
+    const data = rnd(100);
+    assert.deepEqual(Buffer.from(n.hmacSha256(key, data)), createHmac('sha256', key).update(data).digest());
+    const q = p256.Point.CURVE().n;
+    const a = 0x1234567890abcdefn;
+    const inv = BigInt('0x' + Buffer.from(n.modInverse(Buffer.from(q.toString(16), 'hex'), Buffer.from(a.toString(16).padStart(64, '0'), 'hex'))!).toString('hex'));
+    assert.equal((inv * a) % q, 1n);
+    assert.equal(n.modInverse(Buffer.from(q.toString(16), 'hex'), new Uint8Array(32)), null);
+    // [k]G and a linear combination against @noble/curves; infinity is null
+    const G = p256.Point.BASE;
+    const k = 0xC0FFEEn;
+    const kb = Buffer.from(k.toString(16).padStart(64, '0'), 'hex');
+    assert.deepEqual(Buffer.from(n.p256MulG(kb)!), Buffer.from(G.multiply(k).toBytes(false)));
+    assert.equal(n.p256MulG(Buffer.from(q.toString(16), 'hex')), null);
+    const A = G.multiply(77n).toBytes(false);
+    const T = n.p256Table(G.multiply(99n).toBytes(false));
+    const one = Buffer.alloc(32);
+    one[31] = 1;
+    const lin = n.p256Lin(kb, Buffer.concat([A, A]), Buffer.concat([kb, one]), T, kb)!;
+    assert.deepEqual(Buffer.from(lin), Buffer.from(G.multiply(k).add(G.multiply(77n * k + 77n)).add(G.multiply(99n * k)).toBytes(false)));
+    const minusA = G.multiply(77n).negate().toBytes(false);
+    assert.equal(n.p256Lin(new Uint8Array(0), Buffer.concat([A, minusA]), Buffer.concat([one, one]), null, new Uint8Array(0)), null);
+    const off = new Uint8Array(A);
+    off[64]! ^= 1;
+    assert.equal(n.p256Check(off), false);
+    assert.equal(n.p256Check(A), true);
+    assert.throws(() => n.p256Lin(kb, off, kb, null, new Uint8Array(0)), /bad point/);
+    assert.throws(() => n.p256Table(off), /bad point/);
+  }
 });
 
 test('native and TypeScript paths agree on SAKKE end to end', { skip: !nativeStatus().loaded && 'native core not built' }, () => {

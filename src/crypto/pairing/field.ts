@@ -1,7 +1,7 @@
 // Prime-field helpers over bigint, and the octet-string conventions of RFC 6508 §4 / RFC 6090 §6.
 import { randomBytes } from 'node:crypto';
 import { CryptoError } from '../errors.js';
-import { fromBytes, modulus, nativeIbc, toBytes } from '../native.js';
+import { fromBytes, modulus, nativeIbc, nativeP256, toBytes } from '../native.js';
 
 export type RandomSource = (n: number) => Uint8Array;
 export const defaultRandom: RandomSource = (n) => new Uint8Array(randomBytes(n));
@@ -104,7 +104,15 @@ export function invMod(a: bigint, m: bigint): bigint {
  */
 export function invModBlinded(a: bigint, m: bigint, random: RandomSource = defaultRandom): bigint {
   const beta = randomScalar(m, random);
-  return (invMod((mod(a, m) * beta) % m, m) * beta) % m;
+  const ab = (mod(a, m) * beta) % m;
+  // the native core inverts by OpenSSL's BN_mod_inverse (also variable time: blinded input)
+  const nat = nativeP256();
+  if (nat && ab !== 0n) {
+    const { bytes, L } = modulus(m);
+    const r = nat.modInverse(bytes, toBytes(ab, L));
+    if (r !== null) return (fromBytes(r) * beta) % m;
+  }
+  return (invMod(ab, m) * beta) % m;
 }
 
 /** Square root modulo p for p ≡ 3 (mod 4); null when a is not a square. */
