@@ -43,6 +43,11 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   samples: { args: '', summary: 'decode the bundled sample messages, a line each', load: () => import('./samples.js') },
+  srtp: {
+    args: '<subcommand>',
+    summary: 'SRTP captures: decrypt IN.pcap OUT.pcap with the keys of their MIKEY messages',
+    load: () => import('./srtp.js'),
+  },
   start: {
     args: '',
     summary: 'the main job with embedded defaults (the demo)',

@@ -8,3 +8,4 @@ export * from './pcap.js';
 export { RtspServer, type RtspServerOptions, type RtspServerEvent, type RtspServerStats } from './server.js';
 export { RtspClient, RtspKeyManagementError, RtspStatusError, parseSdpMedia, type RtspClientOptions, type ClientStream, type SdpMedia, type KeyMgmtMode } from './client.js';
 export { probe, formatProbe, probeCapture, type ProbeOptions, type ProbeReport, type ProbeStream } from './probe.js';
+export { decryptCapture, formatDecryptReport, INTERLEAVED_UDP_BASE, type DecryptOptions, type DecryptReport, type DirectKey, type KeyMessageReport, type StreamReport } from './decrypt.js';
