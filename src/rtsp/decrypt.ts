@@ -8,8 +8,8 @@
 // Two passes: every key of the capture is known before the first packet is decrypted.
 import type { KeyObject } from 'node:crypto';
 import { RtspNullResponder } from '../profiles/rtsp-null.js';
-import { PskResponder } from '../modes/psk.js';
-import { openKemac } from '../modes/inspect.js';
+import { PskResponder } from '../modes/psk/index.js';
+import { openKemac } from '../modes/kit/inspect.js';
 import { NO_MINIMUM_POLICY } from '../modes/kit/policy.js';
 import { srtpContexts, type CryptoSessionBundle } from '../session/bundle.js';
 import { MikeyProtocolError } from '../session/errors.js';
