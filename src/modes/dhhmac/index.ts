@@ -165,10 +165,11 @@ export class DhHmacInitiator {
     const kemac = msg.payloads.at(-1)!;
     if (kemac.type !== 1) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'DH-HMAC R_MESSAGE: KEMAC must be the last payload');
     if (msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'response for another CSB');
-    const macAlg = checkKemac(kemac, [this.macAlg]);
-    verifyKemacMac(msg, kemac, macAlg, s.authKey);
+    // the echoed T before the MAC, as a responder checks T first (RFC 3830 §5.3)
     const t = payloadOf(msg, 5)!;
     if (t.tsType !== s.t.tsType || !eq(t.value, s.t.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'response does not echo our timestamp');
+    const macAlg = checkKemac(kemac, [this.macAlg]);
+    verifyKemacMac(msg, kemac, macAlg, s.authKey);
     // HDR, T, [IDr], IDi: the last ID is IDi, a first one of two IDr
     const ids = payloadsOf(msg, 6);
     if (this.opts.idi && !sameIdentity(idOf(ids.at(-1)), this.opts.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response names another initiator');
