@@ -1,11 +1,82 @@
 // Wire codec beside GStreamer's C MIKEY code (libgstsdp), the same work on both sides, on
 // several PSK I_MESSAGEs (the shapes GStreamer handles): decode, read every SP parameter and
 // encode again; and encode alone (GStreamer: gst_mikey_message_to_bytes of parsed messages;
-// ours: encodeMessage of built messages). Both encoders write every payload from its fields.
+// ours: encodeMessage of built messages). Both encoders write every payload from its fields
+// into bytes of their own (GStreamer: a GBytes; ours: a Uint8Array whose buffer is the message).
+// Then the same two operations beside the codec of an earlier commit (MIKEY_BENCH_CODEC_REV,
+// default df901f9: one layout per function, output carved from a shared slab), built once in
+// $TMPDIR (or MIKEY_BENCH_CODEC_BASE=DIR, a checkout with dist/ built), and encode beside
+// the allocation of its output, the part of it no writer can avoid.
+// Every row counts CPU time (ours: the process's, GC threads included; GStreamer: its driver's,
+// one thread): on a machine shared with other work, elapsed time mostly measures the wait for
+// a core, which swung the ratios by a factor of several from one round to the next.
+import { execFileSync, execSync } from 'node:child_process';
+import { existsSync, mkdirSync, realpathSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { MikeyDecodeError, PayloadType, decodeMessage, encodeMessage, policyParams, type Message, type Payload } from '../src/wire/index.js';
 import { CORPUS, SRTP_POLICY, fill } from '../test/wire/corpus.js';
 import { GstBenchServer, gstProblem } from '../test/interop/gst.js';
-import { compare, timed, type BenchSection } from './harness.js';
+import { compare, type BenchSection, type Side } from './harness.js';
+import { repoRoot } from './report.js';
+import * as ours from '../src/wire/index.js';
+
+type Wire = typeof ours;
+
+let sink = 0;
+
+/** A side timed here in CPU seconds of this process: `n` sequential calls of `fn`. */
+function timed(label: string, fn: () => unknown): Side {
+  return {
+    label,
+    batch(n) {
+      const t0 = process.cpuUsage();
+      for (let i = 0; i < n; i++) fn();
+      const t = process.cpuUsage(t0);
+      return (t.user + t.system) / 1e6;
+    },
+  };
+}
+
+const BASE_REV = process.env['MIKEY_BENCH_CODEC_REV'] ?? 'df901f9';
+
+/** The earlier commit's build: given, or made once (about a minute of tsc). */
+function baseRoot(): string {
+  const given = process.env['MIKEY_BENCH_CODEC_BASE'];
+  if (given) return given;
+  const dir = join(tmpdir(), `mikey-bench-base-${BASE_REV}`);
+  if (existsSync(join(dir, 'dist', 'src', 'wire', 'index.js'))) return dir;
+  const root = repoRoot();
+  console.log(`building ${BASE_REV} in ${dir} (once)`);
+  mkdirSync(dir, { recursive: true });
+  execSync(`git -C '${root}' archive ${BASE_REV} | tar -x -C '${dir}'`);
+  if (!existsSync(join(dir, 'node_modules'))) symlinkSync(realpathSync(join(root, 'node_modules')), join(dir, 'node_modules'));
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
+  return dir;
+}
+
+/** decode, read every SP parameter, encode: the work of GStreamer's `dse` */
+function dse(w: Wire, encoded: Uint8Array[]): () => void {
+  let k = 0;
+  return () => {
+    const m = w.decodeMessage(encoded[k]!);
+    if (++k === encoded.length) k = 0;
+    for (const p of m.payloads) {
+      if (p.type !== w.PayloadType.Sp) continue;
+      sink += p.policyNo + p.protType;
+      for (const q of w.policyParams(p)) sink += q.type + q.value.length + (q.value.length ? q.value[0]! : 0);
+    }
+    sink += w.encodeMessage(m).length;
+  };
+}
+function enc(w: Wire, built: Message[]): () => void {
+  let j = 0;
+  return () => {
+    sink += w.encodeMessage(built[j]!).length;
+    if (++j === built.length) j = 0;
+  };
+}
 
 const corpus = (name: string): Message => CORPUS.find((s) => s.name === name)!.message;
 const ntp = Uint8Array.of(0xee, 0xb3, 0xef, 0x40, 0x80, 0, 0, 0);
@@ -52,7 +123,6 @@ export function benchMessages(): Message[] {
   return [corpus('psk-null'), three, interval, rekey];
 }
 
-let sink = 0;
 
 export const wireSection: BenchSection = {
   title: 'Wire codec vs GStreamer C (PSK I_MESSAGEs)',
@@ -68,39 +138,61 @@ export const wireSection: BenchSection = {
     try {
       const bytes = encoded.reduce((n, b) => n + b.length, 0);
       console.log(`${encoded.length} messages, ${encoded.map((b) => b.length).join(' + ')} = ${bytes} bytes`);
-      let k = 0;
-      // decode, read every SP parameter, encode
       await compare({
         name: 'codec: decode + SP parameters + encode',
         kind: 'like-for-like',
-        rounds: 15,
+      rounds: 15,
         goal: 1.0,
-        ours: timed('ours', () => {
-          const m = decodeMessage(encoded[k]!);
-          if (++k === encoded.length) k = 0;
-          for (const p of m.payloads) {
-            if (p.type !== PayloadType.Sp) continue;
-            sink += p.policyNo + p.protType;
-            for (const q of policyParams(p)) sink += q.type + q.value.length + (q.value.length ? q.value[0]! : 0);
-          }
-          sink += encodeMessage(m).length;
-        }),
-        anchor: { label: 'GStreamer C', batch: (n) => gst.run('dse', n) },
+        ours: timed('ours', dse(ours, encoded)),
+        anchor: { label: 'GStreamer C', batch: (n) => gst.run('dse', n, 'cpu') },
       });
-      let j = 0;
       await compare({
         name: 'codec: encode',
         kind: 'like-for-like',
-        rounds: 15,
+      rounds: 15,
         goal: 1.0,
-        ours: timed('ours', () => {
-          sink += encodeMessage(built[j]!).length;
-          if (++j === built.length) j = 0;
-        }),
-        anchor: { label: 'GStreamer C', batch: (n) => gst.run('enc', n) },
+        ours: timed('ours', enc(ours, built)),
+        anchor: { label: 'GStreamer C', batch: (n) => gst.run('enc', n, 'cpu') },
       });
     } finally {
       gst.close();
+    }
+    const sizes = built.map((m) => ours.encodedSize(m));
+    let a0 = 0;
+    await compare({
+      name: 'codec: encode vs allocating its output (floor)',
+      kind: 'floor',
+      rounds: 15,
+      goal: 2.0,
+      ours: timed('encode', enc(ours, built)),
+      anchor: timed('new Uint8Array(size)', () => {
+        sink += new Uint8Array(sizes[a0]!).length;
+        if (++a0 === sizes.length) a0 = 0;
+      }),
+    });
+    let base: Wire | undefined;
+    try {
+      base = (await import(pathToFileURL(join(baseRoot(), 'dist', 'src', 'wire', 'index.js')).href)) as Wire;
+    } catch (e) {
+      console.log(`codec of ${BASE_REV}: unavailable (${(e as Error).message.split('\n')[0]}); no rows`);
+    }
+    if (base) {
+      await compare({
+        name: `codec: decode + SP parameters + encode vs ${BASE_REV}`,
+        kind: 'like-for-like',
+      rounds: 15,
+        goal: 1.0,
+        ours: timed('ours', dse(ours, encoded)),
+        anchor: timed(BASE_REV, dse(base, encoded)),
+      });
+      await compare({
+        name: `codec: encode vs ${BASE_REV}`,
+        kind: 'like-for-like',
+      rounds: 15,
+        goal: 1.0,
+        ours: timed('ours', enc(ours, built)),
+        anchor: timed(BASE_REV, enc(base, built)),
+      });
     }
     // hostile input must not cost more to reject than a good message costs to accept: each
     // message cut one byte short (the error is found at its last payload) beside the message
@@ -110,7 +202,7 @@ export const wireSection: BenchSection = {
     await compare({
       name: 'codec: rejecting a truncated message vs accepting it',
       kind: 'like-for-like',
-        rounds: 15,
+      rounds: 15,
       goal: 1.0,
       ours: timed('rejecting', () => {
         try {

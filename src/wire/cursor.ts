@@ -67,7 +67,7 @@ export function within(e: unknown, label: string): never {
 /** Writes into a buffer of the exact size of what is written (sized first, see encode.ts). */
 export class Writer {
   pos = 0;
-  constructor(readonly buf: Uint8Array, readonly spans?: Map<Payload, Span>) {}
+  constructor(readonly buf: Uint8Array, readonly spans: Map<Payload, Span> | undefined) {}
   u8(v: number): void {
     this.buf[this.pos++] = v;
   }

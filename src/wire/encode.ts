@@ -13,20 +13,20 @@ export function encodePayloads(ps: readonly Payload[]): Uint8Array {
   return encodeChain(ps);
 }
 
-function write(msg: Message, spans?: Map<Payload, Span>): { bytes: Uint8Array; header: Span } {
+/** Size, one exact allocation, write (with the spans of every payload when `spans` is given). */
+function write(msg: Message, spans: Map<Payload, Span> | undefined): Writer {
   const ps = msg.payloads;
   const size = headerSize(msg.header) + chainSize(ps);
   const w = new Writer(new Uint8Array(size), spans);
   writeHeader(w, msg.header, ps.length > 0 ? ps[0]!.type : PayloadType.Last);
-  const header = { start: 0, end: w.pos };
   writeChain(w, ps, 'payload');
   if (w.pos !== size) bad('message', `internal size mismatch ${w.pos} != ${size}`);
-  return { bytes: w.buf, header };
+  return w;
 }
 
 /** Encode a message into bytes of its own. Throws `MikeyEncodeError` when a field does not fit its wire format. */
 export function encodeMessage(msg: Message): Uint8Array {
-  return write(msg).bytes;
+  return write(msg, undefined).buf;
 }
 
 /**
@@ -44,8 +44,8 @@ export interface EncodedMessage {
 /** Encode a message and record the span of every payload in it. */
 export function encodeMessageWithSpans(msg: Message): EncodedMessage {
   const spans = new Map<Payload, Span>();
-  const { bytes, header } = write(msg, spans);
-  return { bytes, header, spans };
+  const bytes = write(msg, spans).buf;
+  return { bytes, header: { start: 0, end: headerSize(msg.header) }, spans };
 }
 
 /** The span of `p` in an encoded message (it must be one of the payloads written). */

@@ -559,13 +559,21 @@ const CODECS: Codecs = {
         const n = paramsLength(params);
         check16(n, chain, index);
         w.u16(n);
+        // Type(8) Length(8) Value, straight into the buffer (most values are one byte)
+        const b = w.buf;
+        let o = w.pos;
         for (let i = 0; i < params.length; i++) {
           const q = params[i]!;
-          if (q.value.length > 0xff) bad(() => `${indexed(chain, index)()} param ${q.type}`, `${q.value.length} bytes do not fit an 8-bit length`);
-          w.u8(q.type);
-          w.u8(q.value.length);
-          w.bytes(q.value);
+          const v = q.value;
+          const len = v.length;
+          if (len > 0xff) bad(() => `${indexed(chain, index)()} param ${q.type}`, `${len} bytes do not fit an 8-bit length`);
+          b[o] = q.type;
+          b[o + 1] = len;
+          o += 2;
+          for (let k = 0; k < len; k++) b[o + k] = v[k]!;
+          o += len;
         }
+        w.pos = o;
       } else {
         const b = p.paramBytes ?? new Uint8Array(0);
         check16(b.length, chain, index);
@@ -977,7 +985,7 @@ function writeFirstChain(w: Writer, c: PayloadChain, chain: Where): void {
 /** Encode a chain of payloads without a header, into bytes of its own. */
 export function encodeChain(ps: readonly Payload[]): Uint8Array {
   const size = chainSize(ps);
-  const w = new Writer(new Uint8Array(size));
+  const w = new Writer(new Uint8Array(size), undefined);
   writeChain(w, ps, 'payload');
   if (w.pos !== size) bad('payload', `internal size mismatch ${w.pos} != ${size}`);
   return w.buf;

@@ -394,10 +394,13 @@ export class GstBenchServer {
     });
   }
 
-  /** Seconds for `n` operations of `work`, timed inside the driver (CLOCK_MONOTONIC). */
-  async run(work: 'dse' | 'enc', n: number): Promise<number> {
+  /**
+   * Seconds for `n` operations of `work`, timed inside the driver: elapsed (CLOCK_MONOTONIC), or
+   * with `clock: 'cpu'` the driver's CPU time (CLOCK_PROCESS_CPUTIME_ID).
+   */
+  async run(work: 'dse' | 'enc', n: number, clock: 'wall' | 'cpu' = 'wall'): Promise<number> {
     const r = await this.request(`run ${work} ${Math.max(1, Math.floor(n))}`, 120_000);
-    return (r['ns'] as number) / 1e9;
+    return (r[clock === 'cpu' ? 'cpuNs' : 'ns'] as number) / 1e9;
   }
 
   close(): void {
