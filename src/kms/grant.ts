@@ -3,7 +3,7 @@
 // K when it changed anything, §6.10); what cannot be narrowed is refused with Invalid TPpar.
 import { MikeyProtocolError } from '../session/errors.js';
 import { ErrorNo } from '../wire/registry.js';
-import type { Identity } from '../session/identity.js';
+import { type Identity, identityText as text } from '../session/identity.js';
 import { completeFlags, type KeyRequest, type ReadPolicy, type TicketPolicy } from '../modes/ticket/policy.js';
 
 /** One rule: `initiator` may get tickets for `responder`. Names are identities, group names ('group:NAME') or '*'. */
@@ -31,7 +31,6 @@ export const DEFAULT_RULE: Omit<PolicyRule, 'initiator' | 'responder'> = {
   maxValiditySec: 86_400, forking: 'allow', reuse: true, initiatorKeys: false, responderKeys: false, maxKeys: 4,
 };
 
-const text = (id: Identity) => new TextDecoder().decode(id.data);
 const refuse = (reason: string): never => {
   throw new MikeyProtocolError(ErrorNo.InvalidTpPar, reason);
 };

@@ -8,8 +8,8 @@ import type { IbeKeyIssuer } from '../idkms/ibe-issuer.js';
 import type { McxKeyIssuer } from '../idkms/mcx-issuer.js';
 import { mcxKmsHandler, type RequestHandler } from '../idkms/mcx-server.js';
 import { IbakeKeyResponder, type RequestCredential } from '../modes/ibake/keyrequest.js';
-import { identityOf, ROLE_I, ROLE_PSK, ROLE_R, sameId } from '../modes/ibake/profile.js';
-import type { Identity } from '../session/identity.js';
+import { identityOf, ROLE_I, ROLE_PSK, ROLE_R } from '../modes/ibake/profile.js';
+import { sameIdentity, type Identity, identityText as text } from '../session/identity.js';
 import { identityOfCertificate } from '../modes/kit/signature.js';
 import { parseCertificate } from '../session/certs.js';
 import { MikeyProtocolError } from '../session/errors.js';
@@ -35,7 +35,6 @@ export function mcxPassword(psk: Uint8Array): string {
   return createHmac('sha256', psk).update('mikey-kms mcx-kms password').digest('hex');
 }
 
-const text = (id: Identity) => new TextDecoder().decode(id.data);
 
 export interface IdentityAnswer {
   response: Uint8Array;
@@ -109,7 +108,7 @@ export class IdentityKeys {
       if (!us.every((u) => known.has(text(u)))) return false;
       if (c.method === 'psk') return us.length === 1;
       const id = c.certificate ? identityOfCertificate(c.certificate) : c.signer;
-      return !!id && us.every((u) => sameId(u, id));
+      return !!id && us.every((u) => sameIdentity(u, id));
     };
     const pke = this.o.privateKey ? {
       privateKey: this.o.privateKey, certificate: this.o.certificate, trustAnchors: this.o.trustAnchors,

@@ -3,14 +3,13 @@
 // the demo and the embedded library use; the service keeps the same things in its store.
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { parseCertificate, validateChain } from '../session/certs.js';
-import type { Identity } from '../session/identity.js';
+import { type Identity, identityText as text } from '../session/identity.js';
 import { identityOfCertificate } from '../modes/kit/signature.js';
 import type { KmsDirectory, PskCandidate, SignerCandidate, Tpk } from '../modes/ticket/kms.js';
 import type { ReadPolicy, TicketPolicy } from '../modes/ticket/policy.js';
 import { DEFAULT_RULE, grantPolicy, mayResolve, type PolicyRule } from './grant.js';
 
 const enc = new TextEncoder();
-const text = (id: Identity) => new TextDecoder().decode(id.data);
 
 /** An identity from its text: URIs (with a scheme) as URI (1), others as NAI (0). */
 export function identity(name: string): Identity {

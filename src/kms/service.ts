@@ -13,7 +13,7 @@ import { systemClock, type Clock } from '../session/time.js';
 import { ErrorNo } from '../wire/registry.js';
 import { MikeyDecodeError } from '../wire/errors.js';
 import { replayKey } from '../session/replay.js';
-import type { Identity } from '../session/identity.js';
+import { type Identity, identityText as text } from '../session/identity.js';
 import { identityOfCertificate } from '../modes/kit/signature.js';
 import { TicketKms, ticketUse, type KmsDirectory, type KmsPrepared, type PskCandidate, type SignerCandidate, type Tpk } from '../modes/ticket/kms.js';
 import type { ReadPolicy, TicketPolicy } from '../modes/ticket/policy.js';
@@ -64,7 +64,6 @@ export type HandleResult =
   /** `undecodable` and `reflection`: datagrams only (an answer to a spoofable source would amplify). */
   | { kind: 'drop'; reason: 'too-large' | 'rate-limited' | 'unavailable' | 'undecodable' | 'reflection' };
 
-const text = (id: Identity) => new TextDecoder().decode(id.data);
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 
 interface Cached<T> { at: number; value: T }

@@ -100,7 +100,7 @@ test('flag dependencies violated in a TP made by hand: Invalid TPpar', async () 
   assert.ok(tp.type === 16);
   // G without F, re-signed with Alice's key through a fresh request carrying the raw TP
   const bad = { ...tp, flags: { ...tp.flags, F: false, G: true } };
-  const { buildTicketKmsRequest } = await import('../../src/modes/ticket/initiator.js');
+  const { buildTicketKmsRequest } = await import('../../src/modes/ticket/kms-exchange.js');
   const forged = buildTicketKmsRequest(w.alice.opts, w.alice.ep, 'request', bad, 7);
   const e = await rejects(w.kms.receive(forged.bytes), 15);
   assert.match(e.message, /G requires F/);

@@ -10,11 +10,12 @@ import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
 import type { CommonHeader, DhPayload, KeyValidity, Payload, SpPayload, TPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, header, idPayload, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, newTimestamp, withErrorResponse, type Endpoint, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { any, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, header, idPayload, one, opt, payloadOf, payloadsOf, recordAuthenticated, resolveEndpoint, newTimestamp, random32, splitIds, type Endpoint, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { buildErrorMessage, rejectErrorMessage, withErrorResponse } from '../kit/error-message.js';
 import { sameIdentity, type Identity } from '../../session/identity.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
 import { checkBundlePolicy } from '../kit/policy.js';
-import { splitIds } from '../pke/index.js';
+import { answerDhi, dhError, DEFAULT_DH_GROUPS, responderTgk } from '../kit/dh.js';
 import {
   certPayloads, encodeSigned, identityOfCertificate, peerPublicKey, signedBytes, signPlaceholder, toCert, verifySigned,
   type PeerTrust, type SigningCredentials,
@@ -53,55 +54,7 @@ interface DhState {
   bundle?: CryptoSessionBundle;
 }
 
-/**
- * Groups a responder accepts unless told otherwise: OAKLEY-5 (1536 bits). OAKLEY-1 (768) and
- * OAKLEY-2 (1024) are within reach of precomputation attacks and must be asked for by name.
- */
-export const DEFAULT_DH_GROUPS: readonly DhGroupName[] = Object.freeze(['OAKLEY-5']);
-
 const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: 1, spi: mki } : { kv: 0 });
-const mkiOf = (p: DhPayload): Uint8Array | undefined => (p.validity.kv === 1 ? p.validity.spi : undefined);
-
-/**
- * The responder's side of a DH value (RFC 3830 §3.3, RFC 4650 §3): the group checked against
- * those accepted, a fresh key pair, the peer value range-checked, the shared secret as TGK.
- */
-export function answerDhi(dhi: DhPayload, groups: readonly DhGroupName[] | undefined): { tgk: Uint8Array; dhr: DhPayload; mki?: Uint8Array } {
-  let group: DhGroup;
-  try {
-    group = dhGroupByMikeyId(dhi.group);
-  } catch (e) {
-    return dhError(e);
-  }
-  if (groups && !groups.includes(group.name)) throw new MikeyProtocolError(ErrorNo.InvalidDh, `${group.name} not accepted`);
-  const kp = dhGenerateKeyPair(group);
-  let tgk: Uint8Array;
-  try {
-    tgk = dhComputeSecret(group, kp.privateKey, dhi.value);
-  } catch (e) {
-    return dhError(e);
-  }
-  return { tgk, dhr: { type: 3, group: group.mikeyId, value: kp.publicKey, reserved: 0, validity: { kv: 0 } }, mki: mkiOf(dhi) };
-}
-
-/**
- * The responder's TGK for a DH or DH-HMAC message: from DHi when there is one, else (an update
- * without DHi, RFC 3830 §4.5) the TGK of the CSB being updated; an initial message needs DHi.
- */
-export function responderTgk(
-  dhi: DhPayload | undefined, initial: boolean, prior: { tgk: Uint8Array; mki?: Uint8Array } | undefined,
-  groups: readonly DhGroupName[] | undefined, what: string,
-): { tgk: Uint8Array; mki?: Uint8Array; dhr?: DhPayload } {
-  if (dhi) return answerDhi(dhi, groups);
-  if (initial || !prior) throw new MikeyProtocolError(ErrorNo.InvalidDh, `initial ${what} message without DHi`);
-  return { tgk: prior.tgk, mki: prior.mki };
-}
-
-export function dhError(e: unknown): never {
-  if (e instanceof MikeyCryptoError && (e.code === 'dh-out-of-range' || e.code === 'bad-length')) throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
-  if (e instanceof MikeyCryptoError && e.code === 'unsupported-algorithm') throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
-  throw e;
-}
 
 function ourIdentity(o: { idi?: Identity; certificate?: SigningCredentials['certificate'] }): Identity | undefined {
   return o.idi ?? (o.certificate ? identityOfCertificate(toCert(o.certificate)) : undefined);
@@ -118,7 +71,7 @@ export class DhInitiator {
   }
 
   createOffer(o: DhOfferOptions): Uint8Array {
-    const csbId = o.csbId ?? new DataView(this.ep.random(4).buffer).getUint32(0);
+    const csbId = o.csbId ?? random32(this.ep.random);
     const rand = o.rand ?? this.ep.random(16);
     const { map, sps } = buildMapAndPolicies(o.sessions);
     return this.send({ csbId, rand, map, sps, group: DH_GROUPS[o.group ?? 'OAKLEY-5'], mki: o.mki }, true, true);
@@ -271,3 +224,4 @@ export class DhResponder {
   }
 }
 
+export { DEFAULT_DH_GROUPS };

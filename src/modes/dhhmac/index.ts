@@ -15,12 +15,13 @@ import { deriveMessageKeys, type MikeyPrf } from '../../crypto/prf.js';
 import type { DecodedMessage } from '../../wire/decode.js';
 import { DataType, EncrAlg, ErrorNo, GeneralExtType, PayloadType } from '../../wire/registry.js';
 import type { CommonHeader, DhPayload, GeneralExtPayload, KemacPayload, KeyValidity, Message, Payload, SpPayload, TPayload } from '../../wire/types.js';
-import { DEFAULT_DH_GROUPS, dhError, responderTgk } from '../dh/index.js';
+import { DEFAULT_DH_GROUPS, dhError, responderTgk } from '../kit/dh.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { srtpPolicyFromSp, type SrtpProfileName } from '../../session/policy.js';
-import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encodeWithTrailingTag, header, idPayload, sdpIdsPayload, withoutGenExt, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, withErrorResponse, type Endpoint, type ErrorAuth, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
-import { sameIdentity, type Identity } from '../../session/identity.js';
+import { any, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encodeWithTrailingTag, header, idPayload, sdpIdsPayload, withoutGenExt, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, random32, recordAuthenticated, resolveEndpoint, type Endpoint, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { buildErrorMessage, rejectErrorMessage, withErrorResponse, type ErrorAuth } from '../kit/error-message.js';
+import { idOf, sameIdentity, type Identity } from '../../session/identity.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 
@@ -72,7 +73,6 @@ interface DhHmacState {
 
 const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: 1, spi: mki } : { kv: 0 });
 const mkiOf = (p: DhPayload): Uint8Array | undefined => (p.validity.kv === 1 ? p.validity.spi : undefined);
-const idOf = (p?: { idType: number; data: Uint8Array }): Identity | undefined => (p ? { idType: p.idType, data: p.data } : undefined);
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 
 
@@ -124,7 +124,7 @@ export class DhHmacInitiator {
 
   /** The I_MESSAGE of a new CSB. */
   createOffer(o: DhHmacOfferOptions): Uint8Array {
-    const csbId = o.csbId ?? new DataView(this.ep.random(4).buffer).getUint32(0);
+    const csbId = o.csbId ?? random32(this.ep.random);
     const rand = o.rand ?? this.ep.random(16);
     const { map, sps } = buildMapAndPolicies(o.sessions);
     const authKey = authKeyOf(this.opts.psk, csbId, rand, this.prf, this.macAlg);

@@ -14,15 +14,16 @@ import { DataType, ErrorNo, PayloadType, SkType } from '../../wire/registry.js';
 import type { CommonHeader, EccptPayload, IdrPayload, Payload, SkPayload, SpPayload, TPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, header, macAlgCode, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, withErrorResponse, type Endpoint, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
-import { type Identity } from '../../session/identity.js';
+import { any, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, header, macAlgCode, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, random32, recordAuthenticated, resolveEndpoint, type Endpoint, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { buildErrorMessage, rejectErrorMessage, withErrorResponse } from '../kit/error-message.js';
+import { sameIdentity, type Identity } from '../../session/identity.js';
 import { checkBundlePolicy, checkOfferedPolicies } from '../kit/policy.js';
 import { FairPending, RateLimiter, type RateLimit } from '../kit/limit.js';
 import { replayKey } from '../../session/replay.js';
 import { IbakeKeyRing } from './keyring.js';
 import {
   bytesEq, checkEccpt, deriveFromSession, domainParams, ecdhKeyPair, ecGroup, eccptPayload, ibeDecrypt, ibeEncrypt, ibeIdentity,
-  identityOf, idrPayload, periodOfTimestamp, ROLE_I, ROLE_R, sameId, sessionKey, type EcdhKey, type EcGroup, type IbakeCurveName,
+  identityOf, idrPayload, periodOfTimestamp, ROLE_I, ROLE_R, sessionKey, type EcdhKey, type EcGroup, type IbakeCurveName,
   type IbeDomain,
 } from './profile.js';
 
@@ -132,7 +133,7 @@ function openIbake(plain: Uint8Array, idi: Identity, idr: Identity | undefined):
     throw e;
   }
   const [a, ...rest] = subs;
-  if (!a || a.type !== 14 || a.role !== ROLE_I || !sameId(a, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IBAKE data does not start with the IDRi of the message');
+  if (!a || a.type !== 14 || a.role !== ROLE_I || !sameIdentity(a, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IBAKE data does not start with the IDRi of the message');
   let eccptI: EccptPayload | undefined;
   let i = 0;
   if (rest[i]?.type === 25) eccptI = rest[i++] as EccptPayload;
@@ -141,7 +142,7 @@ function openIbake(plain: Uint8Array, idi: Identity, idr: Identity | undefined):
     return { eccptI };
   }
   const b = rest[i++];
-  if (!b || b.type !== 14 || b.role !== ROLE_R || !sameId(b, idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IBAKE data does not carry the IDRr of the message');
+  if (!b || b.type !== 14 || b.role !== ROLE_R || !sameIdentity(b, idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IBAKE data does not carry the IDRr of the message');
   let eccptR: EccptPayload | undefined;
   if (rest[i]?.type === 25) eccptR = rest[i++] as EccptPayload;
   if (i !== rest.length) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'IBAKE data: unexpected sub-payloads');
@@ -204,7 +205,7 @@ export class IbakeInitiator {
 
   /** I_MESSAGE_1 (RFC 6267 §4.2.2.1). */
   createOffer(o: IbakeOfferOptions): Uint8Array {
-    const csbId = o.csbId ?? new DataView(this.ep.random(4).buffer).getUint32(0);
+    const csbId = o.csbId ?? random32(this.ep.random);
     const rand = o.rand ?? this.ep.random(16);
     const { map, sps } = buildMapAndPolicies(o.sessions);
     const hdr = header(DataType.IMessage1, csbId, this.prf, map, true);
@@ -239,8 +240,8 @@ export class IbakeInitiator {
     const t = payloadOf(msg, 5)!;
     if (t.tsType !== s.t1.tsType || !bytesEq(t.value, s.t1.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'R_MESSAGE_1 does not echo our timestamp');
     const { idi, idr } = clearIds(msg);
-    if (!sameId(idi, this.opts.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'R_MESSAGE_1 is for another IDRi');
-    if (!sameId(idr, s.intended) && !(this.opts.acceptResponder?.(s.intended, idr!) ?? false)) {
+    if (!sameIdentity(idi, this.opts.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'R_MESSAGE_1 is for another IDRi');
+    if (!sameIdentity(idr, s.intended) && !(this.opts.acceptResponder?.(s.intended, idr!) ?? false)) {
       throw new MikeyProtocolError(ErrorNo.InvalidId, 'R_MESSAGE_1 comes from another identity than the one called');
     }
     const own = ourKey(this.opts.keys, this.opts.idi, t);
@@ -288,7 +289,7 @@ export class IbakeInitiator {
     const t = payloadOf(msg, 5)!;
     if (t.tsType !== s.t2!.tsType || !bytesEq(t.value, s.t2!.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'R_MESSAGE_2 does not echo our timestamp');
     const { idi, idr } = clearIds(msg, true);
-    if ((idi && !sameId(idi, this.opts.idi)) || (idr && !sameId(idr, s.responder))) throw new MikeyProtocolError(ErrorNo.InvalidId, 'R_MESSAGE_2 names other identities');
+    if ((idi && !sameIdentity(idi, this.opts.idi)) || (idr && !sameIdentity(idr, s.responder))) throw new MikeyProtocolError(ErrorNo.InvalidId, 'R_MESSAGE_2 names other identities');
     const v = payloadOf(msg, 9)!;
     if (v.authAlg !== macAlgCode(this.macAlg)) throw new MikeyProtocolError(ErrorNo.InvalidMac, `V uses MAC algorithm ${v.authAlg}`);
     if (!macVerify(this.macAlg, authKey, vParts(msg.bytes.subarray(0, v.span!.end - v.mac.length), this.opts.idi, s.responder!), v.mac)) {
@@ -516,11 +517,11 @@ export class IbakeResponder {
     const rand = payloadOf(msg, 11)!.rand;
     // several I_MESSAGE_1 may have named this CSB ID (anyone can write one): the exchange is the
     // one whose header, identities and RAND match and whose [y]P comes back
-    const matching = list.filter((c) => bytesEq(hk, c.hdrBytes) && sameId(idi, c.idi) && sameId(idr, c.idr) && bytesEq(rand, c.rand));
+    const matching = list.filter((c) => bytesEq(hk, c.hdrBytes) && sameIdentity(idi, c.idi) && sameIdentity(idr, c.idr) && bytesEq(rand, c.rand));
     if (!matching.length) {
       const c = list[list.length - 1]!;
       if (!bytesEq(hk, c.hdrBytes)) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'I_MESSAGE_2 header does not match our R_MESSAGE_1');
-      if (!sameId(idi, c.idi) || !sameId(idr, c.idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'I_MESSAGE_2 names other identities than the exchange');
+      if (!sameIdentity(idi, c.idi) || !sameIdentity(idr, c.idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'I_MESSAGE_2 names other identities than the exchange');
       // our profile: I_MESSAGE_2 repeats the RAND of I_MESSAGE_1, the RAND of every derivation
       throw new MikeyProtocolError(ErrorNo.AuthFailure, 'I_MESSAGE_2 RAND differs from I_MESSAGE_1');
     }
@@ -591,7 +592,7 @@ function openEsk(plain: Uint8Array, idi: Identity): Uint8Array {
     throw e;
   }
   const [id, sk] = subs;
-  if (!id || id.type !== 14 || !sameId(id, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'ESK data does not name the initiator');
+  if (!id || id.type !== 14 || !sameIdentity(id, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'ESK data does not name the initiator');
   if (!sk || sk.type !== 24 || sk.skType !== SkType.Sk || subs.length !== 2) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'ESK data must be ID || SK');
   return Uint8Array.from(sk.keyData);
 }

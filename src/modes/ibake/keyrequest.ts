@@ -16,8 +16,10 @@ import { DataType, ErrorNo, HashFunc, KeyDataType, PayloadType } from '../../wir
 import type { CommonHeader, KemacPayload, Payload, TPayload } from '../../wire/types.js';
 import { prfOf } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import { any, buildErrorMessage, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, encrAlgCode, encrAlgOf, header, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, t64, withErrorResponse, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
-import { type Identity } from '../../session/identity.js';
+import { openKemac, sealKemac } from '../kit/kemac.js';
+import { any, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, encrAlgCode, encrAlgOf, header, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, random32, recordAuthenticated, resolveEndpoint, t64, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
+import { buildErrorMessage, rejectErrorMessage, withErrorResponse } from '../kit/error-message.js';
+import { sameIdentity, type Identity } from '../../session/identity.js';
 import {
   certPayloads, chashOf, encodeSigned, identityOfCertificate, peerPublicKey, signPlaceholder, toCert, verifySigned,
   type PeerTrust, type SigningCredentials,
@@ -25,7 +27,7 @@ import {
 import { IbakeKeyRing } from './keyring.js';
 import {
   bytesEq, decodePrivateKey, domainParams, encodePrivateKey, ibeIdentity, identityOf, idrPayload, periodOfTimestamp,
-  periodOfValidity, periodValidity, privateKeyMatches, ROLE_I, ROLE_KMS, ROLE_PSK, ROLE_R, sameId, type IbeDomain,
+  periodOfValidity, periodValidity, privateKeyMatches, ROLE_I, ROLE_KMS, ROLE_PSK, ROLE_R, type IbeDomain,
 } from './profile.js';
 
 const EMPTY_MAP = { type: 1, csCount: 0 } as const;
@@ -94,7 +96,7 @@ export class IbakeKeyRequester {
 
   /** REQUEST_KEY_PSK or REQUEST_KEY_PKE (RFC 6267 §4.2.1.1). */
   createRequest(): Uint8Array {
-    const csbId = new DataView(this.ep.random(4).buffer).getUint32(0);
+    const csbId = random32(this.ep.random);
     const rand = this.ep.random(16);
     const t = newTimestamp(this.ep);
     const ids = this.opts.identities.map((id) => idrPayload(ROLE_I, id));
@@ -138,7 +140,7 @@ export class IbakeKeyRequester {
     const t = payloadOf(msg, 5)!;
     if (t.tsType !== s.t.tsType || !bytesEq(t.value, s.t.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'REQUEST_KEY_RESP does not echo our timestamp');
     for (const idr of payloadsOf(msg, 14)) {
-      const known = idr.role === ROLE_KMS ? sameId(idr, this.opts.kms) : (idr.role === ROLE_I || idr.role === ROLE_R) && this.opts.identities.some((u) => sameId(u, idr));
+      const known = idr.role === ROLE_KMS ? sameIdentity(idr, this.opts.kms) : (idr.role === ROLE_I || idr.role === ROLE_R) && this.opts.identities.some((u) => sameIdentity(u, idr));
       if (!known) throw new MikeyProtocolError(ErrorNo.InvalidId, 'REQUEST_KEY_RESP names an identity we did not send');
     }
     const kemac = payloadOf(msg, 1)!;
@@ -152,7 +154,7 @@ export class IbakeKeyRequester {
     }
     const keys = openResponseKemac(kemac, encrAlg, mk, s.csbId, t, this.opts.domain);
     for (const k of keys) {
-      if (!this.opts.identities.some((u) => sameId(u, k.identity))) throw new MikeyProtocolError(ErrorNo.InvalidId, 'a key for an identity we did not ask for');
+      if (!this.opts.identities.some((u) => sameIdentity(u, k.identity))) throw new MikeyProtocolError(ErrorNo.InvalidId, 'a key for an identity we did not ask for');
       const params = domainParams(this.opts.domain, k.periodNo, ErrorNo.Unspecified);
       if (!privateKeyMatches(params, ibeIdentity(k.identity, k.periodNo, this.opts.domain.period), k.key)) {
         throw new MikeyProtocolError(ErrorNo.Unspecified, 'a K_PR that is not the identity\'s key for its period');
@@ -172,13 +174,7 @@ export class IbakeKeyRequester {
 
 /** KEMAC data: (IDR, {K_PR}) groups; every K_PR with its key period (KV Interval). */
 function openResponseKemac(kemac: KemacPayload, encrAlg: KemacEncrAlg, mk: MessageKeys, csbId: number, t: TPayload, domain: IbeDomain): ReceivedPrivateKey[] {
-  let subs: Payload[];
-  try {
-    subs = decodeKeyDataChain(kemacDecrypt(encrAlg, mk, kemac.encrData, { csbId, t: t64(t) }), PayloadType.Idr);
-  } catch (e) {
-    if (e instanceof MikeyDecodeError) throw new MikeyProtocolError(ErrorNo.AuthFailure, `KEMAC data: ${e.reason}`, { cause: e });
-    throw e;
-  }
+  const subs = openKemac(kemac, encrAlg, mk, csbId, t, PayloadType.Idr);
   const out: ReceivedPrivateKey[] = [];
   let current: Identity | undefined;
   for (const p of subs) {
@@ -275,7 +271,7 @@ export class IbakeKeyResponder {
     const kmsIds = idrs.filter((p) => p.role === ROLE_KMS);
     const pskIds = idrs.filter((p) => p.role === ROLE_PSK);
     if (!users.length) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no identity to issue keys for');
-    if (kmsIds.length !== 1 || !sameId(kmsIds[0], this.opts.kms)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IDRkms missing or not ours');
+    if (kmsIds.length !== 1 || !sameIdentity(kmsIds[0], this.opts.kms)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IDRkms missing or not ours');
     if (idrs.length !== users.length + 1 + pskIds.length || pskIds.length > 1 || (!psk && pskIds.length)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'unexpected ID roles');
     let secret: Uint8Array;
     let macAlg: MacAlg;
@@ -333,10 +329,7 @@ export class IbakeKeyResponder {
     }
     // REQUEST_KEY_RESP (§4.2.1.3): HDR as the request with V = 0, T echoed, IDRkms, KEMAC (NULL MAC), V
     const hdr: CommonHeader = { ...h, dataType: DataType.RequestKeyResp, v: false, span: undefined };
-    const kemac: KemacPayload = {
-      type: 1, encrAlg: encrAlgCode(encrAlg), macAlg: macAlgCode('NULL'), mac: new Uint8Array(0),
-      encrData: kemacEncrypt(encrAlg, mk, encodePayloads(chain), { csbId: h.csbId, t: t64(t) }),
-    };
+    const kemac = sealKemac(encrAlg, 'NULL', mk, chain, h.csbId, t);
     const len = macLength(macAlg);
     const payloads: Payload[] = [t, idrPayload(ROLE_KMS, this.opts.kms), kemac, { type: 9, authAlg: macAlgCode(macAlg), mac: new Uint8Array(len) }];
     const response = encodeWithTrailingTag({ header: hdr, payloads }, len, (covered) => macCompute(macAlg, mk.authKey, vParts(covered, users, this.opts.kms)));
@@ -347,6 +340,6 @@ export class IbakeKeyResponder {
     if (this.opts.authorize) return this.opts.authorize(users, c);
     if (c.method === 'psk') return true;
     const id = c.certificate ? identityOfCertificate(c.certificate) : c.signer;
-    return !!id && users.every((u) => sameId(u, id));
+    return !!id && users.every((u) => sameIdentity(u, id));
   }
 }

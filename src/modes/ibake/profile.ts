@@ -270,11 +270,6 @@ export function identityOf(p: { idType: number; data: Uint8Array }): Identity {
   return { idType: p.idType, data: Uint8Array.from(p.data) };
 }
 
-export function sameId(a: { idType: number; data: Uint8Array } | undefined, b: { idType: number; data: Uint8Array } | undefined): boolean {
-  if (!a || !b) return false;
-  return a.idType === b.idType && Buffer.compare(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.length), Buffer.from(b.data.buffer, b.data.byteOffset, b.data.length)) === 0;
-}
-
 export function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 }

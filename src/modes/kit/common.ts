@@ -13,7 +13,7 @@ import type {
   CommonHeader, CsIdMap, GeneralExtPayload, IdPayload, KeyDataPayload, Message, Payload, PayloadOf, PolicyParam, SpPayload, TPayload,
 } from '../../wire/types.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../session/errors.js';
-import type { Identity } from '../../session/identity.js';
+import { idOf, type Identity } from '../../session/identity.js';
 import { policyParamsForProfile, type SrtpProfileName } from '../../session/policy.js';
 import { MemoryReplayCache, replayKey, type ReplayCache } from '../../session/replay.js';
 import { checkTimestamp, ntpTimestamp, systemClock, timestamp64, type Clock } from '../../session/time.js';
@@ -108,6 +108,12 @@ export function macAlgCode(a: MacAlg): number {
 }
 export function macLength(a: MacAlg): number {
   return MAC_PARAMS[a].tagLen;
+}
+
+/** 32 random bits, e.g. a CSB ID (RFC 3830 §6.1), read from the bytes `random` returns wherever they lie. */
+export function random32(random: (n: number) => Uint8Array): number {
+  const b = random(4);
+  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
 }
 
 // ---- building --------------------------------------------------------------------------
@@ -205,11 +211,6 @@ export function encodeWithTrailingTag(
   return bytes;
 }
 
-/** V payload MAC input (RFC 3830 §5.2): the message without the MAC, then IDi, IDr and T data. */
-export function verificationParts(covered: Uint8Array, idi: Identity | undefined, idr: Identity | undefined, t: Uint8Array): Uint8Array[] {
-  return [covered, idi?.data ?? new Uint8Array(0), idr?.data ?? new Uint8Array(0), t];
-}
-
 // ---- receiving -------------------------------------------------------------------------
 
 /** Decode, turning a codec error into the protocol error a responder answers with. */
@@ -287,48 +288,6 @@ export function t64(t: TPayload): Uint8Array {
   return timestamp64(t.tsType, t.value);
 }
 
-// ---- Error messages (RFC 3830 §5.1.2) -----------------------------------------------------
-
-export interface ErrorAuth {
-  macAlg: MacAlg;
-  authKey: Uint8Array;
-}
-
-/**
- * HDR, T, {ERR}, {SP}, [V]. After an authentication failure the message is not authenticated
- * (§5.1.2); otherwise `auth` adds a V whose MAC covers the Error message itself (the coverage
- * RFC 6043 §5.4 spells out for Error messages).
- */
-export function buildErrorMessage(req: CommonHeader | undefined, t: TPayload | undefined, errorNos: readonly number[], clock: Clock, opts: { sps?: SpPayload[]; auth?: ErrorAuth } = {}): Uint8Array {
-  const hdr: CommonHeader = req
-    ? { ...req, dataType: DataType.Error, v: false }
-    : { version: 1, dataType: DataType.Error, v: false, prfFunc: 0, csbId: 0, csIdMap: { type: 1, csCount: 0 } };
-  const payloads: Payload[] = [t ?? tNow(clock), ...errorNos.map((e): Payload => ({ type: 12, errorNo: e, reserved: 0 })), ...(opts.sps ?? [])];
-  if (hdr.csIdMap.type === 1) payloads.splice(0, payloads.length, ...payloads.filter((p) => p.type !== 10));
-  if (!opts.auth || opts.auth.macAlg === 'NULL') return encodeMessage({ header: hdr, payloads });
-  const a = opts.auth;
-  const len = macLength(a.macAlg);
-  payloads.push({ type: 9, authAlg: macAlgCode(a.macAlg), mac: new Uint8Array(len) });
-  return encodeWithTrailingTag({ header: hdr, payloads }, len, (covered) => macCompute(a.macAlg, a.authKey, covered));
-}
-
-/** An initiator reading an Error message: throws MikeyErrorMessage, authenticated when its V verifies. */
-export function rejectErrorMessage(msg: DecodedMessage, auth?: ErrorAuth): never {
-  const errs = payloadsOf(msg, 12).map((e) => e.errorNo);
-  const v = payloadOf(msg, 9);
-  let authenticated = false;
-  if (v && auth && v.authAlg === macAlgCode(auth.macAlg) && auth.macAlg !== 'NULL') {
-    authenticated = macVerify(auth.macAlg, auth.authKey, msg.bytes.subarray(0, v.span!.end - v.mac.length), v.mac);
-  }
-  throw new MikeyErrorMessage(errs, authenticated);
-}
-
-/** A responder failure, with the Error message to send back (when one should be sent). */
-export function withErrorResponse(e: unknown, build: (err: MikeyProtocolError) => Uint8Array | undefined): never {
-  if (e instanceof MikeyProtocolError && e.response === undefined) e.response = build(e);
-  throw e;
-}
-
 // ---- bidding-down protection in SDP (RFC 4567 §4.1.4, §7.1) ---------------------------------
 
 /** General Extension "SDP IDs" (RFC 3830 §6.15, RFC 4567 §4.1.4): the protocol IDs joined by ";". */
@@ -356,4 +315,16 @@ export function checkSdpIds(msg: Message, seen: readonly string[] | undefined): 
 /** The payloads other than General Extensions (which RFC 3830 §6.15 allows in any message), for layout checks. */
 export function withoutGenExt(msg: Message): Message {
   return { header: msg.header, payloads: msg.payloads.filter((p) => p.type !== PayloadType.GeneralExt) };
+}
+
+/**
+ * IDi and IDr of a message laid out as [IDi|CERTi], [IDr] (RFC 3830 §3.2, §3.3, RFC 4738 §3.4):
+ * with certificates, an ID before them is IDi and one after them IDr; without, the first ID is
+ * IDi and the second IDr.
+ */
+export function splitIds(msg: DecodedMessage): { idi?: Identity; idr?: Identity } {
+  const ids = payloadsOf(msg, PayloadType.Id);
+  const firstCert = payloadsOf(msg, PayloadType.Cert)[0];
+  if (!firstCert) return { idi: idOf(ids[0]), idr: idOf(ids[1]) };
+  return { idi: idOf(ids.find((p) => p.span!.start < firstCert.span!.start)), idr: idOf(ids.find((p) => p.span!.start > firstCert.span!.start)) };
 }

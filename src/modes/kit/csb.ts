@@ -7,7 +7,7 @@
 import { createHash, KeyObject, timingSafeEqual } from 'node:crypto';
 import { ErrorNo } from '../../wire/registry.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import type { Identity } from '../../session/identity.js';
+import { sameIdentity, type Identity } from '../../session/identity.js';
 
 /** The owner of a CSB: an identity (when the method carries one) and a credential fingerprint. */
 export interface CsbOwner {
@@ -26,9 +26,8 @@ export function credentialFingerprint(kind: 'psk' | 'public-key' | 'identity-key
 }
 
 export function sameOwner(a: CsbOwner, b: CsbOwner): boolean {
-  const ids = a.id === undefined || b.id === undefined
-    ? a.id === b.id
-    : a.id.idType === b.id.idType && a.id.data.length === b.id.data.length && timingSafeEqual(a.id.data, b.id.data);
+  // a CSB created without an identity is held by "anonymous + this credential"
+  const ids = a.id === undefined || b.id === undefined ? a.id === b.id : sameIdentity(a.id, b.id);
   // both parts compared, so the time does not say which differed
   const creds = a.credential.length === b.credential.length && timingSafeEqual(a.credential, b.credential);
   return ids && creds;

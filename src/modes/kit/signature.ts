@@ -2,9 +2,9 @@
 // §6.5, §6.7): signing a message over its exact bytes, finding and checking the peer's key.
 import { createHash, X509Certificate, type KeyObject, createPublicKey } from 'node:crypto';
 import { rsaModulusBytes, rsaSign, rsaVerify, type RsaHash } from '../../crypto/rsa.js';
-import { CertType, ErrorNo, HashFunc, IdType, SignType } from '../../wire/registry.js';
+import { CertType, ErrorNo, HashFunc, IdType, PayloadType, SignType } from '../../wire/registry.js';
 import type { CertPayload, ChashPayload, Message, SignPayload } from '../../wire/types.js';
-import type { EncodedMessage } from '../../wire/encode.js';
+import { encodeMessageWithSpans, type EncodedMessage } from '../../wire/encode.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { parseCertificate, validateChain, type KeyUsageName } from '../../session/certs.js';
 import { encodeWithTrailingTag, payloadsOf } from './common.js';
@@ -41,7 +41,7 @@ export function toCert(c: X509Certificate | string | Uint8Array): X509Certificat
 /** CERT payloads for our certificate and chain (RFC 3830 §6.7: X.509v3, DER). */
 export function certPayloads(cred: SigningCredentials): CertPayload[] {
   if (!cred.certificate) return [];
-  return [cred.certificate, ...(cred.chain ?? [])].map((c) => ({ type: 7, certType: CertType.X509v3, data: new Uint8Array(toCert(c).raw) }));
+  return [cred.certificate, ...(cred.chain ?? [])].map((c) => ({ type: PayloadType.Cert, certType: CertType.X509v3, data: new Uint8Array(toCert(c).raw) }));
 }
 
 /** The identity a certificate stands for: its first URI subject alternative name, else its CN as an NAI. */
@@ -52,23 +52,44 @@ export function identityOfCertificate(cert: X509Certificate): Identity | undefin
   return cn ? { idType: IdType.Nai, data: new TextEncoder().encode(cn) } : undefined;
 }
 
-/**
- * Encode `msg`, whose last payload is a SIGN with a placeholder signature, and sign it (RFC 3830
- * §5.2). `beforeSigning` may fill other tags in the encoded bytes first (the KEMAC MAC).
- */
-export function encodeSigned(msg: Message, cred: SigningCredentials, beforeSigning?: (bytes: Uint8Array, encoded: EncodedMessage) => void): Uint8Array {
+/** The SIGN payload (last) with a zeroed signature of the key's length and our scheme; returns that length. */
+function placeSignature(msg: Message, cred: SigningCredentials): number {
   const len = rsaModulusBytes(cred.privateKey);
   const sign = msg.payloads.at(-1) as SignPayload;
   sign.signature = new Uint8Array(len);
   sign.sType = cred.scheme === 'pss' ? SignType.RsaPss : SignType.RsaPkcs1;
+  return len;
+}
+
+function rsaSignature(cred: SigningCredentials, covered: Uint8Array, extra: readonly Uint8Array[]): Uint8Array {
+  return rsaSign(cred.privateKey, extra.length ? [covered, ...extra] : covered, { scheme: cred.scheme ?? 'pkcs1-v1_5', hash: cred.hash ?? 'sha256' });
+}
+
+/**
+ * Encode `msg`, whose last payload is a SIGN with a placeholder signature, and sign every byte
+ * before the signature, then `extra` (RFC 3830 §5.2; RFC 4738 §3.6 SIGNr adds IDi || IDr || T,
+ * RFC 6043 §5.5 adds identities). `beforeSigning` may fill other tags first (the KEMAC MAC).
+ */
+export function encodeSigned(msg: Message, cred: SigningCredentials, beforeSigning?: (bytes: Uint8Array, encoded: EncodedMessage) => void, extra: readonly Uint8Array[] = []): Uint8Array {
+  const len = placeSignature(msg, cred);
   return encodeWithTrailingTag(msg, len, (covered, bytes, encoded) => {
     if (beforeSigning) beforeSigning(bytes, encoded!);
-    return rsaSign(cred.privateKey, covered, { scheme: cred.scheme ?? 'pkcs1-v1_5', hash: cred.hash ?? 'sha256' });
+    return rsaSignature(cred, covered, extra);
   }, beforeSigning !== undefined);
 }
 
+/** `encodeSigned`, keeping the span of every payload (for a method that reads its own message later). */
+export function encodeSignedWithSpans(msg: Message, cred: SigningCredentials, beforeSigning?: (bytes: Uint8Array, encoded: EncodedMessage) => void, extra: readonly Uint8Array[] = []): EncodedMessage {
+  const len = placeSignature(msg, cred);
+  const encoded = encodeMessageWithSpans(msg);
+  const bytes = encoded.bytes;
+  if (beforeSigning) beforeSigning(bytes, encoded);
+  bytes.set(rsaSignature(cred, bytes.subarray(0, bytes.length - len), extra), bytes.length - len);
+  return encoded;
+}
+
 export function signPlaceholder(): SignPayload {
-  return { type: 4, sType: 0, signature: new Uint8Array(0) };
+  return { type: PayloadType.Sign, sType: SignType.RsaPkcs1, signature: new Uint8Array(0) };
 }
 
 /**
@@ -76,7 +97,7 @@ export function signPlaceholder(): SignPayload {
  * given time, or from `peerKey` by its identity. Throws Invalid Cert / Auth failure.
  */
 export function peerPublicKey(msg: Message, trust: PeerTrust, id: Identity | undefined, at: number, usage: KeyUsageName): { key: KeyObject; cert?: X509Certificate } {
-  const certs = payloadsOf(msg, 7);
+  const certs = payloadsOf(msg, PayloadType.Cert);
   if (certs.length) {
     for (const c of certs) if (c.certType !== CertType.X509v3 && c.certType !== CertType.X509v3Sign) {
       throw new MikeyProtocolError(ErrorNo.InvalidCert, `certificate type ${c.certType} is not supported here (X.509v3 by value)`);
@@ -99,20 +120,25 @@ export function signedBytes(msg: Message & { bytes: Uint8Array }): Uint8Array {
 }
 
 /** Verify the SIGN payload (last) over every byte before its signature. Throws Auth failure. */
-export function verifySigned(msg: Message & { bytes: Uint8Array }, key: KeyObject, trust: PeerTrust): void {
+export function verifySigned(msg: Message & { bytes: Uint8Array }, key: KeyObject, trust: PeerTrust, extra: readonly Uint8Array[] = []): void {
+  verifySignature(msg, key, trust.acceptHashes ?? ['sha256'], extra);
+}
+
+/** Verify the RSA signature of the SIGN payload (last) over every byte before it, then `extra`, with one of `hashes`. */
+export function verifySignature(msg: Message & { bytes: Uint8Array }, key: KeyObject, hashes: readonly RsaHash[], extra: readonly Uint8Array[] = []): void {
   const sign = msg.payloads.at(-1);
-  if (!sign || sign.type !== 4) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'no SIGN payload');
+  if (!sign || sign.type !== PayloadType.Sign) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'no SIGN payload');
   if (sign.sType !== SignType.RsaPkcs1 && sign.sType !== SignType.RsaPss) {
     throw new MikeyProtocolError(ErrorNo.AuthFailure, `signature type ${sign.sType} is not RSA`);
   }
   const covered = msg.bytes.subarray(0, sign.span!.end - sign.signature.length);
   const scheme = sign.sType === SignType.RsaPss ? 'pss' : 'pkcs1-v1_5';
-  const ok = (trust.acceptHashes ?? ['sha256']).some((hash) => rsaVerify(key, covered, sign.signature, { scheme, hash }));
-  if (!ok) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'signature does not verify');
+  const data = extra.length ? [covered, ...extra] : covered;
+  if (!hashes.some((hash) => rsaVerify(key, data, sign.signature, { scheme, hash }))) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'signature does not verify');
 }
 
 /** CHASH of a certificate (RFC 3830 §6.8). */
 export function chashOf(cert: X509Certificate, hashFunc: number = HashFunc.Sha256): ChashPayload {
   const alg = hashFunc === HashFunc.Sha1 ? 'sha1' : hashFunc === HashFunc.Md5 ? 'md5' : 'sha256';
-  return { type: 8, hashFunc, hash: new Uint8Array(createHash(alg).update(cert.raw).digest()) };
+  return { type: PayloadType.Chash, hashFunc, hash: new Uint8Array(createHash(alg).update(cert.raw).digest()) };
 }

@@ -4,25 +4,30 @@
 //   set to zero); PKE = E(PKr, env_key); SIGNi over the whole message but the signature.
 //   R_MESSAGE = HDR, T, [IDr], V   (as for PSK, auth_key from env_key)
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
+import { macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
 import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../../crypto/prf.js';
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt } from '../../crypto/rsa.js';
-import { decodeKeyDataChain, type DecodedMessage } from '../../wire/decode.js';
-import { MikeyDecodeError } from '../../wire/errors.js';
+import { type DecodedMessage } from '../../wire/decode.js';
 import { encodePayloads, spanOf } from '../../wire/encode.js';
 import { DataType, ErrorNo, HashFunc, PayloadType } from '../../wire/registry.js';
-import type { CommonHeader, KemacPayload, KeyDataPayload, Payload, SpPayload, TPayload } from '../../wire/types.js';
+import type { CommonHeader, KeyDataPayload, Payload, SpPayload, TPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encrAlgCode, encrAlgOf, header, idPayload, keyDataPayloads, macAlgCode, macAlgOf, macLength, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, t64, newTimestamp, withErrorResponse, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
 import { sameIdentity, type Identity } from '../../session/identity.js';
+import {
+  any, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, encrAlgOf, header, idPayload, keyDataPayloads, macAlgOf, one, opt, payloadOf, payloadsOf,
+  random32, recordAuthenticated, resolveEndpoint, newTimestamp, splitIds, type Endpoint, type ResolvedEndpoint,
+} from '../kit/common.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
+import { buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
+import { kemacOnly, openKemacWithId, sealKemac } from '../kit/kemac.js';
+import { alignForKeyWrap, type Offer, type OfferOptions, type UpdateOptions } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
-import { alignForKeyWrap, buildVerification, readVerification, type Offer, type OfferOptions, type UpdateOptions } from '../psk/index.js';
 import {
   certPayloads, chashOf, encodeSigned, identityOfCertificate, peerPublicKey, signedBytes, signPlaceholder, toCert, verifySigned,
   type PeerTrust, type SigningCredentials,
 } from '../kit/signature.js';
+import { buildVerification, readVerification } from '../kit/verification.js';
 
 /** PKE C field (RFC 3830 §6.3): whether the envelope key is cached as a pre-shared key. */
 export type EnvelopeCache = 'none' | 'cache' | 'csb';
@@ -60,13 +65,6 @@ interface PkState {
   bundle: CryptoSessionBundle;
 }
 
-/** KEMAC MAC input in the public-key message: the KEMAC payload, Next payload zeroed, MAC excluded (§5.2). */
-function kemacOnly(bytes: Uint8Array, kemac: { span?: { start: number; end: number }; mac: Uint8Array }): Uint8Array {
-  const part = Uint8Array.from(bytes.subarray(kemac.span!.start, kemac.span!.end - kemac.mac.length));
-  part[0] = 0;
-  return part;
-}
-
 export class PkInitiator {
   private readonly ep: ResolvedEndpoint;
   private readonly encrAlg: KemacEncrAlg;
@@ -92,7 +90,7 @@ export class PkInitiator {
   }
 
   createOffer(o: OfferOptions): Offer {
-    const csbId = o.csbId ?? new DataView(this.ep.random(4).buffer).getUint32(0);
+    const csbId = o.csbId ?? random32(this.ep.random);
     const rand = o.rand ?? this.ep.random(16);
     const { map, sps } = buildMapAndPolicies(o.sessions);
     // IDi goes in front of the keys in the KEMAC
@@ -115,7 +113,7 @@ export class PkInitiator {
     const envKey = this.ep.random(this.opts.envelope?.keyLength ?? 16);
     const mk = deriveMessageKeys(envKey, csbId, rand, this.prf, { encrAlg: this.encrAlg, macAlg: this.macAlg });
     const payloads: Payload[] = [t];
-    if (initial) payloads.push({ type: 11, rand });
+    if (initial) payloads.push({ type: PayloadType.Rand, rand });
     const certs = certPayloads(this.opts);
     if (certs.length) payloads.push(...certs);
     if (!certs.length || this.opts.sendIdi) payloads.splice(certs.length ? payloads.length - certs.length : payloads.length, 0, idPayload(this.idi!));
@@ -123,16 +121,12 @@ export class PkInitiator {
     payloads.push(...sps);
     // KEMAC = E(encr_key, IDi || {TGK}) || MAC
     const plain = encodePayloads([idPayload(this.idi!), ...(newKeys ? keys : [])]);
-    const plainForWrap = this.encrAlg === 'AES-KW-128' ? checkBlocks(plain) : plain;
-    const macLen = macLength(this.macAlg);
-    const kemac: KemacPayload = {
-      type: 1, encrAlg: encrAlgCode(this.encrAlg), macAlg: macAlgCode(this.macAlg), mac: new Uint8Array(macLen),
-      encrData: kemacEncrypt(this.encrAlg, mk, plainForWrap, { csbId, t: t64(t) }),
-    };
+    const kemac = sealKemac(this.encrAlg, this.macAlg, mk, plain, csbId, t);
+    const macLen = kemac.mac.length;
     payloads.push(kemac);
     if (this.opts.chash && this.responderCert) payloads.push(chashOf(this.responderCert, HashFunc.Sha256));
     const pke = rsaEnvelopeEncrypt(this.responderKey, envKey, { padding: this.opts.envelope?.padding ?? 'pkcs1-v1_5', oaepHash: this.opts.envelope?.oaepHash });
-    payloads.push({ type: 2, c: CACHE_CODE[this.opts.cache ?? 'none'], data: pke }, signPlaceholder());
+    payloads.push({ type: PayloadType.Pke, c: CACHE_CODE[this.opts.cache ?? 'none'], data: pke }, signPlaceholder());
     // the KEMAC MAC is over the KEMAC alone: it is filled in first, then the signature covers it
     const bytes = encodeSigned({ header: hdr, payloads }, this.opts, (draft, encoded) => {
       const span = spanOf(encoded, kemac);
@@ -156,16 +150,6 @@ export class PkInitiator {
   get bundle(): CryptoSessionBundle | undefined {
     return this.state?.bundle;
   }
-}
-
-/**
- * AES key wrap needs whole 8-byte blocks (RFC 3394 §2.2.1); KEMAC data has no padding of its own,
- * so a chain that does not fit cannot be wrapped (random TGKs are sized to fit; an update that
- * carries only IDi may not): refuse rather than invent a padding.
- */
-function checkBlocks(plain: Uint8Array): Uint8Array {
-  if (plain.length % 8 !== 0) throw new RangeError(`AES-KW-128: KEMAC data of ${plain.length} bytes is not a multiple of 8; choose a key length that makes it one`);
-  return plain;
 }
 
 // ---- responder -----------------------------------------------------------------------------
@@ -213,7 +197,7 @@ export class PkResponder {
       msg = decodeOrReject(bytes);
       return await this.process(msg, (a) => { auth = a; });
     } catch (e) {
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, 5), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
+      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
     }
   }
 
@@ -221,7 +205,7 @@ export class PkResponder {
     if (msg.header.dataType !== DataType.PublicKey) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${msg.header.dataType} is not a public-key message`);
     checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Rand), opt(PayloadType.Id), any(PayloadType.Cert), opt(PayloadType.Id), any(PayloadType.Sp),
       opt(PayloadType.Kemac), opt(PayloadType.Chash), one(PayloadType.Pke), one(PayloadType.Sign)], 'public-key I_MESSAGE');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     const prf = prfOf(msg.header.prfFunc);
     const { idi: clearIdi, idr: clearIdr } = splitIds(msg);
@@ -230,7 +214,7 @@ export class PkResponder {
     verifySigned(msg, key, this.opts);
     const idi = clearIdi ?? (cert ? identityOfCertificate(cert) : undefined);
     await recordAuthenticated(signedBytes(msg), this.ep, fresh);
-    const chash = payloadOf(msg, 8);
+    const chash = payloadOf(msg, PayloadType.Chash);
     if (chash) {
       if (!this.ourCert) throw new MikeyProtocolError(ErrorNo.InvalidCert, 'CHASH names a certificate and we have none configured');
       const mine = chashOf(this.ourCert, chash.hashFunc);
@@ -238,14 +222,14 @@ export class PkResponder {
         throw new MikeyProtocolError(chash.hashFunc > HashFunc.Sha256 ? ErrorNo.InvalidHa : ErrorNo.InvalidCert, 'CHASH does not name our certificate');
       }
     }
-    const rand = payloadOf(msg, 11)?.rand;
+    const rand = payloadOf(msg, PayloadType.Rand)?.rand;
     // the signature verified: the CSB ID must be free or held by this signer (RFC 3830 §4.5)
     const owner: CsbOwner = { id: idi, credential: credentialFingerprint('public-key', key) };
     const held = this.csbs.held(msg.header.csbId, owner);
     const prior = rand ? undefined : held;
     if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
     const useRand = rand ?? prior!.rand;
-    const pke = payloadOf(msg, 2)!;
+    const pke = payloadOf(msg, PayloadType.Pke)!;
     let envKey: Uint8Array;
     try {
       envKey = rsaEnvelopeDecrypt(this.opts.privateKey, pke.data, {
@@ -257,7 +241,7 @@ export class PkResponder {
     }
     let keys: KeyDataPayload[] = [];
     let response: Uint8Array | undefined;
-    const kemac = payloadOf(msg, 1);
+    const kemac = payloadOf(msg, PayloadType.Kemac);
     if (kemac) {
       const encrAlg = encrAlgOf(kemac.encrAlg);
       const macAlg = macAlgOf(kemac.macAlg);
@@ -268,7 +252,7 @@ export class PkResponder {
       const mk = deriveMessageKeys(envKey, msg.header.csbId, useRand, prf, { encrAlg, macAlg });
       // a wrong envelope key (implicit rejection) fails here, as a MAC or unwrap failure
       if (!macVerify(macAlg, mk.authKey, kemacOnly(msg.bytes, kemac), kemac.mac)) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'KEMAC MAC does not verify');
-      const { id, keyData } = decryptPkKemac(kemac, encrAlg, mk, msg.header.csbId, t);
+      const { id, keys: keyData } = openKemacWithId(kemac, encrAlg, mk, msg.header.csbId, t, 'IDi');
       // §3.2: the encrypted IDi MUST equal the expected IDi
       if (!idi || !sameIdentity(id, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the IDi inside the KEMAC is not the sender\'s identity');
       keys = keyData;
@@ -277,7 +261,7 @@ export class PkResponder {
     } else if (rand) throw new MikeyProtocolError(ErrorNo.Unspecified, 'initial public-key message without a KEMAC');
     if (rand && keys.length === 0) throw new MikeyProtocolError(ErrorNo.Unspecified, 'initial message without a TGK');
     const useKeys = keys.length ? keys : prior!.keys;
-    const bundle = deriveBundle(msg.header, useRand, payloadsOf(msg, 10), { kind: 'keyData', keys: useKeys });
+    const bundle = deriveBundle(msg.header, useRand, payloadsOf(msg, PayloadType.Sp), { kind: 'keyData', keys: useKeys });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
     this.csbs.commit(msg.header.csbId, owner, { rand: useRand, keys: useKeys });
     const out: PkAccepted = { bundle, idi, update: !rand };
@@ -285,39 +269,4 @@ export class PkResponder {
     if (pke.c === 1 || pke.c === 2) out.cachedEnvelopeKey = envKey;
     return out;
   }
-}
-
-function decryptPkKemac(kemac: KemacPayload, encrAlg: KemacEncrAlg, mk: MessageKeys, csbId: number, t: TPayload): { id: Identity; keyData: KeyDataPayload[] } {
-  let plain: Uint8Array;
-  try {
-    plain = encrAlg === 'NULL' ? kemac.encrData : kemacDecryptOrThrow(encrAlg, mk, kemac.encrData, csbId, t);
-  } catch (e) {
-    throw new MikeyProtocolError(ErrorNo.AuthFailure, 'KEMAC data does not decrypt', { cause: e });
-  }
-  let subs: Payload[];
-  try {
-    subs = decodeKeyDataChain(plain, PayloadType.Id);
-  } catch (e) {
-    if (e instanceof MikeyDecodeError) throw new MikeyProtocolError(ErrorNo.AuthFailure, `KEMAC data: ${e.reason}`, { cause: e });
-    throw e;
-  }
-  const id = subs[0]!;
-  if (id.type !== 6) throw new MikeyProtocolError(ErrorNo.InvalidId, 'KEMAC data does not start with IDi');
-  return { id: { idType: id.idType, data: Uint8Array.from(id.data) }, keyData: subs.slice(1).filter((p): p is KeyDataPayload => p.type === 20) };
-}
-
-function kemacDecryptOrThrow(encrAlg: KemacEncrAlg, mk: MessageKeys, data: Uint8Array, csbId: number, t: TPayload): Uint8Array {
-  return kemacDecrypt(encrAlg, mk, data, { csbId, t: t64(t) });
-}
-
-/**
- * IDi and IDr of a message laid out as [IDi|CERTi], [IDr]: with certificates, an ID before them
- * is IDi and one after them IDr; without, the first ID is IDi and the second IDr.
- */
-export function splitIds(msg: DecodedMessage): { idi?: Identity; idr?: Identity } {
-  const ids = payloadsOf(msg, 6);
-  const firstCert = payloadsOf(msg, 7)[0];
-  const asId = (p?: { idType: number; data: Uint8Array }) => (p ? { idType: p.idType, data: p.data } : undefined);
-  if (!firstCert) return { idi: asId(ids[0]), idr: asId(ids[1]) };
-  return { idi: asId(ids.find((p) => p.span!.start < firstCert.span!.start)), idr: asId(ids.find((p) => p.span!.start > firstCert.span!.start)) };
 }

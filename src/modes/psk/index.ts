@@ -2,20 +2,25 @@
 //   I_MESSAGE = HDR, T, RAND, [IDi], [IDr], {SP}, KEMAC      KEMAC = E(encr_key, {TGK}) || MAC
 //   R_MESSAGE = HDR, T, [IDr], V                              (when the initiator sets V)
 // The KEMAC MAC covers the whole I_MESSAGE but the MAC field; V covers R_MESSAGE || IDi || IDr || T.
-import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
+import { macCompute, macVerify, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
 import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../../crypto/prf.js';
-import { decodeKeyDataChain } from '../../wire/decode.js';
-import { MikeyDecodeError } from '../../wire/errors.js';
-import { encodePayloads } from '../../wire/encode.js';
 import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
 import type { DecodedMessage } from '../../wire/decode.js';
-import type { CommonHeader, KemacPayload, KeyDataPayload, Payload, SpPayload, TPayload } from '../../wire/types.js';
+import type { CommonHeader, KeyDataPayload, Payload, SpPayload, TPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, sdpIdsPayload, withoutGenExt, encodeWithTrailingTag, encrAlgCode, encrAlgOf, header, idPayload, keyDataPayloads, macAlgCode, macAlgOf, macLength, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, requirePayload, resolveEndpoint, t64, newTimestamp, verificationParts, withErrorResponse, type Endpoint, type KeySpec, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
-import { type Identity } from '../../session/identity.js';
+import { idOf, type Identity } from '../../session/identity.js';
+import {
+  any, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encodeWithTrailingTag, encrAlgOf, header, idPayload, keyDataPayloads,
+  macAlgOf, newTimestamp, one, opt, payloadOf, payloadsOf, random32, recordAuthenticated, requirePayload, resolveEndpoint, sdpIdsPayload, withoutGenExt,
+  type Endpoint, type ResolvedEndpoint,
+} from '../kit/common.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
+import { buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
+import { keyDataOf, openKemac, sealKemac } from '../kit/kemac.js';
+import { alignForKeyWrap, type Offer, type OfferOptions, type UpdateOptions } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
+import { buildVerification, readVerification } from '../kit/verification.js';
 
 /** Algorithms protecting the MIKEY message itself. */
 export interface MessageProtection {
@@ -25,31 +30,6 @@ export interface MessageProtection {
   encrAlg?: KemacEncrAlg;
   /** KEMAC and V MAC (default HMAC-SHA-1-160). */
   macAlg?: MacAlg;
-}
-
-export interface OfferOptions {
-  sessions: readonly SessionOffer[];
-  /** Ask for a verification message (V flag). */
-  verify?: boolean;
-  /** CSB ID (random by default). A group is served by one CSB ID, RAND and TGK (RFC 3830 §8.1). */
-  csbId?: number;
-  rand?: Uint8Array;
-  /** Keys to transport (default one random 16-byte TGK). */
-  keys?: readonly KeySpec[];
-}
-
-export interface UpdateOptions {
-  /** The crypto sessions after the update (default: unchanged). */
-  sessions?: readonly SessionOffer[];
-  /** New keys; none keeps the current ones (RFC 3830 §4.5). */
-  keys?: readonly KeySpec[];
-  verify?: boolean;
-}
-
-export interface Offer {
-  bytes: Uint8Array;
-  /** The keys as the initiator will use them. */
-  bundle: CryptoSessionBundle;
 }
 
 interface CsbState {
@@ -77,37 +57,8 @@ function messageKeys(secret: Uint8Array, csbId: number, rand: Uint8Array, prf: M
 export function buildKemacMessage(
   hdr: CommonHeader, before: Payload[], keys: readonly Payload[], mk: MessageKeys, t: TPayload, encrAlg: KemacEncrAlg, macAlg: MacAlg,
 ): Uint8Array {
-  const plain = encodePayloads(keys);
-  const encrData = kemacEncrypt(encrAlg, mk, plain, { csbId: hdr.csbId, t: t64(t) });
-  const len = macLength(macAlg);
-  const kemac: KemacPayload = { type: 1, encrAlg: encrAlgCode(encrAlg), encrData, macAlg: macAlgCode(macAlg), mac: new Uint8Array(len) };
-  return encodeWithTrailingTag({ header: hdr, payloads: [...before, kemac] }, len, (covered) => macCompute(macAlg, mk.authKey, covered));
-}
-
-function verificationMac(macAlg: MacAlg, authKey: Uint8Array, covered: Uint8Array, idi: Identity | undefined, idr: Identity | undefined, t: TPayload): Uint8Array {
-  return macCompute(macAlg, authKey, verificationParts(covered, idi, idr, t.value));
-}
-
-function idOf(p: { idType: number; data: Uint8Array } | undefined): Identity | undefined {
-  return p ? { idType: p.idType, data: p.data } : undefined;
-}
-
-/**
- * AES key wrap takes whole 64-bit blocks (RFC 3394 §2) and MIKEY defines no padding: the key
- * data must add up to a multiple of 8 bytes. A random TGK is lengthened to get there (its
- * length is free, the PRF takes any); with explicit keys the sender must choose fitting ones.
- */
-export function alignForKeyWrap(specs: readonly KeySpec[], encrAlg: KemacEncrAlg, before = 0): KeySpec[] {
-  const out = specs.map((k) => ({ ...k }));
-  if (encrAlg !== 'AES-KW-128') return out;
-  const size = (k: KeySpec) => 4 + (k.key?.length ?? k.length ?? 16) + (k.salt ? 2 + k.salt.length : 0) + (k.mki ? 1 + k.mki.length : 0);
-  const total = out.reduce((n, k) => n + size(k), before);
-  const pad = (8 - (total % 8)) % 8;
-  if (pad === 0) return out;
-  const free = out.find((k) => !k.key);
-  if (!free) throw new RangeError(`AES-KW-128 needs key data of a multiple of 8 bytes (${total} given)`);
-  free.length = (free.length ?? 16) + pad;
-  return out;
+  const kemac = sealKemac(encrAlg, macAlg, mk, keys, hdr.csbId, t);
+  return encodeWithTrailingTag({ header: hdr, payloads: [...before, kemac] }, kemac.mac.length, (covered) => macCompute(macAlg, mk.authKey, covered));
 }
 
 // ---- initiator -----------------------------------------------------------------------------
@@ -139,7 +90,7 @@ export class PskInitiator {
 
   /** The I_MESSAGE of a new CSB. */
   createOffer(o: OfferOptions): Offer {
-    const csbId = o.csbId ?? new DataView(this.ep.random(4).buffer).getUint32(0);
+    const csbId = o.csbId ?? random32(this.ep.random);
     const rand = o.rand ?? this.ep.random(16);
     const { map, sps } = buildMapAndPolicies(o.sessions);
     const keys = keyDataPayloads(alignForKeyWrap(o.keys ?? [{}], this.encrAlg), this.ep.random);
@@ -160,7 +111,7 @@ export class PskInitiator {
     const t = newTimestamp(this.ep);
     const mk = messageKeys(this.opts.psk, csbId, rand, this.prf, this.encrAlg, this.macAlg);
     const before: Payload[] = [t];
-    if (initial) before.push({ type: 11, rand });
+    if (initial) before.push({ type: PayloadType.Rand, rand });
     if (this.opts.idi) before.push(idPayload(this.opts.idi));
     if (this.opts.idr) before.push(idPayload(this.opts.idr));
     before.push(...sps);
@@ -181,31 +132,6 @@ export class PskInitiator {
   get bundle(): CryptoSessionBundle | undefined {
     return this.state?.bundle;
   }
-}
-
-/**
- * The initiator's reading of the answer R_MESSAGE = HDR, T, [IDr], V (shared with the public-key
- * method), or of an Error message, whose V (when present) is checked with the same key.
- */
-export function readVerification(bytes: Uint8Array, dataType: number, s: { csbId: number; idi?: Identity; idr?: Identity; t: TPayload; bundle: CryptoSessionBundle }, macAlg: MacAlg, authKey: Uint8Array): CryptoSessionBundle {
-  const msg = decodeOrReject(bytes);
-  if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg, { macAlg, authKey });
-  if (msg.header.dataType !== dataType) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected a verification message, got data type ${msg.header.dataType}`);
-  checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Id), one(PayloadType.V)], 'verification message');
-  if (msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'verification message for another CSB');
-  const t = payloadOf(msg, 5)!;
-  // §3.1: the responder echoes the initiator's timestamp
-  if (t.tsType !== s.t.tsType || Buffer.compare(Buffer.from(t.value), Buffer.from(s.t.value)) !== 0) {
-    throw new MikeyProtocolError(ErrorNo.InvalidTs, 'verification message does not echo our timestamp');
-  }
-  const v = payloadOf(msg, 9)!;
-  if (v.authAlg !== macAlgCode(macAlg)) throw new MikeyProtocolError(ErrorNo.InvalidMac, `V uses auth alg ${v.authAlg}`);
-  const idr = idOf(payloadOf(msg, 6)) ?? s.idr;
-  const covered = msg.bytes.subarray(0, v.span!.end - v.mac.length);
-  if (!macVerify(macAlg, authKey, verificationParts(covered, s.idi, idr, s.t.value), v.mac)) {
-    throw new MikeyProtocolError(ErrorNo.AuthFailure, 'verification MAC does not verify');
-  }
-  return s.bundle;
 }
 
 // ---- responder -----------------------------------------------------------------------------
@@ -251,7 +177,7 @@ export class PskResponder {
       const m = msg;
       return await this.process(m, (a) => { auth = a; });
     } catch (e) {
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, 5), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
+      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
     }
   }
 
@@ -262,19 +188,19 @@ export class PskResponder {
     // General Extensions may stand anywhere (RFC 3830 §6.15); the KEMAC must be last (its MAC ends the message)
     if (msg.payloads.at(-1)?.type !== PayloadType.Kemac) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'PSK I_MESSAGE: the KEMAC must be the last payload');
     checkLayout(withoutGenExt(msg), [one(PayloadType.T), opt(PayloadType.Rand), opt(PayloadType.Id), opt(PayloadType.Id), any(PayloadType.Sp), one(PayloadType.Kemac)], 'PSK I_MESSAGE');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     const prf = prfOf(msg.header.prfFunc);
-    const ids = payloadsOf(msg, 6);
+    const ids = payloadsOf(msg, PayloadType.Id);
     const idi = idOf(ids[0]);
     const idr = idOf(ids[1]);
-    const rand = payloadOf(msg, 11)?.rand;
+    const rand = payloadOf(msg, PayloadType.Rand)?.rand;
     // an update is checked with the RAND of the CSB it names; who holds that CSB is checked once the MAC verified
     const prior = rand ? undefined : this.csbs.peek(msg.header.csbId);
     if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
     const secret = typeof this.opts.psk === 'function' ? this.opts.psk(idi, idr) : this.opts.psk;
     if (!secret) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no pre-shared key for this peer');
-    const kemac = requirePayload(msg, 1, 'KEMAC');
+    const kemac = requirePayload(msg, PayloadType.Kemac, 'KEMAC');
     const encrAlg = encrAlgOf(kemac.encrAlg);
     const macAlg = macAlgOf(kemac.macAlg);
     this.checkAlgs(encrAlg, macAlg);
@@ -290,9 +216,9 @@ export class PskResponder {
     const owner: CsbOwner = { id: idi, credential: credentialFingerprint('psk', secret) };
     this.csbs.held(msg.header.csbId, owner);
     checkSdpIds(msg, this.opts.sdpIds);
-    const keys = decryptKeys(kemac, encrAlg, mk, msg.header.csbId, t);
+    const keys = keyDataOf(openKemac(kemac, encrAlg, mk, msg.header.csbId, t));
     if (rand && keys.length === 0) throw new MikeyProtocolError(ErrorNo.Unspecified, 'initial message without a TGK');
-    const sps = payloadsOf(msg, 10);
+    const sps = payloadsOf(msg, PayloadType.Sp);
     const useKeys = keys.length ? keys : prior!.keys;
     const bundle = deriveBundle(msg.header, useRand, sps, { kind: 'keyData', keys: useKeys });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
@@ -310,35 +236,4 @@ export class PskResponder {
   }
 }
 
-/** KEMAC key data, decrypted and decoded (first payload: `first`). */
-export function decryptKeys(kemac: KemacPayload, encrAlg: KemacEncrAlg, mk: MessageKeys, csbId: number, t: TPayload, first: number = PayloadType.KeyData): KeyDataPayload[] {
-  if (kemac.encrData.length === 0) return [];
-  let plain: Uint8Array;
-  try {
-    plain = kemacDecrypt(encrAlg, mk, kemac.encrData, { csbId, t: t64(t) });
-  } catch (e) {
-    throw new MikeyProtocolError(ErrorNo.AuthFailure, 'KEMAC data does not decrypt', { cause: e });
-  }
-  let subs: Payload[];
-  try {
-    subs = decodeKeyDataChain(plain, first);
-  } catch (e) {
-    if (e instanceof MikeyDecodeError) throw new MikeyProtocolError(e.errorNo, `KEMAC key data: ${e.reason}`, { cause: e });
-    throw e;
-  }
-  return subs.filter((p): p is KeyDataPayload => p.type === 20);
-}
-
-/** R_MESSAGE = HDR, T, [IDr], V (RFC 3830 §3.1, §3.2, §5.2). */
-export function buildVerification(
-  dataType: number, req: CommonHeader, t: TPayload, ourId: Identity | undefined, idi: Identity | undefined, idrInRequest: Identity | undefined,
-  macAlg: MacAlg, authKey: Uint8Array,
-): Uint8Array {
-  const hdr: CommonHeader = { ...req, dataType, v: false };
-  const payloads: Payload[] = [t];
-  if (ourId) payloads.push(idPayload(ourId));
-  const len = macLength(macAlg);
-  payloads.push({ type: 9, authAlg: macAlgCode(macAlg), mac: new Uint8Array(len) });
-  const idr = ourId ?? idrInRequest;
-  return encodeWithTrailingTag({ header: hdr, payloads }, len, (covered) => verificationMac(macAlg, authKey, covered, idi, idr, t));
-}
+export type { Offer, OfferOptions, UpdateOptions } from '../kit/offer.js';

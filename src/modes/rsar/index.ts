@@ -26,13 +26,14 @@ import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bun
 import { keyUsageOf, parseCertificate, validateChain, type KeyUsageName } from '../../session/certs.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { policyParamsForProfile, srtpPolicyFromSp, type SrtpProfileName } from '../../session/policy.js';
-import { any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encrAlgCode, encrAlgOf, header, idPayload, sdpIdsPayload, withoutGenExt, keyDataPayloads, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, recordAuthenticated, rejectErrorMessage, resolveEndpoint, t64, withErrorResponse, type Endpoint, type KeySpec, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
-import { sameIdentity, type Identity } from '../../session/identity.js';
+import { any, buildMapAndPolicies, checkFresh, checkLayout, checkSdpIds, decodeOrReject, encrAlgCode, encrAlgOf, header, idPayload, sdpIdsPayload, withoutGenExt, keyDataPayloads, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, random32, recordAuthenticated, splitIds, resolveEndpoint, t64, type Endpoint, type KeySpec, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { buildErrorMessage, rejectErrorMessage, withErrorResponse } from '../kit/error-message.js';
+import { idOf, sameIdentity, type Identity } from '../../session/identity.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
 import { checkBundlePolicy } from '../kit/policy.js';
-import { splitIds } from '../pke/index.js';
-import { alignForKeyWrap } from '../psk/index.js';
-import { identityOfCertificate, peerPublicKey, signedBytes, toCert, verifySigned, type PeerTrust, type SigningCredentials } from '../kit/signature.js';
+import { keyDataOf, kemacOnly, openKemacWithId, sealKemac } from '../kit/kemac.js';
+import { alignForKeyWrap } from '../kit/offer.js';
+import { encodeSigned, encodeSignedWithSpans, identityOfCertificate, peerPublicKey, signedBytes, signPlaceholder, toCert, verifySigned, type PeerTrust, type SigningCredentials } from '../kit/signature.js';
 
 /**
  * Fetches a certificate named by URL (CERT type X.509v3 URL, RFC 4738 §3.8: HTTP, DER as
@@ -57,7 +58,6 @@ interface Credentials extends SigningCredentials, PeerTrust {
 
 // ---- shared --------------------------------------------------------------------------------
 
-const idOf = (p?: { idType: number; data: Uint8Array }): Identity | undefined => (p ? { idType: p.idType, data: Uint8Array.from(p.data) } : undefined);
 const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 const spKey = (sp: SpPayload) => `${sp.protType}|${policyParams(sp).map((p) => `${p.type}:${hexOf(p.value)}`).join(',')}`;
 
@@ -133,13 +133,6 @@ function signedIdentities(iMsg: Message, rClearIdr: Identity | undefined): { idi
   return { idi, idr: rClearIdr ?? idr };
 }
 
-/** KEMAC MAC input: the KEMAC payload alone, Next payload zeroed, MAC field excluded (RFC 3830 §5.2). */
-function kemacOnly(bytes: Uint8Array, kemac: KemacPayload): Uint8Array {
-  const part = Uint8Array.from(bytes.subarray(kemac.span!.start, kemac.span!.end - kemac.mac.length));
-  part[0] = 0;
-  return part;
-}
-
 const sameSp = (a: SpPayload, b: SpPayload) => spKey(a) === spKey(b);
 
 /** A built SP carrying the parameters of `sp` under policy number `no`. */
@@ -201,6 +194,7 @@ export class RsaRInitiator {
   private readonly ep: ResolvedEndpoint;
   private readonly prf: MikeyPrf;
   private readonly key: KeyObject;
+  private readonly signer: SigningCredentials;
   private readonly idi?: Identity;
   private readonly anchors: X509Certificate[];
   private state?: RsaRInitiatorState;
@@ -210,6 +204,7 @@ export class RsaRInitiator {
     this.anchors = (opts.trustAnchors ?? []).map(toCert);
     this.prf = opts.prf ?? 'MIKEY-1';
     this.key = privateKeyOf(opts.privateKey);
+    this.signer = { ...opts, privateKey: this.key };
     this.idi = opts.idi ?? (opts.certificate ? identityOfCertificate(toCert(opts.certificate)) : undefined);
     if (opts.sdpIds) sdpIdsPayload(opts.sdpIds);
   }
@@ -219,7 +214,7 @@ export class RsaRInitiator {
     const group = o.group ?? false;
     // a lone ID payload without CERTi reads as IDi ([IDi|CERTi], [IDr]): name ourselves first
     if (this.opts.idr && !this.idi && !this.opts.certificate && !this.opts.certificateUrl) throw new TypeError('RSA-R: to name the responder (idr), send IDi or a certificate');
-    const csbId = o.csbId ?? new DataView(this.ep.random(4).buffer).getUint32(0);
+    const csbId = o.csbId ?? random32(this.ep.random);
     // RFC 4738 §3.2: in group mode the initiator MUST NOT send SP
     const { map, sps } = buildMapAndPolicies(o.sessions ?? []);
     const extra = group ? [] : (o.policies ?? []).map((p) => ({ params: policyParamsForProfile(p) }));
@@ -252,8 +247,8 @@ export class RsaRInitiator {
     if (this.opts.idr) payloads.push(idPayload(this.opts.idr));
     payloads.push(...sps);
     if (this.opts.sdpIds) payloads.push(sdpIdsPayload(this.opts.sdpIds));
-    payloads.push({ type: 4, sType: 0, signature: new Uint8Array(0) });
-    const encoded = sign({ header: hdr, payloads }, this.key, this.opts, []);
+    payloads.push(signPlaceholder());
+    const encoded = encodeSignedWithSpans({ header: hdr, payloads }, this.signer);
     const bytes = encoded.bytes;
     const established = this.state?.established;
     this.state = { csbId, group, rand, map, sps, t, request: spannedMessage({ header: hdr, payloads }, encoded), established: update ? established : undefined, update };
@@ -277,7 +272,7 @@ export class RsaRInitiator {
     const clearIdr = idOf(payloadOf(msg, 6));
     const ids = signedIdentities(s.request, clearIdr);
     const { cert } = await peerKeyOf(msg, this.opts, this.anchors, clearIdr ?? this.opts.idr, this.ep.clock.now(), ['digitalSignature'],
-      (key) => verifySignedWith(msg, key, this.opts, signrExtra(ids.idi, ids.idr, t)));
+      (key) => verifySigned(msg, key, this.opts, signrExtra(ids.idi, ids.idr, t)));
     // the authenticated message's structure (§3.6, §3.7): silently discarded when wrong
     const csbExt = msg.payloads.filter((p) => p.type === 21 && p.extType === GeneralExtType.CsbId);
     const rand = payloadOf(msg, 11)?.rand;
@@ -321,7 +316,7 @@ export class RsaRInitiator {
     }
     const mk = deriveMessageKeys(envKey, csbEff, useRand, prf, { encrAlg, macAlg });
     if (!macVerify(macAlg, mk.authKey, kemacOnly(msg.bytes, kemac), kemac.mac)) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'KEMAC MAC does not verify');
-    const { id, keys } = openKemac(kemac, encrAlg, mk, csbEff, t);
+    const { id, keys } = openKemacWithId(kemac, encrAlg, mk, csbEff, t, 'IDr');
     // the responder's identity: the KEMAC's IDr, matching what it stated and what we asked for
     if (clearIdr && !sameIdentity(clearIdr, id)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the IDr inside the KEMAC differs from the IDr sent');
     if (this.opts.idr && !sameIdentity(this.opts.idr, id)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'answered by another responder than the one asked for');
@@ -340,55 +335,6 @@ export class RsaRInitiator {
 
   get bundle(): CryptoSessionBundle | undefined {
     return this.state?.established?.bundle;
-  }
-}
-
-function openKemac(kemac: KemacPayload, encrAlg: KemacEncrAlg, mk: MessageKeys, csbId: number, t: TPayload): { id: Identity; keys: KeyDataPayload[] } {
-  let plain: Uint8Array;
-  try {
-    plain = kemacDecrypt(encrAlg, mk, kemac.encrData, { csbId, t: t64(t) });
-  } catch (e) {
-    throw new MikeyProtocolError(ErrorNo.AuthFailure, 'KEMAC data does not decrypt', { cause: e });
-  }
-  let subs: Payload[];
-  try {
-    subs = decodeKeyDataChain(plain, PayloadType.Id);
-  } catch (e) {
-    if (e instanceof MikeyDecodeError) throw new MikeyProtocolError(ErrorNo.AuthFailure, `KEMAC data: ${e.reason}`, { cause: e });
-    throw e;
-  }
-  const id = subs[0];
-  if (!id || id.type !== 6) throw new MikeyProtocolError(ErrorNo.InvalidId, 'KEMAC data does not start with IDr');
-  return { id: idOf(id)!, keys: subs.slice(1).filter((p): p is KeyDataPayload => p.type === 20) };
-}
-
-/** Encode `msg` (last payload a SIGN placeholder), fill the KEMAC MAC first when `kemac` is given, then sign bytes || extra. */
-function sign(msg: Message, key: KeyObject, cred: SigningCredentials, extra: Uint8Array[], kemac?: { macAlg: MacAlg; authKey: Uint8Array }): EncodedMessage {
-  const len = rsaModulusBytes(key);
-  const s = msg.payloads.at(-1) as SignPayload;
-  s.signature = new Uint8Array(len);
-  s.sType = cred.scheme === 'pss' ? SignType.RsaPss : SignType.RsaPkcs1;
-  const encoded = encodeMessageWithSpans(msg);
-  const bytes = encoded.bytes;
-  if (kemac) {
-    const k = msg.payloads.find((p): p is KemacPayload => p.type === PayloadType.Kemac)!;
-    bytes.set(macCompute(kemac.macAlg, kemac.authKey, kemacOnly(bytes, { ...k, span: spanOf(encoded, k) })), spanOf(encoded, k).end - k.mac.length);
-  }
-  const covered = bytes.subarray(0, bytes.length - len);
-  bytes.set(rsaSign(key, [covered, ...extra], { scheme: cred.scheme ?? 'pkcs1-v1_5', hash: cred.hash ?? 'sha256' }), bytes.length - len);
-  return encoded;
-}
-
-/** Verify the SIGN (last) over every byte before its signature, followed by `extra`. Throws Auth failure. */
-function verifySignedWith(msg: DecodedMessage, key: KeyObject, trust: PeerTrust, extra: Uint8Array[]): void {
-  if (!extra.length) return verifySigned(msg, key, trust);
-  const s = msg.payloads.at(-1);
-  if (!s || s.type !== 4) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'no SIGN payload');
-  if (s.sType !== SignType.RsaPkcs1 && s.sType !== SignType.RsaPss) throw new MikeyProtocolError(ErrorNo.AuthFailure, `signature type ${s.sType} is not RSA`);
-  const covered = [msg.bytes.subarray(0, s.span!.end - s.signature.length), ...extra];
-  const scheme = s.sType === SignType.RsaPss ? 'pss' : 'pkcs1-v1_5';
-  if (!(trust.acceptHashes ?? ['sha256']).some((hash) => rsaVerify(key, covered, s.signature, { scheme, hash }))) {
-    throw new MikeyProtocolError(ErrorNo.AuthFailure, 'signature does not verify');
   }
 }
 
@@ -459,6 +405,7 @@ export class RsaRResponder {
   private readonly ep: ResolvedEndpoint;
   private readonly prf: MikeyPrf;
   private readonly key: KeyObject;
+  private readonly signer: SigningCredentials;
   private readonly idr: Identity;
   private readonly encrAlg: KemacEncrAlg;
   private readonly macAlg: MacAlg;
@@ -471,6 +418,7 @@ export class RsaRResponder {
     this.anchors = (opts.trustAnchors ?? []).map(toCert);
     this.prf = opts.prf ?? 'MIKEY-1';
     this.key = privateKeyOf(opts.privateKey);
+    this.signer = { ...opts, privateKey: this.key };
     const idr = opts.idr ?? (opts.certificate ? identityOfCertificate(toCert(opts.certificate)) : undefined);
     if (!idr) throw new TypeError('RSA-R carries IDr in the KEMAC (RFC 4738 §3.6): give idr or a certificate');
     this.idr = idr;
@@ -481,7 +429,7 @@ export class RsaRResponder {
       const g = opts.group;
       const { map, sps } = buildMapAndPolicies(g.sessions);
       const keys = keyDataPayloads(alignForKeyWrap(g.keys ?? [{}], this.encrAlg, 4 + idr.data.length), this.ep.random);
-      this.groupState = { csbId: (g.csbId ?? new DataView(this.ep.random(4).buffer).getUint32(0)) >>> 0, rand: g.rand ?? this.ep.random(16), map, sps, keys };
+      this.groupState = { csbId: (g.csbId ?? random32(this.ep.random)) >>> 0, rand: g.rand ?? this.ep.random(16), map, sps, keys };
     }
   }
 
@@ -572,17 +520,17 @@ export class RsaRResponder {
     payloads.push(...certs, ...sps);
     const envKey = this.ep.random(this.opts.envelope?.keyLength ?? 16);
     const mk = deriveMessageKeys(envKey, csbEff, useRand, prf, { encrAlg: this.encrAlg, macAlg: this.macAlg });
-    const plain = encodePayloads([idPayload(this.idr), ...keys]);
-    if (this.encrAlg === 'AES-KW-128' && plain.length % 8 !== 0) throw new RangeError(`AES-KW-128: KEMAC data of ${plain.length} bytes is not a multiple of 8`);
-    payloads.push({
-      type: 1, encrAlg: encrAlgCode(this.encrAlg), macAlg: macAlgCode(this.macAlg), mac: new Uint8Array(macLength(this.macAlg)),
-      encrData: kemacEncrypt(this.encrAlg, mk, plain, { csbId: csbEff, t: t64(t) }),
-    });
-    payloads.push({ type: 2, c: 0, data: rsaEnvelopeEncrypt(peerKey, envKey, { padding: this.opts.envelope?.padding ?? 'pkcs1-v1_5', oaepHash: this.opts.envelope?.oaepHash }) });
-    payloads.push({ type: 4, sType: 0, signature: new Uint8Array(0) });
+    const kemac = sealKemac(this.encrAlg, this.macAlg, mk, [idPayload(this.idr), ...keys], csbEff, t);
+    payloads.push(kemac);
+    payloads.push({ type: PayloadType.Pke, c: 0, data: rsaEnvelopeEncrypt(peerKey, envKey, { padding: this.opts.envelope?.padding ?? 'pkcs1-v1_5', oaepHash: this.opts.envelope?.oaepHash }) });
+    payloads.push(signPlaceholder());
     const hdr: CommonHeader = { ...msg.header, dataType: DataType.RsaRResp, v: false, csIdMap: map, span: undefined };
     const ids = signedIdentities(msg, clearIdr);
-    const response = sign({ header: hdr, payloads }, this.key, this.opts, signrExtra(ids.idi, ids.idr, t), { macAlg: this.macAlg, authKey: mk.authKey }).bytes;
+    // the KEMAC MAC is over the KEMAC alone: filled first, then SIGNr covers it (RFC 4738 §3.6)
+    const response = encodeSigned({ header: hdr, payloads }, this.signer, (draft, encoded) => {
+      const span = spanOf(encoded, kemac);
+      draft.set(macCompute(this.macAlg, mk.authKey, kemacOnly(draft, { span, mac: kemac.mac })), span.end - kemac.mac.length);
+    }, signrExtra(ids.idi, ids.idr, t));
     const bundle = deriveBundle({ ...hdr, csbId: csbEff }, useRand, sps, { kind: 'keyData', keys });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
     if (owner) this.csbs.commit(msg.header.csbId, owner, { peer: peerKey, rand: useRand, map, sps });
@@ -599,7 +547,7 @@ export class RsaRResponder {
    */
   private choosePolicies(offer: CsIdMap, offered: SpPayload[]): { map: CsIdMap; sps: SpPayload[] } {
     if (offer.type !== 0) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'RSA-R with SRTP: the SRTP-ID map is used');
-    const randomSsrc = (): number => new DataView(this.ep.random(4).buffer).getUint32(0) || 1;
+    const randomSsrc = (): number => random32(this.ep.random) || 1;
     let accepted: SpPayload[];
     if (offered.length) {
       accepted = offered.filter((sp) => this.acceptable(sp));

@@ -16,11 +16,8 @@ import type { CommonHeader, CsIdMap, GeneralExtPayload, IdrPayload, Message, Pay
 import { deriveBundle, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { ntpToMs } from '../../session/time.js';
-import {
-  any, buildErrorMessage, buildMapAndPolicies, checkFresh, checkLayout, encodeWithTrailingTag, header, newTimestamp, one,
-  payloadOf, payloadsOf, recordAuthenticated, resolveEndpoint, withErrorResponse,
-  type Endpoint, type ResolvedEndpoint, type SessionOffer,
-} from '../kit/common.js';
+import { any, buildMapAndPolicies, checkFresh, checkLayout, encodeWithTrailingTag, header, newTimestamp, one, payloadOf, payloadsOf, random32, recordAuthenticated, resolveEndpoint, type Endpoint, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
+import { buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 
 // ---- key material ------------------------------------------------------------------------
@@ -386,7 +383,7 @@ export class SakkeInitiator {
     const myId = telUriIdentifier(this.opts.uri, month);
     const mine = this.opts.keys.find((k) => sameBytes(k.id, myId));
     if (!mine?.ssk || !mine.pvt) throw new Error(`no signing key for ${dec.decode(myId).replace(/\0/g, '\\0')}`);
-    const csbId = o.csbId ?? new DataView(this.ep.random(4).buffer).getUint32(0);
+    const csbId = o.csbId ?? random32(this.ep.random);
     const rand = o.rand ?? this.ep.random(16);
     const { map, sps } = buildMapAndPolicies(o.sessions);
     // §2.2.1: IDRi/IDRr carry the URIs of the identifiers; IDRkmsi/IDRkmsr the KMSs' URIs

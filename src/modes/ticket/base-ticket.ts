@@ -9,6 +9,7 @@ import { decodeKeyDataChain } from '../../wire/decode.js';
 import { encodePayloads } from '../../wire/encode.js';
 import { ErrorNo, IdRole, IdType, KeyDataType, PayloadType, TicketType } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, Span, TicketPayload, TPayload } from '../../wire/types.js';
+import { openKemac, sealKemac } from '../kit/kemac.js';
 import { encrAlgCode, encrAlgOf, macAlgCode, macAlgOf, prfFuncOf, t64 } from '../kit/common.js';
 import { deriveMpks, tpkKeys } from './labels.js';
 import { completeFlags, checkFlags, tpDataPayloads, type TicketPolicy } from './policy.js';
@@ -89,14 +90,12 @@ export function buildBaseTicket(i: BaseTicketInput): TicketPayload {
   checkFlags(flags, i.keys.some((k) => k.keyType === KeyDataType.Tgk || k.keyType === KeyDataType.TgkSalt));
   const mk = tpkKeys(prf, i.tpk, i.rand, { encrAlg, macAlg });
   const mpkPayload: KeyDataPayload = { type: 20, keyType: KeyDataType.Mpk, keyData: i.mpk, validity: { kv: 0 } };
-  const plain = encodePayloads([mpkPayload, ...i.keys]);
-  const encrData = kemacEncrypt(encrAlg, mk, plain, { csbId: TICKET_CSB_ID, t: t64(i.t) });
   const macLen = MAC_PARAMS[macAlg].tagLen;
   const base: Payload[] = [
     { type: 256, data: i.thdr },
     i.t,
     { type: 11, rand: i.rand },
-    { type: 1, encrAlg: encrAlgCode(encrAlg), encrData, macAlg: macAlgCode('NULL'), mac: new Uint8Array(0) },
+    sealKemac(encrAlg, 'NULL', mk, [mpkPayload, ...i.keys], TICKET_CSB_ID, i.t),
   ];
   if (i.tpkId) base.push({ type: 14, role: IdRole.IDRpsk, idType: IdType.ByteString, data: i.tpkId });
   base.push({ type: 9, authAlg: macAlgCode(macAlg), mac: new Uint8Array(macLen) });
@@ -169,8 +168,9 @@ export function openBaseTicket(ticket: TicketPayload, bytes: Uint8Array, tpk: Ui
   if (!macVerify(macAlg, mk.authKey, covered, v.mac)) badTicket('the ticket MAC does not verify');
   let subs: Payload[];
   try {
-    subs = decodeKeyDataChain(kemacDecrypt(encrAlg, mk, kemac.encrData, { csbId: TICKET_CSB_ID, t: t64(t) }));
+    subs = openKemac(kemac, encrAlg, mk, TICKET_CSB_ID, t);
   } catch {
+    // the KMS's own token: what does not open is an Invalid TICKET (RFC 6043 §6.10), not an Auth failure
     return badTicket('the ticket KEMAC does not decrypt');
   }
   const keyData = subs.filter((p): p is KeyDataPayload => p.type === 20).map(copyKeyData);

@@ -11,18 +11,17 @@ import { replayKey } from '../../session/replay.js';
 import { type DecodedMessage } from '../../wire/decode.js';
 import { DataType, ErrorNo, HashFunc, IdRole, KeyDataType, PayloadType, RandRole } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, TicketPayload, TPayload, VPayload } from '../../wire/types.js';
-import { checkFresh, decodeOrReject, macAlgOf, payloadOf, resolveEndpoint, tNow, withErrorResponse, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
-import { type Identity } from '../../session/identity.js';
-import { chashOf, toCert } from '../kit/signature.js';
+import { checkFresh, decodeOrReject, macAlgOf, payloadOf, resolveEndpoint, tNow, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
+import { withErrorResponse } from '../kit/error-message.js';
+import { identityText, idOf, sameIdentity, type Identity } from '../../session/identity.js';
+import { chashOf, toCert, verifySignature } from '../kit/signature.js';
 import {
   baseTicketHeader, baseTicketTpkId, buildBaseTicket, isBaseTicket, openBaseTicket, ticketLayout, type TicketKeys,
 } from './base-ticket.js';
 import { deriveMpks, forkKey, initiatorDataAuthKey, LabelForm, ticketMessageKeys } from './labels.js';
-import {
-  encodeWithV, encrAlgFor, encryptedKemac, findIdr, findRandr, idOf, idrPayload, initialCoverage,
-  responseCoverage, responseTimestamp, ticketErrorMessage, verifySignedWithIds, type TicketErrorAuth, type TicketSigner,
-} from './messages.js';
-import { checkFlags, checkValidity, completeFlags, readPolicy, sameId, type KeyRequest, type ReadPolicy, type TicketPolicy } from './policy.js';
+import { encodeWithV } from '../kit/verification.js';
+import { encrAlgFor, encryptedKemac, findIdr, findRandr, idrPayload, initialCoverage, responseCoverage, responseTimestamp, ticketErrorMessage, type TicketErrorAuth, type TicketSigner } from './messages.js';
+import { checkFlags, checkValidity, completeFlags, readPolicy, type KeyRequest, type ReadPolicy, type TicketPolicy } from './policy.js';
 import { macVerify } from '../../crypto/kemac.js';
 import { encodePayloads } from '../../wire/encode.js';
 
@@ -143,7 +142,6 @@ export interface KmsPrepared {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
-const text = (id: Identity) => new TextDecoder().decode(id.data);
 
 /** Key lengths and RAND sizes: §12.1 (RANDs at least as long as the keys they serve). */
 function keyPayload(k: KeyRequest, random: (n: number) => Uint8Array): KeyDataPayload {
@@ -268,7 +266,7 @@ export class TicketKms {
     if (!rand) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `${randRole === RandRole.RANDRi ? 'RANDRi' : 'RANDRr'} missing`);
     if (rand.rand.length < 16) throw new MikeyProtocolError(ErrorNo.Unspecified, 'RAND shorter than 128 bits (§12.1)');
     const kms = findIdr(msg, IdRole.IDRkms);
-    if (kms && !sameId(idOf(kms), this.opts.identity)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IDRkms names another KMS');
+    if (kms && !sameIdentity(kms, this.opts.identity)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IDRkms names another KMS');
     return { t, rand: Uint8Array.from(rand.rand) };
   }
 
@@ -307,7 +305,7 @@ export class TicketKms {
     const signer = await this.opts.directory.signer(claimed, certs, this.ep.clock.now());
     // an unknown sender is answered like a signature that does not verify
     if (!signer) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'no certificate known for this sender');
-    verifySignedWithIds(msg, signer.key, [(claimed ?? signer.user).data, kmsId]);
+    verifySignature(msg, signer.key, ['sha256'], [(claimed ?? signer.user).data, kmsId]);
     const chash = payloadOf(msg, PayloadType.Chash);
     if (chash) {
       if (!this.kmsCert) throw new MikeyProtocolError(ErrorNo.InvalidCert, 'CHASH names a certificate and this KMS has none configured');
@@ -391,10 +389,10 @@ export class TicketKms {
     const response = encodeWithV(hdr, payloads, a.macAlg, mk.authKey, (b, m) => responseCoverage(b.subarray(0, m), msg.bytes));
     const issuedBytes = encodeTicketAlone(ticket);
     return {
-      kind: 'request', response, replay: { key: replayKey(msg.bytes), expiresAt: fresh.expiresAt }, user: text(a.user), credential: a.credential,
+      kind: 'request', response, replay: { key: replayKey(msg.bytes), expiresAt: fresh.expiresAt }, user: identityText(a.user), credential: a.credential,
       errorAuth: a.errAuth, request: { header: msg.header, t },
       issued: {
-        id: hex(id), ticketType: policy.ticketType!, tpkId, initiator: text(a.user), responders: policy.responders.map(text),
+        id: hex(id), ticketType: policy.ticketType!, tpkId, initiator: identityText(a.user), responders: policy.responders.map(identityText),
         flags: flagsText(flags), issuedAt: now, validFrom: policy.validFrom, validTo: policy.validTo,
         digest: createHash('sha256').update(issuedBytes).digest('hex'),
       },
@@ -432,7 +430,7 @@ export class TicketKms {
     }
     checkFlags(policy.flags, opened.keys.some(isTgk));
     const as = await this.opts.directory.authorizeResolve(a.user, policy);
-    if (!as) throw new MikeyProtocolError(ErrorNo.InvalidId, `${text(a.user)} may not resolve this ticket`);
+    if (!as) throw new MikeyProtocolError(ErrorNo.InvalidId, `${identityText(a.user)} may not resolve this ticket`);
     let vi: string | undefined;
     const prfTp = policy.prf;
     let keys = opened.keys;
@@ -458,9 +456,9 @@ export class TicketKms {
     payloads.push(encryptedKemac(encrAlg, mk, [mpkPayload(opened.mpki), ...(mpkrF ? [mpkPayload(mpkrF)] : []), ...keys], msg.header.csbId, tResp), ...extra);
     const response = encodeWithV(hdr, payloads, a.macAlg, mk.authKey, (b, m) => responseCoverage(b.subarray(0, m), msg.bytes));
     return {
-      kind: 'resolve', response, replay: { key: replayKey(msg.bytes), expiresAt: fresh.expiresAt }, user: text(a.user), credential: a.credential,
+      kind: 'resolve', response, replay: { key: replayKey(msg.bytes), expiresAt: fresh.expiresAt }, user: identityText(a.user), credential: a.credential,
       errorAuth: a.errAuth, request: { header: msg.header, t },
-      resolved: { ticketId, resolver: text(a.user), vi, reusable: policy.flags.J },
+      resolved: { ticketId, resolver: identityText(a.user), vi, reusable: policy.flags.J },
     };
   }
 }

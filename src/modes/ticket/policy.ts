@@ -242,12 +242,3 @@ export function checkValidity(p: { validFrom?: number; validTo?: number }, now: 
     throw new MikeyProtocolError(ErrorNo.InvalidTicket, `ticket expired at ${new Date(p.validTo).toISOString()}`);
   }
 }
-
-export function sameId(a: Identity | undefined, b: Identity | undefined): boolean {
-  if (!a || !b) return false;
-  return a.idType === b.idType && Buffer.compare(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.length), Buffer.from(b.data.buffer, b.data.byteOffset, b.data.length)) === 0;
-}
-
-export function idText(id: Identity | undefined): string {
-  return id ? new TextDecoder().decode(id.data) : '';
-}

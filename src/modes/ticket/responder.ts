@@ -10,17 +10,16 @@ import { policyParamsForProfile, srtpPolicyFromSp } from '../../session/policy.j
 import type { DecodedMessage } from '../../wire/decode.js';
 import { CsIdMapType, DataType, ErrorNo, IdRole, PayloadType, ProtType, RandRole } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, SpPayload, TicketPayload, VPayload } from '../../wire/types.js';
-import { checkFresh, decodeOrReject, keyDataPayloads, macAlgOf, payloadOf, recordAuthenticated, resolveEndpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
+import { checkFresh, decodeOrReject, keyDataPayloads, macAlgOf, payloadOf, random32, recordAuthenticated, resolveEndpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
 import { type Identity } from '../../session/identity.js';
 import { checkBundlePolicy, checkOfferedPolicies } from '../kit/policy.js';
 import { baseTicketTpkId, isBaseTicket, openBaseTicket, ticketLayout } from './base-ticket.js';
 import { deriveTicketBundle } from './bundle.js';
-import { buildTicketKmsRequest, randLength, readTicketKmsResponse, splitMpks, type TicketPartyOptions } from './initiator.js';
+import { buildTicketKmsRequest, randLength, readTicketKmsResponse, splitMpks, type TicketPartyOptions } from './kms-exchange.js';
 import { LabelForm, ticketMessageKeys } from './labels.js';
-import {
-  decryptKemac, encodeWithV, encryptedKemac, findIdr, findRandr, idOf, idrPayload, kemacEncrAlg, responseCoverage,
-  responseTimestamp, ticketErrorMessage, transferInitParts, vMacStart, type TicketErrorAuth,
-} from './messages.js';
+import { decryptKemac, encryptedKemac, findIdr, findRandr, idrPayload, kemacEncrAlg, responseCoverage, responseTimestamp, ticketErrorMessage, transferInitParts, vMacStart, type TicketErrorAuth } from './messages.js';
+import { encodeWithV } from '../kit/verification.js';
+import { idOf } from '../../session/identity.js';
 import { checkFlags, checkValidity, readPolicy, type ReadPolicy } from './policy.js';
 import { answerMap, TicketSession } from './session.js';
 
@@ -196,10 +195,10 @@ export class TicketResponder {
 
   /** RESOLVE_INIT_PSK/PK with the TICKET as received (Initiator Data included), then RESOLVE_RESP (§4.2.3). */
   private async resolveAtKms(ticket: TicketPayload, policy: ReadPolicy, resolve: ResolveTransport): Promise<Resolved> {
-    const csbId = new DataView(this.ep.random(4).buffer).getUint32(0);
+    const csbId = random32(this.ep.random);
     const req = buildTicketKmsRequest(this.opts, this.ep, 'resolve', ticket, csbId);
     const answer = await resolve(req.bytes);
-    const { msg: resp, keys } = readTicketKmsResponse(answer, req.bytes, DataType.ResolveResp, csbId, req.inkey, req.prf, req.macAlg, { randRr: req.rand }, this.opts, this.ep);
+    const { msg: resp, keys } = readTicketKmsResponse(answer, { request: req, party: this.opts, ep: this.ep });
     const split = splitMpks(keys, policy.flags.I);
     const out: Resolved = { mpki: split.mpki, keys: split.keys, policy };
     if (policy.flags.I) {

@@ -9,14 +9,14 @@ import { policyParamsForProfile, srtpPolicyFromSp, type SrtpProfileName } from '
 import type { DecodedMessage } from '../../wire/decode.js';
 import { CsIdMapType, DataType, ErrorNo, IdRole, PayloadType, ProtType } from '../../wire/registry.js';
 import type { CommonHeader, CsIdMap, GenericIdEntry, KeyDataPayload, Payload, PolicyParam, SpPayload } from '../../wire/types.js';
-import { checkFresh, decodeOrReject, header, keyDataPayloads, newTimestamp, payloadOf, recordAuthenticated, resolveEndpoint, withErrorResponse, type Endpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
+import { checkFresh, decodeOrReject, header, keyDataPayloads, newTimestamp, payloadOf, random32, recordAuthenticated, resolveEndpoint, type Endpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
+import { withErrorResponse } from '../kit/error-message.js';
 import { type Identity } from '../../session/identity.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 import { deriveTicketBundle } from './bundle.js';
-import {
-  checkV, decryptKemac, encodeWithV, encryptedKemac, findIdr, idrPayload, initialCoverage, rejectTicketError, responseCoverage,
-  responseTimestamp, ticketErrorMessage, vMacStart,
-} from './messages.js';
+import { checkV, encodeWithV } from '../kit/verification.js';
+import { decryptKemac, encryptedKemac, findIdr, idrPayload, initialCoverage, responseCoverage, responseTimestamp, ticketErrorMessage, vMacStart } from './messages.js';
+import { rejectErrorMessage } from '../kit/error-message.js';
 import type { ReadPolicy } from './policy.js';
 
 /** A crypto session offered in a GENERIC-ID map (RFC 6043 §6.1.1). */
@@ -162,7 +162,7 @@ export class TicketSession {
       bytes, bundle,
       receiveResponse: (resp: Uint8Array) => {
         const msg = decodeOrReject(resp);
-        if (msg.header.dataType === DataType.Error) rejectTicketError(msg, { macAlg: s.macAlg, authKey: s.updateKeys.authKey });
+        if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg, { macAlg: s.macAlg, authKey: s.updateKeys.authKey });
         if (msg.header.dataType !== DataType.TransferResp || msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'not the TRANSFER_RESP of this update');
         checkV(msg, s.updateKeys.authKey, responseCoverage(msg.bytes.subarray(0, vMacStart(msg)), bytes), 'TRANSFER_RESP (update)', s.macAlg);
         const rsps = msg.payloads.filter((p): p is SpPayload => p.type === PayloadType.Sp);
@@ -254,7 +254,7 @@ export function answerMap(map: CsIdMap, sps: readonly SpPayload[], keys: readonl
       chosen = sp.policyNo;
     }
     // §6.1.1: session data and SPI MUST be in the response; a random SSRC when none was given
-    const sessionData = e.sessionData.length ? e.sessionData : srtpSessionData(new DataView(random(4).buffer).getUint32(0));
+    const sessionData = e.sessionData.length ? e.sessionData : srtpSessionData(random32(random));
     return { csId: e.csId, protType: e.protType, s: e.sessionData.length ? e.s : false, policies: [chosen], sessionData, spi: e.spi.length ? e.spi : (firstSpi ?? Uint8Array.of(e.csId)) };
   });
   return { map: { type: CsIdMapType.GenericId, entries }, sps: added };

@@ -12,10 +12,8 @@ import type { CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { CryptoError } from '../../crypto/errors.js';
 import { ntpToMs } from '../../session/time.js';
-import {
-  buildErrorMessage, newTimestamp, payloadOf, payloadsOf, resolveEndpoint, withErrorResponse,
-  type Endpoint, type ResolvedEndpoint,
-} from '../../modes/kit/common.js';
+import { buildErrorMessage, withErrorResponse } from '../../modes/kit/error-message.js';
+import { newTimestamp, payloadOf, payloadsOf, resolveEndpoint, type Endpoint, type ResolvedEndpoint } from '../../modes/kit/common.js';
 import { checkBundlePolicy } from '../../modes/kit/policy.js';
 import {
   EccsiVerifierCache, SakkeReceiverCache, asProtocolError, buildSakkeIMessage, decodeSakkeMessage, idrPayload, idrText, openSakkeIMessage, sakkePayloadFor,

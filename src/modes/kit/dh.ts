@@ -1,0 +1,57 @@
+// What the two Diffie-Hellman methods share (RFC 3830 §3.3, RFC 3830 §4.5, RFC 4650 §3): the
+// groups accepted by default and the responder's answer to DHi.
+import { dhComputeSecret, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
+import { MikeyCryptoError } from '../../crypto/errors.js';
+import { ErrorNo, PayloadType } from '../../wire/registry.js';
+import type { DhPayload } from '../../wire/types.js';
+import { MikeyProtocolError } from '../../session/errors.js';
+
+/**
+ * Groups a responder accepts unless told otherwise: OAKLEY-5 (1536 bits). OAKLEY-1 (768) and
+ * OAKLEY-2 (1024) are within reach of precomputation attacks and must be asked for by name.
+ */
+export const DEFAULT_DH_GROUPS: readonly DhGroupName[] = Object.freeze(['OAKLEY-5']);
+
+export const mkiOf = (p: DhPayload): Uint8Array | undefined => (p.validity.kv === 1 ? p.validity.spi : undefined);
+
+/**
+ * The responder's side of a DH value (RFC 3830 §3.3, RFC 4650 §3): the group checked against
+ * those accepted, a fresh key pair, the peer value range-checked, the shared secret as TGK.
+ */
+export function answerDhi(dhi: DhPayload, groups: readonly DhGroupName[] | undefined): { tgk: Uint8Array; dhr: DhPayload; mki?: Uint8Array } {
+  let group: DhGroup;
+  try {
+    group = dhGroupByMikeyId(dhi.group);
+  } catch (e) {
+    return dhError(e);
+  }
+  if (groups && !groups.includes(group.name)) throw new MikeyProtocolError(ErrorNo.InvalidDh, `${group.name} not accepted`);
+  const kp = dhGenerateKeyPair(group);
+  let tgk: Uint8Array;
+  try {
+    tgk = dhComputeSecret(group, kp.privateKey, dhi.value);
+  } catch (e) {
+    return dhError(e);
+  }
+  return { tgk, dhr: { type: PayloadType.Dh, group: group.mikeyId, value: kp.publicKey, reserved: 0, validity: { kv: 0 } }, mki: mkiOf(dhi) };
+}
+
+/**
+ * The responder's TGK for a DH or DH-HMAC message: from DHi when there is one, else (an update
+ * without DHi, RFC 3830 §4.5) the TGK of the CSB being updated; an initial message needs DHi.
+ */
+export function responderTgk(
+  dhi: DhPayload | undefined, initial: boolean, prior: { tgk: Uint8Array; mki?: Uint8Array } | undefined,
+  groups: readonly DhGroupName[] | undefined, what: string,
+): { tgk: Uint8Array; mki?: Uint8Array; dhr?: DhPayload } {
+  if (dhi) return answerDhi(dhi, groups);
+  if (initial || !prior) throw new MikeyProtocolError(ErrorNo.InvalidDh, `initial ${what} message without DHi`);
+  return { tgk: prior.tgk, mki: prior.mki };
+}
+
+/** A DH failure in the crypto layer as the Error payload a responder sends (Invalid DH). */
+export function dhError(e: unknown): never {
+  if (e instanceof MikeyCryptoError && (e.code === 'dh-out-of-range' || e.code === 'bad-length')) throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
+  if (e instanceof MikeyCryptoError && e.code === 'unsupported-algorithm') throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
+  throw e;
+}
