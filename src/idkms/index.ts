@@ -7,15 +7,16 @@ export { IbeKeyIssuer, ibeDomainOf, type IbeIssuerOptions, type IbePublicInfo } 
 export { McxKeyIssuer, type McxIssuerOptions, type McxUserKeySet } from './mcx-issuer.js';
 export {
   KMS_NS, buildKmsRequest, parseKmsRequest, buildKmsResponse, parseKmsResponse,
-  type KmsRequestDoc, type KmsResponseDoc, type KmsCertificateDoc, type KmsKeySetDoc, type KmsMessageDoc,
+  type KmsRequestDoc, type KmsResponseDoc, type KmsCertificateDoc, type KmsKeySetDoc, type KmsMessageDoc, type KmsSharedKey, type KmsProtection, type KmsReadKeys,
 } from './mcx-xml.js';
 export {
   McxKmsClient, McxKmsError, httpsFetch, validateKeySet, checkCertificate, kmsOfCertificate,
-  type McxKmsClientOptions, type McxKmsRedirectOptions, type McxUserKeys, type KmsFetch, type HttpReply,
+  type McxKmsClientOptions, type McxKmsRedirectOptions, type McxKmsSecurity, type McxUserKeys, type KmsFetch, type HttpReply,
 } from './mcx-client.js';
 export {
   KRR_NS, KRR_CONTENT_TYPE, KrrError, buildKrr, parseKrr, readKrr, verifyKrr, krrChain, type KrrDoc, type KrrInfoDoc,
 } from './mcx-krr.js';
+export { wrapKey, unwrapKey, KeyWrapError, KW_AES256_PAD, KW_AES128_PAD, KW_AES256, KW_AES128 } from './keywrap.js';
 export { XmlSignatureError, signatureTemplate, finishSignature, verifySignature, type XmlSigner, type XmlVerifier } from './xmldsig.js';
 export { mcxKmsHandler, type McxKmsHandlerOptions, type RequestHandler } from './mcx-server.js';
 export { parseXml, writeXml, canonicalize, XmlError, type XmlElement, type XmlNode } from './xml.js';

@@ -8,7 +8,7 @@ import { eccsiValidateSsk } from '../crypto/eccsi.js';
 import { sakkeParamSet1, sakkeValidateRsk, SakkeKmsPublicKey } from '../crypto/sakke.js';
 import { mikeySakkeUid, type McxKms } from '../profiles/mcx/uid.js';
 import { systemClock, type Clock } from '../session/time.js';
-import { buildKmsRequest, parseKmsResponse, type KmsCertificateDoc, type KmsKeySetDoc, type KmsResponseDoc } from './mcx-xml.js';
+import { buildKmsRequest, parseKmsResponse, type KmsCertificateDoc, type KmsKeySetDoc, type KmsResponseDoc, type KmsSharedKey } from './mcx-xml.js';
 import { KrrError, krrChain, verifyKrr, type KrrDoc } from './mcx-krr.js';
 
 export interface HttpReply {
@@ -65,6 +65,17 @@ export interface McxKmsClientOptions {
   clock?: Clock;
   /** Follow KMS Redirect Responses (D.4) to another KMS; without this option they are refused. */
   redirects?: McxKmsRedirectOptions;
+  /** The security extension (D.1): requests signed, responses verified, key material unwrapped. */
+  security?: McxKmsSecurity;
+}
+
+export interface McxKmsSecurity {
+  /** The integrity key InK: signs requests (HMAC-SHA256) when given. */
+  ink?: KmsSharedKey;
+  /** The transport key TrK: unwraps key material; signs requests when there is no InK. */
+  trk?: KmsSharedKey;
+  /** Refuse unsigned responses and key material in the clear (default true). */
+  required?: boolean;
 }
 
 export interface McxKmsRedirectOptions {
@@ -213,16 +224,24 @@ export class McxKmsClient {
 
   private async callOnce(path: 'init' | 'keyprov'): Promise<KmsResponseDoc> {
     const url = `${this.kms.baseUrl.replace(/\/+$/, '')}/${path}`;
-    const body = buildKmsRequest({ userUri: this.opts.userUri, kmsUri: this.kms.uri, time: new Date(this.clock.now()), clientId: this.opts.clientId, deviceId: this.opts.deviceId, clientReqUrl: url, krrList: this.krr });
+    const sec = this.opts.security;
+    const body = buildKmsRequest({ userUri: this.opts.userUri, kmsUri: this.kms.uri, time: new Date(this.clock.now()), clientId: this.opts.clientId, deviceId: this.opts.deviceId, clientReqUrl: url, krrList: this.krr }, sec?.ink ?? sec?.trk);
     const reply = await this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/xml; charset=utf-8', accept: 'application/xml', ...this.opts.headers }, body });
     let doc: KmsResponseDoc | undefined;
     try {
-      doc = parseKmsResponse(reply.body);
+      doc = parseKmsResponse(reply.body, {
+        signatureKey: (n) => [sec?.ink, sec?.trk].find((k) => k?.id === n)?.key,
+        transportKey: (n) => (sec?.trk?.id === n ? sec.trk.key : undefined),
+      });
     } catch (e) {
       if (reply.status !== 200) throw new McxKmsError(`KMS answered HTTP ${reply.status}`, reply.status);
       throw new McxKmsError(`KMS response is not a valid KmsResponse: ${(e as Error).message}`, reply.status, undefined, { cause: e });
     }
     if (doc.error && !doc.error.redirect) throw new McxKmsError(`KMS error ${doc.error.code}: ${doc.error.message}`, reply.status, doc.error.code);
+    if (sec && sec.required !== false) {
+      if (doc.signedWith === undefined) throw new McxKmsError('unsigned KmsResponse refused: the security extension is required (D.1)', reply.status);
+      if (doc.message?.kind === 'keyprov' && doc.message.keySets.some((k) => k.encryptedWith === undefined)) throw new McxKmsError('key material in the clear refused: the security extension is required (D.1)', reply.status);
+    }
     if (reply.status !== 200) throw new McxKmsError(`KMS answered HTTP ${reply.status}`, reply.status);
     if (doc.userUri !== this.opts.userUri || doc.kmsUri !== this.kms.uri) throw new McxKmsError('KmsResponse for another user or KMS');
     if (doc.clientReqUrl !== url) throw new McxKmsError('KmsResponse answers another request URL');

@@ -6,7 +6,8 @@ import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { systemClock, type Clock } from '../session/time.js';
 import type { McxKeyIssuer } from './mcx-issuer.js';
-import { buildKmsResponse, parseKmsRequest, type KmsRequestDoc, type KmsResponseDoc } from './mcx-xml.js';
+import { buildKmsResponse, parseKmsRequest, type KmsProtection, type KmsRequestDoc, type KmsResponseDoc, type KmsSharedKey } from './mcx-xml.js';
+import { XmlSignatureError } from './xmldsig.js';
 import { buildKrr, parseKrr } from './mcx-krr.js';
 
 export interface McxKmsHandlerOptions {
@@ -30,6 +31,12 @@ export interface McxKmsHandlerOptions {
   redirect?: (userUri: string, request: KmsRequestDoc) => string[] | undefined | Promise<string[] | undefined>;
   /** Signs the KRRs (D.4.2: ECDSA P-256 / SHA-256, the X.509 certificate in KeyInfo). */
   krrSigner?: { privateKey: KeyObject | string; certificate: string };
+  /**
+   * The security extension (D.1) per user: the shared InK and TrK. A signed request is verified
+   * (403 when it fails) and answered signed with the key that signed it, key material wrapped
+   * under the TrK; `required` refuses unsigned requests.
+   */
+  security?: (userUri: string) => { ink?: KmsSharedKey; trk?: KmsSharedKey; required?: boolean } | undefined;
   /** Told about every refused request (status, reason); nothing secret is in it. */
   onRefused?: (status: number, reason: string) => void;
 }
@@ -75,15 +82,23 @@ export function mcxKmsHandler(o: McxKmsHandlerOptions): RequestHandler {
     }
     const user = await o.authenticate(req);
     if (!user) throw new Refusal(401, 401, 'not authenticated');
+    const sec = o.security?.(user);
+    const shared = [sec?.ink, sec?.trk].filter((k): k is KmsSharedKey => !!k);
     let doc: KmsRequestDoc;
     try {
-      doc = parseKmsRequest(await readBody(req, o.maxBodyBytes ?? 64 * 1024));
+      doc = parseKmsRequest(await readBody(req, o.maxBodyBytes ?? 64 * 1024), { signatureKey: (n) => shared.find((k) => k.id === n)?.key });
     } catch (e) {
       if (e instanceof Refusal) throw e;
+      if (e instanceof XmlSignatureError) throw new Refusal(403, 403, `request signature: ${e.message}`);
       throw new Refusal(400, 400, `not a KmsRequest: ${(e as Error).message}`);
     }
+    if (sec?.required && doc.signedWith === undefined) throw new Refusal(403, 403, 'unsigned request: the security extension is required');
+    // D.1: answered under the key that signed the request, key material wrapped under the TrK
+    const protection: KmsProtection = doc.signedWith !== undefined || sec?.required
+      ? { signer: shared.find((k) => k.id === doc.signedWith) ?? shared[0], trk: sec?.trk }
+      : {};
     const reply = (status: number, r: Omit<KmsResponseDoc, 'userUri' | 'kmsUri' | 'time' | 'clientReqUrl' | 'kmsId'>) =>
-      send(res, status, buildKmsResponse({ userUri: doc.userUri, kmsUri: o.issuer.kmsUri, time: new Date(clock.now()), kmsId: o.kmsId, clientReqUrl: doc.clientReqUrl, ...r }));
+      send(res, status, buildKmsResponse({ userUri: doc.userUri, kmsUri: o.issuer.kmsUri, time: new Date(clock.now()), kmsId: o.kmsId, clientReqUrl: doc.clientReqUrl, ...r }, protection));
     try {
       // D.2.2: the request names the authenticated user, this KMS and this resource, and is recent
       if (doc.userUri !== user) throw new Refusal(403, 403, 'UserUri is not the authenticated user');
@@ -129,8 +144,14 @@ export function mcxKmsHandler(o: McxKmsHandlerOptions): RequestHandler {
       const r = e instanceof Refusal ? e : new Refusal(500, 500, 'internal error');
       o.onRefused?.(r.status, r.message);
       if (!res.headersSent) {
-        res.writeHead(r.status, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end(`${r.message}\n`);
+        // answer once the request body is in (discarded): closing on unread data resets the
+        // connection before the client reads the status
+        const answer = () => {
+          res.writeHead(r.status, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end(`${r.message}\n`);
+        };
+        if (req.readableEnded || r.status === 413) answer();
+        else req.on('end', answer).on('error', () => res.destroy()).resume();
       } else res.destroy();
     });
   };

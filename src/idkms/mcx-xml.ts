@@ -1,13 +1,40 @@
 // The documents of the 3GPP KMS interface (TS 33.180 Annex D, namespace
 // urn:3gpp:ns:mcsecKMSInterface:1.0): KmsRequest, and KmsResponse carrying KmsInit (the KMS
 // certificate), KmsKeyProv (user key sets) or KmsError. Built and parsed strictly, in schema
-// order; keys as hexBinary (KeyContentType). Encrypted keys (EncKeyContentType, the D.2.2
-// security extension) and XML signatures are refused rather than misread.
+// order; keys as hexBinary (KeyContentType) or, with the security extension (D.1), wrapped under
+// the transport key TrK (EncKeyContentType: xenc:EncryptedKey), and the documents signed with
+// HMAC-SHA256 under the InK or the TrK (SignedKmsRequest, SignedKmsResponse).
+import { randomBytes } from 'node:crypto';
 import { parseXml, leafText, Sequence, writeXml, XmlError, type XmlElement, type XmlNode } from './xml.js';
+import { DSIG_NS, finishSignature, signatureTemplate, verifySignature, XmlSignatureError } from './xmldsig.js';
+import { KeyWrapError, KW_AES256_PAD, unwrapKey, wrapKey } from './keywrap.js';
 import { KRR_NS, krrElementXml, krrListContent, readKrr, type KrrDoc } from './mcx-krr.js';
 
 export const KMS_NS = 'urn:3gpp:ns:mcsecKMSInterface:1.0';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+export const XENC_NS = 'http://www.w3.org/2001/04/xmlenc#';
+
+/** A key shared by a KMS and a client (D.1): the InK or a TrK, with the name KeyName carries. */
+export interface KmsSharedKey {
+  id: string;
+  key: Uint8Array;
+}
+
+/** How a document is protected when written (the security extension, D.1). */
+export interface KmsProtection {
+  /** Signs the document (HMAC-SHA256): the InK or the TrK. */
+  signer?: KmsSharedKey;
+  /** Wraps the key material (RFC 5649, XML Encryption 1.1 kw-aes-256-pad): the TrK. */
+  trk?: KmsSharedKey;
+}
+
+/** The shared keys a reader knows, by KeyName. */
+export interface KmsReadKeys {
+  /** Keys that may sign (InK, TrK). */
+  signatureKey?: (name: string) => Uint8Array | undefined;
+  /** Transport keys that may wrap key material. */
+  transportKey?: (name: string) => Uint8Array | undefined;
+}
 
 export interface KmsRequestDoc {
   version?: string;
@@ -19,6 +46,8 @@ export interface KmsRequestDoc {
   clientReqUrl: string;
   /** KrrList (D.2.2): the KMS Redirect Response that sent the client here. */
   krrList?: KrrDoc;
+  /** Read: the KeyName of the key that signed the request (SignedKmsRequest). */
+  signedWith?: string;
 }
 
 /** KmsCertificate (TS 33.180 Table D.3.2.2-1). */
@@ -59,11 +88,15 @@ export interface KmsKeySetDoc {
   userDecryptKey: Uint8Array;
   userSigningKeySsk: Uint8Array;
   userPubTokenPvt: Uint8Array;
+  /** Read: the TrK that wrapped all three keys (absent when any was carried in the clear). */
+  encryptedWith?: string;
 }
 
 export type KmsMessageDoc =
   | { kind: 'init'; version: string; certificate: KmsCertificateDoc }
-  | { kind: 'keyprov'; version: string; keySets: KmsKeySetDoc[] };
+  | { kind: 'keyprov'; version: string; keySets: KmsKeySetDoc[] }
+  /** KmsCertCache (D.3.4): certificates of other KMSs; CacheNum numbers the cache's versions. */
+  | { kind: 'certcache'; version: string; cacheNum?: number; certificates: KmsCertificateDoc[] };
 
 export interface KmsResponseDoc {
   version?: string;
@@ -75,6 +108,8 @@ export interface KmsResponseDoc {
   message?: KmsMessageDoc;
   /** KmsError; `redirect` is a KMS Redirect Response (D.4) carried in its extension point. */
   error?: { code: number; message: string; redirect?: KrrDoc };
+  /** Read: the KeyName of the key that signed the response (SignedKmsResponse). */
+  signedWith?: string;
 }
 
 // ---- values ---------------------------------------------------------------------------------
@@ -88,10 +123,31 @@ function hexIn(el: XmlElement, what: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'hex'));
 }
 
-function keyIn(el: XmlElement, what: string): Uint8Array {
-  const t = el.attrsNs.get(`{${XSI_NS}}type`);
-  if (t !== undefined && t.replace(/^[\w.-]+:/, '') !== 'KeyContentType') throw new XmlError(`${what} is carried as ${t}: encrypted keys are not supported`, el.offset);
-  return hexIn(el, what);
+/** A key as KeyContentType (hexBinary) or EncKeyContentType (xenc:EncryptedKey under a TrK). */
+function keyIn(el: XmlElement, what: string, keys: KmsReadKeys): { key: Uint8Array; trk?: string } {
+  const t = el.attrsNs.get(`{${XSI_NS}}type`)?.replace(/^[\w.-]+:/, '');
+  if (t === undefined || t === 'KeyContentType') return { key: hexIn(el, what) };
+  if (t !== 'EncKeyContentType') throw new XmlError(`${what} is carried as ${t}`, el.offset);
+  const ek = el.children.filter((c) => c.ns === XENC_NS && c.name === 'EncryptedKey');
+  if (ek.length !== 1 || el.children.length !== 1 || el.text.trim() !== '') throw new XmlError(`${what}: EncKeyContentType holds one xenc:EncryptedKey (encrypted keys)`, el.offset);
+  const s = new Sequence(ek[0]!, XENC_NS);
+  const alg = s.req('EncryptionMethod').attrs.get('Algorithm') ?? '';
+  const keyName = ek[0]!.children.find((c) => c.ns === DSIG_NS && c.name === 'KeyInfo')?.children.find((c) => c.ns === DSIG_NS && c.name === 'KeyName');
+  const cd = s.req('CipherData');
+  const cds = new Sequence(cd, XENC_NS);
+  const cv = leafText(cds.req('CipherValue')).replace(/\s+/g, '');
+  cds.end();
+  if (!keyName) throw new XmlError(`${what}: encrypted keys must name their transport key (ds:KeyName)`, el.offset);
+  const trk = leafText(keyName);
+  const kek = keys.transportKey?.(trk);
+  if (!kek) throw new XmlError(`${what}: encrypted keys under transport key ${trk}, which we do not hold`, el.offset);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(cv) || cv.length % 4 !== 0) throw new XmlError(`${what}: CipherValue is not base64`, el.offset);
+  try {
+    return { key: unwrapKey(kek, new Uint8Array(Buffer.from(cv, 'base64')), alg), trk };
+  } catch (e) {
+    if (e instanceof KeyWrapError) throw new XmlError(`${what}: ${e.message}`, el.offset);
+    throw e;
+  }
 }
 
 /** UserID: hexBinary (64 digits); base64 of 32 bytes is also read. */
@@ -129,26 +185,45 @@ function textIn(el: XmlElement): string {
   return leafText(el);
 }
 
-function root(xml: string, name: string): XmlElement {
-  const r = parseXml(xml);
-  if (r.ns !== KMS_NS || r.name !== name) throw new XmlError(`expected <${name}> in ${KMS_NS}, got <${r.name}> in ${r.ns || 'no namespace'}`, r.offset);
-  return r;
-}
-
 const leaf = (name: string, text: string | undefined): XmlNode | undefined => (text === undefined ? undefined : { name, text });
 
 // ---- KmsRequest (D.2.2) -------------------------------------------------------------------------
 
-export function buildKmsRequest(d: KmsRequestDoc): string {
-  return writeXml({
-    name: 'KmsRequest', attrs: [['xmlns', KMS_NS], ['Version', d.version ?? '1.1.0']],
+/** A KmsRequest; with `signer`, a SignedKmsRequest (D.1, HMAC-SHA256 under the InK or TrK). */
+export function buildKmsRequest(d: KmsRequestDoc, signer?: KmsSharedKey): string {
+  return signed('KmsRequest', {
+    name: 'KmsRequest', attrs: [['Version', d.version ?? '1.1.0']],
     children: [leaf('UserUri', d.userUri), leaf('KmsUri', d.kmsUri), leaf('Time', timeOut(d.time)), leaf('ClientId', d.clientId), leaf('DeviceId', d.deviceId), leaf('ClientReqUrl', d.clientReqUrl),
       d.krrList ? { name: 'KrrList', children: krrListContent(d.krrList).map((raw) => ({ name: '', raw })) } : undefined],
-  });
+  }, [], signer);
 }
 
-export function parseKmsRequest(xml: string): KmsRequestDoc {
-  const r = root(xml, 'KmsRequest');
+/** Writes `body` as the root, or inside Signed<name> with an enveloping signature over it. */
+function signed(name: string, body: XmlNode, nsAttrs: Array<[string, string]>, signer: KmsSharedKey | undefined): string {
+  if (!signer) return writeXml({ ...body, attrs: [['xmlns', KMS_NS], ...nsAttrs, ...(body.attrs ?? [])] });
+  const id = `${name}-${randomBytes(8).toString('hex')}`;
+  const s = { kind: 'hmac' as const, keyName: signer.id, key: signer.key };
+  const xml = writeXml({ name: `Signed${name}`, attrs: [['xmlns', KMS_NS], ...nsAttrs], children: [{ ...body, attrs: [['Id', id], ...(body.attrs ?? [])] }, signatureTemplate(s, id)] });
+  return finishSignature(xml, s, id);
+}
+
+/** The document element of a KmsRequest or KmsResponse, its signature checked when it is a Signed one. */
+function unwrapSigned(xml: string, name: string, keys: KmsReadKeys): { el: XmlElement; signedWith?: string } {
+  const r = parseXml(xml);
+  if (r.ns === KMS_NS && r.name === name) return { el: r };
+  if (r.ns !== KMS_NS || r.name !== `Signed${name}`) throw new XmlError(`expected <${name}> or <Signed${name}> in ${KMS_NS}, got <${r.name}> in ${r.ns || 'no namespace'}`, r.offset);
+  const s = new Sequence(r, KMS_NS);
+  const el = s.req(name);
+  s.end();
+  const sigs = r.children.filter((c) => c.ns === DSIG_NS && c.name === 'Signature');
+  if (sigs.length !== 1) throw new XmlSignatureError(`<Signed${name}> without its signature`);
+  const v = verifySignature(sigs[0]!, el, { kind: 'hmac', key: (n) => keys.signatureKey?.(n) });
+  return { el, signedWith: v.keyName! };
+}
+
+/** Reads a KmsRequest or SignedKmsRequest; a signature is verified with `keys` (XmlSignatureError when it fails). */
+export function parseKmsRequest(xml: string, keys: KmsReadKeys = {}): KmsRequestDoc {
+  const { el: r, signedWith } = unwrapSigned(xml, 'KmsRequest', keys);
   const s = new Sequence(r, KMS_NS);
   const d: KmsRequestDoc = { userUri: textIn(s.req('UserUri')), kmsUri: textIn(s.req('KmsUri')), time: timeIn(s.req('Time')), clientReqUrl: '' };
   const v = r.attrs.get('Version');
@@ -161,6 +236,7 @@ export function parseKmsRequest(xml: string): KmsRequestDoc {
   const krr = s.opt('KrrList');
   if (krr) d.krrList = readKrr(krr);
   s.end();
+  if (signedWith !== undefined) d.signedWith = signedWith;
   return d;
 }
 
@@ -180,8 +256,20 @@ function certNode(c: KmsCertificateDoc): XmlNode {
   };
 }
 
-function keySetNode(k: KmsKeySetDoc): XmlNode {
-  const key = (name: string, b: Uint8Array): XmlNode => ({ name, attrs: [['xsi:type', 'KeyContentType']], text: hexOut(b) });
+function keySetNode(k: KmsKeySetDoc, trk: KmsSharedKey | undefined): XmlNode {
+  const key = (name: string, b: Uint8Array): XmlNode => (trk
+    ? {
+      name, attrs: [['xsi:type', 'EncKeyContentType']],
+      children: [{
+        name: 'EncryptedKey', attrs: [['xmlns', XENC_NS]],
+        children: [
+          { name: 'EncryptionMethod', attrs: [['Algorithm', KW_AES256_PAD]] },
+          { name: 'KeyInfo', attrs: [['xmlns', DSIG_NS]], children: [{ name: 'KeyName', text: trk.id }] },
+          { name: 'CipherData', children: [{ name: 'CipherValue', text: Buffer.from(wrapKey(trk.key, b, KW_AES256_PAD)).toString('base64') }] },
+        ],
+      }],
+    }
+    : { name, attrs: [['xsi:type', 'KeyContentType']], text: hexOut(b) });
   return {
     name: 'KmsKeySet', attrs: [['Version', k.version]],
     children: [
@@ -193,7 +281,8 @@ function keySetNode(k: KmsKeySetDoc): XmlNode {
   };
 }
 
-export function buildKmsResponse(d: KmsResponseDoc): string {
+/** A KmsResponse; with `protection`, key material wrapped under the TrK and/or a SignedKmsResponse. */
+export function buildKmsResponse(d: KmsResponseDoc, protection: KmsProtection = {}): string {
   if (!!d.message === !!d.error) throw new TypeError('a KmsResponse carries a KmsMessage or a KmsError');
   let body: XmlNode;
   if (d.error) body = { name: 'KmsError', children: [leaf('ErrorCode', String(d.error.code)), leaf('ErrorMsg', d.error.message), d.error.redirect && { name: '', raw: krrElementXml(d.error.redirect) }] };
@@ -203,15 +292,17 @@ export function buildKmsResponse(d: KmsResponseDoc): string {
       name: 'KmsMessage',
       children: [m.kind === 'init'
         ? { name: 'KmsInit', attrs: [['Version', m.version]], children: [certNode(m.certificate)] }
-        : { name: 'KmsKeyProv', attrs: [['Version', m.version]], children: m.keySets.map(keySetNode) }],
+        : m.kind === 'keyprov'
+          ? { name: 'KmsKeyProv', attrs: [['Version', m.version]], children: m.keySets.map((k) => keySetNode(k, protection.trk)) }
+          : { name: 'KmsCertCache', attrs: [['Version', m.version], ...(m.cacheNum === undefined ? [] : [['CacheNum', String(m.cacheNum)] as [string, string]])], children: m.certificates.map(certNode) }],
     };
   }
   // xsi only where keys use xsi:type: a prefix declared on the root would be in scope of a
   // nested signed KRR and change its canonical form (C14N 1.0 renders inherited namespaces)
-  return writeXml({
-    name: 'KmsResponse', attrs: [['xmlns', KMS_NS], ...(d.message?.kind === 'keyprov' ? [['xmlns:xsi', XSI_NS] as [string, string]] : []), ['Version', d.version ?? '1.0.0']],
+  return signed('KmsResponse', {
+    name: 'KmsResponse', attrs: [['Version', d.version ?? '1.0.0']],
     children: [leaf('UserUri', d.userUri), leaf('KmsUri', d.kmsUri), leaf('Time', timeOut(d.time)), leaf('KmsId', d.kmsId), leaf('ClientReqUrl', d.clientReqUrl), body],
-  });
+  }, d.message?.kind === 'keyprov' ? [['xmlns:xsi', XSI_NS]] : [], protection.signer);
 }
 
 function parseCertificate(el: XmlElement): KmsCertificateDoc {
@@ -248,7 +339,7 @@ function parseCertificate(el: XmlElement): KmsCertificateDoc {
   return c as KmsCertificateDoc;
 }
 
-function parseKeySet(el: XmlElement): KmsKeySetDoc {
+function parseKeySet(el: XmlElement, keys: KmsReadKeys): KmsKeySetDoc {
   const s = new Sequence(el, KMS_NS);
   const k: Partial<KmsKeySetDoc> = { version: el.attrs.get('Version') ?? '' };
   k.kmsUri = textIn(s.req('KmsUri'));
@@ -265,15 +356,23 @@ function parseKeySet(el: XmlElement): KmsKeySetDoc {
   k.keyPeriodNo = intIn(s.req('KeyPeriodNo'), 'KeyPeriodNo');
   const rev = s.opt('Revoked');
   if (rev) k.revoked = boolIn(rev);
-  k.userDecryptKey = keyIn(s.req('UserDecryptKey'), 'UserDecryptKey');
-  k.userSigningKeySsk = keyIn(s.req('UserSigningKeySSK'), 'UserSigningKeySSK');
-  k.userPubTokenPvt = keyIn(s.req('UserPubTokenPVT'), 'UserPubTokenPVT');
+  const rsk = keyIn(s.req('UserDecryptKey'), 'UserDecryptKey', keys);
+  const ssk = keyIn(s.req('UserSigningKeySSK'), 'UserSigningKeySSK', keys);
+  const pvt = keyIn(s.req('UserPubTokenPVT'), 'UserPubTokenPVT', keys);
   s.end();
+  k.userDecryptKey = rsk.key;
+  k.userSigningKeySsk = ssk.key;
+  k.userPubTokenPvt = pvt.key;
+  if (rsk.trk !== undefined && rsk.trk === ssk.trk && rsk.trk === pvt.trk) k.encryptedWith = rsk.trk;
   return k as KmsKeySetDoc;
 }
 
-export function parseKmsResponse(xml: string): KmsResponseDoc {
-  const r = root(xml, 'KmsResponse');
+/**
+ * Reads a KmsResponse or SignedKmsResponse: a signature is verified and wrapped keys unwrapped
+ * with `keys` (XmlSignatureError, XmlError when that fails).
+ */
+export function parseKmsResponse(xml: string, keys: KmsReadKeys = {}): KmsResponseDoc {
+  const { el: r, signedWith } = unwrapSigned(xml, 'KmsResponse', keys);
   const s = new Sequence(r, KMS_NS);
   const d: KmsResponseDoc = { userUri: textIn(s.req('UserUri')), kmsUri: textIn(s.req('KmsUri')), time: timeIn(s.req('Time')), clientReqUrl: '' };
   const v = r.attrs.get('Version');
@@ -287,15 +386,27 @@ export function parseKmsResponse(xml: string): KmsResponseDoc {
     const init = ms.opt('KmsInit');
     if (init) {
       const is = new Sequence(init, KMS_NS);
-      if (is.opt('SignedKmsCertificate')) throw new XmlError('signed KMS certificates are not supported', init.offset);
-      d.message = { kind: 'init', version: init.attrs.get('Version') ?? '', certificate: parseCertificate(is.req('KmsCertificate')) };
+      const sc = is.opt('SignedKmsCertificate');
+      d.message = { kind: 'init', version: init.attrs.get('Version') ?? '', certificate: sc ? signedCertificate(sc, keys) : parseCertificate(is.req('KmsCertificate')) };
       is.end();
     } else {
       const kp = ms.opt('KmsKeyProv');
-      if (!kp) throw new XmlError('KmsMessage: KmsInit or KmsKeyProv expected (KmsCertCache is not supported)', msg.offset);
-      const ks = new Sequence(kp, KMS_NS);
-      d.message = { kind: 'keyprov', version: kp.attrs.get('Version') ?? '', keySets: ks.many('KmsKeySet').map(parseKeySet) };
-      ks.end();
+      const cc = kp ? undefined : ms.opt('KmsCertCache');
+      if (kp) {
+        const ks = new Sequence(kp, KMS_NS);
+        d.message = { kind: 'keyprov', version: kp.attrs.get('Version') ?? '', keySets: ks.many('KmsKeySet').map((k) => parseKeySet(k, keys)) };
+        ks.end();
+      } else if (cc) {
+        const cs = new Sequence(cc, KMS_NS);
+        const certificates = [...cs.many('SignedKmsCertificate').map((c) => signedCertificate(c, keys)), ...cs.many('KmsCertificate').map(parseCertificate)];
+        cs.end();
+        const n = cc.attrs.get('CacheNum');
+        d.message = { kind: 'certcache', version: cc.attrs.get('Version') ?? '', certificates };
+        if (n !== undefined) {
+          if (!/^[0-9]{1,15}$/.test(n)) throw new XmlError('CacheNum is not a non-negative integer', cc.offset);
+          d.message.cacheNum = Number(n);
+        }
+      } else throw new XmlError('KmsMessage: KmsInit, KmsKeyProv or KmsCertCache expected', msg.offset);
     }
     ms.end();
   } else {
@@ -308,5 +419,17 @@ export function parseKmsResponse(xml: string): KmsResponseDoc {
     if (krrs[0]) d.error.redirect = readKrr(krrs[0]);
   }
   s.end();
+  if (signedWith !== undefined) d.signedWith = signedWith;
   return d;
+}
+
+/** SignedKmsCertificate: the certificate, its signature (when present) checked with the shared keys. */
+function signedCertificate(el: XmlElement, keys: KmsReadKeys): KmsCertificateDoc {
+  const s = new Sequence(el, KMS_NS);
+  const c = s.req('KmsCertificate');
+  s.end();
+  const sigs = el.children.filter((x) => x.ns === DSIG_NS && x.name === 'Signature');
+  if (sigs.length > 1) throw new XmlSignatureError('SignedKmsCertificate with more than one signature');
+  if (sigs[0]) verifySignature(sigs[0], c, { kind: 'hmac', key: (n) => keys.signatureKey?.(n) });
+  return parseCertificate(c);
 }
