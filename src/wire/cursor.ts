@@ -99,6 +99,11 @@ export type Where = string | (() => string);
 export const at = (w: Where): string => (typeof w === 'function' ? w() : w);
 /** Payload `index` of the chain at `chain`. */
 export const indexed = (chain: Where, index: number): (() => string) => () => `${at(chain)}[${index}]`;
+/** Field or chain `label` inside payload `index` of the chain at `chain`. */
+export const inside = (chain: Where, index: number, label: string): (() => string) => () => `${at(chain)}[${index}] ${label}`;
+/** `what` within `where`. (The closures are made in these helpers, never in a hot function: a
+ * function whose variables a closure captures allocates a context on every call.) */
+const suffixed = (where: Where, what: string): (() => string) => () => `${at(where)} ${what}`;
 
 export function bad(where: Where, reason: string): never {
   throw new MikeyEncodeError(at(where), reason);
@@ -108,8 +113,8 @@ export function fits(v: number, bits: number): boolean {
 }
 /** Length checks; `what` names the field within `where`, joined only when an error is raised. */
 export function len8(b: Uint8Array, where: Where, what?: string): void {
-  if (b.length > 0xff) bad(what ? () => `${at(where)} ${what}` : where, `${b.length} bytes do not fit an 8-bit length`);
+  if (b.length > 0xff) bad(what ? suffixed(where, what) : where, `${b.length} bytes do not fit an 8-bit length`);
 }
 export function len16(n: number, where: Where, what?: string): void {
-  if (n > 0xffff) bad(what ? () => `${at(where)} ${what}` : where, `${n} bytes do not fit a 16-bit length`);
+  if (n > 0xffff) bad(what ? suffixed(where, what) : where, `${n} bytes do not fit a 16-bit length`);
 }

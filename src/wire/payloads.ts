@@ -10,7 +10,7 @@ import {
   PkeCache, PrfFunc, ProtType, RandRole, SakkeIdScheme, SakkeParams, SignType, SkType, SrtpAuthAlg, SrtpEncrAlg, SrtpParam,
   SrtpPrf, TeslaParam, THDR_PAYLOAD, TicketType, TS_LENGTH, TsRole, TsType, keyTypeHasSalt, registryInfo,
 } from './registry.js';
-import { Writer, bad, fail, fits, indexed, len16, len8, within, type Reader, type Where } from './cursor.js';
+import { Writer, bad, fail, fits, indexed, inside, len16, len8, within, type Reader, type Where } from './cursor.js';
 import { en, h32, hex, label, printable, type Describer, type Field } from './fields.js';
 import { policyParams } from './sp.js';
 import type {
@@ -202,7 +202,7 @@ function writeTicketLike(w: Writer, p: TpPayload | TicketPayload, chain: Where, 
   const tp = firstChainSize(p.tpData);
   check16(tp, chain, index, 'TP data');
   w.u16(tp);
-  writeFirstChain(w, p.tpData, () => `${indexed(chain, index)()} TP data`);
+  writeFirstChain(w, p.tpData, inside(chain, index, 'TP data'));
   if (p.type === PayloadType.Ticket) {
     const td = ticketDataOf(p);
     check16(td.length, chain, index, 'Ticket data');
@@ -210,7 +210,7 @@ function writeTicketLike(w: Writer, p: TpPayload | TicketPayload, chain: Where, 
     const id = firstChainSize(p.initiatorData);
     check16(id, chain, index, 'Initiator data');
     w.u16(id);
-    writeFirstChain(w, p.initiatorData, () => `${indexed(chain, index)()} Initiator data`);
+    writeFirstChain(w, p.initiatorData, inside(chain, index, 'Initiator data'));
   }
 }
 
@@ -367,7 +367,7 @@ const CODECS: Codecs = {
       if (p.encrAlg === EncrAlg.Null && p.plaintext) {
         const lenAt = w.pos;
         w.pos += 2;
-        writeChain(w, p.plaintext, () => `${indexed(chain, index)()} KEMAC`);
+        writeChain(w, p.plaintext, inside(chain, index, 'KEMAC'));
         const n = w.pos - lenAt - 2;
         check16(n, chain, index, 'KEMAC');
         w.buf[lenAt] = n >>> 8;
@@ -566,7 +566,7 @@ const CODECS: Codecs = {
           const q = params[i]!;
           const v = q.value;
           const len = v.length;
-          if (len > 0xff) bad(() => `${indexed(chain, index)()} param ${q.type}`, `${len} bytes do not fit an 8-bit length`);
+          if (len > 0xff) bad(inside(chain, index, `param ${q.type}`), `${len} bytes do not fit an 8-bit length`);
           b[o] = q.type;
           b[o + 1] = len;
           o += 2;
