@@ -637,7 +637,6 @@ typedef struct ossl_group OSSL_GROUP;
 typedef struct ossl_point OSSL_POINT;
 typedef struct ossl_bn OSSL_BN;
 typedef struct ossl_ctx OSSL_CTX;
-typedef struct ossl_md OSSL_MD;
 
 static struct {
     OSSL_GROUP* (*group_new_by_curve_name)(int nid);
@@ -657,15 +656,14 @@ static struct {
     int (*add)(const OSSL_GROUP*, OSSL_POINT*, const OSSL_POINT*, const OSSL_POINT*, OSSL_CTX*);
     int (*is_at_infinity)(const OSSL_GROUP*, const OSSL_POINT*);
     OSSL_BN* (*bin2bn)(const unsigned char*, int, OSSL_BN*);
-    int (*bn2binpad)(const OSSL_BN*, unsigned char*, int);
-    OSSL_BN* (*mod_inverse)(OSSL_BN*, const OSSL_BN*, const OSSL_BN*, OSSL_CTX*);
     void (*bn_free)(OSSL_BN*);
     void (*bn_clear_free)(OSSL_BN*);
     OSSL_CTX* (*ctx_new)(void);
     void (*ctx_free)(OSSL_CTX*);
     void (*err_clear)(void);
-    const OSSL_MD* (*sha256)(void);
-    unsigned char* (*hmac)(const OSSL_MD*, const void*, int, const unsigned char*, size_t, unsigned char*, unsigned int*);
+    int (*sha256_init)(void*);
+    int (*sha256_update)(void*, const void*, size_t);
+    int (*sha256_final)(unsigned char*, void*);
 } ossl;
 static OSSL_GROUP* p256;
 
@@ -695,15 +693,14 @@ static void p256_init(void)
     SYM(add, "EC_POINT_add");
     SYM(is_at_infinity, "EC_POINT_is_at_infinity");
     SYM(bin2bn, "BN_bin2bn");
-    SYM(bn2binpad, "BN_bn2binpad");
-    SYM(mod_inverse, "BN_mod_inverse");
     SYM(bn_free, "BN_free");
     SYM(bn_clear_free, "BN_clear_free");
     SYM(ctx_new, "BN_CTX_new");
     SYM(ctx_free, "BN_CTX_free");
     SYM(err_clear, "ERR_clear_error");
-    SYM(sha256, "EVP_sha256");
-    SYM(hmac, "HMAC");
+    SYM(sha256_init, "SHA256_Init");
+    SYM(sha256_update, "SHA256_Update");
+    SYM(sha256_final, "SHA256_Final");
 #undef SYM
     p256 = ossl.group_new_by_curve_name(NID_X9_62_prime256v1);
 }
@@ -889,55 +886,52 @@ static napi_value js_p256_lin(napi_env env, napi_callback_info info)
     return v;
 }
 
-/* modInverse(m, a) -> a^-1 mod m as m's length in octets, or null when none exists. Variable
- * time: callers blind secret values first (field.ts invModBlinded). */
-static napi_value js_mod_inverse(napi_env env, napi_callback_info info)
+/* HMAC-SHA-256 (RFC 2104) on OpenSSL's SHA-256 compression (no EVP fetch per call) */
+typedef union {
+    unsigned char b[256]; /* SHA256_CTX is 112 octets */
+    uint64_t align;
+} sha256_ctx;
+
+static void hmac_sha256(const unsigned char* k, size_t klen, const unsigned char* d, size_t dlen, unsigned char out[32])
 {
-    P256_ARGS(2);
-    unsigned char *mb, *ab;
-    size_t mlen, alen;
-    napi_value v = NULL;
-    void* data;
-    if (get_bytes(env, argv[0], &mb, &mlen) != 0 || mlen == 0 || mlen > 512) THROW(env, "bad modulus");
-    if (get_bytes(env, argv[1], &ab, &alen) != 0 || alen > 512) THROW(env, "bad value");
-    OSSL_CTX* ctx = ossl.ctx_new();
-    OSSL_BN* m = ossl.bin2bn(mb, (int)mlen, NULL);
-    OSSL_BN* a = ossl.bin2bn(ab, (int)alen, NULL);
-    OSSL_BN* r = (ctx && m && a) ? ossl.mod_inverse(NULL, a, m, ctx) : NULL;
-    if (r == NULL) {
-        ossl.err_clear();
-        napi_get_null(env, &v);
-    } else {
-        napi_create_buffer(env, mlen, &data, &v);
-        ossl.bn2binpad(r, data, (int)mlen);
-        ossl.bn_clear_free(r);
-    }
-    if (a) ossl.bn_clear_free(a);
-    if (m) ossl.bn_free(m);
-    if (ctx) ossl.ctx_free(ctx);
-    return v;
+    unsigned char key[64] = { 0 }, pad[64], inner[32];
+    sha256_ctx c;
+    if (klen > 64) {
+        ossl.sha256_init(&c);
+        ossl.sha256_update(&c, k, klen);
+        ossl.sha256_final(key, &c);
+    } else if (klen > 0) memcpy(key, k, klen);
+    for (int i = 0; i < 64; i++) pad[i] = key[i] ^ 0x36;
+    ossl.sha256_init(&c);
+    ossl.sha256_update(&c, pad, 64);
+    ossl.sha256_update(&c, d, dlen);
+    ossl.sha256_final(inner, &c);
+    for (int i = 0; i < 64; i++) pad[i] = key[i] ^ 0x5c;
+    ossl.sha256_init(&c);
+    ossl.sha256_update(&c, pad, 64);
+    ossl.sha256_update(&c, inner, 32);
+    ossl.sha256_final(out, &c);
+    memset(key, 0, sizeof(key));
+    memset(pad, 0, sizeof(pad));
+    memset(&c, 0, sizeof(c));
 }
 
-/* hmacSha256(key, data) -> HMAC-SHA-256 (RFC 2104), 32 octets, by OpenSSL's HMAC() */
+/* hmacSha256(key, data) -> HMAC-SHA-256, 32 octets */
 static napi_value js_hmac_sha256(napi_env env, napi_callback_info info)
 {
     P256_ARGS(2);
     unsigned char *k, *d;
     size_t klen, dlen;
-    unsigned int outlen = 32;
     napi_value v;
     void* data;
-    if (get_bytes(env, argv[0], &k, &klen) != 0 || klen > 1024) THROW(env, "bad key");
+    if (get_bytes(env, argv[0], &k, &klen) != 0) THROW(env, "bad key");
     if (get_bytes(env, argv[1], &d, &dlen) != 0) THROW(env, "bad data");
     napi_create_buffer(env, 32, &data, &v);
-    if (ossl.hmac(ossl.sha256(), k, (int)klen, d, dlen, data, &outlen) == NULL || outlen != 32) {
-        ossl.err_clear();
-        THROW(env, "HMAC failed");
-    }
+    hmac_sha256(k, klen, d, dlen, data);
     return v;
 }
 
-/* p256() -> whether the P-256 functions (and modInverse, hmacSha256) are available */
+/* p256() -> whether the P-256 functions (and hmacSha256) are available */
 static napi_value js_p256(napi_env env, napi_callback_info info)
 {
     napi_value v;
@@ -993,6 +987,88 @@ static const field* get_field(napi_env env, napi_value v)
     if (argc != k) THROW(env, "wrong number of arguments");            \
     const field* F = get_field(env, argv[0]);                          \
     if (F == NULL) THROW(env, "bad modulus");
+
+/* sha256(data) -> SHA-256 (P-256 functions' helper; no EVP fetch per call) */
+static napi_value js_sha256(napi_env env, napi_callback_info info)
+{
+    P256_ARGS(1);
+    unsigned char* d;
+    size_t dlen;
+    napi_value v;
+    void* data;
+    sha256_ctx c;
+    if (get_bytes(env, argv[0], &d, &dlen) != 0) THROW(env, "bad data");
+    napi_create_buffer(env, 32, &data, &v);
+    ossl.sha256_init(&c);
+    ossl.sha256_update(&c, d, dlen);
+    ossl.sha256_final(data, &c);
+    return v;
+}
+
+/* hmacDrbgInit(seed) -> K || V after RFC 6979 §3.2 steps b-g with SHA-256, where seed is
+ * int2octets(x) || bits2octets(h1) || k' (§3.6), at most 256 octets */
+static napi_value js_hmac_drbg_init(napi_env env, napi_callback_info info)
+{
+    P256_ARGS(1);
+    unsigned char* seed;
+    size_t slen;
+    unsigned char K[32], V[32], buf[33 + 256];
+    napi_value v;
+    void* data;
+    if (get_bytes(env, argv[0], &seed, &slen) != 0 || slen > 256) THROW(env, "bad seed");
+    memset(V, 1, 32);                   /* b) */
+    memset(K, 0, 32);                   /* c) */
+    memcpy(buf, V, 32);
+    buf[32] = 0;
+    memcpy(buf + 33, seed, slen);
+    hmac_sha256(K, 32, buf, 33 + slen, K); /* d) */
+    hmac_sha256(K, 32, V, 32, V);          /* e) */
+    memcpy(buf, V, 32);
+    buf[32] = 1;
+    hmac_sha256(K, 32, buf, 33 + slen, K); /* f) */
+    hmac_sha256(K, 32, V, 32, V);          /* g) */
+    napi_create_buffer(env, 64, &data, &v);
+    memcpy(data, K, 32);
+    memcpy((unsigned char*)data + 32, V, 32);
+    memset(K, 0, 32);
+    memset(buf, 0, sizeof(buf));
+    return v;
+}
+
+/* fpInv(p, a) -> a^(p-2) mod p, the inverse modulo a prime p (0 for 0): Montgomery arithmetic
+ * over fixed 4-bit windows of the public exponent, the same operations whatever a is */
+static napi_value js_fp_inv(napi_env env, napi_callback_info info)
+{
+    ARGS(2);
+    fe a, r, t, tab[16];
+    unsigned char e[MAXN * 8];
+    if (get_fe(env, F, argv[1], a)) THROW(env, "bad field element");
+    /* e = p - 2, big-endian over F->len octets */
+    limb pm2[MAXN], borrow = 2;
+    for (int i = 0; i < F->n; i++) {
+        dlimb dd = (dlimb)F->p[i] - borrow;
+        pm2[i] = (limb)dd;
+        borrow = (limb)(dd >> 64) & 1;
+    }
+    limbs_to_be(F, e, pm2);
+    fe_copy(F, tab[0], F->one);
+    for (int i = 1; i < 16; i++) fe_mul(F, tab[i], tab[i - 1], a);
+    fe_copy(F, r, F->one);
+    for (size_t i = 0; i < F->len; i++) {
+        for (int h = 1; h >= 0; h--) {
+            unsigned d = (e[i] >> (4 * h)) & 15;
+            for (int s = 0; s < 4; s++) fe_sqr(F, r, r);
+            memset(t, 0, sizeof(t));
+            for (unsigned j = 0; j < 16; j++) {
+                limb m = (limb)0 - (limb)(j == d);
+                for (int w = 0; w < F->n; w++) t[w] |= tab[j][w] & m;
+            }
+            fe_mul(F, r, r, t);
+        }
+    }
+    memset(tab, 0, sizeof(tab));
+    return fe_out(env, F, r);
+}
 
 /* millerSakke(p, steps: Int8Array, Ax, Ay, Qx, Qy) -> [f0, f1] or null (A not of order q) */
 static napi_value js_miller_sakke(napi_env env, napi_callback_info info)
@@ -1221,8 +1297,10 @@ static napi_value init(napi_env env, napi_value exports)
         { "p256MulG", NULL, js_p256_mul_g, NULL, NULL, NULL, napi_default, NULL },
         { "p256Lin", NULL, js_p256_lin, NULL, NULL, NULL, napi_default, NULL },
         { "p256Table", NULL, js_p256_table, NULL, NULL, NULL, napi_default, NULL },
-        { "modInverse", NULL, js_mod_inverse, NULL, NULL, NULL, napi_default, NULL },
         { "hmacSha256", NULL, js_hmac_sha256, NULL, NULL, NULL, napi_default, NULL },
+        { "fpInv", NULL, js_fp_inv, NULL, NULL, NULL, napi_default, NULL },
+        { "sha256", NULL, js_sha256, NULL, NULL, NULL, napi_default, NULL },
+        { "hmacDrbgInit", NULL, js_hmac_drbg_init, NULL, NULL, NULL, napi_default, NULL },
     };
     napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
     return exports;

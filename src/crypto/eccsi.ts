@@ -166,6 +166,8 @@ function encodePoint(P: NoblePoint): Uint8Array {
 }
 
 function sha256(...parts: Uint8Array[]): Uint8Array {
+  const nat = nativeP256();
+  if (nat) return u8(nat.sha256(concatBytes(...parts)));
   const h = createHash('sha256');
   for (const x of parts) h.update(x);
   return new Uint8Array(h.digest());

@@ -30,6 +30,8 @@ export interface NativeIbc {
   ecFixedMul(p: Bytes, packed: Bytes, half: number, digits: Int32Array): [Bytes, Bytes, Bytes];
   /** the product of packed F_p^2 rows[j][|d_j|], conjugated for negative digits */
   fp2FixedPow(p: Bytes, packed: Bytes, entries: number, digits: Int32Array): [Bytes, Bytes];
+  /** a^(p-2) mod p for a prime p (the inverse; 0 for 0), the same operations for every a */
+  fpInv(p: Bytes, a: Bytes): Bytes;
   backend(): 'openssl' | 'c';
   setBackend(name: 'openssl' | 'c'): 'openssl' | 'c';
   /** whether the P-256 functions below are available (OpenSSL's EC API found in the process) */
@@ -44,10 +46,11 @@ export interface NativeIbc {
   p256Lin(g: Bytes, points: Bytes, scalars: Bytes, table: P256Table | null, t: Bytes): Bytes | null;
   /** a fixed-base table of a point of P-256 (OpenSSL's precomputation for a generator) */
   p256Table(point: Bytes): P256Table;
-  /** a^-1 mod m (m's length in octets), null when none; variable time (blind secrets first) */
-  modInverse(m: Bytes, a: Bytes): Bytes | null;
-  /** HMAC-SHA-256 by OpenSSL's HMAC() */
+  /** HMAC-SHA-256 on OpenSSL's SHA-256 */
   hmacSha256(key: Bytes, data: Bytes): Bytes;
+  sha256(data: Bytes): Bytes;
+  /** K || V after RFC 6979 §3.2 steps b–g (SHA-256) for seed = int2octets(x) || bits2octets(h1) || k' */
+  hmacDrbgInit(seed: Bytes): Bytes;
 }
 
 function addonPath(): string | null {

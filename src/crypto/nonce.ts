@@ -38,6 +38,14 @@ export class NonceGenerator {
     if (x <= 0n || x >= q) throw new CryptoError('invalid-key', 'private key out of range');
     const xo = bigIntToBytes(x, this.rlen); // int2octets(x)
     const ho = bigIntToBytes(this.bits2int(h1) % q, this.rlen); // bits2octets(h1)
+    const nat = nativeP256();
+    if (nat) {
+      // b) to g) in one native call
+      const KV = nat.hmacDrbgInit(concatBytes(xo, ho, extra));
+      this.K = KV.subarray(0, 32);
+      this.V = KV.subarray(32);
+      return;
+    }
     this.V = new Uint8Array(32).fill(1); // b)
     this.K = new Uint8Array(32); // c)
     this.K = hmac(this.K, this.V, Uint8Array.of(0), xo, ho, extra); // d)

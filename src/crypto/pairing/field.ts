@@ -1,7 +1,7 @@
 // Prime-field helpers over bigint, and the octet-string conventions of RFC 6508 §4 / RFC 6090 §6.
 import { randomBytes } from 'node:crypto';
 import { CryptoError } from '../errors.js';
-import { fromBytes, modulus, nativeIbc, nativeP256, toBytes } from '../native.js';
+import { fromBytes, modulus, nativeIbc, toBytes } from '../native.js';
 
 export type RandomSource = (n: number) => Uint8Array;
 export const defaultRandom: RandomSource = (n) => new Uint8Array(randomBytes(n));
@@ -103,16 +103,16 @@ export function invMod(a: bigint, m: bigint): bigint {
  * random β (multiplicative blinding), so their number does not depend on a alone.
  */
 export function invModBlinded(a: bigint, m: bigint, random: RandomSource = defaultRandom): bigint {
-  const beta = randomScalar(m, random);
-  const ab = (mod(a, m) * beta) % m;
-  // the native core inverts by OpenSSL's BN_mod_inverse (also variable time: blinded input)
-  const nat = nativeP256();
-  if (nat && ab !== 0n) {
+  // the native core inverts up to 521 bits as a^(m-2) (Fermat), its steps independent of a
+  const nat = m < 1n << 521n ? nativeIbc() : null;
+  if (nat) {
     const { bytes, L } = modulus(m);
-    const r = nat.modInverse(bytes, toBytes(ab, L));
-    if (r !== null) return (fromBytes(r) * beta) % m;
+    const r = fromBytes(nat.fpInv(bytes, toBytes(mod(a, m), L)));
+    if (r === 0n) throw new CryptoError('invalid-parameter', 'inverse of zero');
+    return r;
   }
-  return (invMod(ab, m) * beta) % m;
+  const beta = randomScalar(m, random);
+  return (invMod((mod(a, m) * beta) % m, m) * beta) % m;
 }
 
 /** Square root modulo p for p ≡ 3 (mod 4); null when a is not a square. */

@@ -389,6 +389,8 @@ static void bench_op(const char* name, op_fn fn, void* ctx, double batchMs, int 
     fflush(stdout);
 }
 
+#define NCYCLE 32
+
 typedef struct {
     EccsiKey signer, verifier;
     ecc_point* pvtTmp;
@@ -403,6 +405,17 @@ typedef struct {
     mp_int ssk;
     ecc_point* pvt;
     SakkeKey pointI;
+    /* NCYCLE signers and identifiers, one per call of the *-first operations: more than
+     * wolfSSL's fixed-point cache holds (FP_ECC, FP_ENTRIES 15), so a PVT or a point I is
+     * never met twice while cached, as on a first contact */
+    unsigned char cid[NCYCLE][40];
+    word32 cidSz[NCYCLE];
+    unsigned char csig[NCYCLE][129];
+    word32 csigSz[NCYCLE];
+    mp_int cssk[NCYCLE];
+    ecc_point* cpvt[NCYCLE];
+    SakkeKey senderCycle;
+    unsigned next;
 } BenchCtx;
 
 static void op_eccsi_sign(void* c)
@@ -419,6 +432,24 @@ static void op_eccsi_verify(void* c)
         die("verify", 1);
 }
 
+/* a new signer on every call (NCYCLE of them in turn) */
+static void op_eccsi_verify_first(void* c)
+{
+    BenchCtx* x = c;
+    unsigned i = x->next++ % NCYCLE;
+    if (eccsi_verify(&x->verifier, x->cid[i], x->cidSz[i], x->msg, sizeof(x->msg), x->csig[i], x->csigSz[i], x->pvtTmp) != 0)
+        die("verify", 1);
+}
+
+static void op_eccsi_validate_first(void* c)
+{
+    BenchCtx* x = c;
+    unsigned i = x->next++ % NCYCLE;
+    int valid = 0;
+    CHECK(wc_ValidateEccsiPair(&x->verifier, WC_HASH_TYPE_SHA256, x->cid[i], x->cidSz[i], &x->cssk[i], x->cpvt[i], &valid));
+    if (!valid) die("ssk validation", 1);
+}
+
 static void encap_with(SakkeKey* key, BenchCtx* x)
 {
     unsigned char s[SAKKE_N];
@@ -428,6 +459,14 @@ static void encap_with(SakkeKey* key, BenchCtx* x)
 }
 static void op_sakke_encap(void* c) { encap_with(&((BenchCtx*)c)->sender, c); }
 static void op_sakke_encap_tab(void* c) { encap_with(&((BenchCtx*)c)->senderTab, c); }
+/* a new identifier on every call: the key's point I = [b]P + Z is recomputed */
+static void op_sakke_encap_first(void* c)
+{
+    BenchCtx* x = c;
+    unsigned i = x->next++ % NCYCLE;
+    CHECK(wc_SetSakkeIdentity(&x->senderCycle, x->cid[i], (word16)x->cidSz[i]));
+    encap_with(&x->senderCycle, x);
+}
 
 static void decap_with(SakkeKey* key, BenchCtx* x)
 {
@@ -497,6 +536,22 @@ static void bench_setup(void)
     CHECK(wc_ImportEccsiPublicKey(&x.verifier, kpak, sz, 0));
     x.sigSz = sizeof(x.sig);
     CHECK(wc_SignEccsiHash(&x.signer, &rng, WC_HASH_TYPE_SHA256, x.msg, sizeof(x.msg), x.sig, &x.sigSz));
+    for (int i = 0; i < NCYCLE; i++) {
+        unsigned char chs[WC_MAX_DIGEST_SIZE];
+        byte chsSz = sizeof(chs);
+        x.cidSz[i] = (word32)snprintf((char*)x.cid[i], sizeof(x.cid[i]), "2011-02%ctel:+4477009%05d", 0, i) + 1;
+        x.cpvt[i] = wc_ecc_new_point();
+        CHECK(mp_init(&x.cssk[i]));
+        CHECK(wc_MakeEccsiPair(&x.signer, &rng, WC_HASH_TYPE_SHA256, x.cid[i], x.cidSz[i], &x.cssk[i], x.cpvt[i]));
+        CHECK(wc_HashEccsiId(&x.signer, WC_HASH_TYPE_SHA256, x.cid[i], x.cidSz[i], x.cpvt[i], chs, &chsSz));
+        CHECK(wc_SetEccsiHash(&x.signer, chs, chsSz));
+        CHECK(wc_SetEccsiPair(&x.signer, &x.cssk[i], x.cpvt[i]));
+        x.csigSz[i] = sizeof(x.csig[i]);
+        CHECK(wc_SignEccsiHash(&x.signer, &rng, WC_HASH_TYPE_SHA256, x.msg, sizeof(x.msg), x.csig[i], &x.csigSz[i]));
+    }
+    /* the signer signs as x.id again */
+    CHECK(wc_SetEccsiHash(&x.signer, hs, hsSz));
+    CHECK(wc_SetEccsiPair(&x.signer, ssk, pvt));
 
     /* SAKKE: one KMS; sender and receiver objects with and without precomputed tables. */
     sakke_init(&x.validator);
@@ -509,6 +564,9 @@ static void bench_setup(void)
     sakke_init(&x.sender);
     CHECK(wc_ImportSakkePublicKey(&x.sender, zPub, zPubSz, 0));
     CHECK(wc_SetSakkeIdentity(&x.sender, x.id, (word16)x.idSz));
+
+    sakke_init(&x.senderCycle);
+    CHECK(wc_ImportSakkePublicKey(&x.senderCycle, zPub, zPubSz, 0));
 
     sakke_init(&x.senderTab);
     CHECK(wc_ImportSakkePublicKey(&x.senderTab, zPub, zPubSz, 0));
@@ -560,6 +618,9 @@ static const NamedOp ops[] = {
     { "eccsi-sign", op_eccsi_sign },
     { "eccsi-verify", op_eccsi_verify },
     { "eccsi-validate-ssk", op_eccsi_validate },
+    { "eccsi-verify-first", op_eccsi_verify_first },
+    { "eccsi-validate-ssk-first", op_eccsi_validate_first },
+    { "sakke-encap-first", op_sakke_encap_first },
     { "sakke-encap", op_sakke_encap },
     { "sakke-encap-table", op_sakke_encap_tab },
     { "sakke-decap", op_sakke_decap },
@@ -605,6 +666,9 @@ static int cmd_bench(double batchMs, int batches)
     bench_op("eccsi-sign", op_eccsi_sign, &x, batchMs, batches);
     bench_op("eccsi-verify", op_eccsi_verify, &x, batchMs, batches);
     bench_op("eccsi-validate-ssk", op_eccsi_validate, &x, batchMs, batches);
+    bench_op("eccsi-verify-first", op_eccsi_verify_first, &x, batchMs, batches);
+    bench_op("eccsi-validate-ssk-first", op_eccsi_validate_first, &x, batchMs, batches);
+    bench_op("sakke-encap-first", op_sakke_encap_first, &x, batchMs, batches);
     bench_op("sakke-encap", op_sakke_encap, &x, batchMs, batches);
     bench_op("sakke-encap-table", op_sakke_encap_tab, &x, batchMs, batches);
     bench_op("sakke-decap", op_sakke_decap, &x, batchMs, batches);
