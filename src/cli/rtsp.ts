@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { probe, formatProbe, probeCapture } from '../rtsp/probe.js';
 import { RTSP_PROFILE_NAMES, RTSP_PROFILES, profileDeviations, rtspProfile } from '../rtsp/profiles.js';
-import { RtspServer } from '../rtsp/server.js';
+import { RtspServer, type RtspMulticastOptions } from '../rtsp/server.js';
 import { TestPatternSource, UdpRtpSource, PcapRtpSource, type RtpSource, type RtpSourceInfo } from '../rtsp/source.js';
 import { SRTP_PROFILES } from '../crypto/srtp-kdf.js';
 import type { SrtpProfileName } from '../session/policy.js';
@@ -28,7 +28,9 @@ every quirk and profile deviation met. Credentials go in the URL (rtsp://user:pa
 Options:
   --profile NAME      onvif (default), axis, milestone, hanwha, gstreamer, live555, genetec
   --key-mgmt MODE     auto (default: the profile's way, then the other on 463), server, client
-  --transport T       udp (default) or tcp (RTP interleaved on the RTSP connection)
+  --transport T       udp (default), tcp (RTP interleaved on the RTSP connection) or
+                      multicast (join the server's group; its key and ROC by GET_PARAMETER,
+                      fetched again when the group is re-keyed: ONVIF)
   --packets N         stop after N SRTP packets per stream (default 100)
   --rekey-after N     re-key by SET_PARAMETER (new MKI, ROC kept) after N packets
   --get-key           ask for the current key by GET_PARAMETER (ONVIF multicast)
@@ -65,6 +67,10 @@ Options:
   --allow-plain       key media on a plain channel even for onvif (reported)
   --user U:P          require this user (repeatable), with --auth digest (default) or basic
   --auth SCHEME       digest or basic
+  --multicast G[:P]   offer multicast: one stream to group G (port P, default random even)
+                      for every SETUP asking for it; clients fetch its key by GET_PARAMETER
+  --ttl N             multicast TTL (default 1)
+  --rekey-every N     re-key the multicast stream every N packets (new MKI, ROC kept)
   --seconds N         stop after N seconds
   -v, --verbose       log requests, key management and re-keys to stderr
   -h, --help          this text
@@ -111,7 +117,7 @@ async function probeCommand(argv: string[]): Promise<number> {
   const km = values['key-mgmt'] ?? 'auto';
   if (!['auto', 'server', 'client'].includes(km)) throw new UsageError('--key-mgmt is auto, server or client');
   const transport = values.transport ?? 'udp';
-  if (transport !== 'udp' && transport !== 'tcp') throw new UsageError('--transport is udp or tcp');
+  if (transport !== 'udp' && transport !== 'tcp' && transport !== 'multicast') throw new UsageError('--transport is udp, tcp or multicast');
   if (!/^rtsps?:\/\//.test(positionals[0]!)) throw new UsageError(`not an rtsp:// or rtsps:// URL: ${positionals[0]}`);
   const report = await probe(positionals[0]!, {
     profile: rtspProfile(profile), keyMgmt: km as 'auto', transport, packets: int('--packets', values.packets, 100),
@@ -147,6 +153,7 @@ async function serveCommand(argv: string[]): Promise<number> {
       rtpmap: { type: 'string' }, 'payload-type': { type: 'string' }, media: { type: 'string' }, 'srtp-profile': { type: 'string' },
       'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'allow-plain': { type: 'boolean' }, user: { type: 'string', multiple: true },
       auth: { type: 'string' }, seconds: { type: 'string' }, verbose: { type: 'boolean', short: 'v' },
+      multicast: { type: 'string' }, ttl: { type: 'string' }, 'rekey-every': { type: 'string' },
   }, { maxPositionals: 0 });
   if (values.help) {
     console.log(RTSP_SERVE_HELP);
@@ -178,16 +185,25 @@ async function serveCommand(argv: string[]): Promise<number> {
     if (i < 1) throw new UsageError('--user takes USER:PASSWORD');
     users[u.slice(0, i)] = u.slice(i + 1);
   }
+  let multicast: RtspMulticastOptions | undefined;
+  if (values.multicast) {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(values.multicast);
+    const first = m ? Number(m[1]!.split('.')[0]) : 0;
+    if (!m || first < 224 || first > 239) throw new UsageError('--multicast takes an IPv4 group (224.0.0.0 to 239.255.255.255) and an optional :PORT');
+    const port = m[2] === undefined ? undefined : Number(m[2]);
+    if (port !== undefined && (port % 2 !== 0 || port > 65534)) throw new UsageError('--multicast port must be even (RTCP goes to the next)');
+    multicast = { group: m[1]!, port, ttl: int('--ttl', values.ttl, 1), rekeyEvery: values['rekey-every'] === undefined ? undefined : int('--rekey-every', values['rekey-every'], 0) };
+  } else if (values.ttl || values['rekey-every']) throw new UsageError('--ttl and --rekey-every go with --multicast');
   const scheme = values.auth ?? 'digest';
   if (scheme !== 'digest' && scheme !== 'basic') throw new UsageError('--auth is digest or basic');
   const server = new RtspServer({
     source, profile, srtpProfile: srtp as SrtpProfileName, host: values.host, port: int('--port', values.port, 8554),
     tls: values['tls-cert'] ? { cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']!) } : undefined,
-    allowPlain: values['allow-plain'], auth: values.user ? { scheme, users } : undefined,
+    allowPlain: values['allow-plain'], auth: values.user ? { scheme, users } : undefined, multicast,
     onEvent: values.verbose ? (e) => console.error(`${new Date().toISOString()} ${e.type}${e.session ? ` [${e.session}]` : ''}: ${e.detail}`) : undefined,
   });
   await server.listen();
-  console.log(`serving ${server.url()} (profile ${profile.name}, ${srtp})`);
+  console.log(`serving ${server.url()} (profile ${profile.name}, ${srtp}${multicast ? `, multicast ${multicast.group}` : ''})`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -3,6 +3,8 @@
 // way on 463), PLAY, TEARDOWN; RTP over UDP or interleaved (RFC 2326 §10.12); rtsps with
 // certificate verification and an explicit opt-out; Basic and Digest; re-keying during PLAY
 // by SET_PARAMETER (new MKI, the ROC goes on) and the ONVIF GET_PARAMETER for the current key.
+// Multicast (ONVIF): SETUP asks for it, the client joins the group of the answer's Transport and
+// fetches the server's key with its current ROC by GET_PARAMETER, again when the group is re-keyed.
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -20,8 +22,8 @@ export type KeyMgmtMode = 'server' | 'client';
 
 export interface RtspClientOptions {
   profile?: RtspProfileName | RtspProfile;
-  /** RTP over UDP (default) or interleaved on the RTSP connection. */
-  transport?: 'udp' | 'tcp';
+  /** RTP over UDP (default), interleaved on the RTSP connection, or the server's multicast group. */
+  transport?: 'udp' | 'tcp' | 'multicast';
   /** Who supplies the key: the server (DESCRIBE), the client (SETUP), or 'auto' (the profile's way, then the other on 463). */
   keyMgmt?: KeyMgmtMode | 'auto';
   /** TLS options for rtsps (ca, servername, ...). */
@@ -65,7 +67,12 @@ export interface ClientStream {
   initiator?: RtspNullInitiator;
   rekeys: number;
   udp?: { rtp: UdpSocket; rtcp: UdpSocket; port: number };
+  /** Receiving the server's multicast group (keys by GET_PARAMETER). */
+  multicast?: { group: string; port: number; ttl?: number; held: Uint8Array[]; fetching?: Promise<unknown>; lastFetch: number; fetches: number };
 }
+
+/** Multicast packets held while the key their MKI names is fetched, at most. */
+const MAX_HELD = 64;
 
 /** A key-management failure (463, or no usable key either way). */
 export class RtspKeyManagementError extends Error {
@@ -222,6 +229,29 @@ export class RtspClient {
   }
 
   private rtpIn(st: ClientStream, raw: Uint8Array): void {
+    const mc = st.multicast;
+    if (mc && st.receiver.unknownMki(raw)) {
+      // ONVIF: the group was re-keyed; GET_PARAMETER gives the current key (held packets wait for it)
+      if (!mc.fetching && Date.now() - mc.lastFetch >= 250) {
+        mc.lastFetch = Date.now();
+        mc.fetches++;
+        mc.fetching = this.currentKey(st.index)
+          .catch((e: Error) => this.notes.push(`multicast key fetch: ${e.message}`))
+          .finally(() => {
+            mc.fetching = undefined;
+            for (const p of mc.held.splice(0)) this.rtpPacket(st, p);
+          });
+      }
+      if (mc.fetching) {
+        if (mc.held.length >= MAX_HELD) this.rtpPacket(st, mc.held.shift()!);
+        mc.held.push(raw);
+        return;
+      }
+    }
+    this.rtpPacket(st, raw);
+  }
+
+  private rtpPacket(st: ClientStream, raw: Uint8Array): void {
     const p = st.receiver.unprotectRtp(raw);
     if (!p) return;
     this.opts.onRtp?.(st, p, raw);
@@ -355,6 +385,7 @@ export class RtspClient {
     if (!/SAVP/.test(m.proto)) throw new RtspKeyManagementError(`media ${index} is ${m.proto}, not SRTP (RTP/SAVP)`);
     if (!this.keysAllowed()) throw new RtspKeyManagementError(`${this.profile.name}: MIKEY keys only over RTSP on TLS (use rtsps://, or allow a plain channel explicitly)`);
     const uri = this.resolve(m.control);
+    if (this.opts.transport === 'multicast') return await this.setupMulticast(index, m, uri);
     const mode = this.opts.keyMgmt ?? 'auto';
     if (mode === 'client' && this.profile.clientKeyFor === 'rtcp') throw new RtspKeyManagementError(`${this.profile.name}: media keys come from the server; the client's key protects only its SRTCP (RFC 4567)`);
     const order: KeyMgmtMode[] = mode !== 'auto' ? [mode] : this.profile.clientKeyFor === 'rtcp' ? ['server'] : this.profile.keyMgmt === 'server' ? ['server', 'client'] : ['client', 'server'];
@@ -436,6 +467,52 @@ export class RtspClient {
     throw new RtspKeyManagementError(`SETUP ${uri}: no key management succeeded (${problems.join('; ')})`, 463);
   }
 
+  /** SETUP of the server's multicast group: join it, then the current key and ROC by GET_PARAMETER (ONVIF). */
+  private async setupMulticast(index: number, m: SdpMedia, uri: string): Promise<ClientStream> {
+    const r = await this.request('SETUP', uri, { Transport: 'RTP/SAVP;multicast' });
+    if (r.status === 463) throw new RtspKeyManagementError(`SETUP ${uri} (multicast): 463 ${r.reason}`, 463);
+    this.expect('SETUP', r);
+    const session = r.headers['session'];
+    if (session) this.session = session.split(';')[0]!.trim();
+    const t = parseTransport(r.headers['transport'] ?? '');
+    if (t.unicast || !t.destination || !t.port) throw new Error(`SETUP ${uri}: asked for multicast, the answer's Transport has no multicast destination and port (${r.headers['transport'] ?? 'none'})`);
+    const local = (this.sock?.localAddress ?? '0.0.0.0').replace(/^::ffff:/, '');
+    const join = async (port: number): Promise<UdpSocket> => {
+      const sock = createSocket({ type: 'udp4', reuseAddr: true });
+      await new Promise<void>((ok, bad) => { sock.once('error', bad); sock.bind(port, () => { sock.off('error', bad); ok(); }); });
+      sock.on('error', () => undefined);
+      try {
+        sock.addMembership(t.destination!, local);
+      } catch (e) {
+        sock.close();
+        throw new Error(`cannot join multicast group ${t.destination} on ${local}: ${(e as Error).message}`);
+      }
+      return sock;
+    };
+    const rtp = await join(t.port[0]);
+    const rtcp = await join(t.port[1]).catch((e: Error) => { rtp.close(); throw e; });
+    const udp = { rtp, rtcp, port: t.port[0] };
+    try {
+      const cur = await this.fetchKey();
+      const ssrc = t.ssrc ?? cur.ssrc;
+      const st: ClientStream = {
+        index, uri, media: m, keyMode: 'server', ssrc, transport: t, rekeys: 0, udp,
+        receiver: new SrtpReceiver({ profile: this.srtpProfile, keys: [cur.key], ssrc, roc: cur.roc }),
+        rtcpOut: new SrtpSender({ profile: this.srtpProfile, key: cur.key, ssrc: this.clientSsrc }),
+        multicast: { group: t.destination, port: t.port[0], ttl: t.ttl, held: [], lastFetch: 0, fetches: 1 },
+      };
+      this.notes.push(`multicast: group ${t.destination}:${t.port[0]}${t.ttl !== undefined ? ` ttl ${t.ttl}` : ''}, key by GET_PARAMETER (MKI ${cur.key.mki ? Buffer.from(cur.key.mki).toString('hex') : 'none'}, ROC ${cur.roc})`);
+      udp.rtp.on('message', (d) => this.rtpIn(st, new Uint8Array(d)));
+      udp.rtcp.on('message', (d) => this.rtcpIn(st, new Uint8Array(d)));
+      this.streams.push(st);
+      return st;
+    } catch (e) {
+      rtp.close();
+      rtcp.close();
+      throw e;
+    }
+  }
+
   async play(): Promise<RtspResponseMessage> {
     return this.expect('PLAY', await this.request('PLAY', this.aggregate, { Range: 'npt=0-' }));
   }
@@ -447,6 +524,7 @@ export class RtspClient {
   async rekey(index = 0): Promise<{ mki?: Uint8Array }> {
     const st = this.streams[index];
     if (!st) throw new RangeError(`no stream ${index}`);
+    if (st.multicast) throw new RtspKeyManagementError('re-key refused: the multicast group key is the server\'s (GET_PARAMETER gives the current one)');
     if (!this.keysAllowed()) throw new RtspKeyManagementError('re-key refused: MIKEY keys only over RTSP on TLS');
     const mki = this.profile.mkiLength ? new Uint8Array(randomBytes(this.profile.mkiLength)) : null;
     let msg;
@@ -475,6 +553,14 @@ export class RtspClient {
   async currentKey(index = 0): Promise<{ mki?: Uint8Array; roc: number; ssrc: number; added: boolean }> {
     const st = this.streams[index];
     if (!st) throw new RangeError(`no stream ${index}`);
+    const { key, roc, ssrc } = await this.fetchKey();
+    const added = !(key.mki && st.receiver.hasMki(key.mki));
+    if (added) st.receiver.addKey(key);
+    return { mki: key.mki, roc, ssrc, added };
+  }
+
+  /** GET_PARAMETER "mikey": the server's current key, its ROC and SSRC (ONVIF). */
+  private async fetchKey(): Promise<{ key: SrtpMasterKeySpec; roc: number; ssrc: number }> {
     const r = await this.request('GET_PARAMETER', this.aggregate, { 'Content-Type': 'text/parameters' }, 'mikey\r\n');
     if (r.status === 463) throw new RtspKeyManagementError(`GET_PARAMETER mikey: 463 ${r.reason}`, 463);
     this.expect('GET_PARAMETER', r);
@@ -483,10 +569,7 @@ export class RtspClient {
     const got = await new RtspNullResponder({ lenient: [...this.profile.lenient], requireMki: this.profile.requireMki, onQuirk: (q) => this.quirks.push(q) }).receive(line[1]!);
     const c = got.contexts[0];
     if (!c) throw new RtspKeyManagementError('GET_PARAMETER: a MIKEY message without a crypto session');
-    const key = { masterKey: c.masterKey, masterSalt: c.masterSalt, mki: c.mki };
-    const added = !(c.mki && st.receiver.hasMki(c.mki));
-    if (added) st.receiver.addKey(key);
-    return { mki: c.mki, roc: c.roc, ssrc: c.ssrc, added };
+    return { key: { masterKey: c.masterKey, masterSalt: c.masterSalt, mki: c.mki }, roc: c.roc, ssrc: c.ssrc };
   }
 
   async teardown(): Promise<void> {

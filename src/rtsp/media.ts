@@ -71,6 +71,17 @@ export class SrtpReceiver {
     return this.known.has(hex(mki));
   }
 
+  /** True when the packet carries an MKI that none of the stream's live keys has (RFC 3711 §3.1). */
+  unknownMki(packet: Uint8Array, rtcp = false): boolean {
+    if (!this.mkiLen) return false;
+    const e = this.endpoints[0]!;
+    const p = e.profile;
+    const at = packet.length - this.mkiLen - (p.cipher === 'AES-GCM' ? 0 : rtcp ? p.rtcpTagLen : p.rtpTagLen);
+    if (at < 12) return false;
+    const m = hex(packet.subarray(at, at + this.mkiLen));
+    return !e.mkis.some((k) => hex(k) === m);
+  }
+
   /**
    * Take a new master key; the old ones stay for packets in flight. A key whose MKI the stream
    * has already had is refused (a stale re-key), with SrtpError 'mki'.

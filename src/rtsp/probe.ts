@@ -34,6 +34,8 @@ export interface ProbeStream {
   roc: number;
   missing: number;
   rekeys: number;
+  /** group:port of a multicast stream, and how often its key was fetched by GET_PARAMETER. */
+  multicast?: { group: string; keyFetches: number };
   firstError?: string;
 }
 
@@ -60,6 +62,7 @@ function streamReport(st: ClientStream): ProbeStream {
     index: st.index, media: st.media.media, codec: st.media.rtpmap ?? `payload type ${st.media.payloadType}`, uri: st.uri,
     ssrc: (st.receiver.ssrc || st.ssrc).toString(16).padStart(8, '0'), keyManagement: st.keyMode,
     srtp: s.rtp, srtcp: s.rtcp, mkis: s.mkis, roc: s.roc, missing: s.missing, rekeys: st.rekeys, firstError: s.firstError,
+    ...(st.multicast ? { multicast: { group: `${st.multicast.group}:${st.multicast.port}`, keyFetches: st.multicast.fetches } } : {}),
   };
 }
 
@@ -135,7 +138,7 @@ export function formatProbe(r: ProbeReport): string {
   if (r.server) out.push(`  server: ${r.server}`);
   if (r.methods) out.push(`  methods: ${r.methods}`);
   for (const s of r.streams) {
-    out.push(`  stream ${s.index}: ${s.media} ${s.codec}, SSRC ${s.ssrc}, ${s.keyManagement}-managed keys`);
+    out.push(`  stream ${s.index}: ${s.media} ${s.codec}, SSRC ${s.ssrc}, ${s.keyManagement}-managed keys${s.multicast ? `, multicast ${s.multicast.group} (key fetched ${s.multicast.keyFetches} time(s) by GET_PARAMETER)` : ''}`);
     out.push(`    SRTP   received ${s.srtp.received}, authenticated ${s.srtp.authenticated}, failed ${s.srtp.failed}${s.missing ? `, ${s.missing} missing` : ''}`);
     out.push(`    SRTCP  received ${s.srtcp.received}, authenticated ${s.srtcp.authenticated}, failed ${s.srtcp.failed}`);
     out.push(`    MKIs   ${s.mkis.length ? s.mkis.join(', ') : 'none'}`);

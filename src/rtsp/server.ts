@@ -3,7 +3,9 @@
 // key-management failure (RFC 4567 §3.2), re-keying by SET_PARAMETER with a new MKI keeping the
 // ROC, the current key by GET_PARAMETER (ONVIF multicast), RTP over UDP or interleaved on the
 // RTSP connection (RFC 2326 §10.12), RTSP over TLS, Basic or Digest authentication. Each
-// vendor profile of profiles.ts makes it behave as that vendor's device.
+// vendor profile of profiles.ts makes it behave as that vendor's device. With `multicast`, a
+// SETUP asking for multicast (RFC 2326 §12.39) joins one group stream under the server's key,
+// which clients fetch, with its current ROC, by GET_PARAMETER (ONVIF); the server re-keys it.
 import { createServer as createTcpServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -41,6 +43,21 @@ export interface RtspServerOptions {
   onEvent?: (e: RtspServerEvent) => void;
   /** Open connections at most (default 64). */
   maxConnections?: number;
+  /** Offer multicast: one SRTP stream to this group for every client that asks for it (ONVIF). */
+  multicast?: RtspMulticastOptions;
+}
+
+export interface RtspMulticastOptions {
+  /** Group address (IPv4), e.g. 239.255.0.1. */
+  group: string;
+  /** RTP port (even; RTCP on the next). Default: an even port chosen at random in 20000-59998. */
+  port?: number;
+  /** Default 1. */
+  ttl?: number;
+  /** Interface address to send from (default the listen address). */
+  interface?: string;
+  /** Re-key the group stream (new MKI, the ROC goes on) every this many packets (default never). */
+  rekeyEvery?: number;
 }
 
 export interface RtspServerEvent {
@@ -62,6 +79,22 @@ interface Stream {
   unsubscribe?: () => void;
   responder: RtspNullResponder;
   keyMode: 'server' | 'client';
+  /** A member of the multicast group stream (sender, counters: the group's). */
+  multicast?: boolean;
+}
+
+/** The multicast group stream: one sender, the sessions playing it. */
+interface Group {
+  sender: SrtpSender;
+  rtp: UdpSocket;
+  port: number;
+  ttl: number;
+  seq: number;
+  sent: number;
+  octets: number;
+  lastTs: number;
+  members: Set<Session>;
+  unsubscribe?: () => void;
 }
 
 interface Session {
@@ -86,6 +119,8 @@ export interface RtspServerStats {
   rtcpAuthenticated: number;
   rekeys: number;
   refused: number;
+  /** SRTP packets sent to the multicast group. */
+  multicastSent: number;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
@@ -99,7 +134,8 @@ export class RtspServer {
   private readonly conns = new Set<Connection>();
   private readonly sessions = new Map<string, Session>();
   private readonly auth?: RtspAuthenticator;
-  readonly stats: RtspServerStats = { sessions: 0, rtpSent: 0, rtcpReceived: 0, rtcpAuthenticated: 0, rekeys: 0, refused: 0 };
+  readonly stats: RtspServerStats = { sessions: 0, rtpSent: 0, rtcpReceived: 0, rtcpAuthenticated: 0, rekeys: 0, refused: 0, multicastSent: 0 };
+  private group?: Group;
 
   constructor(private readonly opts: RtspServerOptions) {
     this.profile = typeof opts.profile === 'object' ? opts.profile : rtspProfile(opts.profile ?? 'onvif');
@@ -145,6 +181,77 @@ export class RtspServer {
     await new Promise<void>((r) => (this.tcp ? this.tcp.close(() => r()) : r()));
     this.udpRtp?.close();
     this.udpRtcp?.close();
+    this.group?.unsubscribe?.();
+    this.group?.rtp.close();
+    this.group = undefined;
+  }
+
+  /** The multicast group stream, made at the first multicast SETUP. */
+  private async multicastGroup(): Promise<Group> {
+    if (this.group) return this.group;
+    const m = this.opts.multicast!;
+    const rtp = createSocket('udp4');
+    await new Promise<void>((ok, bad) => { rtp.once('error', bad); rtp.bind(0, m.interface ?? this.opts.host ?? '127.0.0.1', () => ok()); });
+    rtp.on('error', () => undefined);
+    rtp.setMulticastTTL(m.ttl ?? 1);
+    rtp.setMulticastLoopback(true);
+    rtp.setMulticastInterface(m.interface ?? this.opts.host ?? '127.0.0.1');
+    const port = m.port ?? 20000 + 2 * randomBytes(2).readUInt16BE(0) % 20000;
+    const ssrc = randomBytes(4).readUInt32BE(0) || 1;
+    if (this.group) {
+      rtp.close(); // a concurrent SETUP made it first
+      return this.group;
+    }
+    this.group = {
+      sender: new SrtpSender({ profile: this.srtpProfile, key: this.newKey(), ssrc }), rtp, port, ttl: m.ttl ?? 1,
+      seq: (this.opts.seqStart ?? randomBytes(2).readUInt16BE(0)) & 0xffff, sent: 0, octets: 0, lastTs: 0, members: new Set(),
+    };
+    return this.group;
+  }
+
+  /** Re-key the multicast group stream: a new key with a new MKI from the next packet, the ROC kept (ONVIF). */
+  rekeyMulticast(): { mki?: Uint8Array; roc: number } | undefined {
+    const g = this.group;
+    if (!g) return undefined;
+    const key = this.newKey();
+    g.sender.rekey(key);
+    this.stats.rekeys++;
+    this.event('rekey', `multicast group key MKI ${key.mki ? hex(key.mki) : 'none'}, ROC ${g.sender.roc} kept`);
+    return { mki: key.mki, roc: g.sender.roc };
+  }
+
+  private joinGroup(s: Session, g: Group): void {
+    g.members.add(s);
+    if (g.unsubscribe) return;
+    const every = this.opts.rtcpEvery ?? 50;
+    const dst = this.opts.multicast!.group;
+    g.unsubscribe = this.opts.source.subscribe((p) => {
+      const out = new Uint8Array(p);
+      const v = new DataView(out.buffer);
+      v.setUint16(2, g.seq);
+      v.setUint32(8, g.sender.ssrc);
+      g.seq = (g.seq + 1) & 0xffff;
+      g.lastTs = v.getUint32(4);
+      const re = this.opts.multicast!.rekeyEvery;
+      if (re && g.sent > 0 && g.sent % re === 0) this.rekeyMulticast();
+      const srtp = g.sender.protectRtp(out);
+      g.sent++;
+      g.octets += out.length - 12;
+      this.stats.rtpSent++;
+      this.stats.multicastSent++;
+      g.rtp.send(srtp, g.port, dst, () => undefined);
+      if (g.sent % every === 1) g.rtp.send(g.sender.protectRtcp(senderReport(g.sender.ssrc, g.lastTs, g.sent, g.octets)), g.port + 1, dst, () => undefined);
+    });
+  }
+
+  private leaveGroup(s: Session): void {
+    const g = this.group;
+    if (!g) return;
+    g.members.delete(s);
+    if (!g.members.size) {
+      g.unsubscribe?.();
+      g.unsubscribe = undefined;
+    }
   }
 
   private connection(sock: Socket, tls: boolean): void {
@@ -188,7 +295,7 @@ export class RtspServer {
   private rtcpFromClient(m: Uint8Array, from: string): void {
     for (const s of this.sessions.values()) {
       const st = s.stream;
-      if (st && !st.transport.interleaved && `${st.remote}:${st.transport.clientPort![1]}` === from) {
+      if (st?.transport.clientPort && !st.transport.interleaved && `${st.remote}:${st.transport.clientPort[1]}` === from) {
         this.stats.rtcpReceived++;
         if (st.rtcpIn.unprotectRtcp(m)) this.stats.rtcpAuthenticated++;
         return;
@@ -331,7 +438,8 @@ export class RtspServer {
       return this.send(c, 461, cseq, {}, undefined);
     }
     const tcp = t.profile.toUpperCase() === 'RTP/SAVP/TCP';
-    if (!(tcp || t.profile.toUpperCase() === 'RTP/SAVP' || t.profile.toUpperCase() === 'RTP/SAVP/UDP') || !t.unicast) return this.send(c, 461, cseq);
+    if (!(tcp || t.profile.toUpperCase() === 'RTP/SAVP' || t.profile.toUpperCase() === 'RTP/SAVP/UDP')) return this.send(c, 461, cseq);
+    if (!t.unicast) return this.setupMulticast(c, r, cseq, t, tcp);
     if (tcp && !t.interleaved) t.interleaved = [0, 1];
     if (!tcp && !t.clientPort) return this.send(c, 461, cseq);
     const existing = r.headers['session'] ? this.session(c, r, cseq) : undefined;
@@ -399,14 +507,48 @@ export class RtspServer {
     go().catch((e: Error) => this.send(c, 500, cseq, {}, undefined, e.message.slice(0, 60).replace(/[^\x20-\x7e]/g, '')));
   }
 
+  /** SETUP of the multicast group stream: the server's key, which the client fetches by GET_PARAMETER (ONVIF). */
+  private setupMulticast(c: Connection, r: RtspRequestMessage, cseq: string, t: TransportSpec, tcp: boolean): void {
+    if (!this.opts.multicast || tcp) return this.send(c, 461, cseq);
+    const existing = r.headers['session'] ? this.session(c, r, cseq) : undefined;
+    if (r.headers['session'] && !existing) return;
+    if (existing?.stream) return this.send(c, 459, cseq);
+    if (!this.keysAllowed(c)) return this.keyFailure(c, cseq, `${this.profile.name}: MIKEY only over RTSP on TLS`);
+    if (r.headers['keymgmt'] !== undefined) return this.keyFailure(c, cseq, 'multicast: the group key is the server\'s; fetch it with GET_PARAMETER');
+    const go = async () => {
+      const g = await this.multicastGroup();
+      const sid = existing?.id ?? randomBytes(8).toString('hex');
+      const session: Session = existing ?? { id: sid, conn: c };
+      session.stream = {
+        sender: g.sender, rtcpIn: new SrtpReceiver({ profile: this.srtpProfile, keys: [g.sender.key] }), transport: t,
+        remote: c.sock.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', seq: g.seq, sent: 0, octets: 0, lastTs: 0,
+        responder: new RtspNullResponder({}), keyMode: 'server', multicast: true,
+      };
+      if (!existing) {
+        this.sessions.set(sid, session);
+        c.sessions.add(session);
+        this.stats.sessions++;
+      }
+      this.event('keymgmt', `multicast group ${this.opts.multicast!.group}:${g.port}, server key MKI ${g.sender.key.mki ? hex(g.sender.key.mki) : 'none'}`, sid);
+      const reply: TransportSpec = { profile: t.profile, unicast: false, destination: this.opts.multicast!.group, port: [g.port, g.port + 1], ttl: g.ttl, ssrc: g.sender.ssrc };
+      this.send(c, 200, cseq, { Session: `${sid};timeout=60`, Transport: formatTransport(reply) });
+    };
+    go().catch((e: Error) => this.send(c, 500, cseq, {}, undefined, e.message.slice(0, 60).replace(/[^\x20-\x7e]/g, '')));
+  }
+
   private play(c: Connection, r: RtspRequestMessage, cseq: string): void {
     const s = this.session(c, r, cseq);
     if (!s) return;
     const st = s.stream;
     if (!st) return this.send(c, 455, cseq);
     const base = r.uri.replace(/\/$/, '');
-    this.send(c, 200, cseq, { Session: s.id, Range: 'npt=0.000-', 'RTP-Info': `url=${base}/stream=0;seq=${st.seq};rtptime=0` });
+    this.send(c, 200, cseq, { Session: s.id, Range: 'npt=0.000-', 'RTP-Info': `url=${base}/stream=0;seq=${st.multicast ? this.group!.seq : st.seq};rtptime=0` });
     if (st.unsubscribe) return;
+    if (st.multicast) {
+      this.joinGroup(s, this.group!);
+      st.unsubscribe = () => this.leaveGroup(s);
+      return;
+    }
     const every = this.opts.rtcpEvery ?? 50;
     st.unsubscribe = this.opts.source.subscribe((p) => {
       const out = new Uint8Array(p);
@@ -449,6 +591,7 @@ export class RtspServer {
     const st = s.stream;
     const p = ps.find(([k]) => k === 'mikey' || k === 'keymgmt');
     if (!p || !st) return this.send(c, 451, cseq, { Session: s.id });
+    if (st.multicast) return this.keyFailure(c, cseq, 're-key: the multicast group key is the server\'s (GET_PARAMETER gives the current one)', s.id);
     const go = async () => {
       let data = p[1];
       if (p[0] === 'keymgmt') {
