@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, realpathSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MikeyDecodeError, PayloadType, decodeMessage, encodeMessage, policyParams, type Message, type Payload } from '../src/wire/index.js';
+import { MikeyDecodeError, PayloadType, decodeMessage, encodeMessage, policyParams, type Message, type Payload, type PayloadOf } from '../src/wire/index.js';
 import { CORPUS, SRTP_POLICY, fill } from '../test/wire/corpus.js';
 import { GstBenchServer, gstProblem } from '../test/interop/gst.js';
 import { compare, type BenchSection, type Side } from './harness.js';
@@ -80,7 +80,7 @@ function enc(w: Wire, built: Message[]): () => void {
 
 const corpus = (name: string): Message => CORPUS.find((s) => s.name === name)!.message;
 const ntp = Uint8Array.of(0xee, 0xb3, 0xef, 0x40, 0x80, 0, 0, 0);
-const keyData = (keyType: number, seed: number, validity: Extract<Payload, { type: 20 }>['validity'] = { kv: 0 }): Payload => ({
+const keyData = (keyType: number, seed: number, validity: PayloadOf<typeof PayloadType.KeyData>['validity'] = { kv: 0 }): Payload => ({
   type: PayloadType.KeyData, keyType, keyData: fill(16, seed), validity, ...(keyType & 1 ? { salt: fill(14, seed + 1) } : {}),
 });
 
@@ -92,7 +92,7 @@ export function benchMessages(): Message[] {
       { type: PayloadType.T, tsType: 0, value: ntp },
       { type: PayloadType.Rand, rand: fill(16, 31) },
       SRTP_POLICY,
-      { ...(SRTP_POLICY as Extract<Payload, { type: 10 }>), policyNo: 1 },
+      { ...(SRTP_POLICY as PayloadOf<typeof PayloadType.Sp>), policyNo: 1 },
       { type: PayloadType.Kemac, encrAlg: 0, encrData: new Uint8Array(0), macAlg: 1, mac: fill(20, 32), plaintext: [
         keyData(0, 33), keyData(3, 35, { kv: 1, spi: Uint8Array.of(0, 0, 0, 7) }),
       ] },

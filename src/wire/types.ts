@@ -1,7 +1,7 @@
 // The typed model of a MIKEY message. Field names follow the RFCs. Decoded values are views
 // into the input buffer (no copies); every payload records its byte span so MACs and
 // signatures can be computed over the exact bytes received.
-import type { PayloadType, THDR_PAYLOAD } from './registry.js';
+import type { CsIdMapType, KvType, PayloadType, THDR_PAYLOAD } from './registry.js';
 
 /** [start, end) byte offsets within the message. */
 export interface Span {
@@ -34,9 +34,9 @@ export interface GenericIdEntry {
 }
 
 export type CsIdMap =
-  | { type: 0; entries: SrtpIdEntry[] }
-  | { type: 1; /** #CS as sent; the map itself carries no info (RFC 4563 §5). */ csCount: number }
-  | { type: 2; entries: GenericIdEntry[] };
+  | { type: typeof CsIdMapType.SrtpId; entries: SrtpIdEntry[] }
+  | { type: typeof CsIdMapType.Empty; /** #CS as sent; the map itself carries no info (RFC 4563 §5). */ csCount: number }
+  | { type: typeof CsIdMapType.GenericId; entries: GenericIdEntry[] };
 
 export interface CommonHeader {
   version: number;
@@ -53,9 +53,9 @@ export interface CommonHeader {
 
 /** Key validity data (RFC 3830 §6.14): NULL, SPI/MKI, or interval. */
 export type KeyValidity =
-  | { kv: 0 }
-  | { kv: 1; spi: Uint8Array }
-  | { kv: 2; validFrom: Uint8Array; validTo: Uint8Array };
+  | { kv: typeof KvType.Null }
+  | { kv: typeof KvType.Spi; spi: Uint8Array }
+  | { kv: typeof KvType.Interval; validFrom: Uint8Array; validTo: Uint8Array };
 
 // ---- Payloads ------------------------------------------------------------------------------
 
