@@ -49,6 +49,10 @@ export class PgStore implements Store {
   private async q(sql: string, p: unknown[] = []): Promise<Row[]> {
     return (await this.pool.query(sql, p)).rows as Row[];
   }
+  /** A named statement: parsed and planned once per connection, then only bound and executed. */
+  private async prepared(name: string, text: string, values: unknown[]): Promise<Row[]> {
+    return (await this.pool.query({ name, text, values })).rows as Row[];
+  }
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
     try {
@@ -180,62 +184,129 @@ export class PgStore implements Store {
 
   async commit(c: CommitInput): Promise<CommitResult> {
     if (c.resolved?.use) return this.commitWithUse(c);
-    const t = c.issued;
-    const r = c.resolved;
-    const a = c.audit;
-    // one statement: the replay entry decides whether the rest is written (a retransmission writes nothing)
-    const rows = await this.q(`
-WITH rp AS (
-  INSERT INTO replay (key, expires_at, response) VALUES ($1, $2, $3)
-  ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at, response = EXCLUDED.response WHERE replay.expires_at <= $4
+    return (await this.commitPlain([c]))[0]!;
+  }
+
+  /**
+   * Group commit: the batch's requests in one statement each for those without a J = 0 claim
+   * (one round trip for all of them) and one statement per claim, run side by side.
+   */
+  async commitBatch(cs: CommitInput[]): Promise<CommitResult[]> {
+    const out: Array<Promise<CommitResult> | undefined> = new Array(cs.length).fill(undefined);
+    const plain: number[] = [];
+    const keys = new Set<string>();
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i]!;
+      // a key twice in one statement is refused by ON CONFLICT: the second goes alone, after
+      if (c.resolved?.use || keys.has(c.replay.key)) continue;
+      keys.add(c.replay.key);
+      plain.push(i);
+    }
+    const batch = plain.length ? this.commitPlain(plain.map((i) => cs[i]!)) : Promise.resolve([]);
+    plain.forEach((i, j) => { out[i] = batch.then((rs) => rs[j]!); });
+    // claims on one ticket in the batch's order (the first holds it), claims on others side by side
+    const claims = new Map<string, Promise<unknown>>();
+    for (let i = 0; i < cs.length; i++) {
+      if (out[i]) continue;
+      const c = cs[i]!;
+      const use = c.resolved?.use;
+      if (use) {
+        const p = (claims.get(use.key) ?? Promise.resolve()).then(() => this.commitWithUse(c));
+        claims.set(use.key, p.catch(() => undefined));
+        out[i] = p;
+      } else {
+        out[i] = batch.then(() => this.commitPlain([c])).then((rs) => rs[0]!);
+      }
+    }
+    return Promise.all(out as Array<Promise<CommitResult>>);
+  }
+
+  /**
+   * One statement: the replay entries decide which requests write the rest (a retransmission
+   * writes nothing); tickets, resolutions and audit rows follow from the rows of the batch
+   * (data-modifying CTEs are one atomic statement).
+   */
+  private async commitPlain(cs: CommitInput[]): Promise<CommitResult[]> {
+    const col = <T>(f: (c: CommitInput) => T) => cs.map(f);
+    const now = Math.max(...cs.map((c) => c.audit.at));
+    const rows = await this.prepared('mikey-commit', `
+WITH inp AS (
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::int[],
+    $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::text[],
+    $16::text[], $17::text[], $18::text[], $19::bigint[], $20::text[],
+    $21::bigint[], $22::text[], $23::text[], $24::text[], $25::text[])
+  AS x(key, expires_at, response, ord, t_id, t_type, tpk_id, initiator, responders, flags, issued_at, valid_from, valid_to, digest, t_node,
+    r_ticket, resolver, vi, r_at, r_node, a_at, a_node, event, actor, detail)),
+rp AS (
+  INSERT INTO replay (key, expires_at, response) SELECT key, expires_at, response FROM inp ORDER BY ord
+  ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at, response = EXCLUDED.response WHERE replay.expires_at <= $26
   RETURNING key),
+ok AS (SELECT inp.* FROM inp JOIN rp USING (key)),
 tk AS (
   INSERT INTO tickets (id, ticket_type, tpk_id, initiator, responders, flags, issued_at, valid_from, valid_to, digest, node)
-  SELECT $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 WHERE $5::text IS NOT NULL AND EXISTS (SELECT 1 FROM rp)
+  SELECT t_id, t_type, tpk_id, initiator, responders, flags, issued_at, valid_from, valid_to, digest, t_node FROM ok WHERE t_id IS NOT NULL ORDER BY ord
   RETURNING id),
 rs AS (
   INSERT INTO resolutions (ticket_id, resolver, vi, at, node)
-  SELECT $16, $17, $18, $19, $20 WHERE $16::text IS NOT NULL AND EXISTS (SELECT 1 FROM rp)
+  SELECT r_ticket, resolver, vi, r_at, r_node FROM ok WHERE r_ticket IS NOT NULL ORDER BY ord
   RETURNING id),
 au AS (
-  INSERT INTO audit (at, node, event, actor, detail) SELECT $4, $21, $22, $23, $24 WHERE EXISTS (SELECT 1 FROM rp)
+  INSERT INTO audit (at, node, event, actor, detail) SELECT a_at, a_node, event, actor, detail FROM ok ORDER BY ord
   RETURNING id)
-SELECT (SELECT count(*) FROM rp) AS stored`, [
-      c.replay.key, c.replay.expiresAt, c.response, a.at,
-      t?.id ?? null, t?.ticketType ?? null, t?.tpkId ?? null, t?.initiator ?? null, t ? JSON.stringify(t.responders) : null, t?.flags ?? null,
-      t?.issuedAt ?? null, t?.validFrom ?? null, t?.validTo ?? null, t?.digest ?? null, t?.node ?? null,
-      r?.ticketId ?? null, r?.resolver ?? null, r?.vi ?? null, r?.at ?? null, r?.node ?? null,
-      a.node, a.event, a.actor, JSON.stringify(a.detail),
+SELECT key FROM rp`, [
+      col((c) => c.replay.key), col((c) => c.replay.expiresAt), col((c) => c.response), cs.map((_, i) => i),
+      col((c) => c.issued?.id ?? null), col((c) => c.issued?.ticketType ?? null), col((c) => c.issued?.tpkId ?? null), col((c) => c.issued?.initiator ?? null),
+      col((c) => (c.issued ? JSON.stringify(c.issued.responders) : null)), col((c) => c.issued?.flags ?? null), col((c) => c.issued?.issuedAt ?? null),
+      col((c) => c.issued?.validFrom ?? null), col((c) => c.issued?.validTo ?? null), col((c) => c.issued?.digest ?? null), col((c) => c.issued?.node ?? null),
+      col((c) => c.resolved?.ticketId ?? null), col((c) => c.resolved?.resolver ?? null), col((c) => c.resolved?.vi ?? null), col((c) => c.resolved?.at ?? null),
+      col((c) => c.resolved?.node ?? null),
+      col((c) => c.audit.at), col((c) => c.audit.node), col((c) => c.audit.event), col((c) => c.audit.actor), col((c) => JSON.stringify(c.audit.detail)),
+      now,
     ]);
-    if (Number(rows[0]!['stored']) === 1) return { status: 'stored' };
-    return this.replayed(c.replay.key);
+    const stored = new Set(rows.map((r) => String(r['key'])));
+    const missed = cs.filter((c) => !stored.has(c.replay.key)).map((c) => c.replay.key);
+    const prev = missed.length ? await this.prepared('mikey-replayed', 'SELECT key, response FROM replay WHERE key = ANY($1::text[])', [missed]) : [];
+    const answers = new Map(prev.map((r) => [String(r['key']), r['response'] ? Buffer.from(r['response'] as Uint8Array) : undefined]));
+    return cs.map((c): CommitResult => (stored.has(c.replay.key) ? { status: 'stored' } : { status: 'replayed', response: answers.get(c.replay.key) }));
   }
 
   private async replayed(key: string): Promise<CommitResult> {
-    const prev = (await this.q('SELECT response FROM replay WHERE key = $1', [key]))[0];
+    const prev = (await this.prepared('mikey-replayed-1', 'SELECT response FROM replay WHERE key = $1', [key]))[0];
     return { status: 'replayed', response: prev?.['response'] ? Buffer.from(prev['response'] as Uint8Array) : undefined };
   }
 
-  /** J = 0: the first claim (Vi with forking, else the resolver's first RESOLVE_INIT) holds the ticket; the claim and the rest are one transaction. */
+  /**
+   * J = 0: the first claim (Vi with forking, else the resolver's first RESOLVE_INIT) holds the
+   * ticket (§5.3). One statement, one round trip: the claim is taken or read (the row locked
+   * until the statement ends), and only when it is ours are the replay entry, the resolution and
+   * the audit row written.
+   */
   private async commitWithUse(c: CommitInput): Promise<CommitResult> {
     const r = c.resolved!;
-    const out = await this.tx(async (cl): Promise<CommitResult | 'replayed'> => {
-      const ins = await cl.query('INSERT INTO replay (key, expires_at, response) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at, response = EXCLUDED.response WHERE replay.expires_at <= $4',
-        [c.replay.key, c.replay.expiresAt, c.response, c.audit.at]);
-      if (ins.rowCount === 0) return 'replayed';
-      const use = r.use!;
-      await cl.query('INSERT INTO ticket_use (ticket_id, vi) VALUES ($1, $2) ON CONFLICT DO NOTHING', [use.key, use.claim]);
-      const u = (await cl.query('SELECT vi FROM ticket_use WHERE ticket_id = $1', [use.key])).rows[0] as Row;
-      if (u['vi'] !== use.claim) throw new ReuseAbort();
-      await cl.query('INSERT INTO resolutions (ticket_id, resolver, vi, at, node) VALUES ($1, $2, $3, $4, $5)', [r.ticketId, r.resolver, r.vi ?? null, r.at, r.node]);
-      const a = c.audit;
-      await cl.query('INSERT INTO audit (at, node, event, actor, detail) VALUES ($1, $2, $3, $4, $5)', [a.at, a.node, a.event, a.actor, JSON.stringify(a.detail)]);
-      return { status: 'stored' };
-    }).catch((e: unknown) => {
-      if (e instanceof ReuseAbort) return { status: 'reuse' } as CommitResult;
-      throw e;
-    });
-    return out === 'replayed' ? this.replayed(c.replay.key) : out;
+    const use = r.use!;
+    const a = c.audit;
+    const rows = await this.prepared('mikey-commit-use', `
+WITH u AS (
+  INSERT INTO ticket_use (ticket_id, vi) VALUES ($1, $2) ON CONFLICT (ticket_id) DO UPDATE SET vi = ticket_use.vi RETURNING vi),
+ok AS (SELECT 1 AS one FROM u WHERE u.vi = $2),
+rp AS (
+  INSERT INTO replay (key, expires_at, response) SELECT $3, $4, $5 FROM ok
+  ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at, response = EXCLUDED.response WHERE replay.expires_at <= $6
+  RETURNING key),
+rs AS (
+  INSERT INTO resolutions (ticket_id, resolver, vi, at, node) SELECT $7, $8, $9, $10, $11 FROM rp RETURNING id),
+au AS (
+  INSERT INTO audit (at, node, event, actor, detail) SELECT $6, $12, $13, $14, $15 FROM rp RETURNING id)
+SELECT (SELECT vi FROM u) AS vi, (SELECT count(*) FROM rp) AS stored`, [
+      use.key, use.claim, c.replay.key, c.replay.expiresAt, c.response, a.at,
+      r.ticketId, r.resolver, r.vi ?? null, r.at, r.node,
+      a.node, a.event, a.actor, JSON.stringify(a.detail),
+    ]);
+    const row = rows[0]!;
+    if (Number(row['stored']) === 1) return { status: 'stored' };
+    // the claim is ours but the replay entry exists: the same request again
+    if (row['vi'] === use.claim) return this.replayed(c.replay.key);
+    return { status: 'reuse' };
   }
 
   async pruneReplay(now: number): Promise<number> {
@@ -314,4 +385,3 @@ SELECT (SELECT count(*) FROM rp) AS stored`, [
   }
 }
 
-class ReuseAbort extends Error {}

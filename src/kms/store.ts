@@ -130,8 +130,8 @@ export interface Store extends IdKmsStore {
   commit(c: CommitInput): Promise<CommitResult>;
   /**
    * Group commit: several requests' rows in one transaction, each result as `commit` would give
-   * it, in order. All or none are stored (a failure fails every one); a reuse refused or a
-   * replay found concerns its own entry only.
+   * it, in order. A failure fails the requests whose rows it would have written (SQLite: the
+   * whole batch); a reuse refused or a replay found concerns its own entry only.
    */
   commitBatch?(cs: CommitInput[]): Promise<CommitResult[]>;
   pruneReplay(now: number): Promise<number>;
