@@ -1,6 +1,6 @@
 // Storage of an identity KMS: master secrets (sealed with AES-256-GCM under a master key given
 // at start), one generation per rotation, and the keys issued from them (sealed too).
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { Sealer } from '../crypto/sealer.js';
 
 /** 'ibe': the Boneh-Franklin master key s (RFC 5091, for IBAKE); 'mcx': SAKKE z and ECCSI KSAK (TS 33.180). */
 export type SecretKind = 'ibe' | 'mcx';
@@ -13,7 +13,7 @@ export interface SealedSecretRecord {
   fromPeriod: number;
   /** The public parameters (JSON), in clear; bound to the sealed secret as associated data. */
   publicData: string;
-  /** AES-256-GCM: nonce (12) || ciphertext || tag (16). */
+  /** Sealed by SecretVault (crypto/sealer.ts layout). */
   sealed: Uint8Array;
   createdAt: number;
 }
@@ -76,34 +76,14 @@ export class MemoryIdKmsStore implements IdKmsStore {
   }
 }
 
-/** AES-256-GCM sealing under the KMS master key. */
-export class SecretVault {
-  private readonly key: Buffer;
-
-  constructor(masterKey: Uint8Array, private readonly random: (n: number) => Uint8Array = (n) => new Uint8Array(randomBytes(n))) {
+/**
+ * AES-256-GCM sealing under the KMS master key: the one sealer (crypto/sealer.ts), which also
+ * opens records sealed in this vault's first, unversioned layout.
+ */
+export class SecretVault extends Sealer {
+  constructor(masterKey: Uint8Array, random?: (n: number) => Uint8Array) {
     if (!(masterKey instanceof Uint8Array) || masterKey.length !== 32) throw new TypeError('the master key is 32 bytes (AES-256)');
-    this.key = Buffer.from(masterKey);
-  }
-
-  seal(plain: Uint8Array, aad: string): Uint8Array {
-    const nonce = this.random(12);
-    const c = createCipheriv('aes-256-gcm', this.key, nonce);
-    c.setAAD(Buffer.from(aad, 'utf8'));
-    const body = Buffer.concat([c.update(plain), c.final()]);
-    return new Uint8Array(Buffer.concat([nonce, body, c.getAuthTag()]));
-  }
-
-  /** Throws when the record was altered or sealed under another master key. */
-  open(sealed: Uint8Array, aad: string): Uint8Array {
-    if (sealed.length < 28) throw new Error('sealed record too short');
-    const d = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, 12));
-    d.setAAD(Buffer.from(aad, 'utf8'));
-    d.setAuthTag(sealed.subarray(sealed.length - 16));
-    try {
-      return new Uint8Array(Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]));
-    } catch {
-      throw new Error('sealed record does not open: altered, or another master key');
-    }
+    super(masterKey, { random, legacy: true });
   }
 }
 

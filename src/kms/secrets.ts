@@ -1,44 +1,19 @@
 // Secrets at rest: pre-shared keys and ticket protection keys are sealed with AES-256-GCM under
-// the master key given at start. Each blob is bound to what it is (the associated data names
-// the row), so a sealed key cannot be moved to another row.
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+// the master key given at start (crypto/sealer.ts, the one sealer, also under the identity-key
+// vault). Each blob is bound to what it is (the associated data names the row), so a sealed key
+// cannot be moved to another row.
+import { createHash, hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { MasterKeyError, Sealer } from '../crypto/sealer.js';
 
-const VERSION = 1;
 const CHECK = 'mikey-kms master key check';
 
-export class MasterKeyError extends Error {
-  override readonly name = 'MasterKeyError';
-}
+export { MasterKeyError };
 
-export class SecretBox {
-  private readonly key: Buffer;
-
+/** The KMS's sealer (crypto/sealer.ts) with what the store needs beside: the master key check, derived keys, a fingerprint. */
+export class SecretBox extends Sealer {
   constructor(masterKey: Uint8Array) {
-    if (masterKey.length !== 32) throw new MasterKeyError(`the master key must be 32 bytes (AES-256), got ${masterKey.length}`);
-    this.key = Buffer.from(masterKey);
-  }
-
-  /** version(1) || IV(12) || tag(16) || ciphertext. */
-  seal(plain: Uint8Array, aad: string): Buffer {
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.key, iv);
-    c.setAAD(Buffer.from(aad, 'utf8'));
-    const ct = Buffer.concat([c.update(plain), c.final()]);
-    return Buffer.concat([Buffer.of(VERSION), iv, c.getAuthTag(), ct]);
-  }
-
-  open(blob: Uint8Array, aad: string): Uint8Array {
-    const b = Buffer.from(blob.buffer, blob.byteOffset, blob.length);
-    if (b.length < 29 || b[0] !== VERSION) throw new MasterKeyError(`sealed ${aad}: unknown format`);
-    const d = createDecipheriv('aes-256-gcm', this.key, b.subarray(1, 13));
-    d.setAAD(Buffer.from(aad, 'utf8'));
-    d.setAuthTag(b.subarray(13, 29));
-    try {
-      return new Uint8Array(Buffer.concat([d.update(b.subarray(29)), d.final()]));
-    } catch {
-      throw new MasterKeyError(`sealed ${aad} does not open: wrong master key or damaged data`);
-    }
+    super(masterKey);
   }
 
   /** A value stored once per database: opening it later proves the master key is the same. */

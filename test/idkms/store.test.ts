@@ -18,7 +18,7 @@ test('SecretVault: AES-256-GCM sealing bound to its label; altered records and o
   const v = new SecretVault(masterKey);
   const plain = Uint8Array.from(Buffer.from('the master secret'));
   const sealed = v.seal(plain, 'label');
-  assert.equal(sealed.length, 12 + plain.length + 16);
+  assert.equal(sealed.length, 1 + 12 + plain.length + 16); // version, IV, ciphertext, tag (crypto/sealer.ts)
   assert.ok(!contains(sealed, plain));
   assert.deepEqual(v.open(sealed, 'label'), plain);
   assert.throws(() => v.open(sealed, 'other label'), /does not open/);
