@@ -5,17 +5,11 @@ import { identity } from '../kms/memory.js';
 import { DEFAULT_RULE, type PolicyRule } from '../kms/grant.js';
 import { loadMasterKey, MasterKeyError, SecretBox } from '../kms/secrets.js';
 import { openStore, type Backup, type Store } from '../kms/store.js';
-import { KmsService } from '../kms/service.js';
-import { serveKms } from '../kms/server.js';
+import { openKeyService } from '../kms/open.js';
 import { jsonLogger } from '../kms/log.js';
 import { parseCertificate } from '../session/certs.js';
 import { identityOfCertificate } from '../modes/kit/signature.js';
 import { MIKEY_PORT } from '../wire/registry.js';
-import { BF_SECURITY, bfGenerateCurve } from '../crypto/bfibe.js';
-import { IbeKeyIssuer } from '../idkms/ibe-issuer.js';
-import { McxKeyIssuer } from '../idkms/mcx-issuer.js';
-import { DuplicateGenerationError } from '../idkms/store.js';
-import type { IdentityKeyOptions } from '../kms/identity.js';
 import { DataError, EXIT, EXIT_HELP, UsageError, isSystemError, parseCommand, systemErrorText, type OptionSpecs } from './args.js';
 
 const COMMON = `Common options:
@@ -420,79 +414,56 @@ async function serveCommand(argv: string[]): Promise<number> {
   const store = await openExisting(dbOf(v), { emptyDatabase: true, ...storeAuth(v) });
   const node = v.node ?? `${process.pid}`;
   const log = jsonLogger(process.stdout, node);
-  let service: KmsService;
+  let ks: Awaited<ReturnType<typeof openKeyService>>;
   try {
-    await store.migrate();
-    const box = await boxFor(store, v);
+    const masterKey = loadMasterKey(typeof v['master-key-file'] === 'string' ? v['master-key-file'] : undefined);
     const maxRequest = positiveInt(v['max-request'], '--max-request', 8192);
-    const identityKeys = await identityIssuers(store, box, v, log);
-    service = await KmsService.open({
-      identityKeys,
-      store, box, identity: v.identity ?? 'sip:kms@localhost', node, log,
+    const ibakePeriod = positiveInt(v['ibake-period'], '--ibake-period', 86_400);
+    if (v.ibake && ibakePeriod === 0) throw new UsageError('--ibake-period must be positive');
+    // the composition (migration, master key check, identity-key issuers, listeners) is kms/open.ts
+    ks = await openKeyService({
+      store, masterKey, identity: v.identity ?? 'sip:kms@localhost', node, log,
       privateKey: v.key ? readFileSync(v.key, 'utf8') : undefined, certificate: v.cert ? readFileSync(v.cert, 'utf8') : undefined,
       trustAnchors: (v['trust-anchor'] ?? []).map((f) => readFileSync(f, 'utf8')),
       rate: { perSec: positiveInt(v.rate, '--rate', 200), burst: positiveInt(v.burst, '--burst', 400) }, maxRequestBytes: maxRequest,
       tpkRotateMs: positiveInt(v['tpk-rotate'], '--tpk-rotate', 86_400) * 1000, cacheTtlMs: positiveInt(v['cache-ttl'], '--cache-ttl', 1000),
       maxSkewMs: positiveInt(v['max-skew'], '--max-skew', 300) * 1000,
       cacheEntries: positiveInt(v['cache-entries'], '--cache-entries', 10_000) || 1,
-    });
-    if (!(await store.rules()).length) log.warn('no-policy-rules', { hint: 'no ticket is issued until a rule is added: mikey kms policy add' });
-    const running = await serveKms(service, {
-      http: v['no-http'] ? undefined : {
-        port: positiveInt(v['http-port'], '--http-port', 8269), host: v['http-host'],
-        maxConnections: positiveInt(v['max-connections'], '--max-connections', 512) || 1,
-        maxConnectionsPerAddress: positiveInt(v['max-connections-per-address'], '--max-connections-per-address', 64) || 1,
-        headersTimeoutMs: positiveInt(v['headers-timeout'], '--headers-timeout', 5000) || 1,
-        statusToken: (v['status-token-file'] ? readFileSync(v['status-token-file'], 'utf8').split(/\r?\n/)[0] : process.env['MIKEY_KMS_STATUS_TOKEN']) || undefined,
-        tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert'], 'utf8'), key: readFileSync(v['tls-key']!, 'utf8') } : undefined,
+      ibake: v.ibake ? {
+        bits: positiveInt(v['ibake-bits'], '--ibake-bits', 1024), periodSeconds: ibakePeriod,
+        offsetSeconds: positiveInt(v['ibake-period-offset'], '--ibake-period-offset', 0), periods: positiveInt(v['ibake-periods'], '--ibake-periods', 2) || 1,
+      } : undefined,
+      mcx: typeof v['mcx-kms-uri'] === 'string' ? {
+        kmsUri: v['mcx-kms-uri'], keyPeriod: positiveInt(v['mcx-key-period'], '--mcx-key-period', 2_592_000) || 2_592_000,
+        keyPeriodOffset: positiveInt(v['mcx-key-offset'], '--mcx-key-offset', 0),
+      } : undefined,
+      listen: {
+        http: v['no-http'] ? undefined : {
+          port: positiveInt(v['http-port'], '--http-port', 8269), host: v['http-host'],
+          maxConnections: positiveInt(v['max-connections'], '--max-connections', 512) || 1,
+          maxConnectionsPerAddress: positiveInt(v['max-connections-per-address'], '--max-connections-per-address', 64) || 1,
+          headersTimeoutMs: positiveInt(v['headers-timeout'], '--headers-timeout', 5000) || 1,
+          statusToken: (v['status-token-file'] ? readFileSync(v['status-token-file'], 'utf8').split(/\r?\n/)[0] : process.env['MIKEY_KMS_STATUS_TOKEN']) || undefined,
+          tls: v['tls-cert'] ? { cert: readFileSync(v['tls-cert'], 'utf8'), key: readFileSync(v['tls-key']!, 'utf8') } : undefined,
+        },
+        udp: v['no-udp'] ? undefined : { port: positiveInt(v['udp-port'], '--udp-port', MIKEY_PORT), host: v['udp-host'] },
       },
-      udp: v['no-udp'] ? undefined : { port: positiveInt(v['udp-port'], '--udp-port', MIKEY_PORT), host: v['udp-host'] },
-    }, maxRequest);
-    log.info('listening', { http: running.httpUrl, udp: running.udpPort === undefined ? undefined : `${v['udp-host'] ?? '127.0.0.1'}:${running.udpPort}` });
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string) => { log.info('stopping', { signal: sig }); resolve(); };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
     });
-    await running.close();
-    await service.close();
-    log.info('stopped');
-    return 0;
   } catch (e) {
+    // a refused option or start: nothing left open (openKeyService closes what it opened)
     await store.close().catch(() => undefined);
     throw e;
   }
-}
-
-/** The issuers of identity keys asked for; on first start the master secrets are made and stored. */
-async function identityIssuers(store: Store, box: SecretBox, v: Record<string, string | boolean | string[] | undefined>, log: { info(e: string, d?: Record<string, unknown>): void }): Promise<IdentityKeyOptions | undefined> {
-  if (!v['ibake'] && !v['mcx-kms-uri']) return undefined;
-  const masterKey = box.deriveKey('identity keys');
-  const o: IdentityKeyOptions = {};
-  // two nodes starting at once on an empty store: one generation wins (append-only), the other reloads it
-  const retry = async <T>(open: () => Promise<T>) => open().catch((e: unknown) => { if (e instanceof DuplicateGenerationError) return open(); throw e; });
-  if (v['ibake']) {
-    const bits = positiveInt(v['ibake-bits'] as string | undefined, '--ibake-bits', 1024);
-    const period = { periodSeconds: positiveInt(v['ibake-period'] as string | undefined, '--ibake-period', 86_400), offsetSeconds: positiveInt(v['ibake-period-offset'] as string | undefined, '--ibake-period-offset', 0) };
-    if (period.periodSeconds === 0) throw new UsageError('--ibake-period must be positive');
-    const fresh = (await store.listSecrets('ibe')).length === 0;
-    const sys = fresh ? bfGenerateCurve(bits) : undefined;
-    o.ibe = await retry(() => IbeKeyIssuer.open({ store, masterKey, curve: sys?.curve, hash: sys?.hash, period }));
-    o.ibePeriods = positiveInt(v['ibake-periods'] as string | undefined, '--ibake-periods', 2) || 1;
-    // `bits` is the size n as --ibake-bits gives it (RFC 5091 §5.1.2), not the bits of p
-    const pBits = o.ibe.paramsFor(0)?.curve.p.toString(2).length;
-    const n = Object.entries(BF_SECURITY).find(([, s]) => s.np === pBits)?.[0];
-    log.info('ibake-keys', { created: fresh, bits: n === undefined ? undefined : Number(n), pBits, period: o.ibe.period });
-  }
-  if (typeof v['mcx-kms-uri'] === 'string') {
-    const kmsUri = v['mcx-kms-uri'];
-    o.mcx = await retry(() => McxKeyIssuer.open({
-      store, masterKey, kmsUri, keyPeriod: positiveInt(v['mcx-key-period'] as string | undefined, '--mcx-key-period', 2_592_000) || 2_592_000,
-      keyPeriodOffset: positiveInt(v['mcx-key-offset'] as string | undefined, '--mcx-key-offset', 0),
-    }));
-    log.info('mcx-kms-interface', { kmsUri, keyPeriod: o.mcx.keyPeriod, path: '/keymanagement/identity/v1' });
-  }
-  return o;
+  const running = ks.running!;
+  log.info('listening', { http: running.httpUrl, udp: running.udpPort === undefined ? undefined : `${v['udp-host'] ?? '127.0.0.1'}:${running.udpPort}` });
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => { log.info('stopping', { signal: sig }); resolve(); };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await ks.close();
+  log.info('stopped');
+  return 0;
 }
 
 async function initCommand(argv: string[]): Promise<number> {

@@ -13,14 +13,14 @@ import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
 import { KMS_ID, MASTER_HEX, startKms } from './harness.js';
 
-const BIN = join(process.cwd(), 'dist', 'src', 'kms', 'bin.js');
+const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'mikey-kms-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 const key = join(dir, 'master.key');
 writeFileSync(key, `${MASTER_HEX}\n`);
 
 function kms(...args: string[]): { status: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, MIKEY_KMS_MASTER_KEY: '' } });
+  const r = spawnSync(process.execPath, [BIN, 'kms', ...args], { encoding: 'utf8', env: { ...process.env, MIKEY_KMS_MASTER_KEY: '' } });
   return { status: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 

@@ -67,10 +67,10 @@ test('PostgreSQL password from $PGPASSWORD or --db-password-file; none: refused'
   // the command: --db-password-file
   const pwFile = join(dir, 'db-password');
   writeFileSync(pwFile, `${PASSWORD}\n`, { mode: 0o600 });
-  const bin = join(process.cwd(), 'dist', 'src', 'kms', 'bin.js');
+  const bin = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
   const env: NodeJS.ProcessEnv = { ...process.env, PGPASSFILE: join(dir, 'absent') };
   delete env['PGPASSWORD'];
-  const ok = spawnSync(process.execPath, [bin, 'policy', 'list', '--db', url, '--db-password-file', pwFile], { encoding: 'utf8', env });
+  const ok = spawnSync(process.execPath, [bin, 'kms', 'policy', 'list', '--db', url, '--db-password-file', pwFile], { encoding: 'utf8', env });
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /no policy rules/);
 });

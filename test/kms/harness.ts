@@ -114,7 +114,7 @@ export interface KmsProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-const BIN = join(process.cwd(), 'dist', 'src', 'kms', 'bin.js');
+const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 
 /** `mikey kms serve` in a child process; resolves when it logs `listening` (timeouts scaled, see startChild). */
 export async function startKms(db: string, o: { node?: string; udpPort?: number; httpPort?: number; extra?: string[]; keyFile?: string } = {}): Promise<KmsProcess> {
@@ -133,7 +133,7 @@ export async function startKms(db: string, o: { node?: string; udpPort?: number;
   let started: Child<{ http: string; udp: string }>;
   try {
     // identity keys (--ibake, --mcx-kms-uri) are generated on a first start: allow for that
-    started = await startChild(`KMS ${o.node ?? 'kms'}`, process.execPath, [BIN, 'serve', '--db', db, '--master-key-file', keyFile, '--identity', KMS_ID,
+    started = await startChild(`KMS ${o.node ?? 'kms'}`, process.execPath, [BIN, 'kms', 'serve', '--db', db, '--master-key-file', keyFile, '--identity', KMS_ID,
       '--http-port', String(o.httpPort ?? 0), '--udp-port', String(o.udpPort ?? 0), '--node', o.node ?? 'kms', '--rate', '100000', '--burst', '100000',
       // a loaded machine may hold a response for seconds (identity keys are made in the handler)
       ...(o.extra?.includes('--headers-timeout') ? [] : ['--headers-timeout', String(scaled(20_000))]), ...(o.extra ?? [])],
