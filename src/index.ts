@@ -49,7 +49,7 @@ export * from './sdp/sdp.js';
 export * from './sdp/rtsp.js';
 export * from './profiles/rtsp-null.js';
 export * from './profiles/handoff.js';
-export { SrtpEndpoint, SrtpError, rtpHeaderLength, type SrtpEndpointOptions, type SrtpMasterKeySpec } from './profiles/srtp.js';
+export { SrtpEndpoint, SrtpError, rtpHeaderLength, type SrtpEndpointOptions, type SrtpMasterKeySpec } from './srtp/endpoint.js';
 export { openKemac, type OpenedKemac } from './modes/kit/inspect.js';
 // RTSP client and server with MIKEY-keyed SRTP, vendor profiles, captures
 export * from './rtsp/index.js';

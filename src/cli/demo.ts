@@ -9,7 +9,7 @@ import { DhInitiator, DhResponder } from '../modes/dh/index.js';
 import { uriIdentity } from '../session/identity.js';
 import { srtpContexts, type CryptoSessionBundle } from '../session/bundle.js';
 import { MikeyProtocolError } from '../session/errors.js';
-import { dhHmacDemo, rsaRDemo } from './demo-issue5.js';
+import { dhHmacDemo, rsaRDemo } from './demo-dhhmac-rsar.js';
 import { sakkeDemo } from './demo-sakke.js';
 import { ibakeDemo } from './demo-ibake.js';
 import { ticketDemo } from './demo-ticket.js';

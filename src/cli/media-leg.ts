@@ -4,7 +4,7 @@
 import { createSocket } from 'node:dgram';
 import { srtpContexts, type CryptoSessionBundle, type SrtpContext } from '../session/bundle.js';
 import { srtpEndpoint } from '../profiles/handoff.js';
-import type { SrtpEndpoint } from '../profiles/srtp.js';
+import type { SrtpEndpoint } from '../srtp/endpoint.js';
 
 const key = (c: SrtpContext) => `${c.csId}/${c.mki ? Buffer.from(c.mki).toString('hex') : '-'}`;
 

@@ -40,12 +40,16 @@ const Gbytes = Pt.BASE.toBytes(false);
 
 // ---- native helpers ----
 
-const ecdh = createECDH('prime256v1');
+/** A P-256 ECDH object holding the scalar `k`, made per use: no module state keeps a secret scalar. */
+function ecdhWith(k: bigint): ECDH {
+  const e = createECDH('prime256v1');
+  e.setPrivateKey(bigIntToBytes(k, ECCSI_N));
+  return e;
+}
 
 /** [k]G as a full point, k in [1, q-1] (OpenSSL key generation, constant time). */
 function mulG(k: bigint): NoblePoint {
-  ecdh.setPrivateKey(bigIntToBytes(k, ECCSI_N));
-  return Pt.fromBytes(new Uint8Array(ecdh.getPublicKey()));
+  return Pt.fromBytes(new Uint8Array(ecdhWith(k).getPublicKey()));
 }
 
 /** [k]G as 0x04 || x || y, k in [1, q-1], constant time (native, else ECDH key generation). */
@@ -53,8 +57,7 @@ function mulGBytes(k: bigint): Uint8Array {
   const nat = nativeP256();
   const kb = bigIntToBytes(k, ECCSI_N);
   if (nat) return u8(nat.p256MulG(kb)!);
-  ecdh.setPrivateKey(kb);
-  return new Uint8Array(ecdh.getPublicKey());
+  return new Uint8Array(ecdhWith(k).getPublicKey());
 }
 
 /** A point given as 0x04 || x || y checked natively to lie on P-256 (RFC 6507 §5.1.2 step 1). */
@@ -130,10 +133,8 @@ function mulPoint(A: NoblePoint, k: bigint): NoblePoint {
   if (k === 1n || k === q - 1n) return k === 1n ? A : A.negate();
   const a = affOf(A);
   const ab = affBytes(a);
-  ecdh.setPrivateKey(bigIntToBytes(k, ECCSI_N));
-  const x1b = ecdh.computeSecret(ab); // x([k]A)
-  ecdh.setPrivateKey(bigIntToBytes(k + 1n, ECCSI_N));
-  const x2 = bytesToBigInt(new Uint8Array(ecdh.computeSecret(ab))); // x([k]A + A)
+  const x1b = ecdhWith(k).computeSecret(ab); // x([k]A)
+  const x2 = bytesToBigInt(new Uint8Array(ecdhWith(k + 1n).computeSecret(ab))); // x([k]A + A)
   const x1 = bytesToBigInt(new Uint8Array(x1b));
   if (x1 === a.x) return A.multiplyUnsafe(k); // [k]A = +-A: exact fallback
   const full = ECDH.convertKey(Buffer.concat([Buffer.from([2]), x1b]), 'prime256v1', undefined, undefined, 'uncompressed') as Buffer;
@@ -402,13 +403,11 @@ function checkJ(Q: Aff, HS: bigint, r: bigint, s: bigint, HE: bigint): boolean {
   const c = (s * rh) % q;
   let T: Aff | null = Q;
   if (u !== 0n) {
-    ecdh.setPrivateKey(bigIntToBytes(u, ECCSI_N));
-    const Wb = ecdh.getPublicKey(); // [u]G
+    const Wb = ecdhWith(u).getPublicKey(); // [u]G
     T = P256.add(Q, { x: bytesToBigInt(Wb.subarray(1, 33)), y: bytesToBigInt(Wb.subarray(33)) });
   }
   if (T === null) return false; // J = [c]0 = 0
-  ecdh.setPrivateKey(bigIntToBytes(c, ECCSI_N));
-  const Jx = bytesToBigInt(new Uint8Array(ecdh.computeSecret(affBytes(T))));
+  const Jx = bytesToBigInt(new Uint8Array(ecdhWith(c).computeSecret(affBytes(T))));
   return Jx !== 0n && Jx === r % p;
 }
 

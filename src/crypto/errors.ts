@@ -26,7 +26,7 @@ export type MikeyCryptoErrorCode =
   | 'unsupported-algorithm'
   | 'mac-mismatch' // KEMAC / V MAC did not verify (RFC 3830 §4.2.4)
   | 'unwrap-failed' // AES key wrap integrity check failed (RFC 3394 §2.2.3)
-  | 'decrypt-failed' // RSA-OAEP decryption error, RSA ciphertext representative out of range
+  | 'decryption-failed' // RSA-OAEP decryption error, RSA ciphertext representative out of range
   | 'signature-invalid'
   | 'dh-out-of-range'; // peer DH value not in 1 < y < p-1, or of the wrong length
 

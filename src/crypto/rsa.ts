@@ -80,7 +80,7 @@ export function rsaEnvelopeEncrypt(publicKey: RsaKeyInput, envKey: Uint8Array, o
 }
 
 /**
- * D(SKr, PKE data). OAEP failures throw 'decrypt-failed'. PKCS#1 v1.5 never reports bad padding:
+ * D(SKr, PKE data). OAEP failures throw 'decryption-failed'. PKCS#1 v1.5 never reports bad padding:
  * it runs RSADP without padding and removes the padding itself in constant time, returning a
  * synthetic key on failure (implicit rejection, see pkcs1v15Unpad).
  */
@@ -94,7 +94,7 @@ export function rsaEnvelopeDecrypt(privateKey: RsaKeyInput, ciphertext: Uint8Arr
     try {
       return u8(privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: opts.oaepHash ?? 'sha1' }, ciphertext));
     } catch {
-      throw new MikeyCryptoError('decrypt-failed', 'RSA-OAEP decryption error');
+      throw new MikeyCryptoError('decryption-failed', 'RSA-OAEP decryption error');
     }
   }
   if (padding !== 'pkcs1-v1_5') throw new MikeyCryptoError('unsupported-algorithm', `unknown RSA padding ${String(padding)}`);
@@ -107,7 +107,7 @@ export function rsaEnvelopeDecrypt(privateKey: RsaKeyInput, ciphertext: Uint8Arr
   try {
     em = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, ciphertext);
   } catch {
-    throw new MikeyCryptoError('decrypt-failed', 'ciphertext representative out of range');
+    throw new MikeyCryptoError('decryption-failed', 'ciphertext representative out of range');
   }
   const padded = new Uint8Array(k);
   padded.set(em, k - em.length); // OpenSSL returns k bytes; keep right alignment regardless

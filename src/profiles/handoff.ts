@@ -5,7 +5,7 @@
 import { RtpPacket, SrtpSession, SrtcpSession, ProtectionProfileAes128CmHmacSha1_80, ProtectionProfileAeadAes128Gcm } from 'werift-rtp';
 import { SRTP_PROFILES, type SrtpProfileName } from '../crypto/srtp-kdf.js';
 import { srtpContexts, type CryptoSessionBundle, type SrtpContext } from '../session/bundle.js';
-import { SrtpEndpoint, rtpHeaderLength } from './srtp.js';
+import { SrtpEndpoint, rtpHeaderLength } from '../srtp/endpoint.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 

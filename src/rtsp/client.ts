@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { RtspNullInitiator, RtspNullResponder, type QuirkReport } from '../profiles/rtsp-null.js';
 import { findSdpKeyMgmt, KMPID_MIKEY } from '../sdp/keymgmt.js';
 import type { SrtpProfileName } from '../session/policy.js';
-import type { SrtpMasterKeySpec } from '../profiles/srtp.js';
+import type { SrtpMasterKeySpec } from '../srtp/endpoint.js';
 import { RtspParser, serializeRequest, serializeInterleaved, parseTransport, RtspProtocolError, type RtspLimits, type RtspResponseMessage, type RtspHeaders, type TransportSpec } from './message.js';
 import { authorize, parseChallenges, type Challenge, type Credentials } from './auth.js';
 import { rtspProfile, profileMessageBytes, profileKeyMgmt, strictKeyProblem, type RtspProfile, type RtspProfileName } from './profiles.js';

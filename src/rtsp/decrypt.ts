@@ -19,7 +19,7 @@ import { SRTP_PROFILES } from '../crypto/srtp-kdf.js';
 import { decodeMessage, type DecodedMessage } from '../wire/decode.js';
 import { DataType, EncrAlg, MacAlg, PayloadType, TsType } from '../wire/registry.js';
 import type { KemacPayload, TPayload } from '../wire/types.js';
-import { SrtpEndpoint, SrtpError, type SrtpFailure } from '../profiles/srtp.js';
+import { SrtpEndpoint, SrtpError, type SrtpFailure } from '../srtp/endpoint.js';
 import { findSdpKeyMgmt, parseRtspKeyMgmt, KMPID_MIKEY, isBase64 } from '../sdp/keymgmt.js';
 import { RtspParser, parseTransport, type RtspItem, type TransportSpec } from './message.js';
 import { readFrames, frameLayers, withUdpPayload, writePcap, CaptureFormatError, type CaptureFrame, type FrameLayers } from './pcap.js';

@@ -4,7 +4,7 @@
 // while packets under the old one are still arriving (RFC 3711 §8.1). Without MKIs, a re-key
 // replaces the key at once: the receiver then tries the new key and the previous one.
 import { ntpTimestamp } from '../session/time.js';
-import { SrtpEndpoint, SrtpError, type SrtpFailure, type SrtpMasterKeySpec } from '../profiles/srtp.js';
+import { SrtpEndpoint, SrtpError, type SrtpFailure, type SrtpMasterKeySpec } from '../srtp/endpoint.js';
 import type { SrtpProfileName } from '../session/policy.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');

@@ -14,7 +14,7 @@ import { RtspNullInitiator, RtspNullResponder, type QuirkReport } from '../profi
 import { parseRtspKeyMgmt, KMPID_MIKEY, keyMgmtLine, KeyMgmtSyntaxError } from '../sdp/keymgmt.js';
 import { SRTP_PROFILES } from '../crypto/srtp-kdf.js';
 import type { SrtpProfileName } from '../session/policy.js';
-import type { SrtpMasterKeySpec } from '../profiles/srtp.js';
+import type { SrtpMasterKeySpec } from '../srtp/endpoint.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import { RtspParser, RtspProtocolError, REASONS, serializeResponse, serializeInterleaved, parseTransport, formatTransport, type RtspLimits, type RtspRequestMessage, type RtspHeaders, type TransportSpec } from './message.js';
 import { RtspAuthenticator, type ServerAuthOptions } from './auth.js';

@@ -121,7 +121,7 @@ test('implicit rejection without expectedLength: a pseudo-random length within 0
 test('RSA decryption input checks: ciphertext length, c >= n, bad expectedLength', () => {
   const c = rsaEnvelopeEncrypt(kp.publicKey, randomBytes(16));
   assert.throws(() => rsaEnvelopeDecrypt(kp.privateKey, c.subarray(1)), isCode('bad-length'));
-  assert.throws(() => rsaEnvelopeDecrypt(kp.privateKey, new Uint8Array(K).fill(0xff)), isCode('decrypt-failed'));
+  assert.throws(() => rsaEnvelopeDecrypt(kp.privateKey, new Uint8Array(K).fill(0xff)), isCode('decryption-failed'));
   assert.throws(() => rsaEnvelopeDecrypt(kp.privateKey, c, { expectedLength: K }), isCode('bad-parameter'));
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   assert.throws(() => rsaEnvelopeEncrypt(ec.publicKey, randomBytes(16)), isCode('unsupported-algorithm'));
@@ -133,10 +133,10 @@ test('OAEP envelope: SHA-1 (default) and SHA-256 round trips, mismatched hash an
     const c = rsaEnvelopeEncrypt(kp.publicKey, envKey, { padding: 'oaep', oaepHash });
     assert.equal(toHex(rsaEnvelopeDecrypt(kp.privateKey, c, { padding: 'oaep', oaepHash })), toHex(envKey));
     const otherHash = oaepHash === 'sha1' ? 'sha256' : 'sha1';
-    assert.throws(() => rsaEnvelopeDecrypt(kp.privateKey, c, { padding: 'oaep', oaepHash: otherHash }), isCode('decrypt-failed'));
+    assert.throws(() => rsaEnvelopeDecrypt(kp.privateKey, c, { padding: 'oaep', oaepHash: otherHash }), isCode('decryption-failed'));
     const t = Uint8Array.from(c);
     t[5]! ^= 0x80;
-    assert.throws(() => rsaEnvelopeDecrypt(kp.privateKey, t, { padding: 'oaep', oaepHash }), isCode('decrypt-failed'));
+    assert.throws(() => rsaEnvelopeDecrypt(kp.privateKey, t, { padding: 'oaep', oaepHash }), isCode('decryption-failed'));
   }
   const c1 = rsaEnvelopeEncrypt(kp.publicKey, randomBytes(16), { padding: 'oaep' });
   assert.equal(rsaEnvelopeDecrypt(kp.privateKey, c1, { padding: 'oaep', oaepHash: 'sha1' }).length, 16);

@@ -11,7 +11,7 @@ import { KMPID_MIKEY } from '../../src/sdp/keymgmt.js';
 import { setupRequest, keyMgmtOf, rekeyRequest } from '../../src/sdp/rtsp.js';
 import { RtspNullInitiator, RtspNullResponder, RtspNullQuirkError, type QuirkReport } from '../../src/profiles/rtsp-null.js';
 import { srtpEndpoint, gstSrtpCaps } from '../../src/profiles/handoff.js';
-import { SrtpError } from '../../src/profiles/srtp.js';
+import { SrtpError } from '../../src/srtp/endpoint.js';
 import { needPeer } from '../support/peer.js';
 import { gstRtspProblem, startGstRtspServer } from './gst-rtsp.js';
 import { RtspClient, udpPair } from './rtsp-client.js';

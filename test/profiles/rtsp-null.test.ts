@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RtspNullInitiator, RtspNullResponder, RtspNullQuirkError, RTSP_NULL_QUIRKS, type QuirkReport, type RtspNullQuirk } from '../../src/profiles/rtsp-null.js';
 import { srtpEndpoint, addRekey } from '../../src/profiles/handoff.js';
-import { SrtpError } from '../../src/profiles/srtp.js';
+import { SrtpError } from '../../src/srtp/endpoint.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { policyParams } from '../../src/wire/sp.js';
 import { ntpTimestamp } from '../../src/session/time.js';

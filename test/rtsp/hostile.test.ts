@@ -11,7 +11,7 @@ import { RtspParser, RtspProtocolError, serializeResponse, serializeInterleaved 
 import { TestPatternSource } from '../../src/rtsp/source.js';
 import { RtspNullInitiator } from '../../src/profiles/rtsp-null.js';
 import { keyMgmtLine } from '../../src/sdp/keymgmt.js';
-import { SrtpEndpoint } from '../../src/profiles/srtp.js';
+import { SrtpEndpoint } from '../../src/srtp/endpoint.js';
 import { until } from './helpers.js';
 
 /** Send raw bytes, collect what comes back until the server closes (or `ms`). */

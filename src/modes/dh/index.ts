@@ -90,14 +90,14 @@ export class DhInitiator {
     const t = newTimestamp(this.ep);
     const kp = withDh ? dhGenerateKeyPair(base.group) : undefined;
     const payloads: Payload[] = [t];
-    if (initial) payloads.push({ type: 11, rand: base.rand });
+    if (initial) payloads.push({ type: PayloadType.Rand, rand: base.rand });
     const certs = certPayloads(this.opts);
     const idi = ourIdentity(this.opts);
     if (certs.length) payloads.push(...certs);
     else if (idi) payloads.push(idPayload(idi));
     if (this.opts.idr) payloads.push(idPayload(this.opts.idr));
     payloads.push(...base.sps);
-    if (kp) payloads.push({ type: 3, group: base.group.mikeyId, value: kp.publicKey, reserved: 0, validity: validity(base.mki) });
+    if (kp) payloads.push({ type: PayloadType.Dh, group: base.group.mikeyId, value: kp.publicKey, reserved: 0, validity: validity(base.mki) });
     payloads.push(signPlaceholder());
     const bytes = encodeSigned({ header: hdr, payloads }, this.opts);
     this.state = { ...base, t, x: kp?.privateKey, dhi: kp?.publicKey, idi };
@@ -113,16 +113,16 @@ export class DhInitiator {
     if (msg.header.dataType !== DataType.DhResp) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected a DH response, got data type ${msg.header.dataType}`);
     checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Id), any(PayloadType.Cert), one(PayloadType.Id), { type: PayloadType.Dh, min: 0, max: 2 }, one(PayloadType.Sign)], 'DH R_MESSAGE');
     if (msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'response for another CSB');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     if (Buffer.compare(Buffer.from(t.value), Buffer.from(s.t.value)) !== 0) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'response does not echo our timestamp');
     // HDR, T, [IDr|CERTr], IDi: the last ID is IDi, a first one of two is IDr
-    const ids = payloadsOf(msg, 6);
+    const ids = payloadsOf(msg, PayloadType.Id);
     const echoedIdi = ids.at(-1)!;
     const idr = ids.length === 2 ? { idType: ids[0]!.idType, data: ids[0]!.data } : this.opts.idr;
     const { key } = peerPublicKey(msg, this.opts, idr, this.ep.clock.now(), 'digitalSignature');
     verifySigned(msg, key, this.opts);
     if (s.idi && !sameIdentity({ idType: echoedIdi.idType, data: echoedIdi.data }, s.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response names another initiator');
-    const dhs = payloadsOf(msg, 3);
+    const dhs = payloadsOf(msg, PayloadType.Dh);
     let tgk: Uint8Array;
     if (!s.dhi) {
       // §4.5: no DHi in the update, so no DHr and DHi in the answer
@@ -182,14 +182,14 @@ export class DhResponder {
       msg = decodeOrReject(bytes);
       return await this.process(msg);
     } catch (e) {
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, 5), [err.errorNo], this.ep.clock));
+      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock));
     }
   }
 
   private async process(msg: DecodedMessage): Promise<DhAccepted> {
     if (msg.header.dataType !== DataType.DhInit) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${msg.header.dataType} is not a DH message`);
     checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Rand), opt(PayloadType.Id), any(PayloadType.Cert), opt(PayloadType.Id), any(PayloadType.Sp), opt(PayloadType.Dh), one(PayloadType.Sign)], 'DH I_MESSAGE');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     prfOf(msg.header.prfFunc);
     const { idi: clearIdi, idr: clearIdr } = splitIds(msg);
@@ -197,17 +197,17 @@ export class DhResponder {
     verifySigned(msg, key, this.opts);
     await recordAuthenticated(signedBytes(msg), this.ep, fresh);
     const idi = clearIdi ?? (cert ? identityOfCertificate(cert) : undefined);
-    const rand = payloadOf(msg, 11)?.rand;
+    const rand = payloadOf(msg, PayloadType.Rand)?.rand;
     // the CSB ID must be free or held by this signer (RFC 3830 §4.5); nothing is written before the response is built
     const owner: CsbOwner = { id: idi, credential: credentialFingerprint('public-key', key) };
     const held = this.csbs.held(msg.header.csbId, owner);
     const prior = rand ? undefined : held;
     if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
     if (!idi) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the initiator has no identity to name in the response');
-    const dhi = payloadOf(msg, 3);
+    const dhi = payloadOf(msg, PayloadType.Dh);
     const { tgk, mki, dhr } = responderTgk(dhi, rand !== undefined, prior, this.opts.groups ?? DEFAULT_DH_GROUPS, 'DH');
     const useRand = rand ?? prior!.rand;
-    const bundle = deriveBundle(msg.header, useRand, payloadsOf(msg, 10), { kind: 'tgk', tgk, mki });
+    const bundle = deriveBundle(msg.header, useRand, payloadsOf(msg, PayloadType.Sp), { kind: 'tgk', tgk, mki });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
     // R_MESSAGE = HDR, T, [IDr|CERTr], IDi, DHr, DHi, SIGNr
     const payloads: Payload[] = [t];

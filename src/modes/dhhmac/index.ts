@@ -84,7 +84,7 @@ function authKeyOf(psk: Uint8Array, csbId: number, rand: Uint8Array, prf: MikeyP
 /** Encode a DH-HMAC message: KEMAC last, MAC only (RFC 4650 §4.2), over all bytes before the MAC. */
 function encodeWithKemacMac(hdr: CommonHeader, payloads: Payload[], macAlg: MacAlg, authKey: Uint8Array): Uint8Array {
   const len = macLength(macAlg);
-  const kemac: KemacPayload = { type: 1, encrAlg: EncrAlg.Null, encrData: new Uint8Array(0), macAlg: macAlgCode(macAlg), mac: new Uint8Array(len) };
+  const kemac: KemacPayload = { type: PayloadType.Kemac, encrAlg: EncrAlg.Null, encrData: new Uint8Array(0), macAlg: macAlgCode(macAlg), mac: new Uint8Array(len) };
   return encodeWithTrailingTag({ header: hdr, payloads: [...payloads, kemac] }, len, (covered) => macCompute(macAlg, authKey, covered));
 }
 
@@ -144,11 +144,11 @@ export class DhHmacInitiator {
     const t = newTimestamp(this.ep);
     const kp = withDh ? dhGenerateKeyPair(base.group) : undefined;
     const payloads: Payload[] = [t];
-    if (initial) payloads.push({ type: 11, rand: base.rand });
+    if (initial) payloads.push({ type: PayloadType.Rand, rand: base.rand });
     if (this.opts.idi) payloads.push(idPayload(this.opts.idi));
     payloads.push(idPayload(this.opts.idr), ...base.sps);
     if (this.opts.sdpIds) payloads.push(sdpIdsPayload(this.opts.sdpIds));
-    if (kp) payloads.push({ type: 3, group: base.group.mikeyId, value: kp.publicKey, reserved: 0, validity: validity(base.mki) });
+    if (kp) payloads.push({ type: PayloadType.Dh, group: base.group.mikeyId, value: kp.publicKey, reserved: 0, validity: validity(base.mki) });
     const bytes = encodeWithKemacMac(hdr, payloads, this.macAlg, base.authKey);
     this.state = { ...base, t, x: kp?.privateKey, dhi: kp?.publicKey };
     return bytes;
@@ -163,18 +163,18 @@ export class DhHmacInitiator {
     if (msg.header.dataType !== DataType.DhHmacResp) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected a DH-HMAC response, got data type ${msg.header.dataType}`);
     checkLayout(withoutGenExt(msg), [one(PayloadType.T), { type: PayloadType.Id, min: 1, max: 2 }, { type: PayloadType.Dh, min: 0, max: 2 }, one(PayloadType.Kemac)], 'DH-HMAC R_MESSAGE');
     const kemac = msg.payloads.at(-1)!;
-    if (kemac.type !== 1) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'DH-HMAC R_MESSAGE: KEMAC must be the last payload');
+    if (kemac.type !== PayloadType.Kemac) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'DH-HMAC R_MESSAGE: KEMAC must be the last payload');
     if (msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'response for another CSB');
     // the echoed T before the MAC, as a responder checks T first (RFC 3830 §5.3)
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     if (t.tsType !== s.t.tsType || !eq(t.value, s.t.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'response does not echo our timestamp');
     const macAlg = checkKemac(kemac, [this.macAlg]);
     verifyKemacMac(msg, kemac, macAlg, s.authKey);
     // HDR, T, [IDr], IDi: the last ID is IDi, a first one of two IDr
-    const ids = payloadsOf(msg, 6);
+    const ids = payloadsOf(msg, PayloadType.Id);
     if (this.opts.idi && !sameIdentity(idOf(ids.at(-1)), this.opts.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response names another initiator');
     if (ids.length === 2 && !sameIdentity(idOf(ids[0]), this.opts.idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response comes from another responder');
-    const dhs = payloadsOf(msg, 3);
+    const dhs = payloadsOf(msg, PayloadType.Dh);
     let tgk: Uint8Array;
     if (!s.dhi) {
       // RFC 4650 §3.1 b): no DHi, so no [DHr, DHi]
@@ -253,7 +253,7 @@ export class DhHmacResponder {
       return await this.process(msg, (a) => { auth = a; });
     } catch (e) {
       // RFC 3830 §5.1.2: after an authentication failure the Error message is not authenticated
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, 5), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
+      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
     }
   }
 
@@ -262,16 +262,16 @@ export class DhHmacResponder {
     // RFC 4650 §4.1: only KEMAC, DH, T, ID, SP, RAND, ERR and General Ext.; KEMAC last (§4.2)
     checkLayout(withoutGenExt(msg), [one(PayloadType.T), opt(PayloadType.Rand), { type: PayloadType.Id, min: 1, max: 2 }, any(PayloadType.Sp), opt(PayloadType.Dh), one(PayloadType.Kemac)], 'DH-HMAC I_MESSAGE');
     const kemac = msg.payloads.at(-1)!;
-    if (kemac.type !== 1) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'DH-HMAC I_MESSAGE: KEMAC must be the last payload');
-    const t = payloadOf(msg, 5)!;
+    if (kemac.type !== PayloadType.Kemac) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'DH-HMAC I_MESSAGE: KEMAC must be the last payload');
+    const t = payloadOf(msg, PayloadType.T)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     const prf = prfOf(msg.header.prfFunc);
     // [IDi], IDr: one ID is IDr, two are IDi and IDr
-    const ids = payloadsOf(msg, 6);
+    const ids = payloadsOf(msg, PayloadType.Id);
     const idr = idOf(ids.at(-1))!;
     const idi = ids.length === 2 ? idOf(ids[0]) : this.opts.idi;
     const macAlg = checkKemac(kemac, this.opts.macAlgs ?? ['HMAC-SHA-1-160', 'HMAC-SHA-256-256']);
-    const rand = payloadOf(msg, 11)?.rand;
+    const rand = payloadOf(msg, PayloadType.Rand)?.rand;
     const prior = rand ? undefined : this.csbs.peek(msg.header.csbId);
     if (!rand && !prior) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND and no CSB to update');
     // an update is authenticated with the key of the CSB it updates
@@ -289,14 +289,14 @@ export class DhHmacResponder {
     const owner: CsbOwner = { id: idi, credential: credentialFingerprint('psk', secret) };
     this.csbs.held(msg.header.csbId, owner);
     checkSdpIds(msg, this.opts.sdpIds);
-    const sps = payloadsOf(msg, 10);
+    const sps = payloadsOf(msg, PayloadType.Sp);
     if (this.opts.profiles) {
       for (const sp of sps) {
         const profile = srtpPolicyFromSp(sp).profile;
         if (!profile || !this.opts.profiles.includes(profile)) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, `policy ${sp.policyNo} (${profile ?? 'no named profile'}) not accepted`);
       }
     }
-    const dhi = payloadOf(msg, 3);
+    const dhi = payloadOf(msg, PayloadType.Dh);
     const { tgk, mki, dhr } = responderTgk(dhi, rand !== undefined, prior, this.opts.groups ?? DEFAULT_DH_GROUPS, 'DH-HMAC');
     const bundle = deriveBundle(msg.header, useRand, sps, { kind: 'tgk', tgk, mki });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);

@@ -104,7 +104,7 @@ function headerKey(bytes: Uint8Array, span: { start: number; end: number }): Uin
 }
 
 function idrs(msg: DecodedMessage): IdrPayload[] {
-  return payloadsOf(msg, 14);
+  return payloadsOf(msg, PayloadType.Idr);
 }
 
 /** The clear IDRi and IDRr of a message: exactly one of each role, in that order. */
@@ -133,18 +133,18 @@ function openIbake(plain: Uint8Array, idi: Identity, idr: Identity | undefined):
     throw e;
   }
   const [a, ...rest] = subs;
-  if (!a || a.type !== 14 || a.role !== ROLE_I || !sameIdentity(a, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IBAKE data does not start with the IDRi of the message');
+  if (!a || a.type !== PayloadType.Idr || a.role !== ROLE_I || !sameIdentity(a, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IBAKE data does not start with the IDRi of the message');
   let eccptI: EccptPayload | undefined;
   let i = 0;
-  if (rest[i]?.type === 25) eccptI = rest[i++] as EccptPayload;
+  if (rest[i]?.type === PayloadType.Eccpt) eccptI = rest[i++] as EccptPayload;
   if (idr === undefined) {
     if (i !== rest.length) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'IBAKE data: unexpected sub-payloads');
     return { eccptI };
   }
   const b = rest[i++];
-  if (!b || b.type !== 14 || b.role !== ROLE_R || !sameIdentity(b, idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IBAKE data does not carry the IDRr of the message');
+  if (!b || b.type !== PayloadType.Idr || b.role !== ROLE_R || !sameIdentity(b, idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IBAKE data does not carry the IDRr of the message');
   let eccptR: EccptPayload | undefined;
-  if (rest[i]?.type === 25) eccptR = rest[i++] as EccptPayload;
+  if (rest[i]?.type === PayloadType.Eccpt) eccptR = rest[i++] as EccptPayload;
   if (i !== rest.length) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'IBAKE data: unexpected sub-payloads');
   return { eccptI, eccptR };
 }
@@ -154,7 +154,7 @@ function eccptBytes(p: EccptPayload): Uint8Array {
 }
 
 function skPayload(sk: Uint8Array): SkPayload {
-  return { type: 24, skType: SkType.Sk, keyData: sk, validity: { kv: 0 } };
+  return { type: PayloadType.Sk, skType: SkType.Sk, keyData: sk, validity: { kv: 0 } };
 }
 
 function peerDomainOf(opts: Common, id: Identity): IbeDomain {
@@ -215,9 +215,9 @@ export class IbakeInitiator {
     const eccptI = eccptPayload(ecdh, macAlgCode(this.macAlg), o.mki ? { kv: 1, spi: o.mki } : { kv: 0 });
     const idi = idrPayload(ROLE_I, this.opts.idi);
     const idr = idrPayload(ROLE_R, o.idr);
-    const payloads: Payload[] = [t, { type: 11, rand }, idi, idr, ...sps];
-    payloads.push({ type: 22, encrData: encryptTo(this.opts, this.ep, o.idr, t, [idi, eccptI, idr]) });
-    if (o.secretKey) payloads.push({ type: 23, encrData: encryptTo(this.opts, this.ep, o.idr, t, [idi, skPayload(o.secretKey)]) });
+    const payloads: Payload[] = [t, { type: PayloadType.Rand, rand }, idi, idr, ...sps];
+    payloads.push({ type: PayloadType.Ibake, encrData: encryptTo(this.opts, this.ep, o.idr, t, [idi, eccptI, idr]) });
+    if (o.secretKey) payloads.push({ type: PayloadType.Esk, encrData: encryptTo(this.opts, this.ep, o.idr, t, [idi, skPayload(o.secretKey)]) });
     const { bytes, header: hdrSpan } = encodeMessageWithSpans({ header: hdr, payloads });
     const spBytes = sps.map((sp) => encodePayloads([sp]));
     this.state = {
@@ -237,7 +237,7 @@ export class IbakeInitiator {
     checkLayout(msg, [one(PayloadType.T), one(PayloadType.Idr), one(PayloadType.Idr), one(PayloadType.Ibake)], 'R_MESSAGE_1');
     // §4.2.2.3: version, PRF, CSB ID, #CS and map as in I_MESSAGE_1; T echoed
     if (!bytesEq(headerKey(msg.bytes, msg.header.span!), s.hdrBytes)) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'R_MESSAGE_1 header does not match our I_MESSAGE_1');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     if (t.tsType !== s.t1.tsType || !bytesEq(t.value, s.t1.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'R_MESSAGE_1 does not echo our timestamp');
     const { idi, idr } = clearIds(msg);
     if (!sameIdentity(idi, this.opts.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'R_MESSAGE_1 is for another IDRi');
@@ -246,7 +246,7 @@ export class IbakeInitiator {
     }
     const own = ourKey(this.opts.keys, this.opts.idi, t);
     if (!own) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no private key of ours for the key period of the exchange');
-    const plain = ibeDecrypt(own.params, own.key, payloadOf(msg, 22)!.encrData);
+    const plain = ibeDecrypt(own.params, own.key, payloadOf(msg, PayloadType.Ibake)!.encrData);
     const { eccptI, eccptR } = openIbake(plain, this.opts.idi, idr!);
     if (!eccptR) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'R_MESSAGE_1 without the responder\'s EC-DH value');
     checkEccpt(eccptR, this.group);
@@ -262,12 +262,12 @@ export class IbakeInitiator {
     const idiP = idrPayload(ROLE_I, this.opts.idi);
     const idrP = idrPayload(ROLE_R, idr!);
     const chain: Payload[] = deferred ? [idiP, s.eccptI, idrP, eccptR] : [idiP, idrP, eccptR];
-    const payloads: Payload[] = [t2, { type: 11, rand: s.rand }, idiP, idrP, { type: 22, encrData: encryptTo(this.opts, this.ep, idr!, t2, chain) }];
+    const payloads: Payload[] = [t2, { type: PayloadType.Rand, rand: s.rand }, idiP, idrP, { type: PayloadType.Ibake, encrData: encryptTo(this.opts, this.ep, idr!, t2, chain) }];
     let secretKey: Uint8Array | undefined;
     if (deferred) {
       // §4.2.2.5: an ESK for the intended recipient, so a mailbox can pass the SK on
       secretKey = s.secretKey ?? this.ep.random(16);
-      payloads.push({ type: 23, encrData: encryptTo(this.opts, this.ep, s.intended, t2, [idiP, skPayload(secretKey)]) });
+      payloads.push({ type: PayloadType.Esk, encrData: encryptTo(this.opts, this.ep, s.intended, t2, [idiP, skPayload(secretKey)]) });
     }
     const { bytes: out, header: hdr2Span } = encodeMessageWithSpans({ header: hdr2, payloads });
     Object.assign(s, { stage: 2, responder: idr, t2, sentEccptI2: deferred, mpk, tgk, hdr2Bytes: headerKey(out, hdr2Span) });
@@ -286,21 +286,21 @@ export class IbakeInitiator {
     if (msg.header.dataType !== DataType.RMessage2) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected R_MESSAGE_2, got data type ${msg.header.dataType}`);
     checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Idr), opt(PayloadType.Idr), any(PayloadType.Sp), opt(PayloadType.Ibake), one(PayloadType.V)], 'R_MESSAGE_2');
     if (!bytesEq(headerKey(msg.bytes, msg.header.span!), s.hdr2Bytes!)) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'R_MESSAGE_2 header does not match our I_MESSAGE_2');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     if (t.tsType !== s.t2!.tsType || !bytesEq(t.value, s.t2!.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'R_MESSAGE_2 does not echo our timestamp');
     const { idi, idr } = clearIds(msg, true);
     if ((idi && !sameIdentity(idi, this.opts.idi)) || (idr && !sameIdentity(idr, s.responder))) throw new MikeyProtocolError(ErrorNo.InvalidId, 'R_MESSAGE_2 names other identities');
-    const v = payloadOf(msg, 9)!;
+    const v = payloadOf(msg, PayloadType.V)!;
     if (v.authAlg !== macAlgCode(this.macAlg)) throw new MikeyProtocolError(ErrorNo.InvalidMac, `V uses MAC algorithm ${v.authAlg}`);
     if (!macVerify(this.macAlg, authKey, vParts(msg.bytes.subarray(0, v.span!.end - v.mac.length), this.opts.idi, s.responder!), v.mac)) {
       throw new MikeyProtocolError(ErrorNo.AuthFailure, 'R_MESSAGE_2 MAC does not verify');
     }
     // our profile: the responder echoes the SP payloads it used, under V
-    const sps = payloadsOf(msg, 10);
+    const sps = payloadsOf(msg, PayloadType.Sp);
     if (sps.length !== s.spBytes.length || sps.some((sp, i) => !bytesEq(withoutNext(msg.bytes, sp.span!), withoutNext(s.spBytes[i]!, { start: 0, end: s.spBytes[i]!.length })))) {
       throw new MikeyProtocolError(ErrorNo.InvalidSp, 'R_MESSAGE_2 policies differ from those offered');
     }
-    const ibake = payloadOf(msg, 22);
+    const ibake = payloadOf(msg, PayloadType.Ibake);
     if (s.sentEccptI2) {
       // §4.2.2.7: the responder returns ECCPTi received in I_MESSAGE_2
       if (!ibake) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'R_MESSAGE_2 without the IBAKE payload returning ECCPTi');
@@ -441,18 +441,18 @@ export class IbakeResponder {
       if (msg.header.dataType === DataType.IMessage2) return await this.second(msg, (a) => { auth = a; });
       throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${msg.header.dataType} is not an IBAKE initiator message`);
     } catch (e) {
-      return withErrorResponse(e, (err) => buildErrorMessage(msg.header, payloadOf(msg, 5), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
+      return withErrorResponse(e, (err) => buildErrorMessage(msg.header, payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
     }
   }
 
   private async first(msg: DecodedMessage): Promise<IbakeReceived> {
     checkLayout(msg, [one(PayloadType.T), one(PayloadType.Rand), one(PayloadType.Idr), one(PayloadType.Idr), any(PayloadType.Sp), one(PayloadType.Ibake), opt(PayloadType.Esk)], 'I_MESSAGE_1');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     prfOf(msg.header.prfFunc);
     // nothing authenticates the SP payloads of I_MESSAGE_1 (RFC 6267 §4.2.2.1): below the local
     // minimum they are refused here; within it, the initiator checks our echo under V (R_MESSAGE_2)
-    checkOfferedPolicies(msg.header.csIdMap, payloadsOf(msg, 10), this.ep.minimumPolicy);
+    checkOfferedPolicies(msg.header.csIdMap, payloadsOf(msg, PayloadType.Sp), this.ep.minimumPolicy);
     const { idi, idr: called } = clearIds(msg);
     if (this.opts.acceptInitiator && !this.opts.acceptInitiator(idi!)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'initiator not accepted');
     // RFC 3830 §5.4: I_MESSAGE_1 is not authenticated, so it enters no replay cache; a copy of one
@@ -469,7 +469,7 @@ export class IbakeResponder {
     const storedEsk: StoredEsk[] = [];
     let group = ecGroup(this.opts.curves?.[0] ?? 'P-256');
     if (key) {
-      const { eccptI: e, eccptR } = openIbake(ibeDecrypt(key.params, key.key, payloadOf(msg, 22)!.encrData), idi!, called!);
+      const { eccptI: e, eccptR } = openIbake(ibeDecrypt(key.params, key.key, payloadOf(msg, PayloadType.Ibake)!.encrData), idi!, called!);
       if (!e || eccptR) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'I_MESSAGE_1 IBAKE data must be IDRi || ECCPTi || IDRr');
       group = checkEccpt(e);
       if (this.opts.curves && !this.opts.curves.includes(group.name)) throw new MikeyProtocolError(ErrorNo.InvalidDh, `${group.name} not accepted`);
@@ -477,7 +477,7 @@ export class IbakeResponder {
     } else if (!this.opts.mailbox) {
       throw new MikeyProtocolError(ErrorNo.InvalidId, 'I_MESSAGE_1 is for an identity we hold no key of');
     }
-    const esk = payloadOf(msg, 23);
+    const esk = payloadOf(msg, PayloadType.Esk);
     if (esk) {
       if (key) secretKey = openEsk(ibeDecrypt(key.params, key.key, esk.encrData), idi!);
       else storedEsk.push({ encrData: Uint8Array.from(esk.encrData), periodNo: periodOfTimestamp(t, this.opts.keys.domain.period), idi: idi! });
@@ -489,13 +489,13 @@ export class IbakeResponder {
     const idiP = idrPayload(ROLE_I, idi!);
     const idrP = idrPayload(ROLE_R, answerAs);
     const chain: Payload[] = eccptI ? [idiP, eccptI, idrP, eccptR] : [idiP, idrP, eccptR];
-    const payloads: Payload[] = [t, idiP, idrP, { type: 22, encrData: encryptTo(this.opts, this.ep, idi!, t, chain) }];
+    const payloads: Payload[] = [t, idiP, idrP, { type: PayloadType.Ibake, encrData: encryptTo(this.opts, this.ep, idi!, t, chain) }];
     const { bytes: response, header: responseHdrSpan } = encodeMessageWithSpans({ header: hdr, payloads });
-    const sps = payloadsOf(msg, 10);
+    const sps = payloadsOf(msg, PayloadType.Sp);
     this.pending.add(peer, {
       digest, response,
       hdr: { ...msg.header, span: undefined }, hdrBytes: headerKey(response, responseHdrSpan),
-      rand: Uint8Array.from(payloadOf(msg, 11)!.rand), sps: sps.map((sp) => ({ ...sp, params: sp.params?.map((q) => ({ type: q.type, value: Uint8Array.from(q.value) })) })),
+      rand: Uint8Array.from(payloadOf(msg, PayloadType.Rand)!.rand), sps: sps.map((sp) => ({ ...sp, params: sp.params?.map((q) => ({ type: q.type, value: Uint8Array.from(q.value) })) })),
       spBytes: sps.map((sp) => Uint8Array.from(msg.bytes.subarray(sp.span!.start, sp.span!.end))),
       idi: idi!, idr: answerAs, ecdh, eccptR, eccptI, expires: this.ep.clock.now() + (this.opts.pendingMs ?? this.ep.maxSkewMs),
     }, this.ep.clock.now());
@@ -511,10 +511,10 @@ export class IbakeResponder {
     const peerId = peerKey(idi!);
     const list = this.pending.of(peerId, this.ep.clock.now()).filter((c) => c.hdr.csbId === msg.header.csbId);
     if (!list.length) throw new MikeyProtocolError(ErrorNo.Unspecified, 'I_MESSAGE_2 for no exchange of ours');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     const hk = headerKey(msg.bytes, msg.header.span!);
-    const rand = payloadOf(msg, 11)!.rand;
+    const rand = payloadOf(msg, PayloadType.Rand)!.rand;
     // several I_MESSAGE_1 may have named this CSB ID (anyone can write one): the exchange is the
     // one whose header, identities and RAND match and whose [y]P comes back
     const matching = list.filter((c) => bytesEq(hk, c.hdrBytes) && sameIdentity(idi, c.idi) && sameIdentity(idr, c.idr) && bytesEq(rand, c.rand));
@@ -528,7 +528,7 @@ export class IbakeResponder {
     const first = matching[0]!;
     const key = ourKey(this.opts.keys, first.idr, t);
     if (!key) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no private key for our identity in this key period');
-    const { eccptI, eccptR } = openIbake(ibeDecrypt(key.params, key.key, payloadOf(msg, 22)!.encrData), first.idi, first.idr);
+    const { eccptI, eccptR } = openIbake(ibeDecrypt(key.params, key.key, payloadOf(msg, PayloadType.Ibake)!.encrData), first.idi, first.idr);
     // the initiator proves it decrypted R_MESSAGE_1 by returning [y]P
     const p = eccptR && matching.find((c) => bytesEq(eccptBytes(eccptR), c.ecdh.pub));
     if (!p) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'I_MESSAGE_2 returns another EC-DH value than ours');
@@ -541,7 +541,7 @@ export class IbakeResponder {
       checkEccpt(eccptI, p.ecdh.group);
       peer = eccptI;
     }
-    const esk = payloadOf(msg, 23);
+    const esk = payloadOf(msg, PayloadType.Esk);
     let secretKey: Uint8Array | undefined;
     const storedEsk: StoredEsk[] = [];
     if (esk) {
@@ -565,9 +565,9 @@ export class IbakeResponder {
     // R_MESSAGE_2 (§4.2.2.7): HDR as I_MESSAGE_2 with V = 0, T echoed, IDRi, IDRr, our SP echo, [IBAKE], V
     const hdr: CommonHeader = { ...msg.header, dataType: DataType.RMessage2, v: false, span: undefined };
     const payloads: Payload[] = [t, idrPayload(ROLE_I, p.idi), idrPayload(ROLE_R, p.idr), ...p.sps];
-    if (eccptI && !p.eccptI) payloads.push({ type: 22, encrData: encryptTo(this.opts, this.ep, p.idi, t, [idrPayload(ROLE_I, p.idi), eccptI]) });
+    if (eccptI && !p.eccptI) payloads.push({ type: PayloadType.Ibake, encrData: encryptTo(this.opts, this.ep, p.idi, t, [idrPayload(ROLE_I, p.idi), eccptI]) });
     const len = macLength(this.macAlg);
-    payloads.push({ type: 9, authAlg: macAlgCode(this.macAlg), mac: new Uint8Array(len) });
+    payloads.push({ type: PayloadType.V, authAlg: macAlgCode(this.macAlg), mac: new Uint8Array(len) });
     const response = encodeWithTrailingTag({ header: hdr, payloads }, len, (covered) => macCompute(this.macAlg, authKey, vParts(covered, p.idi, p.idr)));
     mpk.fill(0);
     const r: IbakeReceived = { response, stage: 2, bundle, idi: p.idi };
@@ -592,7 +592,7 @@ function openEsk(plain: Uint8Array, idi: Identity): Uint8Array {
     throw e;
   }
   const [id, sk] = subs;
-  if (!id || id.type !== 14 || !sameIdentity(id, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'ESK data does not name the initiator');
-  if (!sk || sk.type !== 24 || sk.skType !== SkType.Sk || subs.length !== 2) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'ESK data must be ID || SK');
+  if (!id || id.type !== PayloadType.Idr || !sameIdentity(id, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'ESK data does not name the initiator');
+  if (!sk || sk.type !== PayloadType.Sk || sk.skType !== SkType.Sk || subs.length !== 2) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'ESK data must be ID || SK');
   return Uint8Array.from(sk.keyData);
 }

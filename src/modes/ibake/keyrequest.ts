@@ -18,7 +18,7 @@ import { prfOf } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { openKemac, sealKemac } from '../kit/kemac.js';
 import { any, checkFresh, checkLayout, decodeOrReject, encodeWithTrailingTag, encrAlgCode, encrAlgOf, header, macAlgCode, macAlgOf, macLength, newTimestamp, one, opt, payloadOf, payloadsOf, random32, recordAuthenticated, resolveEndpoint, t64, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
-import { buildErrorMessage, rejectErrorMessage, withErrorResponse } from '../kit/error-message.js';
+import { answerOrRefuse, buildErrorMessage, rejectErrorMessage, withErrorResponse } from '../kit/error-message.js';
 import { sameIdentity, type Identity } from '../../session/identity.js';
 import {
   certPayloads, chashOf, encodeSigned, identityOfCertificate, peerPublicKey, signPlaceholder, toCert, verifySigned,
@@ -104,21 +104,21 @@ export class IbakeKeyRequester {
       const o = this.opts;
       const hdr = header(DataType.RequestKeyPsk, csbId, this.prf, EMPTY_MAP, true);
       const authKey = deriveMessageKeys(o.psk, csbId, rand, this.prf, { encrAlg: 'NULL', macAlg: this.macAlg }).authKey;
-      const payloads: Payload[] = [t, { type: 11, rand }, ...ids, idrPayload(ROLE_KMS, o.kms)];
+      const payloads: Payload[] = [t, { type: PayloadType.Rand, rand }, ...ids, idrPayload(ROLE_KMS, o.kms)];
       if (o.pskId) payloads.push(idrPayload(ROLE_PSK, o.pskId));
       const len = macLength(this.macAlg);
-      payloads.push({ type: 9, authAlg: macAlgCode(this.macAlg), mac: new Uint8Array(len) });
+      payloads.push({ type: PayloadType.V, authAlg: macAlgCode(this.macAlg), mac: new Uint8Array(len) });
       this.state = { csbId, rand, t, secret: o.psk, prf: this.prf };
       return encodeWithTrailingTag({ header: hdr, payloads }, len, (covered) => macCompute(this.macAlg, authKey, vParts(covered, o.identities, o.kms)));
     }
     const o = this.opts;
     const hdr = header(DataType.RequestKeyPke, csbId, this.prf, EMPTY_MAP, true);
     const envKey = this.ep.random(16);
-    const payloads: Payload[] = [t, { type: 11, rand }, ...ids, ...certPayloads(o), idrPayload(ROLE_KMS, o.kms)];
+    const payloads: Payload[] = [t, { type: PayloadType.Rand, rand }, ...ids, ...certPayloads(o), idrPayload(ROLE_KMS, o.kms)];
     const kmsCert = o.kmsKey instanceof X509Certificate || (typeof o.kmsKey === 'string' && o.kmsKey.includes('CERTIFICATE')) ? toCert(o.kmsKey as X509Certificate | string) : undefined;
     const kmsKey = kmsCert ? kmsCert.publicKey : typeof o.kmsKey === 'string' ? createPublicKey(o.kmsKey) : o.kmsKey as KeyObject;
     if (o.chash && kmsCert) payloads.push(chashOf(kmsCert, HashFunc.Sha256));
-    payloads.push({ type: 2, c: 0, data: rsaEnvelopeEncrypt(kmsKey, envKey, { padding: o.envelope?.padding ?? 'oaep', oaepHash: o.envelope?.oaepHash ?? 'sha256' }) });
+    payloads.push({ type: PayloadType.Pke, c: 0, data: rsaEnvelopeEncrypt(kmsKey, envKey, { padding: o.envelope?.padding ?? 'oaep', oaepHash: o.envelope?.oaepHash ?? 'sha256' }) });
     payloads.push(signPlaceholder());
     this.state = { csbId, rand, t, secret: envKey, prf: this.prf };
     return encodeSigned({ header: hdr, payloads }, o);
@@ -137,14 +137,14 @@ export class IbakeKeyRequester {
     if (h.csbId !== s.csbId || h.prfFunc !== (s.prf === 'MIKEY-1' ? 0 : 1) || h.csIdMap.type !== 1 || h.csIdMap.csCount !== 0) {
       throw new MikeyProtocolError(ErrorNo.AuthFailure, 'REQUEST_KEY_RESP header does not match our request');
     }
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     if (t.tsType !== s.t.tsType || !bytesEq(t.value, s.t.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'REQUEST_KEY_RESP does not echo our timestamp');
-    for (const idr of payloadsOf(msg, 14)) {
+    for (const idr of payloadsOf(msg, PayloadType.Idr)) {
       const known = idr.role === ROLE_KMS ? sameIdentity(idr, this.opts.kms) : (idr.role === ROLE_I || idr.role === ROLE_R) && this.opts.identities.some((u) => sameIdentity(u, idr));
       if (!known) throw new MikeyProtocolError(ErrorNo.InvalidId, 'REQUEST_KEY_RESP names an identity we did not send');
     }
-    const kemac = payloadOf(msg, 1)!;
-    const v = payloadOf(msg, 9)!;
+    const kemac = payloadOf(msg, PayloadType.Kemac)!;
+    const v = payloadOf(msg, PayloadType.V)!;
     if (v.authAlg !== macAlgCode(this.macAlg)) throw new MikeyProtocolError(ErrorNo.InvalidMac, `V uses MAC algorithm ${v.authAlg}`);
     const encrAlg = encrAlgOf(kemac.encrAlg);
     if (encrAlg === 'NULL' || encrAlg === 'AES-KW-128') throw new MikeyProtocolError(ErrorNo.InvalidEa, `${encrAlg} does not protect private keys here`);
@@ -178,8 +178,8 @@ function openResponseKemac(kemac: KemacPayload, encrAlg: KemacEncrAlg, mk: Messa
   const out: ReceivedPrivateKey[] = [];
   let current: Identity | undefined;
   for (const p of subs) {
-    if (p.type === 14) current = identityOf(p);
-    else if (p.type === 20 && p.keyType === KeyDataType.KPr && current) {
+    if (p.type === PayloadType.Idr) current = identityOf(p);
+    else if (p.type === PayloadType.KeyData && p.keyType === KeyDataType.KPr && current) {
       const periodNo = periodOfValidity(p.validity, domain.period);
       const params = domainParams(domain, periodNo, ErrorNo.Unspecified);
       let key: Point;
@@ -243,14 +243,7 @@ export class IbakeKeyResponder {
   }
 
   async receive(bytes: Uint8Array): Promise<KeyRequestServed> {
-    let msg: DecodedMessage | undefined;
-    let auth: { macAlg: MacAlg; authKey: Uint8Array } | undefined;
-    try {
-      msg = decodeOrReject(bytes);
-      return await this.process(msg, (a) => { auth = a; });
-    } catch (e) {
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, 5), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
-    }
+    return answerOrRefuse(bytes, this.ep.clock, (msg, authenticated) => this.process(msg, authenticated));
   }
 
   private async process(msg: DecodedMessage, authenticated: (a: { macAlg: MacAlg; authKey: Uint8Array }) => void): Promise<KeyRequestServed> {
@@ -262,11 +255,11 @@ export class IbakeKeyResponder {
     else checkLayout(msg, [one(PayloadType.T), one(PayloadType.Rand), { type: PayloadType.Idr, min: 1, max: 255 }, any(PayloadType.Cert), any(PayloadType.Idr), opt(PayloadType.Kemac), opt(PayloadType.Chash), one(PayloadType.Pke), one(PayloadType.Sign)], 'REQUEST_KEY_PKE');
     // §4.2.1.1: no crypto sessions, the Empty map
     if (h.csIdMap.type !== 1 || h.csIdMap.csCount !== 0) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'a key request handles no crypto sessions (#CS 0, Empty map)');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     const fresh = checkFresh(t, this.ep, h.csbId);
     const prf = prfOf(h.prfFunc);
-    const rand = payloadOf(msg, 11)!.rand;
-    const idrs = payloadsOf(msg, 14);
+    const rand = payloadOf(msg, PayloadType.Rand)!.rand;
+    const idrs = payloadsOf(msg, PayloadType.Idr);
     const users = idrs.filter((p) => p.role === ROLE_I || p.role === ROLE_R).map(identityOf);
     const kmsIds = idrs.filter((p) => p.role === ROLE_KMS);
     const pskIds = idrs.filter((p) => p.role === ROLE_PSK);
@@ -281,7 +274,7 @@ export class IbakeKeyResponder {
       const key = this.opts.psk?.(users, pskId);
       // answered like a wrong key: an unauthenticated sender learns nothing of who is registered
       if (!key) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'no pre-shared key for this user');
-      const v = payloadOf(msg, 9)!;
+      const v = payloadOf(msg, PayloadType.V)!;
       macAlg = macAlgOf(v.authAlg);
       if (macAlg === 'NULL') throw new MikeyProtocolError(ErrorNo.InvalidMac, 'NULL MAC refused');
       const authKey = deriveMessageKeys(key, h.csbId, rand, prf, { encrAlg: 'NULL', macAlg }).authKey;
@@ -295,14 +288,14 @@ export class IbakeKeyResponder {
       if (!pke) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'REQUEST_KEY_PKE is not served here');
       const { key, cert } = peerPublicKey(msg, pke, users[0], this.ep.clock.now(), 'digitalSignature');
       verifySigned(msg, key, pke);
-      const chash = payloadOf(msg, 8);
+      const chash = payloadOf(msg, PayloadType.Chash);
       if (chash) {
         if (!pke.certificate) throw new MikeyProtocolError(ErrorNo.InvalidCert, 'CHASH names a certificate and we have none configured');
         const mine = chashOf(toCert(pke.certificate), chash.hashFunc);
         if (chash.hashFunc > HashFunc.Sha256 || !bytesEq(mine.hash, chash.hash)) throw new MikeyProtocolError(chash.hashFunc > HashFunc.Sha256 ? ErrorNo.InvalidHa : ErrorNo.InvalidCert, 'CHASH does not name our certificate');
       }
       try {
-        secret = rsaEnvelopeDecrypt(pke.privateKey, payloadOf(msg, 2)!.data, { padding: pke.envelope?.padding ?? 'oaep', oaepHash: pke.envelope?.oaepHash ?? 'sha256' });
+        secret = rsaEnvelopeDecrypt(pke.privateKey, payloadOf(msg, PayloadType.Pke)!.data, { padding: pke.envelope?.padding ?? 'oaep', oaepHash: pke.envelope?.oaepHash ?? 'sha256' });
       } catch (e) {
         throw new MikeyProtocolError(ErrorNo.AuthFailure, 'the envelope does not decrypt with our key', { cause: e });
       }
@@ -323,7 +316,7 @@ export class IbakeKeyResponder {
       chain.push(idrPayload(ROLE_I, u));
       for (const k of await this.opts.issue(u, nos)) {
         const params = domainParams(this.opts.domain, k.periodNo, ErrorNo.Unspecified);
-        chain.push({ type: 20, keyType: KeyDataType.KPr, keyData: encodePrivateKey(params, k.key), validity: periodValidity(k.periodNo, this.opts.domain.period) });
+        chain.push({ type: PayloadType.KeyData, keyType: KeyDataType.KPr, keyData: encodePrivateKey(params, k.key), validity: periodValidity(k.periodNo, this.opts.domain.period) });
         issued.push({ identity: u, periodNo: k.periodNo });
       }
     }
@@ -331,7 +324,7 @@ export class IbakeKeyResponder {
     const hdr: CommonHeader = { ...h, dataType: DataType.RequestKeyResp, v: false, span: undefined };
     const kemac = sealKemac(encrAlg, 'NULL', mk, chain, h.csbId, t);
     const len = macLength(macAlg);
-    const payloads: Payload[] = [t, idrPayload(ROLE_KMS, this.opts.kms), kemac, { type: 9, authAlg: macAlgCode(macAlg), mac: new Uint8Array(len) }];
+    const payloads: Payload[] = [t, idrPayload(ROLE_KMS, this.opts.kms), kemac, { type: PayloadType.V, authAlg: macAlgCode(macAlg), mac: new Uint8Array(len) }];
     const response = encodeWithTrailingTag({ header: hdr, payloads }, len, (covered) => macCompute(macAlg, mk.authKey, vParts(covered, users, this.opts.kms)));
     return { response, users, issued };
   }

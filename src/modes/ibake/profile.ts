@@ -7,7 +7,7 @@ import type { Point } from '../../crypto/pairing/curve.js';
 import { bigIntToBytes, bytesToBigInt } from '../../crypto/pairing/field.js';
 import { hashBytes } from '../../crypto/sakke.js';
 import { msgKeyLabel, mikeyPrf, PrfConstant, type MikeyPrf } from '../../crypto/prf.js';
-import { EccCurve, ErrorNo, IdRole, TsType } from '../../wire/registry.js';
+import { EccCurve, ErrorNo, IdRole, PayloadType, TsType } from '../../wire/registry.js';
 import type { EccptPayload, IdrPayload, KeyValidity, TPayload } from '../../wire/types.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { ntpTimestamp, ntpToMs } from '../../session/time.js';
@@ -242,7 +242,7 @@ export function deriveFromSession(prf: MikeyPrf, kSession: Uint8Array, rand: Uin
 export function eccptPayload(key: EcdhKey, macAlgCode: number, validity: KeyValidity = { kv: 0 }): EccptPayload {
   const plen = key.pub.length;
   return {
-    type: 25, curve: key.group.code, point: key.pub, padding: new Uint8Array((4 - ((2 + plen) & 3)) & 3),
+    type: PayloadType.Eccpt, curve: key.group.code, point: key.pub, padding: new Uint8Array((4 - ((2 + plen) & 3)) & 3),
     authAlg: macAlgCode, tgkLen: TGK_BITS / 8, reserved: 0, validity,
   };
 }
@@ -259,7 +259,7 @@ export function checkEccpt(p: EccptPayload, group?: EcGroup): EcGroup {
 // ---- identities ---------------------------------------------------------------------------------
 
 export function idrPayload(role: number, id: Identity): IdrPayload {
-  return { type: 14, role, idType: id.idType, data: id.data };
+  return { type: PayloadType.Idr, role, idType: id.idType, data: id.data };
 }
 export const ROLE_I = IdRole.IDRi;
 export const ROLE_R = IdRole.IDRr;

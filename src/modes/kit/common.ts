@@ -2,13 +2,13 @@
 // building HDR, T, RAND, ID and SP; MACs over exact spans; Error messages (RFC 3830 §5).
 import { randomBytes } from 'node:crypto';
 import type { KemacEncrAlg, MacAlg } from '../../crypto/kemac.js';
-import { macCompute, macVerify, MAC_PARAMS } from '../../crypto/kemac.js';
+import { KEMAC_ENCR_PARAMS, MAC_PARAMS } from '../../crypto/kemac.js';
 import type { MikeyPrf } from '../../crypto/prf.js';
 import { decodeMessage, type DecodedMessage } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
 import { payloadOf, payloadsOf } from '../../wire/lookup.js';
 import { encodeMessage, encodeMessageWithSpans, type EncodedMessage } from '../../wire/encode.js';
-import { DataType, EncrAlg, ErrorNo, GeneralExtType, KeyDataType, MacAlg as MacAlgCode, PayloadType, PrfFunc, TsType } from '../../wire/registry.js';
+import { DataType, EncrAlg, ErrorNo, GeneralExtType, KeyDataType, MacAlg as MacAlgCode, PayloadType, PrfFunc, registryInfo, TsType } from '../../wire/registry.js';
 import type {
   CommonHeader, CsIdMap, GeneralExtPayload, IdPayload, KeyDataPayload, Message, Payload, PayloadOf, PolicyParam, SpPayload, TPayload,
 } from '../../wire/types.js';
@@ -80,7 +80,7 @@ export function resolveEndpoint(e: Endpoint): ResolvedEndpoint {
 }
 
 export function idPayload(id: Identity): IdPayload {
-  return { type: 6, idType: id.idType, data: id.data };
+  return { type: PayloadType.Id, idType: id.idType, data: id.data };
 }
 
 // ---- algorithms by code point ------------------------------------------------------------
@@ -88,23 +88,27 @@ export function idPayload(id: Identity): IdPayload {
 export function prfFuncOf(prf: MikeyPrf): number {
   return prf === 'MIKEY-1' ? PrfFunc.Mikey1 : PrfFunc.HmacSha256;
 }
-const ENCR: Record<number, KemacEncrAlg> = { 0: 'NULL', 1: 'AES-CM-128', 2: 'AES-KW-128', 3: 'AES-CM-256' };
-const MAC: Record<number, MacAlg> = { 0: 'NULL', 1: 'HMAC-SHA-1-160', 2: 'HMAC-SHA-256-256' };
+// The algorithm names are the registry's labels (RFC 3830 Table 6.2.a, 6.2.b; RFC 6043), which
+// crypto/kemac uses as its names: no second table.
+const encrInfo = registryInfo(EncrAlg);
+const macInfo = registryInfo(MacAlgCode);
+const ENCR_CODE = new Map(encrInfo.values().map((v) => [encrInfo.label(v)!, v]));
+const MAC_CODE = new Map(macInfo.values().map((v) => [macInfo.label(v)!, v]));
 export function encrAlgOf(code: number): KemacEncrAlg {
-  const a = ENCR[code];
-  if (!a) throw new MikeyProtocolError(ErrorNo.InvalidEa, `KEMAC encryption algorithm ${code} is not supported`);
-  return a;
+  const a = encrInfo.label(code);
+  if (a === undefined || !(a in KEMAC_ENCR_PARAMS)) throw new MikeyProtocolError(ErrorNo.InvalidEa, `KEMAC encryption algorithm ${code} is not supported`);
+  return a as KemacEncrAlg;
 }
 export function encrAlgCode(a: KemacEncrAlg): number {
-  return { 'NULL': EncrAlg.Null, 'AES-CM-128': EncrAlg.AesCm128, 'AES-KW-128': EncrAlg.AesKw128, 'AES-CM-256': EncrAlg.AesCm256 }[a];
+  return ENCR_CODE.get(a)!;
 }
 export function macAlgOf(code: number): MacAlg {
-  const a = MAC[code];
-  if (!a) throw new MikeyProtocolError(ErrorNo.InvalidMac, `MAC algorithm ${code} is not supported`);
-  return a;
+  const a = macInfo.label(code);
+  if (a === undefined || !(a in MAC_PARAMS)) throw new MikeyProtocolError(ErrorNo.InvalidMac, `MAC algorithm ${code} is not supported`);
+  return a as MacAlg;
 }
 export function macAlgCode(a: MacAlg): number {
-  return { 'NULL': MacAlgCode.Null, 'HMAC-SHA-1-160': MacAlgCode.HmacSha1_160, 'HMAC-SHA-256-256': MacAlgCode.HmacSha256_256 }[a];
+  return MAC_CODE.get(a)!;
 }
 export function macLength(a: MacAlg): number {
   return MAC_PARAMS[a].tagLen;
@@ -140,7 +144,7 @@ export function buildMapAndPolicies(sessions: readonly SessionOffer[]): { map: C
     if (no === undefined) {
       no = sps.length;
       byKey.set(key, no);
-      sps.push({ type: 10, policyNo: no, protType: 0, params });
+      sps.push({ type: PayloadType.Sp, policyNo: no, protType: 0, params });
     }
     return { policyNo: no, ssrc: s.ssrc >>> 0, roc: (s.roc ?? 0) >>> 0 };
   });
@@ -152,19 +156,19 @@ export function header(dataType: number, csbId: number, prf: MikeyPrf, map: CsId
 }
 
 export function tNow(clock: Clock): TPayload {
-  return { type: 5, tsType: TsType.NtpUtc, value: ntpTimestamp(clock.now()) };
+  return { type: PayloadType.T, tsType: TsType.NtpUtc, value: ntpTimestamp(clock.now()) };
 }
 
 /** A fresh timestamp of the endpoint's kind: every message from an initiator gets a unique one (§5.2). */
 export function newTimestamp(ep: ResolvedEndpoint): TPayload {
   switch (ep.timestamp) {
     case 'NTP-UTC': return tNow(ep.clock);
-    case 'NTP': return { type: 5, tsType: TsType.Ntp, value: ntpTimestamp(ep.clock.now()) };
-    case 'NTP-UTC-32': return { type: 5, tsType: TsType.NtpUtc32, value: ntpTimestamp(ep.clock.now()).slice(0, 4) };
+    case 'NTP': return { type: PayloadType.T, tsType: TsType.Ntp, value: ntpTimestamp(ep.clock.now()) };
+    case 'NTP-UTC-32': return { type: PayloadType.T, tsType: TsType.NtpUtc32, value: ntpTimestamp(ep.clock.now()).slice(0, 4) };
     case 'COUNTER': {
       const v = new Uint8Array(4);
       new DataView(v.buffer).setUint32(0, ++ep.counter);
-      return { type: 5, tsType: TsType.Counter, value: v };
+      return { type: PayloadType.T, tsType: TsType.Counter, value: v };
     }
   }
 }
@@ -188,7 +192,7 @@ export function keyDataPayloads(specs: readonly KeySpec[], random: (n: number) =
     const tek = k.kind === 'TEK';
     const keyType = tek ? (k.salt ? KeyDataType.TekSalt : KeyDataType.Tek) : k.salt ? KeyDataType.TgkSalt : KeyDataType.Tgk;
     const p: KeyDataPayload = {
-      type: 20, keyType, keyData: k.key ?? random(k.length ?? 16), salt: k.salt,
+      type: PayloadType.KeyData, keyType, keyData: k.key ?? random(k.length ?? 16), salt: k.salt,
       validity: k.mki ? { kv: 1, spi: k.mki } : { kv: 0 },
     };
     return p;
@@ -293,7 +297,7 @@ export function t64(t: TPayload): Uint8Array {
 /** General Extension "SDP IDs" (RFC 3830 §6.15, RFC 4567 §4.1.4): the protocol IDs joined by ";". */
 export function sdpIdsPayload(ids: readonly string[]): GeneralExtPayload {
   if (!ids.length || ids.some((id) => id === '' || id.includes(';'))) throw new RangeError('SDP IDs: non-empty protocol identifiers without ";"');
-  return { type: 21, extType: GeneralExtType.SdpIds, data: new Uint8Array(0), sdpIds: [...ids] };
+  return { type: PayloadType.GeneralExt, extType: GeneralExtType.SdpIds, data: new Uint8Array(0), sdpIds: [...ids] };
 }
 
 /**
@@ -304,7 +308,7 @@ export function sdpIdsPayload(ids: readonly string[]): GeneralExtPayload {
  */
 export function checkSdpIds(msg: Message, seen: readonly string[] | undefined): void {
   if (!seen) return;
-  const ext = msg.payloads.find((p): p is GeneralExtPayload => p.type === 21 && p.extType === GeneralExtType.SdpIds);
+  const ext = msg.payloads.find((p): p is GeneralExtPayload => p.type === PayloadType.GeneralExt && p.extType === GeneralExtType.SdpIds);
   const carried = ext?.sdpIds;
   if (!carried) throw new MikeyProtocolError(ErrorNo.Unspecified, 'no SDP IDs General Extension: bidding-down protection missing (RFC 4567 §4.1.4)');
   if (carried.length !== seen.length || carried.some((id, i) => id !== seen[i])) {

@@ -3,12 +3,12 @@
 import type { KeyObject } from 'node:crypto';
 import { macCompute, macVerify, type MacAlg } from '../../crypto/kemac.js';
 import { encodeMessage } from '../../wire/encode.js';
-import { DataType, PayloadType } from '../../wire/registry.js';
+import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
 import type { DecodedMessage } from '../../wire/decode.js';
 import type { CommonHeader, Payload, SpPayload, TPayload } from '../../wire/types.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../session/errors.js';
 import type { Clock } from '../../session/time.js';
-import { encodeWithTrailingTag, macAlgCode, macLength, payloadOf, payloadsOf, tNow } from './common.js';
+import { decodeOrReject, encodeWithTrailingTag, macAlgCode, macLength, payloadOf, payloadsOf, tNow } from './common.js';
 import { encodeSigned, signPlaceholder, verifySignature, type SigningCredentials } from './signature.js';
 
 /** What authenticates an Error message: a V with the failed message's auth_key, or (TICKET) a signature. */
@@ -56,4 +56,20 @@ export function rejectErrorMessage(msg: DecodedMessage, auth: { macAlg?: MacAlg;
 export function withErrorResponse(e: unknown, build: (err: MikeyProtocolError) => Uint8Array | undefined): never {
   if (e instanceof MikeyProtocolError && e.response === undefined) e.response = build(e);
   throw e;
+}
+
+/**
+ * A responder's `receive` (RFC 3830 §5.3, §5.1.2): decode, process, and on a refusal attach the
+ * Error message to send, with a V by the message's auth_key once `authenticated` was called,
+ * never after an Auth failure.
+ */
+export async function answerOrRefuse<R>(bytes: Uint8Array, clock: Clock, process: (msg: DecodedMessage, authenticated: (a: { macAlg: MacAlg; authKey: Uint8Array }) => void) => Promise<R>): Promise<R> {
+  let msg: DecodedMessage | undefined;
+  let auth: { macAlg: MacAlg; authKey: Uint8Array } | undefined;
+  try {
+    msg = decodeOrReject(bytes);
+    return await process(msg, (a) => { auth = a; });
+  } catch (e) {
+    return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
+  }
 }

@@ -50,7 +50,7 @@ export function openKemac(msg: DecodedMessage, secret: { psk: Uint8Array } | { p
     if (!macValid) return { macValid, keys: [], problem: 'MAC does not verify: wrong key' };
     const plain = kemacDecrypt(encrAlg, mk, kemac.encrData, { csbId: msg.header.csbId, t: t64(t) });
     const plaintext = plain.length ? decodeKeyDataChain(plain, pk ? PayloadType.Id : PayloadType.KeyData) : [];
-    const keys = plaintext.filter((p): p is KeyDataPayload => p.type === 20);
+    const keys = plaintext.filter((p): p is KeyDataPayload => p.type === PayloadType.KeyData);
     const out: OpenedKemac = { macValid, plaintext, keys };
     try {
       out.bundle = deriveBundle(msg.header, useRand, payloadsOf(msg, PayloadType.Sp), { kind: 'keyData', keys });

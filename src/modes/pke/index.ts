@@ -19,7 +19,7 @@ import {
   random32, recordAuthenticated, resolveEndpoint, newTimestamp, splitIds, type Endpoint, type ResolvedEndpoint,
 } from '../kit/common.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
-import { buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
+import { answerOrRefuse, buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
 import { kemacOnly, openKemacWithId, sealKemac } from '../kit/kemac.js';
 import { alignForKeyWrap, type Offer, type OfferOptions, type UpdateOptions } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
@@ -191,14 +191,7 @@ export class PkResponder {
   }
 
   async receive(bytes: Uint8Array): Promise<PkAccepted> {
-    let msg: DecodedMessage | undefined;
-    let auth: { macAlg: MacAlg; authKey: Uint8Array } | undefined;
-    try {
-      msg = decodeOrReject(bytes);
-      return await this.process(msg, (a) => { auth = a; });
-    } catch (e) {
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
-    }
+    return answerOrRefuse(bytes, this.ep.clock, (msg, authenticated) => this.process(msg, authenticated));
   }
 
   private async process(msg: DecodedMessage, authenticated: (a: { macAlg: MacAlg; authKey: Uint8Array }) => void): Promise<PkAccepted> {

@@ -16,7 +16,7 @@ import {
   type Endpoint, type ResolvedEndpoint,
 } from '../kit/common.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
-import { buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
+import { answerOrRefuse, buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
 import { keyDataOf, openKemac, sealKemac } from '../kit/kemac.js';
 import { alignForKeyWrap, type Offer, type OfferOptions, type UpdateOptions } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
@@ -170,15 +170,7 @@ export class PskResponder {
 
   /** Process an I_MESSAGE. Throws MikeyProtocolError, with `response` set to the Error message to send. */
   async receive(bytes: Uint8Array): Promise<Accepted> {
-    let msg: DecodedMessage | undefined;
-    let auth: { macAlg: MacAlg; authKey: Uint8Array } | undefined;
-    try {
-      msg = decodeOrReject(bytes);
-      const m = msg;
-      return await this.process(m, (a) => { auth = a; });
-    } catch (e) {
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
-    }
+    return answerOrRefuse(bytes, this.ep.clock, (msg, authenticated) => this.process(msg, authenticated));
   }
 
   private async process(msg: DecodedMessage, authenticated: (a: { macAlg: MacAlg; authKey: Uint8Array }) => void): Promise<Accepted> {

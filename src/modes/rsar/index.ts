@@ -67,9 +67,9 @@ function privateKeyOf(k: KeyObject | string): KeyObject {
 
 /** CERT payloads: ours by value (X.509v3, DER) or by URL (RFC 4738 §3.8), then the chain by value. */
 function certPayloadsOf(c: Credentials): CertPayload[] {
-  const chain = (c.chain ?? []).map((x): CertPayload => ({ type: 7, certType: CertType.X509v3, data: new Uint8Array(toCert(x).raw) }));
-  if (c.certificateUrl) return [{ type: 7, certType: CertType.X509v3Url, data: new TextEncoder().encode(c.certificateUrl) }, ...chain];
-  if (c.certificate) return [{ type: 7, certType: CertType.X509v3, data: new Uint8Array(toCert(c.certificate).raw) }, ...chain];
+  const chain = (c.chain ?? []).map((x): CertPayload => ({ type: PayloadType.Cert, certType: CertType.X509v3, data: new Uint8Array(toCert(x).raw) }));
+  if (c.certificateUrl) return [{ type: PayloadType.Cert, certType: CertType.X509v3Url, data: new TextEncoder().encode(c.certificateUrl) }, ...chain];
+  if (c.certificate) return [{ type: PayloadType.Cert, certType: CertType.X509v3, data: new Uint8Array(toCert(c.certificate).raw) }, ...chain];
   return [];
 }
 
@@ -81,7 +81,7 @@ function certPayloadsOf(c: Credentials): CertPayload[] {
  * Throws Invalid Cert or Auth failure.
  */
 async function peerKeyOf(msg: Message, c: Credentials, anchors: readonly X509Certificate[], id: Identity | undefined, at: number, usages: readonly KeyUsageName[], verify: (key: KeyObject) => void): Promise<{ key: KeyObject; cert?: X509Certificate }> {
-  const certs = payloadsOf(msg, 7);
+  const certs = payloadsOf(msg, PayloadType.Cert);
   if (!certs.length) {
     const found = peerPublicKey(msg, c, id, at, usages[0]!);
     verify(found.key);
@@ -136,7 +136,7 @@ function signedIdentities(iMsg: Message, rClearIdr: Identity | undefined): { idi
 const sameSp = (a: SpPayload, b: SpPayload) => spKey(a) === spKey(b);
 
 /** A built SP carrying the parameters of `sp` under policy number `no`. */
-const copySp = (sp: SpPayload, no = sp.policyNo): SpPayload => ({ type: 10, policyNo: no, protType: sp.protType, params: policyParams(sp).map((p) => ({ type: p.type, value: Uint8Array.from(p.value) })) });
+const copySp = (sp: SpPayload, no = sp.policyNo): SpPayload => ({ type: PayloadType.Sp, policyNo: no, protType: sp.protType, params: policyParams(sp).map((p) => ({ type: p.type, value: Uint8Array.from(p.value) })) });
 
 // ---- initiator -----------------------------------------------------------------------------
 
@@ -220,7 +220,7 @@ export class RsaRInitiator {
     const extra = group ? [] : (o.policies ?? []).map((p) => ({ params: policyParamsForProfile(p) }));
     const offered = group ? [] : [...sps];
     for (const e of extra) {
-      const sp: SpPayload = { type: 10, policyNo: offered.length, protType: 0, params: e.params };
+      const sp: SpPayload = { type: PayloadType.Sp, policyNo: offered.length, protType: 0, params: e.params };
       if (!offered.some((x) => sameSp(x, sp))) offered.push(sp);
     }
     if (offered.length > 255) throw new RangeError('at most 256 policies');
@@ -240,7 +240,7 @@ export class RsaRInitiator {
     const hdr = header(DataType.RsaRInit, csbId, this.prf, map, true);
     const t = newTimestamp(this.ep);
     const payloads: Payload[] = [t];
-    if (rand) payloads.push({ type: 11, rand });
+    if (rand) payloads.push({ type: PayloadType.Rand, rand });
     const certs = certPayloadsOf(this.opts);
     if (this.idi && (!certs.length || this.opts.sendIdi)) payloads.push(idPayload(this.idi));
     payloads.push(...certs);
@@ -266,17 +266,17 @@ export class RsaRInitiator {
       one(PayloadType.Kemac), one(PayloadType.Pke), one(PayloadType.Sign)], 'RSA-R R_MESSAGE');
     // §3.6: same CSB ID in the HDR, the T of the I_MESSAGE
     if (msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'response for another CSB');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     if (t.tsType !== s.t.tsType || hexOf(t.value) !== hexOf(s.t.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'response does not echo our timestamp');
     // who signed it, and the signature over R_MESSAGE || IDi || IDr || T
-    const clearIdr = idOf(payloadOf(msg, 6));
+    const clearIdr = idOf(payloadOf(msg, PayloadType.Id));
     const ids = signedIdentities(s.request, clearIdr);
     const { cert } = await peerKeyOf(msg, this.opts, this.anchors, clearIdr ?? this.opts.idr, this.ep.clock.now(), ['digitalSignature'],
       (key) => verifySigned(msg, key, this.opts, signrExtra(ids.idi, ids.idr, t)));
     // the authenticated message's structure (§3.6, §3.7): silently discarded when wrong
-    const csbExt = msg.payloads.filter((p) => p.type === 21 && p.extType === GeneralExtType.CsbId);
-    const rand = payloadOf(msg, 11)?.rand;
-    const sps = payloadsOf(msg, 10);
+    const csbExt = msg.payloads.filter((p) => p.type === PayloadType.GeneralExt && p.extType === GeneralExtType.CsbId);
+    const rand = payloadOf(msg, PayloadType.Rand)?.rand;
+    const sps = payloadsOf(msg, PayloadType.Sp);
     let useRand: Uint8Array;
     let csbEff = s.csbId;
     if (s.group) {
@@ -302,7 +302,7 @@ export class RsaRInitiator {
       if (s.sps.length && !sps.length) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, 'policies proposed and none returned (RFC 4738 §3.6)');
     }
     // the envelope key, the KEMAC keys and MAC, then IDr || {TGK}
-    const kemac = payloadOf(msg, 1)!;
+    const kemac = payloadOf(msg, PayloadType.Kemac)!;
     const encrAlg = encrAlgOf(kemac.encrAlg);
     const macAlg = macAlgOf(kemac.macAlg);
     if (encrAlg === 'NULL') throw new MikeyProtocolError(ErrorNo.InvalidEa, 'NULL encryption of the KEMAC in RSA-R');
@@ -310,7 +310,7 @@ export class RsaRInitiator {
     const prf = prfOf(msg.header.prfFunc);
     let envKey: Uint8Array;
     try {
-      envKey = rsaEnvelopeDecrypt(this.key, payloadOf(msg, 2)!.data, { padding: this.opts.envelope?.padding ?? 'pkcs1-v1_5', oaepHash: this.opts.envelope?.oaepHash, expectedLength: this.opts.envelope?.keyLength ?? 16 });
+      envKey = rsaEnvelopeDecrypt(this.key, payloadOf(msg, PayloadType.Pke)!.data, { padding: this.opts.envelope?.padding ?? 'pkcs1-v1_5', oaepHash: this.opts.envelope?.oaepHash, expectedLength: this.opts.envelope?.keyLength ?? 16 });
     } catch (e) {
       throw new MikeyProtocolError(ErrorNo.AuthFailure, 'PKE does not decrypt', { cause: e });
     }
@@ -448,7 +448,7 @@ export class RsaRResponder {
       return await this.process(msg);
     } catch (e) {
       // Invalid SPpar: the Error message lists what we support (RFC 3830 §5.1.1)
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, 5), [err.errorNo], this.ep.clock,
+      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock,
         { sps: err.errorNo === ErrorNo.InvalidSpPar ? this.supportedSps() : undefined }));
     }
   }
@@ -456,7 +456,7 @@ export class RsaRResponder {
   private supportedSps(): SpPayload[] {
     if (this.groupState) return this.groupState.sps;
     const profiles = this.opts.profiles ?? [this.opts.policy ?? 'AES_CM_128_HMAC_SHA1_80'];
-    return profiles.map((p, i) => ({ type: 10, policyNo: i, protType: 0, params: policyParamsForProfile(p) }));
+    return profiles.map((p, i) => ({ type: PayloadType.Sp, policyNo: i, protType: 0, params: policyParamsForProfile(p) }));
   }
 
   private acceptable(sp: SpPayload): boolean {
@@ -472,7 +472,7 @@ export class RsaRResponder {
   private async process(msg: DecodedMessage): Promise<RsaRAccepted> {
     if (msg.header.dataType !== DataType.RsaRInit) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${msg.header.dataType} is not an RSA-R I_MESSAGE`);
     checkLayout(withoutGenExt(msg), [one(PayloadType.T), opt(PayloadType.Rand), opt(PayloadType.Id), any(PayloadType.Cert), opt(PayloadType.Id), any(PayloadType.Sp), one(PayloadType.Sign)], 'RSA-R I_MESSAGE');
-    const t = payloadOf(msg, 5)!;
+    const t = payloadOf(msg, PayloadType.T)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     const prf = prfOf(msg.header.prfFunc);
     const { idi: clearIdi, idr: askedIdr } = splitIds(msg);
@@ -483,8 +483,8 @@ export class RsaRResponder {
     if (askedIdr && !sameIdentity(askedIdr, this.idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the I_MESSAGE asks for another responder');
     checkSdpIds(msg, this.opts.sdpIds);
     const idi = clearIdi ?? (cert ? identityOfCertificate(cert) : undefined);
-    const rand = payloadOf(msg, 11)?.rand;
-    const offered = payloadsOf(msg, 10);
+    const rand = payloadOf(msg, PayloadType.Rand)?.rand;
+    const offered = payloadsOf(msg, PayloadType.Sp);
     const payloads: Payload[] = [];
     let csbEff: number;
     let useRand: Uint8Array;
@@ -497,7 +497,7 @@ export class RsaRResponder {
       // §3.2, §3.5: the group's CSB ID, RAND, SP and TGK whatever the I_MESSAGE offered
       const g = this.groupState;
       if (offered.length && !g.sps.some((sp) => offered.some((o) => sameSp(o, sp)))) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, 'none of the proposed policies is the group\'s');
-      payloads.push({ type: 21, extType: GeneralExtType.CsbId, data: new Uint8Array(0), csbId: g.csbId }, t, { type: 11, rand: g.rand });
+      payloads.push({ type: PayloadType.GeneralExt, extType: GeneralExtType.CsbId, data: new Uint8Array(0), csbId: g.csbId }, t, { type: PayloadType.Rand, rand: g.rand });
       ({ csbId: csbEff, rand: useRand, map, sps, keys } = g);
     } else {
       // the CSB ID must be free or held by this signer (RFC 3830 §4.5): another peer's is refused, not replaced
@@ -510,7 +510,7 @@ export class RsaRResponder {
       // §3.6: exactly one side sends RAND; an update sends none (RFC 3830 §4.5)
       useRand = prior?.rand ?? rand ?? this.ep.random(16);
       payloads.push(t);
-      if (!rand && !prior) payloads.push({ type: 11, rand: useRand });
+      if (!rand && !prior) payloads.push({ type: PayloadType.Rand, rand: useRand });
       keys = keyDataPayloads(alignForKeyWrap(this.opts.keys ?? [{}], this.encrAlg, 4 + this.idr.data.length), this.ep.random);
     }
     // [IDr|CERTr], [SP], KEMAC, PKE, SIGNr
@@ -552,7 +552,7 @@ export class RsaRResponder {
     if (offered.length) {
       accepted = offered.filter((sp) => this.acceptable(sp));
       if (!accepted.length) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, 'none of the proposed policies is acceptable');
-    } else accepted = [{ type: 10, policyNo: 0, protType: 0, params: policyParamsForProfile(this.opts.policy ?? 'AES_CM_128_HMAC_SHA1_80') }];
+    } else accepted = [{ type: PayloadType.Sp, policyNo: 0, protType: 0, params: policyParamsForProfile(this.opts.policy ?? 'AES_CM_128_HMAC_SHA1_80') }];
     const first = accepted[0]!.policyNo;
     const byNo = new Map(accepted.map((sp) => [sp.policyNo, sp]));
     const entries: SrtpIdEntry[] = offer.entries.map((e) => ({ policyNo: byNo.has(e.policyNo) ? e.policyNo : first, ssrc: e.ssrc || randomSsrc(), roc: e.roc }));

@@ -113,7 +113,7 @@ export interface SakkeMessageParts {
 /** The SAKKE payload (RFC 6509 §4.2) with the SSV encapsulated to `id` (RFC 6508 §6.2.1). */
 export function sakkePayloadFor(id: Uint8Array, zS: Uint8Array | SakkeKmsPublicKey, idScheme: number, ssv: Uint8Array, random: (n: number) => Uint8Array): SakkePayload {
   const e = sakkeEncapsulate(sakkeParamSet1, zS, id, { ssv, random });
-  return { type: 26, sakkeParams: SakkeParams.ParameterSet1, idScheme, data: e.encapsulatedData };
+  return { type: PayloadType.Sakke, sakkeParams: SakkeParams.ParameterSet1, idScheme, data: e.encapsulatedData };
 }
 
 /** Build and sign an I_MESSAGE. Returns its bytes and the SSV. */
@@ -122,8 +122,8 @@ export function buildSakkeIMessage(p: SakkeMessageParts): { bytes: Uint8Array; s
   // RFC 6509 §4.1: V = 0
   const hdr: CommonHeader = header(DataType.Sakke, p.csbId, p.prf, p.csIdMap, false);
   const sakke = sakkePayloadFor(p.recipient.id, p.recipient.zS, p.idScheme, ssv, p.random);
-  const sign: SignPayload = { type: 4, sType: SignType.Eccsi, signature: new Uint8Array(ECCSI_SIGNATURE_LENGTH) };
-  const payloads: Payload[] = [p.t, { type: 11, rand: p.rand }, ...p.idrs, ...p.sps, sakke, ...(p.extensions?.(ssv) ?? []), sign];
+  const sign: SignPayload = { type: PayloadType.Sign, sType: SignType.Eccsi, signature: new Uint8Array(ECCSI_SIGNATURE_LENGTH) };
+  const payloads: Payload[] = [p.t, { type: PayloadType.Rand, rand: p.rand }, ...p.idrs, ...p.sps, sakke, ...(p.extensions?.(ssv) ?? []), sign];
   const s = p.signer;
   const bytes = encodeWithTrailingTag({ header: hdr, payloads }, ECCSI_SIGNATURE_LENGTH, (covered) =>
     // RFC 3830 §5.2: everything but the signature, SIGN header included
@@ -317,7 +317,7 @@ export function kmsPublicKey(zS: Uint8Array | SakkeKmsPublicKey): SakkeKmsPublic
 }
 
 export function idrPayload(role: number, data: Uint8Array | string, idType: number = IdType.Uri): IdrPayload {
-  return { type: 14, role, idType, data: typeof data === 'string' ? enc.encode(data) : data };
+  return { type: PayloadType.Idr, role, idType, data: typeof data === 'string' ? enc.encode(data) : data };
 }
 
 export function idrText(msg: Message, role: number): string | undefined {

@@ -7,7 +7,7 @@ import type { MikeyPrf } from '../../crypto/prf.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { decodeKeyDataChain } from '../../wire/decode.js';
 import { encodePayloads } from '../../wire/encode.js';
-import { ErrorNo, IdRole, IdType, KeyDataType, PayloadType, TicketType } from '../../wire/registry.js';
+import { ErrorNo, IdRole, IdType, KeyDataType, PayloadType, THDR_PAYLOAD, TicketType } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, Span, TicketPayload, TPayload } from '../../wire/types.js';
 import { openKemac, sealKemac } from '../kit/kemac.js';
 import { encrAlgCode, encrAlgOf, macAlgCode, macAlgOf, prfFuncOf, t64 } from '../kit/common.js';
@@ -89,19 +89,19 @@ export function buildBaseTicket(i: BaseTicketInput): TicketPayload {
   const flags = completeFlags(i.policy.flags);
   checkFlags(flags, i.keys.some((k) => k.keyType === KeyDataType.Tgk || k.keyType === KeyDataType.TgkSalt));
   const mk = tpkKeys(prf, i.tpk, i.rand, { encrAlg, macAlg });
-  const mpkPayload: KeyDataPayload = { type: 20, keyType: KeyDataType.Mpk, keyData: i.mpk, validity: { kv: 0 } };
+  const mpkPayload: KeyDataPayload = { type: PayloadType.KeyData, keyType: KeyDataType.Mpk, keyData: i.mpk, validity: { kv: 0 } };
   const macLen = MAC_PARAMS[macAlg].tagLen;
   const base: Payload[] = [
-    { type: 256, data: i.thdr },
+    { type: THDR_PAYLOAD, data: i.thdr },
     i.t,
-    { type: 11, rand: i.rand },
+    { type: PayloadType.Rand, rand: i.rand },
     sealKemac(encrAlg, 'NULL', mk, [mpkPayload, ...i.keys], TICKET_CSB_ID, i.t),
   ];
-  if (i.tpkId) base.push({ type: 14, role: IdRole.IDRpsk, idType: IdType.ByteString, data: i.tpkId });
-  base.push({ type: 9, authAlg: macAlgCode(macAlg), mac: new Uint8Array(macLen) });
+  if (i.tpkId) base.push({ type: PayloadType.Idr, role: IdRole.IDRpsk, idType: IdType.ByteString, data: i.tpkId });
+  base.push({ type: PayloadType.V, authAlg: macAlgCode(macAlg), mac: new Uint8Array(macLen) });
   const ticketData = encodePayloads(base);
   const ticket: TicketPayload = {
-    type: 17, ticketType: i.policy.ticketType ?? TicketType.MikeyBaseTicket, subtype: i.policy.subtype ?? 1, version: i.policy.version ?? 1,
+    type: PayloadType.Ticket, ticketType: i.policy.ticketType ?? TicketType.MikeyBaseTicket, subtype: i.policy.subtype ?? 1, version: i.policy.version ?? 1,
     prfFunc: prfFuncOf(prf), flags, reserved: 0, tpData: { payloads: tpDataPayloads(i.policy, true) },
     ticketData, initiatorData: { payloads: [] },
   };
@@ -121,13 +121,13 @@ export function isBaseTicket(t: { ticketType: number; subtype: number; version: 
 /** The IDRpsk of a base ticket: which TPK protects it. */
 export function baseTicketTpkId(t: TicketPayload): Uint8Array | undefined {
   const p = t.baseTicket?.find((q) => q.type === PayloadType.Idr && q.role === IdRole.IDRpsk);
-  return p && p.type === 14 ? p.data : undefined;
+  return p && p.type === PayloadType.Idr ? p.data : undefined;
 }
 
 /** The THDR Data of a base ticket. */
 export function baseTicketHeader(t: TicketPayload): Uint8Array | undefined {
   const p = t.baseTicket?.[0];
-  return p && p.type === 256 ? p.data : undefined;
+  return p && p.type === THDR_PAYLOAD ? p.data : undefined;
 }
 
 const badTicket = (reason: string): never => {
@@ -149,8 +149,8 @@ export function openBaseTicket(ticket: TicketPayload, bytes: Uint8Array, tpk: Ui
   const t = base.find((p): p is TPayload => p.type === PayloadType.T);
   const rand = base.find((p) => p.type === PayloadType.Rand);
   const kemac = base.find((p) => p.type === PayloadType.Kemac);
-  if (!t || !rand || rand.type !== 11 || !kemac || kemac.type !== 1) return badTicket('base ticket without T, RAND or KEMAC');
-  const v = base.at(-1) as Extract<Payload, { type: 9 }>;
+  if (!t || !rand || rand.type !== PayloadType.Rand || !kemac || kemac.type !== PayloadType.Kemac) return badTicket('base ticket without T, RAND or KEMAC');
+  const v = base.at(-1) as Extract<Payload, { type: typeof PayloadType.V }>;
   let encrAlg: KemacEncrAlg;
   let macAlg: MacAlg;
   try {
@@ -173,7 +173,7 @@ export function openBaseTicket(ticket: TicketPayload, bytes: Uint8Array, tpk: Ui
     // the KMS's own token: what does not open is an Invalid TICKET (RFC 6043 §6.10), not an Auth failure
     return badTicket('the ticket KEMAC does not decrypt');
   }
-  const keyData = subs.filter((p): p is KeyDataPayload => p.type === 20).map(copyKeyData);
+  const keyData = subs.filter((p): p is KeyDataPayload => p.type === PayloadType.KeyData).map(copyKeyData);
   const mpk = keyData[0];
   if (!mpk || mpk.keyType !== KeyDataType.Mpk) return badTicket('the ticket KEMAC does not start with the MPK');
   const { mpki, mpkr } = deriveMpks(prf, mpk.keyData, rand.rand);
@@ -184,7 +184,7 @@ export function openBaseTicket(ticket: TicketPayload, bytes: Uint8Array, tpk: Ui
 export function copyKeyData(k: KeyDataPayload): KeyDataPayload {
   const v = k.validity;
   return {
-    type: 20, keyType: k.keyType, keyData: Uint8Array.from(k.keyData), salt: k.salt ? Uint8Array.from(k.salt) : undefined,
+    type: PayloadType.KeyData, keyType: k.keyType, keyData: Uint8Array.from(k.keyData), salt: k.salt ? Uint8Array.from(k.salt) : undefined,
     validity: v.kv === 1 ? { kv: 1, spi: Uint8Array.from(v.spi) } : v.kv === 2 ? { kv: 2, validFrom: Uint8Array.from(v.validFrom), validTo: Uint8Array.from(v.validTo) } : { kv: 0 },
   };
 }

@@ -4,7 +4,7 @@
 import { prfOf, type CryptoSession, type CryptoSessionBundle, type SrtpMasterKey } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { srtpPolicyFromSp, type SrtpPolicy } from '../../session/policy.js';
-import { CsIdMapType, ErrorNo, KeyDataType, ProtType } from '../../wire/registry.js';
+import { CsIdMapType, ErrorNo, KeyDataType, PayloadType, ProtType } from '../../wire/registry.js';
 import { policyParams } from '../../wire/sp.js';
 import type { CommonHeader, GenericIdEntry, KeyDataPayload, SpPayload } from '../../wire/types.js';
 import { ticketSalt, ticketTek } from './labels.js';
@@ -89,7 +89,7 @@ export function deriveTicketBundle(i: TicketBundleInput): CryptoSessionBundle {
   const sessions = entries.map((e): CryptoSession => {
     if (seen.has(e.csId)) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `CS ID ${e.csId} twice in the map`);
     seen.add(e.csId);
-    const policy = srtpPolicyFromSp(e.sp ?? { type: 10, policyNo: e.policyNo, protType: 0, params: [] });
+    const policy = srtpPolicyFromSp(e.sp ?? { type: PayloadType.Sp, policyNo: e.policyNo, protType: 0, params: [] });
     const keys = sessionKeys.map((k) => keyFor(k, e.csId, prf, policy, i.randRi, i.randRr));
     return { csId: e.csId, ssrc: e.ssrc, roc: e.roc, policyNo: e.policyNo, policy, profile: policy.profile, params: e.sp ? policyParams(e.sp) : [], keys };
   });

@@ -8,7 +8,7 @@ import type { MikeyPrf } from '../../crypto/prf.js';
 import { rsaEnvelopeEncrypt } from '../../crypto/rsa.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { decodeMessage, type DecodedMessage } from '../../wire/decode.js';
-import { encodeMessage } from '../../wire/encode.js';
+import { encodeMessage, encodeMessageWithSpans, spanOf } from '../../wire/encode.js';
 import { DataType, ErrorNo, HashFunc, IdRole, KeyDataType, PayloadType, RandRole } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, SpPayload, TicketPayload, VPayload } from '../../wire/types.js';
 import { checkFresh, decodeOrReject, header, keyDataPayloads, macAlgCode, newTimestamp, payloadOf, resolveEndpoint, tNow, type Endpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
@@ -145,27 +145,29 @@ export class TicketInitiator {
     const longest = Math.max(grant.mpki.length, ...grant.keys.map((k) => k.keyData.length));
     const randRi = this.ep.random(randLength(longest));
     const responder = o.responder ?? p.responders[0]!;
-    const payloads: Payload[] = [t, { type: 15, role: RandRole.RANDRi, rand: randRi }, idrPayload(IdRole.IDRi, this.opts.identity), idrPayload(IdRole.IDRr, responder), ...sps];
+    const payloads: Payload[] = [t, { type: PayloadType.Randr, role: RandRole.RANDRi, rand: randRi }, idrPayload(IdRole.IDRi, this.opts.identity), idrPayload(IdRole.IDRr, responder), ...sps];
     const tagLen = MAC_PARAMS[macAlg].tagLen;
-    const placeholder = (): VPayload => ({ type: 9, authAlg: macAlgCode(macAlg), mac: new Uint8Array(tagLen) });
+    const placeholder = (): VPayload => ({ type: PayloadType.V, authAlg: macAlgCode(macAlg), mac: new Uint8Array(tagLen) });
     const ticket: TicketPayload = { ...grant.ticket, initiatorData: p.flags.I ? { payloads: [placeholder(), placeholder()] } : { payloads: [] } };
     payloads.push(ticket);
     const mk = ticketMessageKeys(prf, grant.mpki, csbId, LabelForm.Initial, { randRi }, { encrAlg, macAlg });
     const ownKeys = o.keys?.length ? keyDataPayloads(o.keys.map((k) => ({ ...k, mki: k.mki ?? this.ep.random(4) })), this.ep.random) : [];
     if (ownKeys.length) payloads.push(encryptedKemac(encrAlg, mk, ownKeys, csbId, t));
-    payloads.push(placeholder());
-    const bytes = encodeMessage({ header: hdr, payloads });
-    const draft = decodeMessage(bytes);
-    const macStart = vMacStart(draft);
-    const vMac = macCompute(macAlg, mk.authKey, [...transferInitParts(draft, macStart), ...initialCoverage(new Uint8Array(0), this.opts.identity, responder).slice(1)]);
+    const v = placeholder();
+    payloads.push(v);
+    // the spans of our own encoding locate the MACs: no decoding of what we just wrote
+    const encoded = encodeMessageWithSpans({ header: hdr, payloads });
+    const bytes = encoded.bytes;
+    const macStart = spanOf(encoded, v).end - tagLen;
+    const lay = ticketLayout(bytes, spanOf(encoded, ticket));
+    // §5.5: the MAC skips the Initiator Data length and Initiator Data of the TICKET
+    const vMac = macCompute(macAlg, mk.authKey, [bytes.subarray(0, lay.idLenAt), bytes.subarray(lay.end, macStart), ...initialCoverage(new Uint8Array(0), this.opts.identity, responder).slice(1)]);
     bytes.set(vMac, macStart);
     if (p.flags.I) {
       // §6.10: Vi is the V of this message; Vr covers the Initiator Data but its MAC, with a key from MPKr
-      const tk = payloadOf(draft, PayloadType.Ticket)!;
-      const [vi, vr] = tk.initiatorData.payloads as [VPayload, VPayload];
-      bytes.set(vMac, vi.span!.end - tagLen);
-      const lay = ticketLayout(bytes, tk.span!);
-      const vrStart = vr.span!.end - tagLen;
+      const [vi, vr] = ticket.initiatorData.payloads as [VPayload, VPayload];
+      bytes.set(vMac, spanOf(encoded, vi).end - tagLen);
+      const vrStart = spanOf(encoded, vr).end - tagLen;
       bytes.set(macCompute(macAlg, initiatorDataAuthKey(p.prf, grant.mpkr!, macAlg), bytes.subarray(lay.idStart, vrStart)), vrStart);
     }
     const state = {

@@ -63,12 +63,12 @@ export function buildTicketKmsRequest(o: TicketPartyOptions, ep: ResolvedEndpoin
   const macAlg = o.macAlg ?? (prf === 'PRF-HMAC-SHA-256' ? 'HMAC-SHA-256-256' : 'HMAC-SHA-1-160');
   const rand = ep.random(randLength(psk ? o.psk!.length : 16, MAC_PARAMS[macAlg].keyLen));
   const selfRole = kind === 'request' ? IdRole.IDRi : IdRole.IDRr;
-  const payloads: Payload[] = [t, { type: 15, role: kind === 'request' ? RandRole.RANDRi : RandRole.RANDRr, rand }, idrPayload(selfRole, o.identity)];
+  const payloads: Payload[] = [t, { type: PayloadType.Randr, role: kind === 'request' ? RandRole.RANDRi : RandRole.RANDRr, rand }, idrPayload(selfRole, o.identity)];
   const kmsIdData = o.kms?.data ?? new Uint8Array(0);
   if (psk) {
     if (o.kms) payloads.push(idrPayload(IdRole.IDRkms, o.kms));
     payloads.push(body);
-    if (o.pskId) payloads.push({ type: 14, role: IdRole.IDRpsk, idType: 2, data: o.pskId });
+    if (o.pskId) payloads.push({ type: PayloadType.Idr, role: IdRole.IDRpsk, idType: 2, data: o.pskId });
     const rands = kind === 'request' ? { randRi: rand } : { randRr: rand };
     const mk = ticketMessageKeys(prf, o.psk!, csbId, LabelForm.Initial, rands, { encrAlg: 'NULL', macAlg });
     const bytes = encodeWithV(hdr, payloads, macAlg, mk.authKey, (b, m) => initialCoverage(b.subarray(0, m), o.identity, { idType: 0, data: kmsIdData }));
@@ -81,7 +81,7 @@ export function buildTicketKmsRequest(o: TicketPartyOptions, ep: ResolvedEndpoin
   if (o.chash && o.kmsKey instanceof X509Certificate) payloads.push(chashOf(o.kmsKey, HashFunc.Sha256));
   else if (o.chash && typeof o.kmsKey === 'string' && o.kmsKey.includes('CERTIFICATE')) payloads.push(chashOf(toCert(o.kmsKey), HashFunc.Sha256));
   const env = ep.random(prf === 'PRF-HMAC-SHA-256' ? 32 : 16);
-  payloads.push({ type: 2, c: 0, data: rsaEnvelopeEncrypt(asKey(o.kmsKey!), env) });
+  payloads.push({ type: PayloadType.Pke, c: 0, data: rsaEnvelopeEncrypt(asKey(o.kmsKey!), env) });
   const bytes = encodeSigned({ header: hdr, payloads: [...payloads, signPlaceholder()] }, signer, undefined, [o.identity.data, kmsIdData]);
   return { kind, csbId, bytes, rand, inkey: env, macAlg: prf === 'PRF-HMAC-SHA-256' ? 'HMAC-SHA-256-256' : 'HMAC-SHA-1-160', prf };
 }

@@ -149,7 +149,7 @@ function keyPayload(k: KeyRequest, random: (n: number) => Uint8Array): KeyDataPa
   const keyType = k.kind === 'TGK' ? (salt ? KeyDataType.TgkSalt : KeyDataType.Tgk)
     : k.kind === 'TEK' ? (salt ? KeyDataType.TekSalt : KeyDataType.Tek) : (salt ? KeyDataType.GtgkSalt : KeyDataType.Gtgk);
   // §6.2.1: an SPI (or MKI) for each key
-  return { type: 20, keyType, keyData: random(k.length ?? 16), salt: salt ? random(k.saltLength!) : undefined, validity: { kv: 1, spi: k.spi ?? random(4) } };
+  return { type: PayloadType.KeyData, keyType, keyData: random(k.length ?? 16), salt: salt ? random(k.saltLength!) : undefined, validity: { kv: 1, spi: k.spi ?? random(4) } };
 }
 
 function isTgk(k: KeyDataPayload): boolean {
@@ -248,7 +248,7 @@ export class TicketKms {
           throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${m.header.dataType} is not a request to a KMS`);
       }
     } catch (e) {
-      return withErrorResponse(e, (err) => ticketErrorMessage(msg?.header, msg && payloadOf(msg, 5), [err.errorNo], this.ep, err.errorNo === ErrorNo.AuthFailure && !errAuth.authKey && !errAuth.signer ? {} : errAuth));
+      return withErrorResponse(e, (err) => ticketErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep, err.errorNo === ErrorNo.AuthFailure && !errAuth.authKey && !errAuth.signer ? {} : errAuth));
     }
   }
 
@@ -381,7 +381,7 @@ export class TicketKms {
     const encrAlg = encrAlgFor(a.macAlg);
     const prf = prfOf(msg.header.prfFunc);
     const mk = ticketMessageKeys(prf, a.inkey, msg.header.csbId, LabelForm.Response, { randRi }, { encrAlg, macAlg: a.macAlg });
-    const mpkPayload = (k: Uint8Array): KeyDataPayload => ({ type: 20, keyType: KeyDataType.Mpk, keyData: k, validity: { kv: 0 } });
+    const mpkPayload = (k: Uint8Array): KeyDataPayload => ({ type: PayloadType.KeyData, keyType: KeyDataType.Mpk, keyData: k, validity: { kv: 0 } });
     const kemacKeys = [mpkPayload(mpki), ...(flags.I ? [mpkPayload(mpkr)] : []), ...sessionKeys];
     const payloads: Payload[] = [tResp];
     if (this.opts.sendIdentity !== false) payloads.push(idrPayload(IdRole.IDRkms, this.opts.identity));
@@ -443,14 +443,14 @@ export class TicketKms {
       const randRkms = this.ep.random(longest);
       mpkrF = forkKey(prfTp, 'MPKr', opened.mpkr, as.data, randRkms);
       keys = keys.map((k) => (isTgk(k) ? { ...k, keyData: forkKey(prfTp, 'TGK', k.keyData, as.data, randRkms) } : k));
-      extra.push(idrPayload(IdRole.IDRr, as), { type: 15, role: RandRole.RANDRkms, rand: randRkms });
+      extra.push(idrPayload(IdRole.IDRr, as), { type: PayloadType.Randr, role: RandRole.RANDRkms, rand: randRkms });
     }
     // RESOLVE_RESP = HDR, T, [IDRkms], KEMAC, [IDRr], [RANDRkms], V (§4.2.3.5)
     const hdr = { ...msg.header, dataType: DataType.ResolveResp, v: false };
     const tResp = responseTimestamp(this.ep, t);
     const encrAlg = encrAlgFor(a.macAlg);
     const mk = ticketMessageKeys(prfOf(msg.header.prfFunc), a.inkey, msg.header.csbId, LabelForm.Response, { randRr }, { encrAlg, macAlg: a.macAlg });
-    const mpkPayload = (k: Uint8Array): KeyDataPayload => ({ type: 20, keyType: KeyDataType.Mpk, keyData: k, validity: { kv: 0 } });
+    const mpkPayload = (k: Uint8Array): KeyDataPayload => ({ type: PayloadType.KeyData, keyType: KeyDataType.Mpk, keyData: k, validity: { kv: 0 } });
     const payloads: Payload[] = [tResp];
     if (this.opts.sendIdentity !== false) payloads.push(idrPayload(IdRole.IDRkms, this.opts.identity));
     payloads.push(encryptedKemac(encrAlg, mk, [mpkPayload(opened.mpki), ...(mpkrF ? [mpkPayload(mpkrF)] : []), ...keys], msg.header.csbId, tResp), ...extra);

@@ -18,7 +18,7 @@ import { copyKeyData, ticketLayout } from './base-ticket.js';
 const EMPTY = new Uint8Array(0);
 
 export function idrPayload(role: number, id: Identity): IdrPayload {
-  return { type: 14, role, idType: id.idType, data: id.data };
+  return { type: PayloadType.Idr, role, idType: id.idType, data: id.data };
 }
 export function findIdr(msg: Message, role: number): IdrPayload | undefined {
   return msg.payloads.find((p): p is IdrPayload => p.type === PayloadType.Idr && p.role === role);
@@ -59,7 +59,7 @@ export function responseCoverage(covered: Uint8Array, initial: Uint8Array): Uint
  * TICKET payload (§5.5), so the message is taken in two parts around them.
  */
 export function transferInitParts(msg: DecodedMessage, macStart: number): Uint8Array[] {
-  const ticket = payloadOf(msg, 17);
+  const ticket = payloadOf(msg, PayloadType.Ticket);
   if (!ticket) return [msg.bytes.subarray(0, macStart)];
   const lay = ticketLayout(msg.bytes, ticket.span!);
   return [msg.bytes.subarray(0, lay.idLenAt), msg.bytes.subarray(lay.end, macStart)];

@@ -112,7 +112,7 @@ export function flagsString(f: TicketFlags): string {
 
 /** A TR of NTP-UTC-32 seconds (RFC 6043 §6.3, §6.4). */
 export function trPayload(role: number, ms: number): TrPayload {
-  return { type: 13, role, tsType: TsType.NtpUtc32, value: ntpTimestamp(ms).slice(0, 4) };
+  return { type: PayloadType.Tr, role, tsType: TsType.NtpUtc32, value: ntpTimestamp(ms).slice(0, 4) };
 }
 
 function trMs(tr: TrPayload): number {
@@ -124,7 +124,7 @@ function trMs(tr: TrPayload): number {
 // ---- TP Data ----------------------------------------------------------------------------
 
 function idr(role: number, id: Identity): IdrPayload {
-  return { type: 14, role, idType: id.idType, data: id.data };
+  return { type: PayloadType.Idr, role, idType: id.idType, data: id.data };
 }
 
 function keyTypeOf(k: KeyRequest): number {
@@ -139,11 +139,11 @@ function keyTypeOf(k: KeyRequest): number {
 /** The requested keys as a NULL/NULL KEMAC of zeroed key data (RFC 6043 §6.10). */
 function requestKemac(keys: readonly KeyRequest[]): KemacPayload {
   const plaintext: KeyDataPayload[] = keys.map((k) => ({
-    type: 20, keyType: keyTypeOf(k), keyData: new Uint8Array(k.length ?? 16),
+    type: PayloadType.KeyData, keyType: keyTypeOf(k), keyData: new Uint8Array(k.length ?? 16),
     salt: (k.saltLength ?? 0) > 0 ? new Uint8Array(k.saltLength!) : undefined,
     validity: k.spi ? { kv: 1, spi: k.spi } : { kv: 0 },
   }));
-  return { type: 1, encrAlg: EncrAlg.Null, encrData: new Uint8Array(0), macAlg: MacAlg.Null, mac: new Uint8Array(0), plaintext };
+  return { type: PayloadType.Kemac, encrAlg: EncrAlg.Null, encrData: new Uint8Array(0), macAlg: MacAlg.Null, mac: new Uint8Array(0), plaintext };
 }
 
 /** TP Data in the order of RFC 6043 §6.10. `granted` leaves out the KEMAC (it SHALL NOT be in a granted policy). */
@@ -157,7 +157,7 @@ export function tpDataPayloads(p: TicketPolicy, granted: boolean): Payload[] {
   if (p.rekeyIntervalSec !== undefined) {
     const v = new Uint8Array(4);
     new DataView(v.buffer).setUint32(0, p.rekeyIntervalSec >>> 0);
-    out.push({ type: 13, role: TsRole.TRr, tsType: TsType.NtpUtc32, value: v });
+    out.push({ type: PayloadType.Tr, role: TsRole.TRr, tsType: TsType.NtpUtc32, value: v });
   }
   if (!granted && p.keys?.length) out.push(requestKemac(p.keys));
   for (const a of p.apps ?? []) out.push(idr(IdRole.IDRapp, a));
@@ -170,7 +170,7 @@ export function tpPayload(p: TicketPolicy): TpPayload {
   const flags = completeFlags({ ...p.flags, K: false });
   checkFlags(flags);
   return {
-    type: 16, ticketType: p.ticketType ?? TicketType.MikeyBaseTicket, subtype: p.subtype ?? 1, version: p.version ?? 1,
+    type: PayloadType.Tp, ticketType: p.ticketType ?? TicketType.MikeyBaseTicket, subtype: p.subtype ?? 1, version: p.version ?? 1,
     prfFunc: prfFuncOf(p.prf ?? 'MIKEY-1'), flags, reserved: 0, tpData: { payloads: tpDataPayloads(p, false) },
   };
 }
@@ -216,7 +216,7 @@ export function readPolicy(p: TpPayload | TicketPayload): ReadPolicy {
         return tpPar('the KEMAC of the Ticket Policy does not decode');
       }
       for (const k of subs) {
-        if (k.type !== 20) continue;
+        if (k.type !== PayloadType.KeyData) continue;
         const kind = k.keyType === KeyDataType.Tgk || k.keyType === KeyDataType.TgkSalt ? 'TGK'
           : k.keyType === KeyDataType.Tek || k.keyType === KeyDataType.TekSalt ? 'TEK'
             : k.keyType === KeyDataType.Gtgk || k.keyType === KeyDataType.GtgkSalt ? 'GTGK' : undefined;

@@ -81,8 +81,8 @@ export class TicketResponder {
       if (e instanceof MikeyErrorMessage) err = new MikeyProtocolError(e.errorNos[0] ?? ErrorNo.Unspecified, `the KMS refused to resolve the ticket: ${e.message}`, { cause: e });
       if (err instanceof MikeyProtocolError && err.response === undefined) {
         const sps = err.errorNo === ErrorNo.InvalidSp || err.errorNo === ErrorNo.InvalidSpPar
-          ? [{ type: 10, policyNo: 0, protType: ProtType.Srtp, params: policyParamsForProfile('AES_CM_128_HMAC_SHA1_80') } as SpPayload] : [];
-        err.response = ticketErrorMessage(msg?.header, msg && payloadOf(msg, 5), [err.errorNo], this.ep, err.errorNo === ErrorNo.AuthFailure ? {} : auth, sps);
+          ? [{ type: PayloadType.Sp, policyNo: 0, protType: ProtType.Srtp, params: policyParamsForProfile('AES_CM_128_HMAC_SHA1_80') } as SpPayload] : [];
+        err.response = ticketErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep, err.errorNo === ErrorNo.AuthFailure ? {} : auth, sps);
       }
       throw err;
     }
@@ -177,9 +177,9 @@ export class TicketResponder {
     const tResp = responseTimestamp(this.ep, t);
     const mkResp = ticketMessageKeys(prf, resolved.mpkrF ?? resolved.mpki, msg.header.csbId, LabelForm.Response, { randRi, randRr }, { encrAlg, macAlg });
     const payloads: Payload[] = [tResp];
-    if (randRr) payloads.push({ type: 15, role: RandRole.RANDRr, rand: randRr });
+    if (randRr) payloads.push({ type: PayloadType.Randr, role: RandRole.RANDRr, rand: randRr });
     payloads.push(idrPayload(IdRole.IDRr, resolved.idr ?? this.opts.identity));
-    if (resolved.randRkms) payloads.push({ type: 15, role: RandRole.RANDRkms, rand: resolved.randRkms });
+    if (resolved.randRkms) payloads.push({ type: PayloadType.Randr, role: RandRole.RANDRkms, rand: resolved.randRkms });
     payloads.push(...answer.sps);
     if (ownKeys.length) payloads.push(encryptedKemac(encrAlg, mkResp, ownKeys, msg.header.csbId, tResp));
     const response = encodeWithV(hdr, payloads, macAlg, mkResp.authKey, (b, m) => responseCoverage(b.subarray(0, m), msg.bytes));

@@ -51,7 +51,7 @@ export function genericMap(sessions: readonly TicketSessionOffer[], firstPolicyN
       if (no === undefined) {
         no = next++;
         byKey.set(k, no);
-        sps.push({ type: 10, policyNo: no, protType: ProtType.Srtp, params: [...params] });
+        sps.push({ type: PayloadType.Sp, policyNo: no, protType: ProtType.Srtp, params: [...params] });
       }
       return no;
     });
@@ -214,7 +214,7 @@ export class TicketSession {
       if (newKeys) this.keysAt = this.ep.clock.now();
       return response ? { bundle, response } : { bundle };
     } catch (e) {
-      return withErrorResponse(e, (err) => ticketErrorMessage(msg?.header, msg && payloadOf(msg, 5), [err.errorNo], this.ep, authed ? { macAlg: s.macAlg, authKey: s.updateKeys.authKey } : {}));
+      return withErrorResponse(e, (err) => ticketErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep, authed ? { macAlg: s.macAlg, authKey: s.updateKeys.authKey } : {}));
     }
   }
 
@@ -248,7 +248,7 @@ export function answerMap(map: CsIdMap, sps: readonly SpPayload[], keys: readonl
     });
     if (chosen === undefined) {
       if (e.policies.length > 0) throw new MikeyProtocolError(ErrorNo.InvalidSp, `crypto session ${e.csId}: none of the suggested policies is acceptable`);
-      const sp: SpPayload = { type: 10, policyNo: nextNo++, protType: ProtType.Srtp, params: policyParamsForProfile('AES_CM_128_HMAC_SHA1_80') };
+      const sp: SpPayload = { type: PayloadType.Sp, policyNo: nextNo++, protType: ProtType.Srtp, params: policyParamsForProfile('AES_CM_128_HMAC_SHA1_80') };
       added.push(sp);
       known.set(sp.policyNo, sp);
       chosen = sp.policyNo;
