@@ -18,5 +18,6 @@ export {
 } from './mcx-krr.js';
 export { wrapKey, unwrapKey, KeyWrapError, KW_AES256_PAD, KW_AES128_PAD, KW_AES256, KW_AES128 } from './keywrap.js';
 export { XmlSignatureError, signatureTemplate, finishSignature, verifySignature, type XmlSigner, type XmlVerifier } from './xmldsig.js';
+export { McxKmsCertCache, certificateUnusable, type McxKmsCertCacheOptions } from './mcx-cert-cache.js';
 export { mcxKmsHandler, type McxKmsHandlerOptions, type RequestHandler } from './mcx-server.js';
 export { parseXml, writeXml, canonicalize, XmlError, type XmlElement, type XmlNode } from './xml.js';

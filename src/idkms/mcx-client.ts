@@ -173,7 +173,7 @@ export class McxKmsClient {
     return this.krr;
   }
 
-  private async call(path: 'init' | 'keyprov'): Promise<KmsResponseDoc> {
+  private async call(path: 'init' | 'keyprov' | 'certcache'): Promise<KmsResponseDoc> {
     const visited = new Set([this.kms.uri]);
     for (let hop = 0; ; hop++) {
       const doc = await this.callOnce(path);
@@ -222,7 +222,7 @@ export class McxKmsClient {
     this.krr = krr;
   }
 
-  private async callOnce(path: 'init' | 'keyprov'): Promise<KmsResponseDoc> {
+  private async callOnce(path: 'init' | 'keyprov' | 'certcache'): Promise<KmsResponseDoc> {
     const url = `${this.kms.baseUrl.replace(/\/+$/, '')}/${path}`;
     const sec = this.opts.security;
     const body = buildKmsRequest({ userUri: this.opts.userUri, kmsUri: this.kms.uri, time: new Date(this.clock.now()), clientId: this.opts.clientId, deviceId: this.opts.deviceId, clientReqUrl: url, krrList: this.krr }, sec?.ink ?? sec?.trk);
@@ -253,6 +253,26 @@ export class McxKmsClient {
     const doc = await this.call('init');
     if (doc.message?.kind !== 'init') throw new McxKmsError('KmsResponse to init without KmsInit');
     return checkCertificate(doc.message.certificate, this.kms.uri);
+  }
+
+  /**
+   * KMS CertCache (D.3.4): the certificates of the other KMSs this KMS vouches for, each
+   * checked as `init` checks ours (a certificate that fails is left out and reported).
+   */
+  async certCache(): Promise<{ cacheNum?: number; certificates: KmsCertificateDoc[]; refused: Array<{ kmsUri: string; reason: string }> }> {
+    const doc = await this.call('certcache');
+    if (doc.message?.kind !== 'certcache') throw new McxKmsError('KmsResponse to certcache without KmsCertCache');
+    const certificates: KmsCertificateDoc[] = [];
+    const refused: Array<{ kmsUri: string; reason: string }> = [];
+    for (const c of doc.message.certificates) {
+      try {
+        certificates.push(checkCertificate(c));
+      } catch (e) {
+        if (!(e instanceof McxKmsError)) throw e;
+        refused.push({ kmsUri: c.kmsUri, reason: e.message });
+      }
+    }
+    return { ...(doc.message.cacheNum === undefined ? {} : { cacheNum: doc.message.cacheNum }), certificates, refused };
   }
 
   /** Key provisioning (D.3.3): every key set validated against the certificate (fetched when not given). */

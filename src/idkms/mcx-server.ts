@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { systemClock, type Clock } from '../session/time.js';
 import type { McxKeyIssuer } from './mcx-issuer.js';
-import { buildKmsResponse, parseKmsRequest, type KmsProtection, type KmsRequestDoc, type KmsResponseDoc, type KmsSharedKey } from './mcx-xml.js';
+import { buildKmsResponse, parseKmsRequest, type KmsCertificateDoc, type KmsProtection, type KmsRequestDoc, type KmsResponseDoc, type KmsSharedKey } from './mcx-xml.js';
 import { XmlSignatureError } from './xmldsig.js';
 import { buildKrr, parseKrr } from './mcx-krr.js';
 
@@ -37,6 +37,8 @@ export interface McxKmsHandlerOptions {
    * under the TrK; `required` refuses unsigned requests.
    */
   security?: (userUri: string) => { ink?: KmsSharedKey; trk?: KmsSharedKey; required?: boolean } | undefined;
+  /** KMS CertCache (D.3.4): the certificates of other KMSs given to users (none: 404 for certcache). */
+  certCache?: () => { cacheNum?: number; certificates: KmsCertificateDoc[] } | Promise<{ cacheNum?: number; certificates: KmsCertificateDoc[] }>;
   /** Told about every refused request (status, reason); nothing secret is in it. */
   onRefused?: (status: number, reason: string) => void;
 }
@@ -74,7 +76,7 @@ export function mcxKmsHandler(o: McxKmsHandlerOptions): RequestHandler {
   };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'https://kms.invalid').pathname;
-    const op = path === `${base}/init` ? 'init' : path === `${base}/keyprov` ? 'keyprov' : undefined;
+    const op = path === `${base}/init` ? 'init' : path === `${base}/keyprov` ? 'keyprov' : path === `${base}/certcache` && o.certCache ? 'certcache' : undefined;
     if (!op) throw new Refusal(404, 404, 'no such resource');
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
@@ -121,6 +123,11 @@ export function mcxKmsHandler(o: McxKmsHandlerOptions): RequestHandler {
       }
       if (op === 'init') {
         reply(200, { message: { kind: 'init', version: '1.0.0', certificate: o.issuer.certificate() } });
+        return;
+      }
+      if (op === 'certcache') {
+        const c = await o.certCache!();
+        reply(200, { message: { kind: 'certcache', version: '1.0.0', ...(c.cacheNum === undefined ? {} : { cacheNum: c.cacheNum }), certificates: c.certificates } });
         return;
       }
       // key sets of the current period and the next ones under the same KMS certificate (after a

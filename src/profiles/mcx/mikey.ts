@@ -52,6 +52,11 @@ export interface McxOptions extends Endpoint {
   keySets: readonly McxKeySet[];
   /** Other KMSs our peers may belong to (by their URI). */
   peerKms?: readonly McxKms[];
+  /**
+   * KMSs neither ours nor in `peerKms`, looked up when a message names them (IDRkmsi, IDRkmsr),
+   * e.g. `McxKmsCertCache.lookup` (TS 33.180 D.3.4); undefined or a failure: unknown.
+   */
+  peerKmsLookup?: (kmsUri: string) => Promise<McxKms | undefined>;
   /** MCPTT (default) or MCVideo: the crypto session IDs of Table E.1.3-1. */
   service?: McxService;
   /**
@@ -173,7 +178,30 @@ export class McxKeyManagement {
   /** @internal */
   kmsByUri(uri: string | undefined): McxKms | undefined {
     if (uri === undefined || uri === this.opts.kms.uri) return this.opts.kms;
-    return this.opts.peerKms?.find((k) => k.uri === uri);
+    return this.opts.peerKms?.find((k) => k.uri === uri) ?? this.looked.get(uri);
+  }
+
+  /** KMSs found by `peerKmsLookup`, the last 64 kept. */
+  private readonly looked = new Map<string, McxKms>();
+
+  /** Looks up the KMSs a message names that we do not know yet (peerKmsLookup). */
+  private async lookUpKms(msg: DecodedMessage): Promise<void> {
+    const lookup = this.opts.peerKmsLookup;
+    if (!lookup) return;
+    for (const role of [IdRole.IDRkmsi, IdRole.IDRkmsr]) {
+      const uri = idrText(msg, role);
+      if (uri === undefined || this.kmsByUri(uri)) continue;
+      let k: McxKms | undefined;
+      try {
+        k = await lookup(uri);
+      } catch {
+        k = undefined;
+      }
+      if (k?.uri !== uri) continue;
+      this.looked.delete(uri);
+      this.looked.set(uri, k);
+      if (this.looked.size > 64) this.looked.delete(this.looked.keys().next().value!);
+    }
   }
 
   /** @internal */
@@ -301,6 +329,7 @@ export class McxKeyManagement {
     let msg: DecodedMessage | undefined;
     try {
       msg = decodeSakkeMessage(bytes, this.lenience, lenient);
+      await this.lookUpKms(msg);
       return await this.process(msg, lenient, o.initiator);
     } catch (e) {
       return withErrorResponse(asProtocolError(e), (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock));
