@@ -3,7 +3,8 @@
 // the build of an earlier commit ("today", MIKEY_BENCH_BASE_REV, default 242efe6) in the same
 // run, in alternating batches (harness.ts compare()). One "pair" is one REQUEST_INIT_PSK
 // (a forked ticket is issued) and one RESOLVE_INIT_PSK of a ticket issued before; the row's
-// time is per pair, so the speed ratio is the inverse of the time ratio.
+// operation is one pair per client (every client busy throughout a batch), so the speed ratio is
+// the inverse of the time ratio.
 //
 // Rows: SQLite at 8 and 64 clients, PostgreSQL at 8 (a throwaway cluster, synchronous commit
 // on), two service nodes on one PostgreSQL beside one node, and the p99 latency at 64 clients
@@ -138,10 +139,11 @@ interface Batch { n: number; latencies: number[]; retransmissions: number; failu
 function side(label: string, gen: LoadGen, ports: number[], tickets: Payload[], clients: number, batches: Batch[]): Side {
   return {
     label,
+    // one operation is one pair per client: a batch keeps every client busy from start to end
     async batch(n) {
-      const r = await gen.run({ ports, clients, messages: pairs(n, tickets) });
+      const r = await gen.run({ ports, clients, messages: pairs(n * clients, tickets) });
       if (r.failures) throw new Error(`${label}: ${r.failures} requests unanswered`);
-      batches.push({ n, latencies: r.latencies, retransmissions: r.retransmissions, failures: r.failures });
+      batches.push({ n: n * clients, latencies: r.latencies, retransmissions: r.retransmissions, failures: r.failures });
       return r.sec;
     },
   };
@@ -161,7 +163,7 @@ function latencyLine(label: string, b: Batch[], rounds: number): string {
   return `${label.padEnd(40)} latency p50 ${pct(all, 0.5).toFixed(2)} ms  p99 ${pct(all, 0.99).toFixed(2)} ms  (${all.length} requests, ${re} retransmitted)`;
 }
 
-const perSec = (r: RowResult) => `ours ${Math.round(1 / r.oursSec)} pairs/s, ${r.anchor} ${Math.round(1 / r.anchorSec)} pairs/s: ${(1 / r.ratio).toFixed(2)}× (IQR ${(1 / r.p75).toFixed(2)}–${(1 / r.p25).toFixed(2)})`;
+const perSec = (r: RowResult, clients: number) => `${r.ours} ${Math.round(clients / r.oursSec)} pairs/s, ${r.anchor} ${Math.round(clients / r.anchorSec)} pairs/s: ${(1 / r.ratio).toFixed(2)}× (IQR ${(1 / r.p75).toFixed(2)}–${(1 / r.p25).toFixed(2)})`;
 
 async function row(name: string, gen: LoadGen, ours: { label: string; ports: number[]; tickets: Payload[] }, anchor: { label: string; ports: number[]; tickets: Payload[] }, clients: number, goal: number): Promise<{ r: RowResult; a: Batch[]; b: Batch[] }> {
   const a: Batch[] = [];
@@ -170,7 +172,7 @@ async function row(name: string, gen: LoadGen, ours: { label: string; ports: num
     name, kind: 'like-for-like', goal, rounds: ROUNDS, batchMs: BATCH_MS,
     ours: side(ours.label, gen, ours.ports, ours.tickets, clients, a), anchor: side(anchor.label, gen, anchor.ports, anchor.tickets, clients, b),
   });
-  console.log(`  ${perSec(r)}; load ${loadavg()[0]!.toFixed(1)}`);
+  console.log(`  ${perSec(r, clients)}; load ${loadavg()[0]!.toFixed(1)}`);
   console.log(`  ${latencyLine(ours.label, a, ROUNDS)}`);
   console.log(`  ${latencyLine(anchor.label, b, ROUNDS)}`);
   return { r, a, b };
@@ -215,8 +217,8 @@ export const kmsLoadSection: BenchSection = {
         const so = await start(ours, join(dir, 'ours.db'), 'ours');
         const tb = { label: `today ${BASE_REV}`, ports: [sb.port], tickets: await ticketsFrom(sb.port) };
         const to = { label: 'ours', ports: [so.port], tickets: await ticketsFrom(so.port) };
-        await row('KMS SQLite, 8 clients (time per pair)', gen, to, tb, 8, 0.2);
-        const r64 = await row('KMS SQLite, 64 clients (time per pair)', gen, to, tb, 64, 0.2);
+        await row('KMS SQLite, 8 clients (a pair per client)', gen, to, tb, 8, 0.2);
+        const r64 = await row('KMS SQLite, 64 clients (a pair per client)', gen, to, tb, 64, 0.2);
         p99Row('KMS SQLite, p99 latency at 64 clients', r64.a, r64.b, 20);
         await stopAll();
       }
@@ -234,7 +236,7 @@ export const kmsLoadSection: BenchSection = {
         const po = await start(ours, uo, 'pg-ours-1');
         const pb1 = { label: `today ${BASE_REV}`, ports: [pb.port], tickets: await ticketsFrom(pb.port) };
         const po1 = { label: 'ours', ports: [po.port], tickets: await ticketsFrom(po.port) };
-        await row('KMS PostgreSQL, 8 clients (time per pair)', gen, po1, pb1, 8, 0.2);
+        await row('KMS PostgreSQL, 8 clients (a pair per client)', gen, po1, pb1, 8, 0.2);
         await pb.stop();
         const po2 = await start(ours, uo, 'pg-ours-2');
         await row('KMS PostgreSQL, two nodes vs one, 16 clients', gen,

@@ -8,14 +8,14 @@ import { wireSection } from './wire.js';
 import { symmetricSection } from './symmetric.js';
 import { ibcSection } from './ibc.js';
 import { methodsSection } from './methods.js';
-import { methods5Section } from './methods5.js';
+import { dhhmacRsarSection } from './dhhmac-rsar.js';
 import { sakkeSection } from './sakke.js';
 import { ibakeSection } from './ibake.js';
 import { ticketSection } from './ticket.js';
 import { cliSection } from './cli.js';
 import { kmsLoadSection } from './kms-load.js';
 
-const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, methods5Section, ibcSection, sakkeSection, ibakeSection, ticketSection, kmsLoadSection, cliSection];
+const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, dhhmacRsarSection, ibcSection, sakkeSection, ibakeSection, ticketSection, kmsLoadSection, cliSection];
 const only = process.argv.slice(2).join(' ').toLowerCase();
 const runs: Array<{ title: string; rows: ReturnType<typeof resultsSoFar>[number][] }> = [];
 for (const s of sections) {

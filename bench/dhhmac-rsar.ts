@@ -15,7 +15,7 @@ const rand = (n: number) => new Uint8Array(randomBytes(n));
 
 
 
-export const methods5Section: BenchSection = {
+export const dhhmacRsarSection: BenchSection = {
   title: 'DH-HMAC and RSA-R: full exchanges vs their crypto floor',
   async run() {
     const sessions = [{ ssrc: 0x1234 }];
