@@ -2,8 +2,9 @@
 // trust anchor, checked for signatures, validity dates at the injected clock, CA flags and key
 // usage. node:crypto parses and verifies; the KeyUsage extension is read with @peculiar/asn1-x509.
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, KeyUsage, KeyUsageFlags, id_ce_keyUsage } from '@peculiar/asn1-x509';
+import { createRequire } from 'node:module';
+import type * as AsnSchema from '@peculiar/asn1-schema';
+import type * as AsnX509 from '@peculiar/asn1-x509';
 import { ErrorNo } from '../wire/registry.js';
 import { MikeyProtocolError } from './errors.js';
 
@@ -21,8 +22,20 @@ export function parseCertificate(der: Uint8Array | string): X509Certificate {
   }
 }
 
+// The ASN.1 reader loads on the first certificate it reads, not with every module that may
+// verify a signature (start-up of commands that never see a certificate stays light).
+let asn1: { schema: typeof AsnSchema; x509: typeof AsnX509 } | undefined;
+function loadAsn1(): { schema: typeof AsnSchema; x509: typeof AsnX509 } {
+  if (!asn1) {
+    const require = createRequire(import.meta.url);
+    asn1 = { schema: require('@peculiar/asn1-schema') as typeof AsnSchema, x509: require('@peculiar/asn1-x509') as typeof AsnX509 };
+  }
+  return asn1;
+}
+
 /** Key usage bits of a certificate, or undefined when it has no KeyUsage extension. */
 export function keyUsageOf(cert: X509Certificate): Set<KeyUsageName> | undefined {
+  const { schema: { AsnConvert }, x509: { Certificate, KeyUsage, KeyUsageFlags, id_ce_keyUsage } } = loadAsn1();
   let flags: number;
   try {
     const c = AsnConvert.parse(cert.raw, Certificate);
