@@ -11,7 +11,7 @@ import type { Message, Payload } from '../../src/index.js';
 /** What the field a bit lies in is, for the processing order. */
 export type FieldKind =
   | 'version' | 'dataType' | 'framing' | 'chain' | 'prf' | 'csb' | 'tsType' | 'ts' | 'encrAlg' | 'macAlg' | 'cert'
-  | 'tag' | 'sigType' | 'id' | 'covered' | 'dhGroup';
+  | 'tag' | 'sigType' | 'id' | 'covered' | 'dhGroup' | 'role' | 'idType' | 'selector';
 
 export interface Field {
   /** e.g. `HDR.data type`, `KEMAC[6].MAC`. */
@@ -28,6 +28,8 @@ export interface Expectation {
   codes: readonly number[];
   /** The receiver reads the flipped message as an (unauthenticated) Error message. */
   errorMessage?: boolean;
+  /** The receiver may answer it without keys (RFC 6267 I_MESSAGE_1, which nothing authenticates). */
+  answered?: boolean;
   why: string;
 }
 
@@ -73,17 +75,17 @@ export function fieldsOf(bytes: Uint8Array): Field[] {
       case PT.Dh: f('DH-Group', 'dhGroup', a + 1, a + 2); f('DH value', 'covered', a + 2, a + 2 + p.value.length); f('Reserved and KV', 'framing', a + 2 + p.value.length, e); break;
       case PT.Sign: f('S type', 'sigType', a, a + 1); f('Signature len', 'framing', a, a + 2); f('Signature', 'tag', a + 2, e); break;
       case PT.T: f('TS type', 'tsType', a + 1, a + 2); f('TS value', 'ts', a + 2, e); break;
-      case PT.Id: f('ID type', 'covered', a + 1, a + 2); f('ID len', 'framing', a + 2, a + 4); f('ID data', 'id', a + 4, e); break;
+      case PT.Id: f('ID type', 'idType', a + 1, a + 2); f('ID len', 'framing', a + 2, a + 4); f('ID data', 'id', a + 4, e); break;
       case PT.Cert: f('Cert type', 'cert', a + 1, a + 2); f('Cert len', 'framing', a + 2, a + 4); f('Cert data', 'cert', a + 4, e); break;
       case PT.Chash: f('Hash func', 'framing', a + 1, a + 2); f('Hash', 'covered', a + 2, e); break;
       case PT.V: f('Auth alg', 'macAlg', a + 1, a + 2); f('Ver data', 'tag', a + 2, e); break;
       case PT.Sp: f('Policy no', 'covered', a + 1, a + 2); f('Prot type', 'covered', a + 2, a + 3); f('Policy param len', 'framing', a + 3, a + 5); f('Policy params', 'chain', a + 5, e); break;
       case PT.Rand: f('RAND len', 'framing', a + 1, a + 2); f('RAND', 'covered', a + 2, e); break;
-      case PT.Idr: f('ID role', 'covered', a + 1, a + 2); f('ID type', 'covered', a + 2, a + 3); f('ID len', 'framing', a + 3, a + 5); f('ID data', 'id', a + 5, e); break;
-      case PT.Randr: f('RAND role', 'covered', a + 1, a + 2); f('RAND len', 'framing', a + 2, a + 3); f('RAND', 'covered', a + 3, e); break;
+      case PT.Idr: f('ID role', 'role', a + 1, a + 2); f('ID type', 'idType', a + 2, a + 3); f('ID len', 'framing', a + 3, a + 5); f('ID data', 'id', a + 5, e); break;
+      case PT.Randr: f('RAND role', 'role', a + 1, a + 2); f('RAND len', 'framing', a + 2, a + 3); f('RAND', 'covered', a + 3, e); break;
       case PT.GeneralExt: f('Type', 'covered', a + 1, a + 2); f('Length', 'framing', a + 2, a + 4); f('Data', 'chain', a + 4, e); break;
       case PT.Ibake: case PT.Esk: f('length', 'framing', a + 1, a + 3); f('encr data', 'covered', a + 3, e); break;
-      case PT.Sakke: f('SAKKE params', 'covered', a + 1, a + 2); f('ID scheme', 'covered', a + 2, a + 3); f('SAKKE data len', 'framing', a + 3, a + 5); f('SAKKE data', 'covered', a + 5, e); break;
+      case PT.Sakke: f('SAKKE params', 'selector', a + 1, a + 2); f('ID scheme', 'selector', a + 2, a + 3); f('SAKKE data len', 'framing', a + 3, a + 5); f('SAKKE data', 'covered', a + 5, e); break;
       default: f('body', 'chain', a + 1, e); // TP, TICKET, ...: nested chains the decoder reads
     }
   });
@@ -115,6 +117,8 @@ export interface ClassifyContext {
   echoesT?: boolean;
   /** Authenticated by a signature: the KEMAC's encryption algorithm is content the signature covers. */
   signed?: boolean;
+  /** Nothing authenticates the message (RFC 6267 I_MESSAGE_1): a change the responder does not notice is answered, without keys. */
+  unauthenticated?: boolean;
   /** Method-specific rules, tried first (each says which RFC clause it follows). */
   override?: (f: Field, flipped: Uint8Array) => Expectation | undefined;
 }
@@ -124,7 +128,12 @@ export function classify(original: Uint8Array, fields: readonly Field[], bit: nu
   const field = fieldAt(fields, bit);
   const flipped = Uint8Array.from(original);
   flipped[bit >> 3]! ^= 0x80 >> (bit & 7);
-  return { field, expect: ctx.override?.(field, flipped) ?? expectation(field, flipped, flipped[bit >> 3]!, { ...ctx, original }) };
+  const e = ctx.override?.(field, flipped) ?? expectation(field, flipped, flipped[bit >> 3]!, { ...ctx, original });
+  if (ctx.unauthenticated && e.codes.includes(ErrorNo.AuthFailure)) {
+    const sp = field.payload === PT.Sp ? [ErrorNo.InvalidSp, ErrorNo.InvalidSpPar] : [];
+    return { field, expect: { ...e, codes: [...e.codes, ...sp], answered: true, why: `${e.why}; but nothing authenticates this message (RFC 6267 §4.2.2): answered without keys unless the IBE ciphertext fails to decrypt (Auth failure)${sp.length ? ' or the policy falls below the local minimum, checked before any work (Invalid SP, Invalid SPpar)' : ''}` } };
+  }
+  return { field, expect: e };
 }
 
 function expectation(field: Field, flipped: Uint8Array, b: number, ctx: ClassifyContext & { original?: Uint8Array }): Expectation {
@@ -147,7 +156,7 @@ function expectation(field: Field, flipped: Uint8Array, b: number, ctx: Classify
     case 'dataType': {
       if (parseError) return parse();
       if (ctx.answer && parsed!.header.dataType === 6) return { codes: [], errorMessage: true, why: 'now an Error message (unauthenticated): the initiator reports it as such' };
-      if (ctx.answer) return { codes: [ErrorNo.InvalidDt], why: 'not the answer expected: a data type this initiator does not take here (Table 6.12: "not supported Data type")' };
+      if (ctx.answer) return { codes: [ErrorNo.InvalidDt, ErrorNo.UnsupportedMessageType], why: 'not the answer expected; no RFC fixes the initiator\'s code: Invalid DT ("not supported Data type", Table 6.12) or Message type not supported (RFC 4738 §3.5)' };
       return { codes: [ErrorNo.UnsupportedMessageType], why: 'a message type this responder does not support (RFC 4738 §3.5: "Message type not supported", 13); unknown values fail to parse (Invalid DT)' };
     }
     case 'framing': {
@@ -156,15 +165,23 @@ function expectation(field: Field, flipped: Uint8Array, b: number, ctx: Classify
       const certs = (m: { payloads: readonly Payload[] }) => m.payloads.filter((p) => p.type === PT.Cert).map((p) => p.type === PT.Cert && Buffer.from(p.data).toString('hex')).join();
       return certs(parsed!) !== certs(decodeMessage(ctx.original!)) ? reparsed(ErrorNo.InvalidCert) : reparsed();
     }
-    case 'chain': return parseError ? parse() : auth;
+    case 'chain':
+      if (!parseError && field.payload === PT.Ticket) {
+        return { codes: [ErrorNo.AuthFailure, ErrorNo.InvalidTicket, ErrorNo.InvalidTpPar], why: 'the ticket is read before the V can be checked: its policy early (RFC 6043 §4.2.2.2: Invalid TPpar, Invalid TICKET), its MAC by the KMS (§5: Invalid TICKET); what both pass fails the V' };
+      }
+      return parseError ? parse() : auth;
     case 'tsType': return parseError ? parse() : reparsed(ErrorNo.InvalidTs);
     case 'macAlg': return parseError ? parse() : reparsed(ErrorNo.InvalidMac);
     case 'dhGroup': return parseError ? parse() : reparsed(ErrorNo.InvalidDh);
-    case 'sigType': return parseError ? parse() : { codes: [ErrorNo.AuthFailure], why: 'a signature of another S type does not verify (§5.3)' };
+    case 'sigType': return parseError ? parse() : {
+      codes: [ErrorNo.AuthFailure, ErrorNo.UnsupportedMessageType],
+      why: 'a signature of another S type the receiver supports does not verify (§5.3); one it does not support has no Error no of its own (Unsupported message type)',
+    };
     case 'prf': {
       if (parseError) return parse();
       const ok = (ctx.prfs ?? [0, 1]).includes(parsed!.header.prfFunc);
-      if (ctx.answer) return { ...auth, why: 'the initiator chose the PRF; the answer\'s MAC/signature covers the header' };
+      if (ctx.signed && !ok) return { codes: [ErrorNo.InvalidPrf, ErrorNo.AuthFailure], why: 'signed: the PRF is not needed to verify the signature, so a receiver refuses an unsupported one with the header (Invalid PRF) or after the signature failed (Auth failure)' };
+      if (ctx.answer) return { codes: [ErrorNo.AuthFailure, ErrorNo.UnsupportedMessageType], why: 'the initiator chose the PRF: an answer whose header differs from its request is not its answer (Unsupported message type), or the MAC/signature over the header fails' };
       return ok ? auth : { codes: [ErrorNo.InvalidPrf], why: 'an unsupported PRF func: the keys to verify with cannot be derived (§5.3: algorithms before the MAC)' };
     }
     case 'encrAlg': {
@@ -192,7 +209,26 @@ function expectation(field: Field, flipped: Uint8Array, b: number, ctx: Classify
         why: 'the signature covers the certificate: a receiver that validates the chain first says Invalid Cert, one that verifies with the leaf key first (one RSA verification, not a chain: RSA-R) says Auth failure; both follow §5.3 (extract the ID, verify)',
       };
     }
-    case 'csb': case 'id': case 'covered': case 'tag': return parseError ? parse() : auth;
+    case 'role': return parseError ? parse() : {
+      codes: [ErrorNo.UnsupportedMessageType, ErrorNo.InvalidId, ErrorNo.AuthFailure],
+      why: 'a RAND or ID in another role (RFC 6043 §6.6, §6.9): the payload the method needs is missing (Unsupported message type), an identity is looked up in the wrong role before the MAC (§5.3 "extract the ID": Invalid ID), or the MAC fails',
+    };
+    case 'idType': return parseError ? parse() : {
+      codes: [ErrorNo.InvalidId, ErrorNo.AuthFailure],
+      why: 'an ID type the receiver does not support is Invalid ID ("ID not supported", Table 6.12) when it reads the ID before the MAC; otherwise the MAC/signature fails',
+    };
+    case 'selector': return parseError ? parse() : {
+      codes: [ErrorNo.UnsupportedMessageType, ErrorNo.AuthFailure],
+      why: 'a SAKKE parameter set or identifier scheme the receiver does not support (RFC 6509 §4.2): no Error no names it, so Unsupported message type; one it supports fails the signature',
+    };
+    case 'id': return parseError ? parse() : {
+      codes: [ErrorNo.InvalidId, ErrorNo.AuthFailure],
+      why: '§5.3 extracts the ID before the MAC/signature: an identity the receiver does not know, or that is not its own, is Invalid ID; one that leads to the same key fails the MAC/signature',
+    };
+    case 'csb':
+      if (!parseError && ctx.answer) return { codes: [ErrorNo.AuthFailure, ErrorNo.UnsupportedMessageType], why: 'an answer for another CSB: not the answer to our request (Unsupported message type), or its MAC/signature fails' };
+      return parseError ? parse() : auth;
+    case 'covered': case 'tag': return parseError ? parse() : auth;
   }
 }
 
@@ -200,6 +236,7 @@ function expectation(field: Field, flipped: Uint8Array, b: number, ctx: Classify
 export async function tamper(
   what: string, original: Uint8Array, receive: (b: Uint8Array) => unknown, ctx: ClassifyContext, pick: (bit: number, f: Field) => boolean = () => true,
 ): Promise<{ flips: number; byCode: Map<string, number> }> {
+  assert.ok(original?.length, `${what}: no message`);
   const fields = fieldsOf(original);
   const byCode = new Map<string, number>();
   const wrong: string[] = [];
@@ -213,14 +250,14 @@ export async function tamper(
     m[bit >> 3]! ^= 0x80 >> (bit & 7);
     let got: string;
     try {
-      await receive(m);
-      got = 'ACCEPTED';
+      const r = await receive(m) as { keyed?: boolean } | undefined;
+      got = ctx.unauthenticated && r?.keyed === false ? 'answered' : 'ACCEPTED';
     } catch (e) {
       if (e instanceof MikeyProtocolError) got = String(e.errorNo);
       else if (e instanceof MikeyErrorMessage && !e.authenticated) got = 'Error message';
       else got = `${(e as Error)?.name}: ${(e as Error)?.message}`;
     }
-    const ok = got === 'Error message' ? expect.errorMessage === true : expect.codes.map(String).includes(got);
+    const ok = got === 'Error message' ? expect.errorMessage === true : got === 'answered' ? expect.answered === true : expect.codes.map(String).includes(got);
     byCode.set(got, (byCode.get(got) ?? 0) + 1);
     if (!ok) wrong.push(`bit ${bit} (byte ${bit >> 3}) in ${field.name}: got ${got}, expected ${expect.errorMessage ? 'an Error message' : expect.codes.join(' or ')} (${expect.why})`);
   }

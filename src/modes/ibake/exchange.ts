@@ -237,6 +237,8 @@ export class IbakeInitiator {
     checkLayout(msg, [one(PayloadType.T), one(PayloadType.Idr), one(PayloadType.Idr), one(PayloadType.Ibake)], 'R_MESSAGE_1');
     // §4.2.2.3: version, PRF, CSB ID, #CS and map as in I_MESSAGE_1; T echoed
     if (!bytesEq(headerKey(msg.bytes, msg.header.span!), s.hdrBytes)) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'R_MESSAGE_1 header does not match our I_MESSAGE_1');
+    // §4.2.2.3: "The V flag SHALL be set to 1" (nothing else covers R_MESSAGE_1's header)
+    if (!msg.header.v) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'R_MESSAGE_1 with V = 0');
     const t = payloadOf(msg, PayloadType.T)!;
     if (t.tsType !== s.t1.tsType || !bytesEq(t.value, s.t1.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'R_MESSAGE_1 does not echo our timestamp');
     const { idi, idr } = clearIds(msg);

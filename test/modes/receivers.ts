@@ -1,0 +1,192 @@
+// Every message of every method with its receiver, for the tamper matrix and responder fuzzing:
+// a setup gives the valid message, a receiver holding the state it needs, and `accept`, which
+// must still take the original once the hostile input was refused.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  PskInitiator, PskResponder, PkInitiator, PkResponder, DhInitiator, DhResponder, DhHmacInitiator, DhHmacResponder,
+  RsaRInitiator, RsaRResponder, SakkeInitiator, SakkeResponder, IbakeInitiator, IbakeResponder, MikeyProtocolError,
+  SakkeKmsPublicKey, eccsiKmsSetup, eccsiMakeSskPvt, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1, telUriIdentifier,
+  uriIdentity, type SakkeKmsPublicKeys, type SakkeUserKeys,
+} from '../../src/index.js';
+import { world, getTicket, ALICE, BOB, SUPPORT } from './ticket-fixture.js';
+import { identity } from '../../src/kms/memory.js';
+import { testKms, alice as ibAlice, bob as ibBob, T0 as IB_T0, clockAt } from './ibake-support.js';
+import type { ClassifyContext } from './tamper-support.js';
+
+export interface Received {
+  /** The receiver's result: keys (a bundle) or a stage without keys. */
+  keyed: boolean;
+}
+export interface Scenario {
+  method: string;
+  message: string;
+  original: Uint8Array;
+  /** Gives the receiver the bytes; throws MikeyProtocolError (or MikeyErrorMessage) when refused. */
+  receive: (b: Uint8Array) => Promise<Received>;
+  /** The receiver takes the original (after the hostile input). */
+  accept: () => Promise<void>;
+  ctx: ClassifyContext;
+  /** Each refusal costs a certificate chain, an RSA operation or a pairing: the CI run flips fewer bits (tamper-matrix). */
+  expensive?: boolean;
+  /** RFC 6267 I_MESSAGE_1: nothing authenticates it, so a changed one may be answered (stage 1, no keys). */
+  unauthenticated?: boolean;
+}
+
+const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
+const CA = pki('ca.pem');
+const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem'), trustAnchors: [CA] };
+const bob = { privateKey: pki('bob.key'), certificate: pki('bob.pem'), trustAnchors: [CA] };
+const idAlice = uriIdentity('sip:alice@example.org');
+const idBob = uriIdentity('sip:bob@example.org');
+const psk = new Uint8Array(16).fill(9);
+export const NOW = Date.UTC(2027, 0, 15, 12);
+const clock = { now: () => NOW };
+const SESSIONS = [{ ssrc: 0x1234 }];
+const SKEW = 5 * 60_000;
+const CTX: ClassifyContext = { now: NOW, maxSkewMs: SKEW };
+const ANSWER: ClassifyContext = { ...CTX, answer: true, echoesT: true };
+const keyed = (r: { bundle?: unknown }): Received => ({ keyed: r.bundle !== undefined });
+
+type Make = () => Promise<Scenario[]>;
+
+const psk3830: Make = async () => {
+  const ini = new PskInitiator({ psk, idi: idAlice, clock });
+  const offer = ini.createOffer({ sessions: SESSIONS, verify: true });
+  const res = new PskResponder({ psk, clock });
+  let response: Uint8Array | undefined;
+  return [
+    { method: 'PSK', message: 'I_MESSAGE', original: offer.bytes, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(offer.bytes)).response; }, ctx: CTX },
+    { method: 'PSK', message: 'R_MESSAGE', get original() { return response!; }, receive: async (b) => keyed({ bundle: ini.receiveResponse(b) }), accept: async () => { ini.receiveResponse(response!); }, ctx: ANSWER },
+  ];
+};
+
+const pk3830: Make = async () => {
+  const ini = new PkInitiator({ ...alice, responderKey: bob.certificate, clock });
+  const offer = ini.createOffer({ sessions: SESSIONS, verify: true });
+  const res = new PkResponder({ ...bob, clock });
+  let response: Uint8Array | undefined;
+  return [
+    { method: 'PK', message: 'I_MESSAGE', original: offer.bytes, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(offer.bytes)).response; }, ctx: { ...CTX, signed: true }, expensive: true },
+    { method: 'PK', message: 'R_MESSAGE', get original() { return response!; }, receive: async (b) => keyed({ bundle: ini.receiveResponse(b) }), accept: async () => { ini.receiveResponse(response!); }, ctx: ANSWER },
+  ];
+};
+
+const dh3830: Make = async () => {
+  const ini = new DhInitiator({ ...alice, clock });
+  const offer = ini.createOffer({ sessions: SESSIONS });
+  const res = new DhResponder({ ...bob, clock });
+  let response: Uint8Array | undefined;
+  return [
+    { method: 'DH', message: 'I_MESSAGE', original: offer, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(offer)).response; }, ctx: { ...CTX, signed: true }, expensive: true },
+    { method: 'DH', message: 'R_MESSAGE', get original() { return response!; }, receive: async (b) => keyed({ bundle: ini.receiveResponse(b) }), accept: async () => { ini.receiveResponse(response!); }, ctx: { ...ANSWER, signed: true }, expensive: true },
+  ];
+};
+
+const dhhmac: Make = async () => {
+  const ini = new DhHmacInitiator({ psk, idi: idAlice, idr: idBob, clock });
+  const offer = ini.createOffer({ sessions: SESSIONS });
+  const res = new DhHmacResponder({ psk, idr: idBob, clock });
+  let response: Uint8Array | undefined;
+  return [
+    { method: 'DH-HMAC', message: 'I_MESSAGE', original: offer, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(offer)).response; }, ctx: { ...CTX, encrAlgs: [0] } },
+    { method: 'DH-HMAC', message: 'R_MESSAGE', get original() { return response!; }, receive: async (b) => keyed({ bundle: ini.receiveResponse(b) }), accept: async () => { ini.receiveResponse(response!); }, ctx: { ...ANSWER, encrAlgs: [0] } },
+  ];
+};
+
+const rsar: Make = async () => {
+  const ini = new RsaRInitiator({ ...alice, clock });
+  const req = ini.createRequest({ sessions: SESSIONS });
+  const res = new RsaRResponder({ ...bob, clock });
+  let response: Uint8Array | undefined;
+  return [
+    { method: 'RSA-R', message: 'I_MESSAGE', original: req, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(req)).response; }, ctx: { ...CTX, signed: true }, expensive: true },
+    { method: 'RSA-R', message: 'R_MESSAGE', get original() { return response!; }, receive: async (b) => keyed(await ini.receiveResponse(b)), accept: async () => { await ini.receiveResponse(response!); }, ctx: { ...ANSWER, signed: true }, expensive: true },
+  ];
+};
+
+// ---- MIKEY-TICKET (RFC 6043): six messages, four receivers ------------------------------------
+
+const ticket: Make = async () => {
+  // Bob's randomness is fixed so that each TRANSFER_INIT he gets makes the same RESOLVE_INIT,
+  // whose RESOLVE_RESP (captured once) can then be given to him changed
+  const w = world();
+  w.bob.ep.random = (n: number) => new Uint8Array(n).fill(0x5a);
+  const request = w.alice.createRequest({ responders: [identity(BOB)] });
+  let requestResp: Uint8Array | undefined;
+  let grant: ReturnType<typeof request.receive> | undefined;
+  let xfer: ReturnType<typeof w.alice.createTransfer> | undefined;
+  let resolveInit: Uint8Array | undefined;
+  let resolveResp: Uint8Array | undefined;
+  let transferResp: Uint8Array | undefined;
+  const kmsReceive = async (b: Uint8Array) => { await w.kms.receive(b); return { keyed: true }; };
+  const prepareTransfer = async () => {
+    grant = request.receive(requestResp!);
+    xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
+    // the RESOLVE_INIT Bob makes for it, not sent to the KMS yet
+    await w.bob.receiveTransfer(xfer.bytes, async (b) => { resolveInit = b; throw new MikeyProtocolError(12, 'captured'); }).catch(() => undefined);
+  };
+  const TCTX: ClassifyContext = { ...CTX, now: w.now.t };
+  return [
+    { method: 'TICKET', message: 'REQUEST_INIT', original: request.bytes, receive: kmsReceive, accept: async () => { requestResp = (await w.kms.receive(request.bytes)).response; }, ctx: TCTX },
+    { method: 'TICKET', message: 'REQUEST_RESP', get original() { return requestResp!; }, receive: async (b) => { request.receive(b); return { keyed: true }; }, accept: prepareTransfer, ctx: { ...TCTX, answer: true } },
+    { method: 'TICKET', message: 'TRANSFER_INIT', get original() { return xfer!.bytes; }, receive: async (b) => keyed((await w.bob2.receiveTransfer(b, w.resolve)).session), accept: async () => { await w.bob2.receiveTransfer(xfer!.bytes, w.resolve); }, ctx: TCTX },
+    { method: 'TICKET', message: 'RESOLVE_INIT', get original() { return resolveInit!; }, receive: kmsReceive, accept: async () => { resolveResp = (await w.kms.receive(resolveInit!)).response; }, ctx: TCTX },
+    { method: 'TICKET', message: 'RESOLVE_RESP', get original() { return resolveResp!; }, receive: async (b) => keyed((await w.bob.receiveTransfer(xfer!.bytes, async () => b)).session), accept: async () => { transferResp = (await w.bob.receiveTransfer(xfer!.bytes, async () => resolveResp!)).response; }, ctx: { ...TCTX, answer: true } },
+    { method: 'TICKET', message: 'TRANSFER_RESP', get original() { return transferResp!; }, receive: async (b) => keyed(xfer!.receive(b)), accept: async () => { xfer!.receive(transferResp!); }, ctx: { ...TCTX, answer: true } },
+  ];
+};
+void SUPPORT;
+void ALICE;
+void getTicket;
+
+// ---- MIKEY-SAKKE (RFC 6509): one message -----------------------------------------------------
+
+export const sakkeWorld = (() => {
+  let cached: { kms: SakkeKmsPublicKeys; keys: (uri: string) => SakkeUserKeys[] } | undefined;
+  return () => {
+    if (cached) return cached;
+    const ekms = eccsiKmsSetup();
+    const skms = sakkeKmsSetup(sakkeParamSet1);
+    const kms: SakkeKmsPublicKeys = { zS: new SakkeKmsPublicKey(sakkeParamSet1, skms.zS), kpak: ekms.kpak };
+    const keys = (uri: string) => ['2027-01'].map((m) => {
+      const id = telUriIdentifier(uri, m);
+      const e = eccsiMakeSskPvt(ekms, id);
+      return { id, rsk: sakkeMakeRsk(sakkeParamSet1, skms.z, id), ssk: e.ssk, pvt: e.pvt, hs: e.hs };
+    });
+    cached = { kms, keys };
+    return cached;
+  };
+})();
+
+const sakke: Make = async () => {
+  const { kms, keys } = sakkeWorld();
+  const A = 'tel:+447700900123';
+  const B = 'tel:+447700900456';
+  const offer = new SakkeInitiator({ uri: A, kms, keys: keys(A), kmsUri: 'kms.example.org', clock }).createOffer({ to: B, sessions: SESSIONS });
+  const res = new SakkeResponder({ uri: B, kms, keys: keys(B), kmsUri: 'kms.example.org', clock });
+  return [{ method: 'SAKKE', message: 'I_MESSAGE', original: offer.bytes, receive: async (b) => keyed(await res.receive(b)), accept: async () => { await res.receive(offer.bytes); }, ctx: { ...CTX, signed: true, prfs: [0] }, expensive: true }];
+};
+
+// ---- MIKEY-IBAKE (RFC 6267): four messages ---------------------------------------------------
+
+const ibake: Make = async () => {
+  const kms = testKms();
+  const ini = new IbakeInitiator({ idi: ibAlice, keys: kms.ring(ibAlice), clock: clockAt(IB_T0) });
+  const res = new IbakeResponder({ keys: kms.ring(ibBob), clock: clockAt(IB_T0) });
+  const m1 = ini.createOffer({ idr: ibBob, sessions: SESSIONS });
+  let r1: Uint8Array | undefined;
+  let m2: Uint8Array | undefined;
+  let r2: Uint8Array | undefined;
+  const ICTX: ClassifyContext = { ...CTX, now: IB_T0 };
+  const stage = (r: { bundle?: unknown }) => keyed(r);
+  return [
+    // a fresh responder for each changed I_MESSAGE_1: an answered one leaves a pending exchange
+    { method: 'IBAKE', message: 'I_MESSAGE_1', original: m1, receive: async (b) => stage(await new IbakeResponder({ keys: kms.ring(ibBob), clock: clockAt(IB_T0) }).receive(b)), accept: async () => { r1 = (await res.receive(m1)).response; }, ctx: ICTX, expensive: true, unauthenticated: true },
+    { method: 'IBAKE', message: 'R_MESSAGE_1', get original() { return r1!; }, receive: async (b) => { ini.receiveResponse(b); return { keyed: false }; }, accept: async () => { m2 = ini.receiveResponse(r1!).bytes; }, ctx: { ...ICTX, answer: true, echoesT: true }, expensive: true },
+    { method: 'IBAKE', message: 'I_MESSAGE_2', get original() { return m2!; }, receive: async (b) => stage(await res.receive(b)), accept: async () => { r2 = (await res.receive(m2!)).response; }, ctx: ICTX, expensive: true },
+    { method: 'IBAKE', message: 'R_MESSAGE_2', get original() { return r2!; }, receive: async (b) => keyed({ bundle: ini.receiveVerification(b) }), accept: async () => { ini.receiveVerification(r2!); }, ctx: { ...ICTX, answer: true } },
+  ];
+};
+
+export const METHODS: Record<string, Make> = { PSK: psk3830, PK: pk3830, DH: dh3830, 'DH-HMAC': dhhmac, 'RSA-R': rsar, TICKET: ticket, SAKKE: sakke, IBAKE: ibake };
