@@ -27,7 +27,7 @@ export class McxKmsError extends Error {
 
 /** node:https POST; TLS verification is always on (`ca` adds trust anchors, e.g. a private CA). */
 export function httpsFetch(opts: { ca?: string | Buffer | Array<string | Buffer>; timeoutMs?: number; maxBytes?: number } = {}): KmsFetch {
-  return (url, init) => new Promise((resolve, reject) => {
+  const once = (url: string, init: Parameters<KmsFetch>[1], retry: boolean): Promise<HttpReply> => new Promise((resolve, reject) => {
     const u = new URL(url);
     if (u.protocol !== 'https:') {
       reject(new McxKmsError(`the KMS interface runs over HTTPS (TS 33.180 D.1), not ${u.protocol}`));
@@ -45,9 +45,12 @@ export function httpsFetch(opts: { ca?: string | Buffer | Array<string | Buffer>
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new McxKmsError('KMS request timed out')));
-    req.on('error', reject);
+    // a kept-alive connection the server closed while idle: once more on a new one (the KMS
+    // requests are safe to repeat)
+    req.on('error', (e: NodeJS.ErrnoException) => (retry && req.reusedSocket && e.code === 'ECONNRESET' ? once(url, init, false).then(resolve, reject) : reject(e)));
     req.end(init.body);
   });
+  return (url, init) => once(url, init, true);
 }
 
 export interface McxKmsClientOptions {

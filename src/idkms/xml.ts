@@ -32,6 +32,7 @@ export interface XmlElement {
   parent?: XmlElement;
 }
 
+const MAX_DEPTH = 100;
 const NAME = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?$/;
 const XMLNS = 'http://www.w3.org/2000/xmlns/';
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
@@ -191,6 +192,8 @@ export function parseXml(input: string): XmlElement {
     if (selfClosing) {
       if (!stack.length) root = el;
     } else {
+      // the KMS documents are shallow; a bound keeps the recursive walks (C14N, Id lookup) off the stack limit
+      if (stack.length >= MAX_DEPTH) throw new XmlError(`elements nested deeper than ${MAX_DEPTH}`, start);
       stack.push({ el, qname, scope: own });
       scope = own;
     }

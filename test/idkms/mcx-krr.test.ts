@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalize, parseXml } from '../../src/idkms/xml.js';
+import { canonicalize, parseXml, XmlError } from '../../src/idkms/xml.js';
 import { buildKrr, krrChain, parseKrr, verifyKrr, KrrError, KRR_NS } from '../../src/idkms/mcx-krr.js';
 import { buildKmsResponse, parseKmsResponse, type KmsRequestDoc } from '../../src/idkms/mcx-xml.js';
 import { McxKmsClient, McxKmsError, type KmsFetch, type McxKmsRedirectOptions } from '../../src/idkms/mcx-client.js';
@@ -84,6 +84,8 @@ test('KRRs nest: a second processor narrows the first one\'s list, both signatur
   let deep = canonicalize(first.element);
   for (let i = 0; i < 10; i++) deep = `<KmsRedirectResponse xmlns="${KRR_NS}"><KrrInfo Id="k${i}"><InitiatorUri>a</InitiatorUri><ProcessorUri>p</ProcessorUri><Time>2026-01-01T00:00:00Z</Time>${deep}</KrrInfo></KmsRedirectResponse>`;
   assert.throws(() => parseKrr(deep), (e: unknown) => e instanceof KrrError && /nested deeper/.test(e.message));
+  // any document: nesting is bounded before anything walks it
+  assert.throws(() => parseKrr(`${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}`), (e: unknown) => e instanceof XmlError && /nested deeper than 100/.test(e.message));
 });
 
 // ---- our client, our servers, over HTTPS ----
