@@ -12,7 +12,6 @@ import { PskResponder } from '../modes/psk/index.js';
 import { openKemac } from '../modes/kit/inspect.js';
 import { NO_MINIMUM_POLICY } from '../modes/kit/policy.js';
 import { srtpContexts, type CryptoSessionBundle } from '../session/bundle.js';
-import { MikeyProtocolError } from '../session/errors.js';
 import { ntpToMs, type Clock } from '../session/time.js';
 import type { SrtpProfileName } from '../session/policy.js';
 import { SRTP_PROFILES } from '../crypto/srtp-kdf.js';
@@ -467,7 +466,7 @@ export async function decryptCapture(bytes: Uint8Array, o: DecryptOptions = {}):
       r.status = 'opened';
       r.detail = [got.method, ...notes].join('; ');
     } catch (e) {
-      r.detail = e instanceof MikeyProtocolError ? `MIKEY error ${e.errorNo}: ${e.message}` : (e as Error).message;
+      r.detail = (e as Error).message;
     }
   }
   // SSRC 0 in a message: the responder fills it in (RFC 3830 §6.1.1); the SETUP answer's Transport says which

@@ -13,6 +13,12 @@ import { readCapture, readFrames, writePcap } from '../../src/rtsp/pcap.js';
 import { testPatternPayload } from '../../src/rtsp/source.js';
 import { srtpSample, SAMPLE_SSRC } from './write-srtp-sample.js';
 import { ipv4Frame, udpSegment, CLIENT_IP, SERVER_IP } from './capture.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { PskInitiator } from '../../src/modes/psk/index.js';
+import { PkInitiator } from '../../src/modes/pke/index.js';
+import { uriIdentity } from '../../src/session/identity.js';
+import { srtpContexts, type SrtpContext } from '../../src/session/bundle.js';
+import { SrtpEndpoint } from '../../src/srtp/endpoint.js';
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 
@@ -154,4 +160,51 @@ test('mikey srtp decrypt: the CLI, --json, exit statuses, --help', () => {
   assert.equal(help.status, 0);
   assert.match(help.stdout, /Usage: mikey srtp decrypt IN.pcap OUT.pcap/);
   assert.match(spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' }).stdout, /srtp <subcommand>/);
+});
+
+/** A capture: the MIKEY message on UDP 2269, then 20 SRTP packets keyed by its first crypto session. */
+function keyedCapture(message: Uint8Array, ctx: SrtpContext): Buffer {
+  const recs = [{ time: 1, data: ipv4Frame({ src: CLIENT_IP, dst: SERVER_IP, proto: 17, l4: udpSegment(2269, 2269, message) }) }];
+  const ep = new SrtpEndpoint({ profile: ctx.profile!, keys: [ctx], ssrc: ctx.ssrc, roc: ctx.roc });
+  for (let i = 0; i < 20; i++) {
+    const p = new Uint8Array(12 + 160);
+    const v = new DataView(p.buffer);
+    p[0] = 0x80;
+    v.setUint16(2, i);
+    v.setUint32(4, i * 160);
+    v.setUint32(8, ctx.ssrc);
+    p.set(testPatternPayload(i), 12);
+    recs.push({ time: 2 + i / 50, data: ipv4Frame({ src: CLIENT_IP, dst: SERVER_IP, proto: 17, l4: udpSegment(5000, 5002, ep.protectRtp(p)) }) });
+  }
+  return writePcap(1, recs);
+}
+
+test('MIKEY-PSK on UDP 2269: opened with --psk, refused with a wrong one, asked for without', async () => {
+  const psk = new Uint8Array(16).fill(7);
+  const offer = new PskInitiator({ psk }).createOffer({ sessions: [{ ssrc: 0xabcdef01, profile: 'AES_CM_128_HMAC_SHA1_80' }], keys: [{ mki: Uint8Array.of(9, 9, 9, 9) }] });
+  const cap = keyedCapture(offer.bytes, srtpContexts(offer.bundle)[0]!);
+  const ok = await decryptCapture(cap, { psk });
+  assert.deepEqual(ok.report.messages.map((m) => [m.where, m.status, m.detail]), [['udp 2269', 'opened', 'MIKEY-PSK']]);
+  const s = ok.report.streams[0]!;
+  assert.deepEqual([s.ssrc, s.decrypted, s.failed, s.mkis], ['abcdef01', 20, 0, ['09090909']]);
+  const wrong = await decryptCapture(cap, { psk: new Uint8Array(16).fill(8) });
+  assert.equal(wrong.report.messages[0]!.status, 'failed');
+  assert.match(wrong.report.messages[0]!.detail, /Auth failure \(0\): KEMAC MAC does not verify/);
+  assert.equal(wrong.report.streams[0]!.failures['no-key'], 20);
+  const none = await decryptCapture(cap);
+  assert.deepEqual([none.report.messages[0]!.status, none.report.messages[0]!.detail], ['skipped', 'pre-shared-key message with a protected KEMAC: give --psk']);
+});
+
+test('a public-key message: opened with the responder\'s private key (--key)', async () => {
+  const a = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const b = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const offer = new PkInitiator({ privateKey: a.privateKey, idi: uriIdentity('sip:cam@example.org'), responderKey: b.publicKey }).createOffer({ sessions: [{ ssrc: 0x1234, profile: 'AES_CM_128_HMAC_SHA1_80' }] });
+  const cap = keyedCapture(offer.bytes, srtpContexts(offer.bundle)[0]!);
+  const ok = await decryptCapture(cap, { privateKey: b.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
+  assert.deepEqual(ok.report.messages.map((m) => [m.status, m.detail]), [['opened', 'MIKEY-PK']]);
+  assert.deepEqual([ok.report.streams[0]!.decrypted, ok.report.streams[0]!.failed], [20, 0]);
+  const other = await decryptCapture(cap, { privateKey: a.privateKey });
+  assert.equal(other.report.messages[0]!.status, 'failed');
+  assert.equal(other.report.streams[0]!.decrypted, 0);
+  assert.match((await decryptCapture(cap)).report.messages[0]!.detail, /give --key/);
 });
