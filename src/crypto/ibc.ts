@@ -28,7 +28,7 @@ export {
   type HashToIntegerRangeTrace,
   type SakkeEncapsulation,
   type SakkeKmsKeys,
-  type SakkeParams,
+  type SakkeParameterSet,
   SakkeKmsPublicKey,
   SakkeReceiver,
   hashToIntegerRange,

@@ -18,7 +18,7 @@ import { SakkeLines, finalExpSakke, millerSakke, sakkeCombine } from './pairing/
 
 export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
-export interface SakkeParams {
+export interface SakkeParameterSet {
   /** SAKKE Params value of RFC 6509 §4.3 */
   readonly id: number;
   /** security parameter: SSV bits */
@@ -32,7 +32,7 @@ export interface SakkeParams {
 const hex = (s: string): bigint => BigInt('0x' + s.replace(/\s+/g, ''));
 
 /** RFC 6509 App. A, Parameter Set 1. */
-export const sakkeParamSet1: SakkeParams = {
+export const sakkeParamSet1: SakkeParameterSet = {
   id: 1,
   n: 128,
   curve: new Curve({
@@ -105,31 +105,31 @@ export interface SakkeKmsKeys {
   zS: Uint8Array;
 }
 
-function checkParams(params: SakkeParams): void {
+function checkParams(params: SakkeParameterSet): void {
   if (params.curve.cofactor * params.curve.q !== params.curve.p + 1n) throw new CryptoError('invalid-parameter', 'q does not divide p + 1');
 }
 
-function decodeScalar(params: SakkeParams, z: Uint8Array, name: string): bigint {
+function decodeScalar(params: SakkeParameterSet, z: Uint8Array, name: string): bigint {
   if (!(z instanceof Uint8Array) || z.length === 0 || z.length > params.curve.L) throw new CryptoError('invalid-length', `${name} must be 1..${params.curve.L} octets`);
   const v = bytesToBigInt(z);
   if (v < 2n || v >= params.curve.q) throw new CryptoError('invalid-key', `${name} out of range`);
   return v;
 }
 
-function identifierInt(params: SakkeParams, id: Uint8Array): bigint {
+function identifierInt(params: SakkeParameterSet, id: Uint8Array): bigint {
   if (!(id instanceof Uint8Array) || id.length === 0) throw new CryptoError('invalid-length', 'identifier must not be empty');
   return mod(bytesToBigInt(id), params.curve.q);
 }
 
 /** Decodes Z_S or an RSK: on the curve and of order q. */
-function decodeGroupPoint(params: SakkeParams, bytes: Uint8Array, what: string): Point {
+function decodeGroupPoint(params: SakkeParameterSet, bytes: Uint8Array, what: string): Point {
   const pt = params.curve.decodePoint(bytes);
   if (!params.curve.isInSubgroup(pt)) throw new CryptoError('invalid-point', `${what} is not of order q`);
   return pt;
 }
 
 /** RFC 6508 §6.1: z_T random in [2, q-1], Z_T = [z_T]P. */
-export function sakkeKmsSetup(params: SakkeParams = sakkeParamSet1, random: RandomSource = defaultRandom): SakkeKmsKeys {
+export function sakkeKmsSetup(params: SakkeParameterSet = sakkeParamSet1, random: RandomSource = defaultRandom): SakkeKmsKeys {
   checkParams(params);
   const { curve } = params;
   let z: bigint;
@@ -142,7 +142,7 @@ export function sakkeKmsSetup(params: SakkeParams = sakkeParamSet1, random: Rand
 }
 
 /** Z_T = [z_T]P for a given master secret. */
-export function sakkeKmsKeysFromSecret(params: SakkeParams, z: Uint8Array): SakkeKmsKeys {
+export function sakkeKmsKeysFromSecret(params: SakkeParameterSet, z: Uint8Array): SakkeKmsKeys {
   const zv = decodeScalar(params, z, 'z');
   const Z = params.curve.mulBase(zv);
   if (Z === null) throw new CryptoError('invalid-key', 'z is a multiple of q');
@@ -150,7 +150,7 @@ export function sakkeKmsKeysFromSecret(params: SakkeParams, z: Uint8Array): Sakk
 }
 
 /** RFC 6508 §6.1.1: RSK K_(a,T) = [(a + z_T)^-1]P. */
-export function sakkeMakeRsk(params: SakkeParams, z: Uint8Array, id: Uint8Array, random: RandomSource = defaultRandom): Uint8Array {
+export function sakkeMakeRsk(params: SakkeParameterSet, z: Uint8Array, id: Uint8Array, random: RandomSource = defaultRandom): Uint8Array {
   const { curve } = params;
   const zv = decodeScalar(params, z, 'z');
   const a = identifierInt(params, id);
@@ -162,10 +162,10 @@ export function sakkeMakeRsk(params: SakkeParams, z: Uint8Array, id: Uint8Array,
 
 // ---- cached per-KMS public data ----
 
-const baseLines = new WeakMap<SakkeParams, SakkeLines>();
-const gTables = new WeakMap<SakkeParams, PfpFixedBase>();
+const baseLines = new WeakMap<SakkeParameterSet, SakkeLines>();
+const gTables = new WeakMap<SakkeParameterSet, PfpFixedBase>();
 
-function linesOfP(params: SakkeParams): SakkeLines {
+function linesOfP(params: SakkeParameterSet): SakkeLines {
   let l = baseLines.get(params);
   if (!l) {
     l = new SakkeLines(params.curve, params.curve.P);
@@ -174,7 +174,7 @@ function linesOfP(params: SakkeParams): SakkeLines {
   return l;
 }
 
-function gTable(params: SakkeParams): PfpFixedBase {
+function gTable(params: SakkeParameterSet): PfpFixedBase {
   let t = gTables.get(params);
   if (!t) {
     // g in PF_p is represented by g, i.e. the coset of 1 + i*g (RFC 6508 §2.1)
@@ -197,7 +197,7 @@ export class SakkeKmsPublicKey {
   private lines: SakkeLines | undefined;
   private readonly identities = new Map<bigint, Point>();
   constructor(
-    readonly params: SakkeParams,
+    readonly params: SakkeParameterSet,
     zS: Uint8Array,
     opts: { tables?: boolean } = {},
   ) {
@@ -243,10 +243,10 @@ export class SakkeKmsPublicKey {
   }
 }
 
-const recentKms = new WeakMap<SakkeParams, Map<string, SakkeKmsPublicKey>>();
+const recentKms = new WeakMap<SakkeParameterSet, Map<string, SakkeKmsPublicKey>>();
 
 /** The precomputation of a KMS Public Key given as bytes is kept for the last few keys. */
-function kmsPublic(params: SakkeParams, zS: Uint8Array | SakkeKmsPublicKey): SakkeKmsPublicKey {
+function kmsPublic(params: SakkeParameterSet, zS: Uint8Array | SakkeKmsPublicKey): SakkeKmsPublicKey {
   if (zS instanceof SakkeKmsPublicKey) {
     if (zS.params !== params) throw new CryptoError('invalid-parameter', 'KMS public key of another parameter set');
     return zS;
@@ -271,7 +271,7 @@ function kmsPublic(params: SakkeParams, zS: Uint8Array | SakkeKmsPublicKey): Sak
  * RFC 6508 §6.1.2: < [a]P + Z, K_(a,T) > = g, with K of order q. Computed as
  * <P,K>^a * <Z,K> (bilinearity) from the cached Miller lines of P and of Z_S.
  */
-export function sakkeValidateRsk(params: SakkeParams, zS: Uint8Array | SakkeKmsPublicKey, id: Uint8Array, rsk: Uint8Array): boolean {
+export function sakkeValidateRsk(params: SakkeParameterSet, zS: Uint8Array | SakkeKmsPublicKey, id: Uint8Array, rsk: Uint8Array): boolean {
   const kms = kmsPublic(params, zS);
   const a = identifierInt(params, id);
   let K: Point;
@@ -312,16 +312,16 @@ export interface SakkeEncapsulation {
 }
 
 /** Encapsulated Data length: 2L + n/8 + 1 (RFC 6508 §4, with n in bits). */
-export function sakkeEncapsulatedDataLength(params: SakkeParams = sakkeParamSet1): number {
+export function sakkeEncapsulatedDataLength(params: SakkeParameterSet = sakkeParamSet1): number {
   return 2 * params.curve.L + params.n / 8 + 1;
 }
 
 /** g^r in PF_p as its F_p representative (RFC 6508 §6.2.1 step 4a). */
-export function sakkeGPowR(params: SakkeParams, r: bigint): bigint {
+export function sakkeGPowR(params: SakkeParameterSet, r: bigint): bigint {
   return pfpRepresentative(gTable(params).pow(r), params.curve.p);
 }
 
-function maskOf(params: SakkeParams, gr: bigint): Uint8Array {
+function maskOf(params: SakkeParameterSet, gr: bigint): Uint8Array {
   const n = BigInt(params.n);
   const m = hashToIntegerRange(bigIntToBytes(gr, params.curve.L), 1n << n, params.hash);
   return bigIntToBytes(m, params.n / 8);
@@ -329,7 +329,7 @@ function maskOf(params: SakkeParams, gr: bigint): Uint8Array {
 
 /** RFC 6508 §6.2.1 (Sender). */
 export function sakkeEncapsulate(
-  params: SakkeParams,
+  params: SakkeParameterSet,
   zS: Uint8Array | SakkeKmsPublicKey,
   id: Uint8Array,
   opts: { ssv?: Uint8Array; random?: RandomSource } = {},
@@ -364,7 +364,7 @@ export class SakkeReceiver {
   private readonly lines: SakkeLines;
 
   constructor(
-    readonly params: SakkeParams,
+    readonly params: SakkeParameterSet,
     zS: Uint8Array | SakkeKmsPublicKey,
     id: Uint8Array,
     rsk: Uint8Array,
@@ -388,7 +388,7 @@ export class SakkeReceiver {
 }
 
 function decapsulateWith(
-  params: SakkeParams,
+  params: SakkeParameterSet,
   kms: SakkeKmsPublicKey,
   b: bigint,
   id: Uint8Array,
@@ -430,7 +430,7 @@ function decapsulateWith(
  * receipt; to decapsulate repeatedly, build a SakkeReceiver once instead.
  */
 export function sakkeDecapsulate(
-  params: SakkeParams,
+  params: SakkeParameterSet,
   zS: Uint8Array | SakkeKmsPublicKey,
   id: Uint8Array,
   rsk: Uint8Array,
@@ -442,7 +442,7 @@ export function sakkeDecapsulate(
 }
 
 /** <R, Q> of RFC 6508 §3.2, both points on E(F_p)[q], as the F_p representative. */
-export function sakkePair(params: SakkeParams, R: Uint8Array, Q: Uint8Array): bigint {
+export function sakkePair(params: SakkeParameterSet, R: Uint8Array, Q: Uint8Array): bigint {
   const a = decodeGroupPoint(params, R, 'R');
   const b = decodeGroupPoint(params, Q, 'Q');
   return finalExpSakke(params.curve, millerSakke(params.curve, a, b));

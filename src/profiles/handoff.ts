@@ -1,8 +1,10 @@
 // Hand-off adapters: from a crypto session bundle (srtpContexts, RFC 3830 §4.1.3) to what SRTP
 // stacks take: libsrtp profile names and key material, GStreamer `application/x-srtp` caps,
 // a werift-rtp SrtpSession, and our own SrtpEndpoint. Re-keying by MKI keeps several master
-// keys of one SSRC live at once (RFC 3711 §8.1).
-import { RtpPacket, SrtpSession, SrtcpSession, ProtectionProfileAes128CmHmacSha1_80, ProtectionProfileAeadAes128Gcm } from 'werift-rtp';
+// keys of one SSRC live at once (RFC 3711 §8.1). werift-rtp is an optional peer dependency, loaded
+// by the werift adapters only when one is used.
+import { createRequire } from 'node:module';
+import { MissingPackageError, isMissing } from '../optional.js';
 import { SRTP_PROFILES, type SrtpProfileName } from '../crypto/srtp-kdf.js';
 import { srtpContexts, type CryptoSessionBundle, type SrtpContext } from '../session/bundle.js';
 import { SrtpEndpoint, rtpHeaderLength } from '../srtp/endpoint.js';
@@ -162,10 +164,39 @@ export function addRekey(endpoints: ReadonlyMap<number, SrtpEndpoint>, bundle: C
 
 // ---- werift-rtp ----------------------------------------------------------------------------
 
+// werift names its profiles by their DTLS-SRTP protection profile numbers (RFC 5764 §4.1.2, RFC 7714 §14.2)
 const WERIFT: Partial<Record<SrtpProfileName, number>> = {
-  AES_CM_128_HMAC_SHA1_80: ProtectionProfileAes128CmHmacSha1_80,
-  AEAD_AES_128_GCM: ProtectionProfileAeadAes128Gcm,
+  AES_CM_128_HMAC_SHA1_80: 0x0001,
+  AEAD_AES_128_GCM: 0x0007,
 };
+
+/** werift-rtp's SrtpSession, as used here (its types stay out of ours: werift is optional). */
+export interface WeriftSrtpSession {
+  encrypt(payload: Buffer, header: object): Buffer;
+  decrypt(packet: Buffer): Buffer;
+  localContext: object;
+  remoteContext: object;
+}
+
+/** werift-rtp's SrtcpSession, as used here. */
+export interface WeriftSrtcpSession {
+  encrypt(packet: Buffer): Buffer;
+  decrypt(packet: Buffer): Buffer;
+}
+
+type Werift = typeof import('werift-rtp');
+let loaded: Werift | undefined;
+/** werift-rtp, loaded on first use (synchronously: the package is CommonJS), or a MissingPackageError naming it. */
+function werift(): Werift {
+  if (loaded) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('werift-rtp') as Werift;
+  } catch (e) {
+    if (isMissing(e, 'werift-rtp')) throw new MissingPackageError('werift-rtp', 'The werift-rtp SRTP hand-off');
+    throw e;
+  }
+  return loaded;
+}
 
 /** werift-rtp's profile number for a context, or undefined when werift has no such profile. */
 export function weriftProfile(c: SrtpContext): number | undefined {
@@ -177,7 +208,7 @@ export function weriftProfile(c: SrtpContext): number | undefined {
  * `remote` unprotects what we receive. werift knows AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM,
  * starts every ROC at 0 and knows no MKI: `WeriftSrtp` below adds the MKI and the ROC.
  */
-export function weriftSessions(local: SrtpContext, remote: SrtpContext): { srtp: SrtpSession; srtcp: SrtcpSession } {
+export function weriftSessions(local: SrtpContext, remote: SrtpContext): { srtp: WeriftSrtpSession; srtcp: WeriftSrtcpSession } {
   const profile = weriftProfile(local);
   if (profile === undefined || weriftProfile(remote) !== profile) throw new TypeError(`werift-rtp has no SRTP profile ${local.profile ?? '(unnamed)'}${remote.profile !== local.profile ? ` / ${remote.profile}` : ''}`);
   if (local.kdr || remote.kdr) throw new TypeError('werift-rtp derives session keys once (key derivation rate 0)');
@@ -185,7 +216,8 @@ export function weriftSessions(local: SrtpContext, remote: SrtpContext): { srtp:
     localMasterKey: Buffer.from(local.masterKey), localMasterSalt: Buffer.from(local.masterSalt),
     remoteMasterKey: Buffer.from(remote.masterKey), remoteMasterSalt: Buffer.from(remote.masterSalt),
   };
-  return { srtp: new SrtpSession({ keys, profile }), srtcp: new SrtcpSession({ keys, profile }) };
+  const w = werift();
+  return { srtp: new w.SrtpSession({ keys, profile: profile as 1 | 7 }), srtcp: new w.SrtcpSession({ keys, profile: profile as 1 | 7 }) };
 }
 
 interface RocState { ssrc: number; rolloverCounter: number; lastSequenceNumber: number; rolloverHasProcessed?: boolean }
@@ -196,8 +228,8 @@ interface RocState { ssrc: number; rolloverCounter: number; lastSequenceNumber: 
  * AEAD tag; not authenticated) and the initial ROC of the crypto session.
  */
 export class WeriftSrtp {
-  readonly srtp: SrtpSession;
-  readonly srtcp: SrtcpSession;
+  readonly srtp: WeriftSrtpSession;
+  readonly srtcp: WeriftSrtcpSession;
   private readonly tagLen: number;
 
   constructor(private readonly local: SrtpContext, private readonly remote: SrtpContext) {
@@ -231,7 +263,7 @@ export class WeriftSrtp {
 
   protectRtp(packet: Uint8Array): Uint8Array {
     rtpHeaderLength(packet);
-    const rtp = RtpPacket.deSerialize(Buffer.from(packet));
+    const rtp = werift().RtpPacket.deSerialize(Buffer.from(packet));
     return this.withMki(this.srtp.encrypt(rtp.payload, rtp.header), this.local.mki, this.tagLen);
   }
 

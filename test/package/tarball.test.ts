@@ -1,7 +1,7 @@
 // The package as published: `npm pack`, then a fresh strict TypeScript consumer (skipLibCheck off)
 // type-checks and runs against the tarball, offline: the tarball is unpacked into the consumer's
 // node_modules beside the project's installed dependencies, without the optional peers (pg,
-// better-sqlite3) and without any dev-only types. What the tarball holds is checked too.
+// better-sqlite3, werift-rtp) and without any dev-only types. What the tarball holds is checked too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -74,7 +74,7 @@ test('a fresh strict TypeScript consumer type-checks and runs against the tarbal
     compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: false, outDir: 'out', types: ['node'], preserveSymlinks: true },
     include: ['main.ts'],
   }));
-  writeFileSync(join(consumer, 'main.ts'), `import { decodeMessage, encodeMessage, PskInitiator, PskResponder, openStore, MissingPackageError, PayloadType } from 'mikey';
+  writeFileSync(join(consumer, 'main.ts'), `import { decodeMessage, encodeMessage, PskInitiator, PskResponder, openStore, MissingPackageError, PayloadType, srtpContexts, WeriftSrtp } from 'mikey';
 const psk = new Uint8Array(16).fill(7);
 const offer = new PskInitiator({ psk }).createOffer({ sessions: [{ ssrc: 1 }] });
 const msg = decodeMessage(offer.bytes);
@@ -90,10 +90,23 @@ try {
   if (!(e instanceof MissingPackageError) || e.packageName !== 'better-sqlite3') throw e;
   console.log(e.message);
 }
+const [context] = srtpContexts(accepted.bundle);
+if (!context) throw new Error('no SRTP context');
+try {
+  new WeriftSrtp(context, context);
+  throw new Error('werift-rtp is not installed here');
+} catch (e) {
+  if (!(e instanceof MissingPackageError) || e.packageName !== 'werift-rtp') throw e;
+  console.log(e.message);
+}
+// a subpath entry point
+const { decodeKeyDataChain } = await import('mikey/wire');
+if (typeof decodeKeyDataChain !== 'function') throw new Error('mikey/wire');
 `);
   const tsc = spawnSync(process.execPath, [join(installed, 'typescript', 'bin', 'tsc'), '-p', consumer], { cwd: consumer, encoding: 'utf8' });
   assert.equal(tsc.status, 0, `tsc: ${tsc.stdout}${tsc.stderr}`);
   const r = spawnSync(process.execPath, ['--preserve-symlinks', join(consumer, 'out', 'main.js')], { cwd: consumer, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, "A SQLite store needs the package 'better-sqlite3', which is not installed: npm install better-sqlite3\n");
+  assert.equal(r.stdout, "A SQLite store needs the package 'better-sqlite3', which is not installed: npm install better-sqlite3\n"
+    + "The werift-rtp SRTP hand-off needs the package 'werift-rtp', which is not installed: npm install werift-rtp\n");
 });
