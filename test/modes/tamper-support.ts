@@ -5,8 +5,10 @@
 // MAC, ...) or Unsupported message type (RFC 4738 §3.5: "cannot correctly parse"); a bit in
 // a field the MAC or signature covers gets Auth failure.
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessageWithSpans, ErrorNo, MikeyDecodeError, MikeyErrorMessage, MikeyProtocolError, PayloadType, TsType, ntpToMs } from '../../src/index.js';
-import type { Message, Payload } from '../../src/index.js';
+import { decodeMessage, encodeMessageWithSpans, ErrorNo, MikeyDecodeError, PayloadType, TsType } from '../../src/wire/index.js';
+import type { Message, Payload } from '../../src/wire/index.js';
+import { MikeyErrorMessage, MikeyProtocolError } from '../../src/session/errors.js';
+import { ntpToMs } from '../../src/session/time.js';
 
 /** What the field a bit lies in is, for the processing order. */
 export type FieldKind =
