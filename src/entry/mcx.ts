@@ -11,3 +11,7 @@ export {
   type McxKmsClientOptions, type McxUserKeys, type KmsFetch, type HttpReply,
 } from '../idkms/mcx-client.js';
 export { mcxKmsHandler, type McxKmsHandlerOptions, type RequestHandler } from '../idkms/mcx-server.js';
+export {
+  KRR_NS, KRR_CONTENT_TYPE, KrrError, buildKrr, parseKrr, readKrr, verifyKrr, krrChain, type KrrDoc, type KrrInfoDoc,
+} from '../idkms/mcx-krr.js';
+export { McxKmsCertCache, certificateUnusable, type McxKmsCertCacheOptions } from '../idkms/mcx-cert-cache.js';

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import {
   PskInitiator, PskResponder, PkInitiator, PkResponder, DhInitiator, DhResponder, DhHmacInitiator, DhHmacResponder,
   RsaRInitiator, RsaRResponder, SakkeInitiator, SakkeResponder, IbakeInitiator, IbakeResponder, MikeyProtocolError,
-  SakkeKmsPublicKey, eccsiKmsSetup, eccsiMakeSskPvt, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1, telUriIdentifier,
-  uriIdentity, type SakkeKmsPublicKeys, type SakkeUserKeys,
+  telUriIdentifier, uriIdentity, type SakkeKmsPublicKeys, type SakkeUserKeys,
 } from '../../src/index.js';
+import { SakkeKmsPublicKey, eccsiKmsSetup, eccsiMakeSskPvt, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from '../../src/entry/crypto.js';
 import { world, getTicket, ALICE, BOB, SUPPORT } from './ticket-fixture.js';
 import { identity } from '../../src/kms/memory.js';
 import { testKms, alice as ibAlice, bob as ibBob, T0 as IB_T0, clockAt } from './ibake-support.js';
