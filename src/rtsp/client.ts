@@ -68,7 +68,7 @@ export interface ClientStream {
   rekeys: number;
   udp?: { rtp: UdpSocket; rtcp: UdpSocket; port: number };
   /** Receiving the server's multicast group (keys by GET_PARAMETER). */
-  multicast?: { group: string; port: number; ttl?: number; held: Uint8Array[]; fetching?: Promise<unknown>; lastFetch: number; fetches: number };
+  multicast?: { group: string; port: number; ttl?: number; held: Uint8Array[]; fetching?: Promise<unknown>; lastFetch: number; fetches: number; stale?: boolean };
 }
 
 /** Multicast packets held while the key their MKI names is fetched, at most. */
@@ -232,11 +232,13 @@ export class RtspClient {
     const mc = st.multicast;
     if (mc && st.receiver.unknownMki(raw)) {
       // ONVIF: the group was re-keyed; GET_PARAMETER gives the current key (held packets wait for it)
-      if (!mc.fetching && Date.now() - mc.lastFetch >= 250) {
+      // a fetch that brought no new key is not repeated for 250 ms (a sender under a key nobody gave)
+      if (!mc.fetching && (!mc.stale || Date.now() - mc.lastFetch >= 250)) {
         mc.lastFetch = Date.now();
         mc.fetches++;
         mc.fetching = this.currentKey(st.index)
-          .catch((e: Error) => this.notes.push(`multicast key fetch: ${e.message}`))
+          .then((k) => { mc.stale = !k.added; })
+          .catch((e: Error) => { mc.stale = true; this.notes.push(`multicast key fetch: ${e.message}`); })
           .finally(() => {
             mc.fetching = undefined;
             for (const p of mc.held.splice(0)) this.rtpPacket(st, p);
