@@ -222,6 +222,10 @@ test('tampering, message by message, gives the right Error code', async () => {
     assert.equal(await code(1, flipIn(22, at)), ErrorNo.AuthFailure);
     assert.equal(await code(2, flipIn(22, at)), ErrorNo.AuthFailure);
   }
+  // the V flag of I_MESSAGE_1 / I_MESSAGE_2 cleared: both verification messages are mandatory (§4.2.2.1, §4.2.2.5)
+  const clearV = (b: Uint8Array) => { const x = Uint8Array.from(b); x[3]! &= 0x7f; return x; };
+  assert.equal(await code(0, clearV), ErrorNo.AuthFailure);
+  assert.equal(await code(2, clearV), ErrorNo.AuthFailure);
   // V of R_MESSAGE_2
   assert.equal(await code(3, flipIn(9, 5)), ErrorNo.AuthFailure);
   // T of R_MESSAGE_1 / R_MESSAGE_2 not echoed

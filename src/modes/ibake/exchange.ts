@@ -449,6 +449,8 @@ export class IbakeResponder {
 
   private async first(msg: DecodedMessage): Promise<IbakeReceived> {
     checkLayout(msg, [one(PayloadType.T), one(PayloadType.Rand), one(PayloadType.Idr), one(PayloadType.Idr), any(PayloadType.Sp), one(PayloadType.Ibake), opt(PayloadType.Esk)], 'I_MESSAGE_1');
+    // §4.2.2.1: R_MESSAGE_1 is mandatory, so the initiator sets V
+    if (!msg.header.v) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'I_MESSAGE_1 with V = 0');
     const t = payloadOf(msg, PayloadType.T)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     prfOf(msg.header.prfFunc);
@@ -509,6 +511,8 @@ export class IbakeResponder {
 
   private async second(msg: DecodedMessage, authenticated: (a: { macAlg: MacAlg; authKey: Uint8Array }) => void): Promise<IbakeReceived> {
     checkLayout(msg, [one(PayloadType.T), one(PayloadType.Rand), one(PayloadType.Idr), one(PayloadType.Idr), one(PayloadType.Ibake), opt(PayloadType.Esk)], 'I_MESSAGE_2');
+    // §4.2.2.5: R_MESSAGE_2 is mandatory, so the initiator sets V (the header comparison below masks it)
+    if (!msg.header.v) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'I_MESSAGE_2 with V = 0');
     const { idi, idr } = clearIds(msg);
     const peerId = peerKey(idi!);
     const list = this.pending.of(peerId, this.ep.clock.now()).filter((c) => c.hdr.csbId === msg.header.csbId);
