@@ -515,3 +515,22 @@ test('the demo: a PCK over a UDP socket pair on 127.0.0.1, both ends with the sa
   assert.equal(keysOf(r.a), keysOf(r.b));
   assert.equal(r.a.sessions.length, 2);
 });
+
+test('ECCSI malleability through the MCX profile: a PCK replayed with s -> q-s still verifies, and is refused as a replay', async () => {
+  const q = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n; // P-256 order (RFC 6507 §5.1)
+  const pck = alice.sendPck({ to: BOB });
+  const receiver = node(BOB);
+  const first = await receiver.receive(pck.bytes, { initiator: ALICE });
+  // SIGN payload last: ECCSI signature = r (32) || s (32) || PVT (65) (RFC 6507 §3.3)
+  const copy = Uint8Array.from(pck.bytes);
+  const sig = copy.subarray(copy.length - 129);
+  const s = BigInt('0x' + toHex(sig.subarray(32, 64)));
+  sig.set(hex((q - s).toString(16).padStart(64, '0')), 32);
+  assert.notEqual(toHex(copy), toHex(pck.bytes));
+  // a receiver that has not seen the original takes the altered copy: (r, q-s) verifies ...
+  const fresh = await node(BOB).receive(copy, { initiator: ALICE });
+  assert.equal(keysOf(fresh.bundle), keysOf(first.bundle));
+  // ... so only the replay key stops it at the receiver that has
+  await rejects(receiver.receive(copy, { initiator: ALICE }), ErrorNo.InvalidTs);
+  await rejects(receiver.receive(pck.bytes, { initiator: ALICE }), ErrorNo.InvalidTs);
+});
