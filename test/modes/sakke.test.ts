@@ -11,6 +11,7 @@ import { PskInitiator } from '../../src/modes/psk/index.js';
 import { eccsiKmsSetup, eccsiMakeSskPvt, eccsiVerify } from '../../src/crypto/eccsi.js';
 import { SakkeKmsPublicKey, sakkeDecapsulate, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from '../../src/crypto/sakke.js';
 import { decodeMessage } from '../../src/wire/decode.js';
+import { encodeMessage } from '../../src/wire/encode.js';
 import { DataType, ErrorNo, IdRole, PayloadType, SakkeIdScheme, SignType } from '../../src/wire/registry.js';
 import { MikeyProtocolError } from '../../src/session/errors.js';
 import { srtpContexts, type CryptoSessionBundle } from '../../src/session/bundle.js';
@@ -224,4 +225,28 @@ test('ECCSI malleability: a replay with s -> q-s still verifies, and is refused 
   assert.equal(eccsiVerify(ekms.kpak, telUriIdentifier(ALICE, '2027-01'), copy.subarray(0, copy.length - 129), sig), true, '(r, q-s) verifies');
   await rejects(res.receive(copy), ErrorNo.InvalidTs);
   await rejects(res.receive(offer.bytes), ErrorNo.InvalidTs);
+});
+
+test('CSB ID reuse by another signer: the responder keeps no CSB state, so mallory\'s message with alice\'s CSB ID is keyed and attributed to mallory only', async () => {
+  const MALLORY = 'tel:+447700900999';
+  const malloryKeys = MONTHS.map((m) => issue(MALLORY, m));
+  const res = responder();
+  const fromAlice = initiator().createOffer({ to: BOB, sessions: SESSIONS });
+  const csbId = decodeMessage(fromAlice.bytes).header.csbId;
+  const a = await res.receive(fromAlice.bytes);
+  const m = new SakkeInitiator({ uri: MALLORY, kms: KMS, keys: malloryKeys, kmsUri: 'kms.example.org', clock: clockAt(T0) });
+  const fromMallory = m.createOffer({ to: BOB, sessions: SESSIONS, csbId });
+  const got = await res.receive(fromMallory.bytes);
+  assert.equal(got.initiator.uri, MALLORY);
+  assert.equal(got.bundle.csbId, csbId);
+  assert.notEqual(keysOf(got.bundle), keysOf(a.bundle));
+  // alice's keys are what they were; her own message is now a replay, not a re-key
+  assert.equal(a.initiator.uri, ALICE);
+  assert.equal(keysOf(a.bundle), keysOf(fromAlice.bundle));
+  await rejects(res.receive(fromAlice.bytes), ErrorNo.InvalidTs);
+  // mallory cannot sign as alice: her message with IDRi rewritten to alice does not verify
+  const forged = decodeMessage(fromMallory.bytes);
+  const idri = forged.payloads.find((p) => p.type === PayloadType.Idr && p.role === IdRole.IDRi)!;
+  Object.assign(idri, { data: new TextEncoder().encode(ALICE) });
+  await rejects(res.receive(encodeMessage(forged)), ErrorNo.AuthFailure);
 });
