@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage } from '../../src/wire/decode.js';
-import { DataType, IdRole, PayloadType } from '../../src/wire/registry.js';
+import { DataType, ErrorNo, IdRole, PayloadType } from '../../src/wire/registry.js';
 import { identity } from '../../src/kms/memory.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
@@ -297,4 +297,29 @@ test('Empty CS ID map in the transfer (RFC 4563 §5): crypto sessions 1..#CS und
   const got = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
   const s = xfer.receive(got.response!);
   assert.deepEqual(keysOf(s.bundle), keysOf(got.session.bundle));
+});
+
+test('CSB takeover attempt: carol reuses the CSB ID of alice\'s exchange; her update fails the MAC of alice\'s CSB, her own TRANSFER_INIT is a separate CSB attributed to her', async () => {
+  const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS, dir: { rules: [{ initiator: '*', responder: '*', maxValiditySec: 86_400, forking: 'allow', reuse: true, initiatorKeys: true, responderKeys: true, maxKeys: 4 }] } });
+  const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { L: true } });
+  const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1, profiles: ['AES_CM_128_HMAC_SHA1_80'] }] });
+  const got = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
+  const aliceCsb = got.session;
+  const before = keysOf(aliceCsb.bundle);
+  assert.equal(aliceCsb.peer && new TextDecoder().decode(aliceCsb.peer.data), ALICE);
+  // carol, a user of the same KMS with a ticket of her own, keys an update of alice's CSB ID with her keys
+  const carol = new TicketInitiator({ identity: identity(CAROL), kms: identity(KMS), psk: key(4), clock: { now: () => w.now.t }, ...SHORT_TAGS });
+  const { grant: cg } = await getTicket(w, { responders: [identity(BOB)], flags: { L: true } }, carol);
+  const cx = carol.createTransfer(cg, { sessions: [{ ssrc: 1, profiles: ['AES_CM_128_HMAC_SHA1_80'] }], csbId: aliceCsb.csbId });
+  const carolCsb = await w.bob.receiveTransfer(cx.bytes, w.resolve);
+  const carolSide = cx.receive(carolCsb.response!);
+  const update = carolSide.createUpdate({ keys: [{ length: 16 }] });
+  assert.equal(decodeMessage(update.bytes).header.csbId, aliceCsb.csbId);
+  // routed to alice's CSB by its CSB ID, carol's update does not verify there
+  await rejects(aliceCsb.receiveUpdate(update.bytes), ErrorNo.AuthFailure);
+  assert.deepEqual(keysOf(aliceCsb.bundle), before, 'alice\'s CSB keeps its keys');
+  // carol's own TRANSFER_INIT gave a separate CSB, attributed to carol, with other keys
+  assert.notEqual(carolCsb.session, aliceCsb);
+  assert.equal(carolCsb.session.peer && new TextDecoder().decode(carolCsb.session.peer.data), CAROL);
+  assert.notDeepEqual(keysOf(carolCsb.session.bundle), before);
 });
