@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decryptCapture } from '../../src/rtsp/decrypt.js';
@@ -72,12 +73,25 @@ test('a dumpcap capture on lo of our client and server: decrypted, tshark reads 
   const dir = mkdtempSync(join(tmpdir(), 'mikey-dumpcap-'));
   const file = join(dir, 'lo.pcapng');
   // only this server's RTSP and the UDP of this host (other tests' traffic is not judged)
+  // dumpcap writes each packet as it takes it: the capture is live once a sentinel datagram has
+  // grown the file ("Capturing on" comes before the filter is attached)
+  const sentinel = createSocket('udp4');
+  await new Promise<void>((r) => sentinel.bind(0, '127.0.0.1', () => r()));
+  const sentinelPort = sentinel.address().port;
   const dump = spawn('dumpcap', ['-q', '-i', 'lo', '-f', `tcp port ${server.port} or (udp and not port 53)`, '-w', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   dump.stderr.on('data', (d) => { err += d; });
+  const size = () => { try { return statSync(file).size; } catch { return 0; } };
   try {
     const started = await new Promise<boolean>((resolve) => {
-      const i = setInterval(() => { if (/Capturing on/.test(err)) { clearInterval(i); resolve(true); } }, 20);
+      let empty = -1;
+      const i = setInterval(() => {
+        if (!/Capturing on/.test(err)) return;
+        if (empty < 0) empty = size();
+        else if (size() > empty) { clearInterval(i); resolve(true); return; }
+        // not RTP (version 0): the decryption report does not take it for a stream
+        sentinel.send(Uint8Array.of(0, 0, 0, 0), sentinelPort, '127.0.0.1');
+      }, 20);
       dump.once('exit', () => { clearInterval(i); resolve(false); });
     });
     if (!started) {
@@ -118,6 +132,7 @@ test('a dumpcap capture on lo of our client and server: decrypted, tshark reads 
     assert.equal(mine.length, s.decrypted);
     for (const [ts, payload] of mine) assert.deepEqual(payload, Buffer.from(testPatternPayload(ts / 160)));
   } finally {
+    sentinel.close();
     if (dump.exitCode === null) dump.kill('SIGKILL');
     await server.close();
     await source.close();
