@@ -80,6 +80,8 @@ export function readInputs(arg: string | undefined): Inputs {
   } catch (e) {
     // one word with a path separator or a file extension, and not a message: a file that is not there
     if (e instanceof InputError && /^[^\s=]*[/\\.][^\s]*$/.test(arg) && !/^[A-Za-z0-9+/]+={0,2}$/.test(arg)) throw new InputError(`${arg}: no such file`);
+    // one word that is not a message either: it may have been meant as a file name
+    if (e instanceof InputError && /^\S+$/.test(arg)) throw new InputError(`${arg}: no such file, and not a message (${e.message})`);
     throw e;
   }
 }

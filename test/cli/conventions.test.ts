@@ -49,6 +49,7 @@ test('exit statuses: 0 success, 1 bad data, 2 usage, the same in every command',
     [['decode', join(dir, 'nothing-here.bin')], 1, /^mikey decode: \S+nothing-here\.bin: no such file\n$/],
     [['decode', dir], 1, /^mikey decode: \S+: is a directory, not a file\n$/],
     [['decode', '--key', join(dir, 'no.pem'), hex], 1, /no\.pem: no such file/],
+    [['decode', 'nosuchfile'], 1, /^mikey decode: nosuchfile: no such file, and not a message \(base64: not valid base64\)\n$/],
     [['kms', 'user', 'list', '--db', join(dir, 'typo.db')], 1, /no store at \S+typo\.db: run 'mikey kms init/],
   ];
   for (const [args, status, stderr] of table) {
