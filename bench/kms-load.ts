@@ -13,8 +13,8 @@
 // The earlier build: MIKEY_BENCH_BASE=DIR (a checkout with dist/ built and node_modules), else
 // it is made once in $TMPDIR/mikey-bench-base-<rev> (git archive, node_modules linked, tsc).
 // MIKEY_LONG=1: longer batches and more rounds. MIKEY_BENCH_KMS=sqlite or =postgres: that store only.
-import { execFileSync, execSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,7 +27,7 @@ import { decodeMessage } from '../src/wire/decode.js';
 import { PayloadType } from '../src/wire/registry.js';
 import type { Payload } from '../src/wire/types.js';
 import { compare, record, type BenchSection, type RowResult, type Side } from './harness.js';
-import { repoRoot } from './report.js';
+import { earlierBuild, repoRoot } from './report.js';
 import type { LoadJob, LoadResult } from './kms-loadgen.js';
 import { ALICE, BOB, KMS_ID, MASTER_HEX, psk, startPg } from '../test/kms/harness.js';
 
@@ -37,20 +37,8 @@ const ROUNDS = LONG ? 11 : 7;
 const BATCH_MS = LONG ? 1500 : 400;
 const ONLY = process.env['MIKEY_BENCH_KMS'] ?? '';
 
-/** The earlier commit's build: given, or made once (about a minute of tsc). */
-function baseRoot(): string {
-  const given = process.env['MIKEY_BENCH_BASE'];
-  if (given) return given;
-  const dir = join(tmpdir(), `mikey-bench-base-${BASE_REV}`);
-  if (existsSync(join(dir, 'dist', 'src', 'cli', 'main.js'))) return dir;
-  const root = repoRoot();
-  console.log(`building ${BASE_REV} in ${dir} (once)`);
-  mkdirSync(dir, { recursive: true });
-  execSync(`git -C '${root}' archive ${BASE_REV} | tar -x -C '${dir}'`);
-  if (!existsSync(join(dir, 'node_modules'))) symlinkSync(realpathSync(join(root, 'node_modules')), join(dir, 'node_modules'));
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
-  return dir;
-}
+/** The earlier commit's build: given, or made once. */
+const baseRoot = (): string => earlierBuild(BASE_REV, process.env['MIKEY_BENCH_BASE'], join('src', 'cli', 'main.js'));
 
 /** Provision a store with the build at `root` (its own schema and sealing). */
 async function provisionWith(root: string, location: string): Promise<void> {

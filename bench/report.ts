@@ -2,9 +2,9 @@
 // chart of the ratios (one bar per row, its 25th-75th percentile, its goal), and the table of
 // README.md's "Performance" section between its markers. A run of some sections replaces
 // those sections' rows and keeps the others', so the files always hold the latest of each.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { execFileSync, execSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, realpathSync, symlinkSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RowResult } from './harness.js';
@@ -36,6 +36,24 @@ export function repoRoot(): string {
     if (up === dir) throw new Error('cannot find the repository root');
     dir = up;
   }
+}
+
+/**
+ * The build of an earlier commit to bench beside this one: `given` (a prepared checkout), or
+ * made once in the temporary folder (git archive + tsc, about a minute); `probe` is a file of
+ * its dist that says the build is there.
+ */
+export function earlierBuild(rev: string, given: string | undefined, probe: string): string {
+  if (given) return given;
+  const dir = join(tmpdir(), `mikey-bench-base-${rev}`);
+  if (existsSync(join(dir, 'dist', probe))) return dir;
+  const root = repoRoot();
+  console.log(`building ${rev} in ${dir} (once)`);
+  mkdirSync(dir, { recursive: true });
+  execSync(`git -C '${root}' archive ${rev} | tar -x -C '${dir}'`);
+  if (!existsSync(join(dir, 'node_modules'))) symlinkSync(realpathSync(join(root, 'node_modules')), join(dir, 'node_modules'));
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
+  return dir;
 }
 
 export const resultsDir = (): string => join(repoRoot(), 'bench', 'results');

@@ -10,16 +10,13 @@
 // Every row counts CPU time (ours: the process's, GC threads included; GStreamer: its driver's,
 // one thread): on a machine shared with other work, elapsed time mostly measures the wait for
 // a core, which swung the ratios by a factor of several from one round to the next.
-import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MikeyDecodeError, PayloadType, decodeMessage, encodeMessage, policyParams, type Message, type Payload, type PayloadOf } from '../src/wire/index.js';
 import { CORPUS, SRTP_POLICY, fill } from '../test/wire/corpus.js';
 import { GstBenchServer, gstProblem } from '../test/interop/gst.js';
 import { compare, type BenchSection, type Side } from './harness.js';
-import { repoRoot } from './report.js';
+import { earlierBuild, repoRoot } from './report.js';
 import * as ours from '../src/wire/index.js';
 
 type Wire = typeof ours;
@@ -41,20 +38,8 @@ function timed(label: string, fn: () => unknown): Side {
 
 const BASE_REV = process.env['MIKEY_BENCH_CODEC_REV'] ?? 'df901f9';
 
-/** The earlier commit's build: given, or made once (about a minute of tsc). */
-function baseRoot(): string {
-  const given = process.env['MIKEY_BENCH_CODEC_BASE'];
-  if (given) return given;
-  const dir = join(tmpdir(), `mikey-bench-base-${BASE_REV}`);
-  if (existsSync(join(dir, 'dist', 'src', 'wire', 'index.js'))) return dir;
-  const root = repoRoot();
-  console.log(`building ${BASE_REV} in ${dir} (once)`);
-  mkdirSync(dir, { recursive: true });
-  execSync(`git -C '${root}' archive ${BASE_REV} | tar -x -C '${dir}'`);
-  if (!existsSync(join(dir, 'node_modules'))) symlinkSync(realpathSync(join(root, 'node_modules')), join(dir, 'node_modules'));
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
-  return dir;
-}
+/** The earlier commit's build: given, or made once. */
+const baseRoot = (): string => earlierBuild(BASE_REV, process.env['MIKEY_BENCH_CODEC_BASE'], join('src', 'wire', 'index.js'));
 
 /** decode, read every SP parameter, encode: the work of GStreamer's `dse` */
 function dse(w: Wire, encoded: Uint8Array[]): () => void {
