@@ -2,12 +2,12 @@
 //   I_MESSAGE = HDR, T, RAND, [IDi|CERTi], [IDr], {SP}, DHi, SIGNi
 //   R_MESSAGE = HDR, T, [IDr|CERTr], IDi, DHr, DHi, SIGNr        (always sent)
 // TGK = g^(xi*xr), as a big-endian number of the group's prime length.
-import { DH_GROUPS, dhComputeSecret, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
+import { DH_GROUPS, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
 import { MikeyCryptoError } from '../../crypto/errors.js';
 import type { MikeyPrf } from '../../crypto/prf.js';
 import type { DecodedMessage } from '../../wire/decode.js';
 import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
-import type { CommonHeader, DhPayload, KeyValidity, Payload, SpPayload, TPayload } from '../../wire/types.js';
+import type { CommonHeader, KeyValidity, Payload, SpPayload, TPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { any, buildMapAndPolicies, checkFresh, checkLayout, decodeOrReject, header, idPayload, one, opt, payloadOf, payloadsOf, recordAuthenticated, resolveEndpoint, newTimestamp, random32, splitIds, type Endpoint, type ResolvedEndpoint, type SessionOffer } from '../kit/common.js';
@@ -15,7 +15,7 @@ import { buildErrorMessage, rejectErrorMessage, withErrorResponse } from '../kit
 import { sameIdentity, type Identity } from '../../session/identity.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
 import { checkBundlePolicy } from '../kit/policy.js';
-import { answerDhi, dhError, DEFAULT_DH_GROUPS, responderTgk } from '../kit/dh.js';
+import { answerDhi, DEFAULT_DH_GROUPS, responderTgk, initiatorTgk } from '../kit/dh.js';
 import {
   certPayloads, encodeSigned, identityOfCertificate, peerPublicKey, signedBytes, signPlaceholder, toCert, verifySigned,
   type PeerTrust, type SigningCredentials,
@@ -123,24 +123,7 @@ export class DhInitiator {
     verifySigned(msg, key, this.opts);
     if (s.idi && !sameIdentity({ idType: echoedIdi.idType, data: echoedIdi.data }, s.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response names another initiator');
     const dhs = payloadsOf(msg, PayloadType.Dh);
-    let tgk: Uint8Array;
-    if (!s.dhi) {
-      // §4.5: no DHi in the update, so no DHr and DHi in the answer
-      if (dhs.length) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'DH values in the answer to an update without DHi');
-      tgk = s.tgk!;
-    } else {
-      if (dhs.length !== 2) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'the response must carry DHr and DHi');
-      const [dhr, dhi] = dhs as [DhPayload, DhPayload];
-      if (dhi.group !== s.group.mikeyId || Buffer.compare(Buffer.from(dhi.value), Buffer.from(s.dhi)) !== 0) {
-        throw new MikeyProtocolError(ErrorNo.AuthFailure, 'the response does not echo our DH value');
-      }
-      if (dhr.group !== s.group.mikeyId) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'DHr in another group');
-      try {
-        tgk = dhComputeSecret(s.group, s.x!, dhr.value);
-      } catch (e) {
-        return dhError(e);
-      }
-    }
+    const tgk = initiatorTgk(dhs, s);
     const bundle = deriveBundle(header(DataType.DhInit, s.csbId, this.prf, s.map), s.rand, s.sps, { kind: 'tgk', tgk, mki: s.mki });
     s.tgk = tgk;
     s.bundle = bundle;

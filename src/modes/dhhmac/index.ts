@@ -8,14 +8,14 @@
 // "4.1.5", which does not exist), RAND and CSB ID of the initial I_MESSAGE (RFC 3830 §4.1.1),
 // one key for both directions. TGK = g^(xi*xr) as a big-endian number of the prime's length;
 // TEKs per RFC 3830 §4.1.3 with the same CSB ID and RAND.
-import { DH_GROUPS, dhComputeSecret, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
+import { DH_GROUPS, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
 import { MikeyCryptoError } from '../../crypto/errors.js';
 import { macCompute, macVerify, type MacAlg } from '../../crypto/kemac.js';
 import { deriveMessageKeys, type MikeyPrf } from '../../crypto/prf.js';
 import type { DecodedMessage } from '../../wire/decode.js';
 import { DataType, EncrAlg, ErrorNo, GeneralExtType, PayloadType } from '../../wire/registry.js';
 import type { CommonHeader, DhPayload, GeneralExtPayload, KemacPayload, KeyValidity, Message, Payload, SpPayload, TPayload } from '../../wire/types.js';
-import { DEFAULT_DH_GROUPS, dhError, responderTgk } from '../kit/dh.js';
+import { DEFAULT_DH_GROUPS, responderTgk, initiatorTgk } from '../kit/dh.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { srtpPolicyFromSp, type SrtpProfileName } from '../../session/policy.js';
@@ -175,22 +175,7 @@ export class DhHmacInitiator {
     if (this.opts.idi && !sameIdentity(idOf(ids.at(-1)), this.opts.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response names another initiator');
     if (ids.length === 2 && !sameIdentity(idOf(ids[0]), this.opts.idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response comes from another responder');
     const dhs = payloadsOf(msg, PayloadType.Dh);
-    let tgk: Uint8Array;
-    if (!s.dhi) {
-      // RFC 4650 §3.1 b): no DHi, so no [DHr, DHi]
-      if (dhs.length) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'DH values in the answer to an update without DHi');
-      tgk = s.tgk!;
-    } else {
-      if (dhs.length !== 2) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'the response must carry DHr and DHi');
-      const [dhr, dhi] = dhs as [DhPayload, DhPayload];
-      if (dhi.group !== s.group.mikeyId || !eq(dhi.value, s.dhi)) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'the response does not echo our DH value');
-      if (dhr.group !== s.group.mikeyId) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'DHr in another group');
-      try {
-        tgk = dhComputeSecret(s.group, s.x!, dhr.value);
-      } catch (e) {
-        return dhError(e);
-      }
-    }
+    const tgk = initiatorTgk(dhs, s);
     const bundle = deriveBundle(header(DataType.DhHmacInit, s.csbId, this.prf, s.map), s.rand, s.sps, { kind: 'tgk', tgk, mki: s.mki });
     this.state = { ...s, tgk, bundle, t: undefined, x: undefined, dhi: undefined };
     return bundle;

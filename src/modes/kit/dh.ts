@@ -55,3 +55,25 @@ export function dhError(e: unknown): never {
   if (e instanceof MikeyCryptoError && e.code === 'unsupported-algorithm') throw new MikeyProtocolError(ErrorNo.InvalidDh, e.message, { cause: e });
   throw e;
 }
+
+/**
+ * The initiator's TGK from the DH payloads of the answer (RFC 3830 §5.3, RFC 4650 §3.1): none
+ * after an update without DHi (the TGK stays), else DHr and the echo of our DHi.
+ */
+export function initiatorTgk(dhs: readonly DhPayload[], s: { group: DhGroup; x?: Uint8Array; dhi?: Uint8Array; tgk?: Uint8Array }): Uint8Array {
+  if (!s.dhi) {
+    if (dhs.length) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'DH values in the answer to an update without DHi');
+    return s.tgk!;
+  }
+  if (dhs.length !== 2) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'the response must carry DHr and DHi');
+  const [dhr, dhi] = dhs as [DhPayload, DhPayload];
+  if (dhi.group !== s.group.mikeyId || Buffer.compare(Buffer.from(dhi.value), Buffer.from(s.dhi)) !== 0) {
+    throw new MikeyProtocolError(ErrorNo.AuthFailure, 'the response does not echo our DH value');
+  }
+  if (dhr.group !== s.group.mikeyId) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'DHr in another group');
+  try {
+    return dhComputeSecret(s.group, s.x!, dhr.value);
+  } catch (e) {
+    return dhError(e);
+  }
+}
