@@ -5,8 +5,8 @@ import { identity } from '../kms/memory.js';
 import { DEFAULT_RULE, type PolicyRule } from '../kms/grant.js';
 import { loadMasterKey, MasterKeyError, SecretBox } from '../kms/secrets.js';
 import { openStore, type Backup, type Store } from '../kms/store.js';
-import { openKeyService } from '../kms/open.js';
-import { jsonLogger } from '../kms/log.js';
+import type { KeyServiceConfig } from '../kms/open.js';
+import { runKeyService, workersRefused } from '../kms/cluster.js';
 import { parseCertificate } from '../session/certs.js';
 import { identityOfCertificate } from '../modes/kit/signature.js';
 import { MIKEY_PORT } from '../wire/registry.js';
@@ -78,6 +78,9 @@ Options:
   --headers-timeout MS     HTTP request headers within this long, else the connection is closed;
                            also the limit for a silent connection (default 5000)
   --max-skew SEC           clock skew allowed (default 300)
+  --workers N              serve from N processes sharing the listeners and the store (default 1;
+                           PostgreSQL, or a SQLite file: one writer at a time); the per-peer rate,
+                           burst and connections per address are shared out among them
 
 Identity keys (master secrets sealed under a key derived from the master key, in the store):
   --ibake                  issue MIKEY-IBAKE private keys (REQUEST_KEY_PSK/PKE, RFC 6267 §4.2.1) on
@@ -405,7 +408,7 @@ async function serveCommand(argv: string[]): Promise<number> {
     'status-token-file': { type: 'string' },
     'max-skew': { type: 'string' }, ibake: { type: 'boolean' }, 'ibake-bits': { type: 'string' }, 'ibake-period': { type: 'string' },
     'ibake-period-offset': { type: 'string' }, 'ibake-periods': { type: 'string' }, 'mcx-kms-uri': { type: 'string' }, 'mcx-key-period': { type: 'string' },
-    'mcx-key-offset': { type: 'string' },
+    'mcx-key-offset': { type: 'string' }, workers: { type: 'string' },
   });
   if (v.help) { out(HELP['serve']!); return 0; }
   if (v['mcx-kms-uri'] && !v['tls-cert']) throw new UsageError('--mcx-kms-uri needs HTTPS (--tls-cert, --tls-key): TS 33.180 D.1');
@@ -413,16 +416,19 @@ async function serveCommand(argv: string[]): Promise<number> {
   if (!!v['tls-cert'] !== !!v['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
   const store = await openExisting(dbOf(v), { emptyDatabase: true, ...storeAuth(v) });
   const node = v.node ?? `${process.pid}`;
-  const log = jsonLogger(process.stdout, node);
-  let ks: Awaited<ReturnType<typeof openKeyService>>;
+  let config: KeyServiceConfig;
+  let workers: number;
   try {
+    workers = positiveInt(v.workers, '--workers', 1);
+    if (workers < 1 || workers > 64) throw new UsageError('--workers is 1 to 64');
     const masterKey = loadMasterKey(typeof v['master-key-file'] === 'string' ? v['master-key-file'] : undefined);
     const maxRequest = positiveInt(v['max-request'], '--max-request', 8192);
     const ibakePeriod = positiveInt(v['ibake-period'], '--ibake-period', 86_400);
     if (v.ibake && ibakePeriod === 0) throw new UsageError('--ibake-period must be positive');
-    // the composition (migration, master key check, identity-key issuers, listeners) is kms/open.ts
-    ks = await openKeyService({
-      store, masterKey, identity: v.identity ?? 'sip:kms@localhost', node, log,
+    // the composition (migration, master key check, identity-key issuers, listeners) is kms/open.ts,
+    // run in one process or in `workers` (kms/cluster.ts)
+    config = {
+      store, masterKey, identity: v.identity ?? 'sip:kms@localhost', node,
       privateKey: v.key ? readFileSync(v.key, 'utf8') : undefined, certificate: v.cert ? readFileSync(v.cert, 'utf8') : undefined,
       trustAnchors: (v['trust-anchor'] ?? []).map((f) => readFileSync(f, 'utf8')),
       rate: { perSec: positiveInt(v.rate, '--rate', 200), burst: positiveInt(v.burst, '--burst', 400) }, maxRequestBytes: maxRequest,
@@ -448,22 +454,15 @@ async function serveCommand(argv: string[]): Promise<number> {
         },
         udp: v['no-udp'] ? undefined : { port: positiveInt(v['udp-port'], '--udp-port', MIKEY_PORT), host: v['udp-host'] },
       },
-    });
+    };
+    const refused = workersRefused(config, workers);
+    if (refused) throw new UsageError(refused);
   } catch (e) {
-    // a refused option or start: nothing left open (openKeyService closes what it opened)
+    // a refused option: nothing left open
     await store.close().catch(() => undefined);
     throw e;
   }
-  const running = ks.running!;
-  log.info('listening', { http: running.httpUrl, udp: running.udpPort === undefined ? undefined : `${v['udp-host'] ?? '127.0.0.1'}:${running.udpPort}` });
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string) => { log.info('stopping', { signal: sig }); resolve(); };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  await ks.close();
-  log.info('stopped');
-  return 0;
+  return runKeyService(config, { workers });
 }
 
 async function initCommand(argv: string[]): Promise<number> {

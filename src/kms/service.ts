@@ -68,6 +68,9 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toS
 
 interface Cached<T> { at: number; value: T }
 
+/** The per-peer token bucket unless `rate` says otherwise. */
+export const DEFAULT_RATE = Object.freeze({ perSec: 200, burst: 400 });
+
 /** Default bound of every directory cache. */
 export const DEFAULT_CACHE_ENTRIES = 10_000;
 
@@ -287,7 +290,7 @@ export class KmsService {
         maxSkewMs: o.maxSkewMs, privateKey: o.privateKey, certificate: o.certificate, trustAnchors: o.trustAnchors,
       });
     }
-    this.rate = new TokenBuckets(o.rate?.perSec ?? 200, o.rate?.burst ?? 400, () => this.clock.now(), o.rate?.peers);
+    this.rate = new TokenBuckets(o.rate?.perSec ?? DEFAULT_RATE.perSec, o.rate?.burst ?? DEFAULT_RATE.burst, () => this.clock.now(), o.rate?.peers);
     this.maxBytes = o.maxRequestBytes ?? 8192;
     this.answeredTo = new Lru(o.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
     this.committer = new GroupCommit(o.store, { maxBatch: o.commit?.maxBatch, maxInFlight: o.commit?.maxInFlight ?? (o.store.backend === 'postgres' ? 4 : 1) });
@@ -390,7 +393,7 @@ export class KmsService {
     let r;
     try {
       r = await this.committer.commit({
-        replay: p.replay, response: Buffer.from(p.response),
+        replay: p.replay, response: Buffer.from(p.response.buffer, p.response.byteOffset, p.response.length),
         issued: p.issued ? { ...p.issued, node: this.node } : undefined,
         resolved: p.resolved ? { ...p.resolved, at: now, node: this.node, use: ticketUse(p.resolved, p.replay.key) } : undefined,
         audit: { at: now, node: this.node, event, actor: p.user, detail },
@@ -403,7 +406,8 @@ export class KmsService {
     if (r.status === 'stored') {
       this.stats.answered++;
       if (p.issued) this.stats.issued++; else this.stats.resolved++;
-      this.answeredTo.set(replayKey(bytes), peer);
+      // p.replay.key is replayKey(bytes), computed once by prepare
+      this.answeredTo.set(p.replay.key, peer);
       this.log.info(event, { ...detail, user: p.user, ms });
       return { kind: 'answer', response: p.response };
     }

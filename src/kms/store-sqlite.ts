@@ -190,7 +190,8 @@ export class SqliteStore implements Store {
   /** Group commit: the requests of a batch in one transaction (one WAL append), each in its own savepoint. */
   private batchTxF?: Database.Transaction<(cs: CommitInput[]) => CommitResult[]>;
   async commitBatch(cs: CommitInput[]): Promise<CommitResult[]> {
-    this.batchTxF ??= this.db.transaction((xs: CommitInput[]): CommitResult[] => xs.map((c) => this.commitSaved(c)));
+    // a savepoint only where a request may be undone alone (a claim on a J = 0 ticket); any other failure undoes the batch
+    this.batchTxF ??= this.db.transaction((xs: CommitInput[]): CommitResult[] => xs.map((c) => (c.resolved?.use ? this.commitSaved(c) : this.commitOne(c))));
     return this.batchTxF.immediate(cs);
   }
 

@@ -1,0 +1,118 @@
+// `mikey kms serve --workers 2`: two processes share the UDP and HTTP listeners and the SQLite
+// store. Readiness (`listening`) comes once both listen (HTTP connections, dealt round-robin,
+// reach both at once); a ticket is issued and resolved; a killed worker is replaced and the
+// flow works again; SIGTERM stops every worker. An in-memory store and a bad count are refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scaled } from '../support/child.js';
+import { openStore } from '../../src/kms/store.js';
+import { SecretBox } from '../../src/kms/secrets.js';
+import { identity } from '../../src/kms/memory.js';
+import { udpTransport } from '../../src/kms/server.js';
+import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
+import { TicketResponder } from '../../src/modes/ticket/responder.js';
+import { ALICE, BOB, KMS_ID, MASTER, provision, psk, startKms, type KmsProcess } from './harness.js';
+
+const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+
+/** The node answering GET /health with the status token, on a new connection. */
+const healthNode = (url: string, token: string) => new Promise<string>((resolve, reject) => {
+  const req = request(new URL('/health', url), { headers: { authorization: `Bearer ${token}` }, agent: false }, (res) => {
+    let b = '';
+    res.setEncoding('utf8').on('data', (d: string) => { b += d; }).on('end', () => resolve((JSON.parse(b) as { node: string }).node));
+  });
+  req.on('error', reject);
+  req.end();
+});
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const keysOf = (b: { sessions: Array<{ keys: Array<{ masterKey: Uint8Array; masterSalt: Uint8Array }> }> }) => b.sessions.flatMap((s) => s.keys.map((k) => `${hex(k.masterKey)}/${hex(k.masterSalt)}`));
+
+/** Alice gets a ticket for Bob, Bob resolves it: over UDP, from whichever worker reads each datagram. */
+async function ticketFlow(port: number): Promise<void> {
+  const kms = identity(KMS_ID);
+  const alice = new TicketInitiator({ identity: identity(ALICE), kms, psk: psk(1), pskId: Buffer.from('alice-phone') });
+  const bob = new TicketResponder({ identity: identity(BOB), kms, psk: psk(2), pskId: Buffer.from('bob-phone') });
+  const t = udpTransport(port, '127.0.0.1', { timeoutMs: scaled(1000), retries: 5 });
+  try {
+    for (let i = 0; i < 4; i++) {
+      const req = alice.createRequest({ responders: [identity(BOB)], flags: { I: true } });
+      const grant = req.receive(await t(req.bytes));
+      const xfer = alice.createTransfer(grant, { sessions: [{ ssrc: 1 + i }] });
+      const got = await bob.receiveTransfer(xfer.bytes, t);
+      assert.equal(got.resolvedBy, 'kms');
+      // Alice's session from Bob's TRANSFER_RESP: both ends hold the same keys
+      const s = xfer.receive(got.response!);
+      assert.deepEqual(keysOf(s.bundle), keysOf(got.session.bundle));
+    }
+  } finally {
+    t.close();
+  }
+}
+
+const waitFor = async (k: KmsProcess, what: (l: Record<string, unknown>) => boolean, label: string) => {
+  const until = Date.now() + scaled(30_000);
+  while (!k.lines.some(what)) {
+    if (Date.now() > until || k.child.exitCode !== null) throw new Error(`no ${label} in the log: ${JSON.stringify(k.lines.slice(-10))}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return k.lines.find(what)!;
+};
+
+const alive = (pid: number) => {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+};
+
+test('kms serve --workers 2: both listen before readiness, serve a ticket flow, a killed worker is replaced', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mikey-kms-workers-'));
+  try {
+    const db = join(dir, 'kms.db');
+    const store = await openStore(db);
+    await provision(store, new SecretBox(MASTER));
+    await store.close();
+    writeFileSync(join(dir, 'token'), 'status-token\n', { mode: 0o600 });
+    const k = await startKms(db, { extra: ['--workers', '2', '--status-token-file', join(dir, 'token')] });
+    let pids: number[] = [];
+    try {
+      const listening = k.lines.find((l) => l['event'] === 'listening')!;
+      pids = listening['pids'] as number[];
+      assert.equal(listening['workers'], 2);
+      assert.equal(pids.length, 2);
+      // right at readiness, connections are dealt to both workers
+      const nodes = new Set<string>();
+      for (let i = 0; i < 4; i++) nodes.add(await healthNode(k.httpUrl, 'status-token'));
+      assert.deepEqual([...nodes].sort(), ['kms/1', 'kms/2']);
+      assert.ok(k.lines.some((l) => l['event'] === 'workers-sqlite'), 'SQLite shared by workers is warned about');
+      await ticketFlow(k.udpPort);
+
+      process.kill(pids[0]!, 'SIGKILL');
+      const exited = await waitFor(k, (l) => l['event'] === 'worker-exited', 'worker-exited');
+      assert.equal(exited['pid'], pids[0]);
+      assert.equal(exited['signal'], 'SIGKILL');
+      const restarted = await waitFor(k, (l) => l['event'] === 'worker-restarted', 'worker-restarted');
+      assert.equal(restarted['worker'], 1);
+      pids = [restarted['pid'] as number, pids[1]!];
+      assert.ok(alive(pids[0]!));
+      const again = new Set<string>();
+      for (let i = 0; i < 4; i++) again.add(await healthNode(k.httpUrl, 'status-token'));
+      assert.deepEqual([...again].sort(), ['kms/1', 'kms/2']);
+      await ticketFlow(k.udpPort);
+    } finally {
+      await k.stop();
+    }
+    assert.equal(k.child.exitCode, 0);
+    assert.ok(k.lines.some((l) => l['event'] === 'stopped'));
+    assert.ok(pids.every((p) => !alive(p)), 'no worker outlives the primary\'s stop');
+
+    const bad = spawnSync(process.execPath, [BIN, 'kms', 'serve', '--db', db, '--workers', '0', '--master-key-file', join(dir, 'token')], { encoding: 'utf8' });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /--workers is 1 to 64/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
