@@ -112,11 +112,42 @@ export function timedAsync(label: string, fn: () => Promise<unknown>): Side {
 }
 
 /**
+ * A side timed here in CPU seconds of this process (GC threads and the thread pool included):
+ * `n` sequential awaited calls of `fn`. On a machine shared with other work, elapsed time
+ * mostly measures the wait for a core; CPU time is the work done.
+ */
+export function cpuTimedAsync(label: string, fn: () => Promise<unknown>): Side {
+  return {
+    label,
+    async batch(n) {
+      const t0 = process.cpuUsage();
+      for (let i = 0; i < n; i++) await fn();
+      const t = process.cpuUsage(t0);
+      return (t.user + t.system) / 1e6;
+    },
+  };
+}
+
+/** The same for synchronous calls. */
+export function cpuTimed(label: string, fn: () => unknown): Side {
+  return {
+    label,
+    batch(n) {
+      const t0 = process.cpuUsage();
+      for (let i = 0; i < n; i++) fn();
+      const t = process.cpuUsage(t0);
+      return (t.user + t.system) / 1e6;
+    },
+  };
+}
+
+/**
  * What a row compares. `like-for-like`: the same work on both sides. `precomputation`: what our
  * precomputed path buys over a one-shot one. `floor`: a whole exchange beside the primitive
- * calls it cannot avoid (its "crypto floor").
+ * calls it cannot avoid (its "crypto floor"). `earlier-build`: the same work in this build beside
+ * an earlier commit's build.
  */
-export type RowKind = 'like-for-like' | 'precomputation' | 'floor';
+export type RowKind = 'like-for-like' | 'precomputation' | 'floor' | 'earlier-build';
 
 export interface RowSpec {
   name: string;

@@ -14,8 +14,9 @@ import { ibakeSection } from './ibake.js';
 import { ticketSection } from './ticket.js';
 import { cliSection } from './cli.js';
 import { kmsLoadSection } from './kms-load.js';
+import { historySection } from './history.js';
 
-const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, dhhmacRsarSection, ibcSection, sakkeSection, ibakeSection, ticketSection, kmsLoadSection, cliSection];
+const sections: BenchSection[] = [wireSection, symmetricSection, methodsSection, dhhmacRsarSection, ibcSection, sakkeSection, ibakeSection, ticketSection, kmsLoadSection, cliSection, historySection];
 const only = process.argv.slice(2).join(' ').toLowerCase();
 const runs: Array<{ title: string; rows: ReturnType<typeof resultsSoFar>[number][] }> = [];
 for (const s of sections) {
