@@ -6,7 +6,7 @@ import { bfDecrypt, bfEncrypt, bfExtractPriv, bfGenerateCurve, bfSetup } from '.
 import { macCompute, macVerify } from '../src/crypto/kemac.js';
 import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.js';
 import { uriIdentity } from '../src/session/identity.js';
-import { IbakeInitiator, IbakeResponder } from '../src/modes/ibake/exchange.js';
+import { IbakeInitiator, IbakeResponder } from '../src/modes/ibake/index.js';
 import { IbakeKeyRequester, IbakeKeyResponder } from '../src/modes/ibake/keyrequest.js';
 import { IbakeKeyRing } from '../src/modes/ibake/keyring.js';
 import { deriveFromSession, ecdhKeyPair, ecGroup, ibeIdentity, keyPeriodOf, sessionKey, staticDomain, type IbakeCurveName } from '../src/modes/ibake/profile.js';

@@ -4,7 +4,7 @@
 import { createSocket } from 'node:dgram';
 import { bfGenerateCurve } from '../crypto/bfibe.js';
 import { uriIdentity, type Identity } from '../session/identity.js';
-import { IbakeInitiator, IbakeResponder } from '../modes/ibake/exchange.js';
+import { IbakeInitiator, IbakeResponder } from '../modes/ibake/index.js';
 import { IbakeKeyRequester, IbakeKeyResponder } from '../modes/ibake/keyrequest.js';
 import { IbakeKeyRing } from '../modes/ibake/keyring.js';
 import { IbeKeyIssuer } from '../idkms/ibe-issuer.js';

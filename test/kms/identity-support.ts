@@ -13,7 +13,7 @@ import { httpTransport, udpTransport, type Transport } from '../../src/kms/serve
 import { openStore } from '../../src/kms/store.js';
 import { SecretBox } from '../../src/kms/secrets.js';
 import { uriIdentity } from '../../src/session/identity.js';
-import { IbakeInitiator, IbakeResponder } from '../../src/modes/ibake/exchange.js';
+import { IbakeInitiator, IbakeResponder } from '../../src/modes/ibake/index.js';
 import { IbakeKeyRing } from '../../src/modes/ibake/keyring.js';
 import { IbakeKeyRequester } from '../../src/modes/ibake/keyrequest.js';
 import type { IbeDomain } from '../../src/modes/ibake/profile.js';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { IbakeInitiator, IbakeResponder } from '../../src/modes/ibake/exchange.js';
+import { IbakeInitiator, IbakeResponder } from '../../src/modes/ibake/index.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { encodeMessage } from '../../src/wire/encode.js';
 import { ErrorNo } from '../../src/wire/registry.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IbakeKeyRequester, IbakeKeyResponder, type KeyResponderOptions } from '../../src/modes/ibake/keyrequest.js';
-import { IbakeInitiator, IbakeResponder } from '../../src/modes/ibake/exchange.js';
+import { IbakeInitiator, IbakeResponder } from '../../src/modes/ibake/index.js';
 import { IbakeKeyRing } from '../../src/modes/ibake/keyring.js';
 import { uriIdentity } from '../../src/session/identity.js';
 import { IbeKeyIssuer } from '../../src/idkms/ibe-issuer.js';

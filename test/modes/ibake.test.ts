@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bfGenerateCurve } from '../../src/crypto/bfibe.js';
-import { IbakeInitiator, IbakeResponder, openStoredEsk } from '../../src/modes/ibake/exchange.js';
+import { IbakeInitiator, IbakeResponder, openStoredEsk } from '../../src/modes/ibake/index.js';
 import { IbakeKeyRing } from '../../src/modes/ibake/keyring.js';
 import { ibeEncrypt, ibeIdentity, idrPayload, ecdhKeyPair, ecGroup, eccptPayload, periodDate, keyPeriodStartMs, DEFAULT_KEY_PERIOD } from '../../src/modes/ibake/profile.js';
 import { decodeMessage, decodeIbakeData } from '../../src/wire/decode.js';

@@ -1,8 +1,7 @@
 // MIKEY-IBAKE (RFC 6267): the four-message exchange, private-key requests, our profile.
-export {
-  IbakeInitiator, IbakeResponder, openStoredEsk, type StoredEsk, type IbakeInitiatorOptions, type IbakeResponderOptions, type IbakeOfferOptions,
-  type IbakeSecondMessage, type IbakeReceived, type IbakeReceivedFirst, type IbakeReceivedSecond, type PeerDomain,
-} from './exchange.js';
+export { IbakeInitiator, type IbakeInitiatorOptions, type IbakeOfferOptions, type IbakeSecondMessage } from './initiator.js';
+export { openStoredEsk, IbakeResponder, type IbakeResponderOptions, type IbakeReceived, type IbakeReceivedFirst, type IbakeReceivedSecond, type StoredEsk } from './responder.js';
+export { type PeerDomain } from './messages.js';
 export {
   IbakeKeyRequester, IbakeKeyResponder, type KeyRequestOptions, type PskKeyRequestOptions, type PkeKeyRequestOptions,
   type ReceivedPrivateKey, type KeyResponderOptions, type KeyRequestServed, type PrivateKeyIssuer, type IssuedPrivateKey,

@@ -1,0 +1,140 @@
+// DH-HMAC method (RFC 4650): the initiator (messages.ts has the layout and what both sides share).
+import { DH_GROUPS, dhGenerateKeyPair, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
+import type { MikeyPrf } from '../../crypto/prf.js';
+import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
+import type { CommonHeader, KeyValidity, Payload, SpPayload, TPayload } from '../../wire/types.js';
+import { initiatorTgk } from '../kit/dh.js';
+import { deriveBundle, type CryptoSessionBundle } from '../../session/bundle.js';
+import { MikeyProtocolError } from '../../session/errors.js';
+import {
+  buildMapAndPolicies, checkLayout, decodeOrReject, header, idPayload, sdpIdsPayload, withoutGenExt, newTimestamp, one, payloadOf, payloadsOf,
+  random32, resolveEndpoint, type Endpoint, type ResolvedEndpoint, type SessionOffer,
+} from '../kit/common.js';
+import { rejectErrorMessage } from '../kit/error-message.js';
+import { idOf, sameIdentity, type Identity } from '../../session/identity.js';
+import { type DhHmacMacAlg, authKeyOf, encodeWithKemacMac, checkKemac, verifyKemacMac } from './messages.js';
+
+export interface DhHmacOfferOptions {
+  sessions: readonly SessionOffer[];
+  csbId?: number;
+  rand?: Uint8Array;
+  /** OAKLEY group (default OAKLEY-5, RFC 3830 §4.2.7). */
+  group?: DhGroupName;
+  /** MKI for the resulting TGK (KV = SPI of DHi). */
+  mki?: Uint8Array;
+}
+
+export interface DhHmacInitiatorOptions extends Endpoint {
+  /** The pre-shared key s (RFC 4650 §1.1). */
+  psk: Uint8Array;
+  /** Our identity: SHOULD be sent (RFC 4650 §3). */
+  idi?: Identity;
+  /** The responder's identity: always sent (RFC 4650 §3). */
+  idr: Identity;
+  prf?: MikeyPrf;
+  macAlg?: DhHmacMacAlg;
+  /**
+   * The key-management protocol IDs of the SDP offer carrying this message, in SDP order (e.g.
+   * ['mikey']): sent in a General Extension "SDP IDs" against bidding-down (RFC 4650 §4.4,
+   * RFC 4567 §4.1.4).
+   */
+  sdpIds?: readonly string[];
+}
+
+interface DhHmacState {
+  csbId: number;
+  rand: Uint8Array;
+  map: CommonHeader['csIdMap'];
+  sps: SpPayload[];
+  group: DhGroup;
+  authKey: Uint8Array;
+  t?: TPayload;
+  /** Our exponent and DH value of the outstanding offer (absent: an update without DHi). */
+  x?: Uint8Array;
+  dhi?: Uint8Array;
+  mki?: Uint8Array;
+  tgk?: Uint8Array;
+  bundle?: CryptoSessionBundle;
+}
+
+const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: 1, spi: mki } : { kv: 0 });
+const eq = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+
+export class DhHmacInitiator {
+  private readonly ep: ResolvedEndpoint;
+  private readonly prf: MikeyPrf;
+  private readonly macAlg: DhHmacMacAlg;
+  private state?: DhHmacState;
+
+  constructor(private readonly opts: DhHmacInitiatorOptions) {
+    this.ep = resolveEndpoint(opts);
+    this.prf = opts.prf ?? 'MIKEY-1';
+    this.macAlg = opts.macAlg ?? 'HMAC-SHA-1-160';
+    if (!opts.idr) throw new TypeError('DH-HMAC: the initiator always names the responder (RFC 4650 §3): give idr');
+    if ((this.macAlg as string) === 'NULL') throw new TypeError('DH-HMAC without a MAC has no authentication');
+    if (opts.sdpIds) sdpIdsPayload(opts.sdpIds);
+  }
+
+  /** The I_MESSAGE of a new CSB. */
+  createOffer(o: DhHmacOfferOptions): Uint8Array {
+    const csbId = o.csbId ?? random32(this.ep.random);
+    const rand = o.rand ?? this.ep.random(16);
+    const { map, sps } = buildMapAndPolicies(o.sessions);
+    const authKey = authKeyOf(this.opts.psk, csbId, rand, this.prf, this.macAlg);
+    return this.send({ csbId, rand, map, sps, group: DH_GROUPS[o.group ?? 'OAKLEY-5'], mki: o.mki, authKey }, true, true);
+  }
+
+  /** An update (RFC 4650 §3.1): a new DH exchange (a), or (`rekey: false`) other information only (b). */
+  createUpdate(o: { sessions?: readonly SessionOffer[]; rekey?: boolean; mki?: Uint8Array } = {}): Uint8Array {
+    const s = this.state;
+    if (!s?.tgk) throw new Error('no established CSB to update');
+    const { map, sps } = o.sessions ? buildMapAndPolicies(o.sessions) : { map: s.map, sps: s.sps };
+    return this.send({ ...s, map, sps, mki: o.mki ?? s.mki }, false, o.rekey ?? true);
+  }
+
+  private send(base: DhHmacState, initial: boolean, withDh: boolean): Uint8Array {
+    const hdr = header(DataType.DhHmacInit, base.csbId, this.prf, base.map, true);
+    const t = newTimestamp(this.ep);
+    const kp = withDh ? dhGenerateKeyPair(base.group) : undefined;
+    const payloads: Payload[] = [t];
+    if (initial) payloads.push({ type: PayloadType.Rand, rand: base.rand });
+    if (this.opts.idi) payloads.push(idPayload(this.opts.idi));
+    payloads.push(idPayload(this.opts.idr), ...base.sps);
+    if (this.opts.sdpIds) payloads.push(sdpIdsPayload(this.opts.sdpIds));
+    if (kp) payloads.push({ type: PayloadType.Dh, group: base.group.mikeyId, value: kp.publicKey, reserved: 0, validity: validity(base.mki) });
+    const bytes = encodeWithKemacMac(hdr, payloads, this.macAlg, base.authKey);
+    this.state = { ...base, t, x: kp?.privateKey, dhi: kp?.publicKey };
+    return bytes;
+  }
+
+  /** Process R_MESSAGE: its MAC, the echoed T, IDi and DHi, then the TGK and the keys. */
+  receiveResponse(bytes: Uint8Array): CryptoSessionBundle {
+    const s = this.state;
+    if (!s?.t) throw new Error('no offer outstanding');
+    const msg = decodeOrReject(bytes);
+    if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg, { macAlg: this.macAlg, authKey: s.authKey });
+    if (msg.header.dataType !== DataType.DhHmacResp) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected a DH-HMAC response, got data type ${msg.header.dataType}`);
+    checkLayout(withoutGenExt(msg), [one(PayloadType.T), { type: PayloadType.Id, min: 1, max: 2 }, { type: PayloadType.Dh, min: 0, max: 2 }, one(PayloadType.Kemac)], 'DH-HMAC R_MESSAGE');
+    const kemac = msg.payloads.at(-1)!;
+    if (kemac.type !== PayloadType.Kemac) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'DH-HMAC R_MESSAGE: KEMAC must be the last payload');
+    if (msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'response for another CSB');
+    // the echoed T before the MAC, as a responder checks T first (RFC 3830 §5.3)
+    const t = payloadOf(msg, PayloadType.T)!;
+    if (t.tsType !== s.t.tsType || !eq(t.value, s.t.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'response does not echo our timestamp');
+    const macAlg = checkKemac(kemac, [this.macAlg]);
+    verifyKemacMac(msg, kemac, macAlg, s.authKey);
+    // HDR, T, [IDr], IDi: the last ID is IDi, a first one of two IDr
+    const ids = payloadsOf(msg, PayloadType.Id);
+    if (this.opts.idi && !sameIdentity(idOf(ids.at(-1)), this.opts.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response names another initiator');
+    if (ids.length === 2 && !sameIdentity(idOf(ids[0]), this.opts.idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response comes from another responder');
+    const dhs = payloadsOf(msg, PayloadType.Dh);
+    const tgk = initiatorTgk(dhs, s);
+    const bundle = deriveBundle(header(DataType.DhHmacInit, s.csbId, this.prf, s.map), s.rand, s.sps, { kind: 'tgk', tgk, mki: s.mki });
+    this.state = { ...s, tgk, bundle, t: undefined, x: undefined, dhi: undefined };
+    return bundle;
+  }
+
+  get bundle(): CryptoSessionBundle | undefined {
+    return this.state?.bundle;
+  }
+}
