@@ -2,7 +2,7 @@
 // the receiver of every message of every method: only protocol errors (a MikeyProtocolError with
 // an RFC 3830 §6.12 Error no, or an unauthenticated Error message at an initiator), never keys,
 // and the original is still accepted afterwards. MIKEY_LONG=1 runs 50 times as many rounds. MCX
-// (TS 33.180 over RFC 6509) has its own fuzzing: test/profiles/mcx-fuzz.test.ts.
+// (TS 33.180 over RFC 6509) has its own fuzzing: test/profiles/mcx-fuzz.test.ts. Tamper matrix: tamper/*.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorNo, MikeyErrorMessage, MikeyProtocolError } from '../../src/index.js';

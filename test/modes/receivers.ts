@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import {
   PskInitiator, PskResponder, PkInitiator, PkResponder, DhInitiator, DhResponder, DhHmacInitiator, DhHmacResponder,
   RsaRInitiator, RsaRResponder, SakkeInitiator, SakkeResponder, IbakeInitiator, IbakeResponder, MikeyProtocolError,
-  telUriIdentifier, uriIdentity, type SakkeKmsPublicKeys, type SakkeUserKeys,
+  telUriIdentifier, uriIdentity, ErrorNo, type SakkeKmsPublicKeys, type SakkeUserKeys,
 } from '../../src/index.js';
+import { decodeMessage, PayloadType } from '../../src/wire/index.js';
+import { ntpToMs } from '../../src/session/time.js';
 import { SakkeKmsPublicKey, eccsiKmsSetup, eccsiMakeSskPvt, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from '../../src/entry/crypto.js';
 import { world, getTicket, ALICE, BOB, SUPPORT } from './ticket-fixture.js';
 import { identity } from '../../src/kms/memory.js';
@@ -27,7 +29,7 @@ export interface Scenario {
   /** The receiver takes the original (after the hostile input). */
   accept: () => Promise<void>;
   ctx: ClassifyContext;
-  /** Each refusal costs a certificate chain, an RSA operation or a pairing: the CI run flips fewer bits (tamper-matrix). */
+  /** Each refusal costs a certificate chain, an RSA operation or a pairing: the CI run flips fewer bits (tamper/run.ts). */
   expensive?: boolean;
   /** RFC 6267 I_MESSAGE_1: nothing authenticates it, so a changed one may be answered (stage 1, no keys). */
   unauthenticated?: boolean;
@@ -173,20 +175,60 @@ const sakke: Make = async () => {
 const ibake: Make = async () => {
   const kms = testKms();
   const ini = new IbakeInitiator({ idi: ibAlice, keys: kms.ring(ibAlice), clock: clockAt(IB_T0) });
-  const res = new IbakeResponder({ keys: kms.ring(ibBob), clock: clockAt(IB_T0) });
+  // the responder's randomness repeats for each instance, so that a fresh one given I_MESSAGE_1
+  // answers with the same R_MESSAGE_1 (same [y]P) and takes the same I_MESSAGE_2
+  const bobKeys = kms.ring(ibBob);
+  const responder = () => new IbakeResponder({ keys: bobKeys, clock: clockAt(IB_T0), random: seeded(0x1bace) });
+  const res = responder();
   const m1 = ini.createOffer({ idr: ibBob, sessions: SESSIONS });
   let r1: Uint8Array | undefined;
   let m2: Uint8Array | undefined;
   let r2: Uint8Array | undefined;
   const ICTX: ClassifyContext = { ...CTX, now: IB_T0 };
   const stage = (r: { bundle?: unknown }) => keyed(r);
+  // I_MESSAGE_2's receiver: the responder, then the initiator on its R_MESSAGE_2. Nothing in RFC
+  // 6267 authenticates T of I_MESSAGE_2 (§4.2.2.5): the responder cannot tell a changed T inside
+  // the skew and answers (consuming its pending exchange, so a primed responder takes its place);
+  // its R_MESSAGE_2 echoes that T under V (§4.2.2.7) and the initiator refuses it (Invalid TS).
+  let primed: IbakeResponder | undefined;
+  const exchange = async (b: Uint8Array): Promise<Received> => {
+    primed ??= responder();
+    if (primed.pendingCount === 0) await primed.receive(m1);
+    const r = await primed.receive(b);
+    if (!r.bundle) return { keyed: false };
+    primed = undefined;
+    return keyed({ bundle: ini.receiveVerification(r.response) });
+  };
+  const I2CTX: ClassifyContext = {
+    ...ICTX,
+    override: (f, flipped) => {
+      const t = f.kind === 'ts' ? decodeMessage(flipped).payloads.find((p) => p.type === PayloadType.T) : undefined;
+      if (t?.type === PayloadType.T && Math.abs(ntpToMs(t.value) - IB_T0) <= SKEW) {
+        return { codes: [ErrorNo.InvalidTs], why: 'T of I_MESSAGE_2 is covered by nothing (RFC 6267 §4.2.2.5): the responder answers; the initiator refuses the R_MESSAGE_2 that echoes the changed T (§4.2.2.7)' };
+      }
+      if (f.kind === 'prf') return { codes: [ErrorNo.AuthFailure], why: 'the PRF was fixed by I_MESSAGE_1: the header must be that of R_MESSAGE_1 (§4.2.2.5), else no exchange of ours' };
+      if (f.kind === 'csb' || f.kind === 'id' || f.kind === 'idType') {
+        return { codes: [ErrorNo.Unspecified, ErrorNo.InvalidId, ErrorNo.AuthFailure], why: 'another CSB ID or initiator names no pending exchange (Unspecified error); another responder identity is not the exchange\'s (Invalid ID)' };
+      }
+      return undefined;
+    },
+  };
   return [
     // a fresh responder for each changed I_MESSAGE_1: an answered one leaves a pending exchange
-    { method: 'IBAKE', message: 'I_MESSAGE_1', original: m1, receive: async (b) => stage(await new IbakeResponder({ keys: kms.ring(ibBob), clock: clockAt(IB_T0) }).receive(b)), accept: async () => { r1 = (await res.receive(m1)).response; }, ctx: ICTX, expensive: true, unauthenticated: true },
+    { method: 'IBAKE', message: 'I_MESSAGE_1', original: m1, receive: async (b) => stage(await new IbakeResponder({ keys: bobKeys, clock: clockAt(IB_T0) }).receive(b)), accept: async () => { r1 = (await res.receive(m1)).response; }, ctx: ICTX, expensive: true, unauthenticated: true },
     { method: 'IBAKE', message: 'R_MESSAGE_1', get original() { return r1!; }, receive: async (b) => { ini.receiveResponse(b); return { keyed: false }; }, accept: async () => { m2 = ini.receiveResponse(r1!).bytes; }, ctx: { ...ICTX, answer: true, echoesT: true }, expensive: true },
-    { method: 'IBAKE', message: 'I_MESSAGE_2', get original() { return m2!; }, receive: async (b) => stage(await res.receive(b)), accept: async () => { r2 = (await res.receive(m2!)).response; }, ctx: ICTX, expensive: true },
-    { method: 'IBAKE', message: 'R_MESSAGE_2', get original() { return r2!; }, receive: async (b) => keyed({ bundle: ini.receiveVerification(b) }), accept: async () => { ini.receiveVerification(r2!); }, ctx: { ...ICTX, answer: true } },
+    { method: 'IBAKE', message: 'I_MESSAGE_2', get original() { return m2!; }, receive: exchange, accept: async () => { primed ??= responder(); if (primed.pendingCount === 0) await primed.receive(m1); r2 = (await primed.receive(m2!)).response; }, ctx: I2CTX, expensive: true },
+    { method: 'IBAKE', message: 'R_MESSAGE_2', get original() { return r2!; }, receive: async (b) => keyed({ bundle: ini.receiveVerification(b) }), accept: async () => { ini.receiveVerification(r2!); }, ctx: { ...ICTX, answer: true, echoesT: true } },
   ];
 };
+
+/** A repeatable random source (tests only): xorshift32 from `seed`. */
+function seeded(seed: number): (n: number) => Uint8Array {
+  let x = seed >>> 0 || 1;
+  return (n) => Uint8Array.from({ length: n }, () => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x & 0xff;
+  });
+}
 
 export const METHODS: Record<string, Make> = { PSK: psk3830, PK: pk3830, DH: dh3830, 'DH-HMAC': dhhmac, 'RSA-R': rsar, TICKET: ticket, SAKKE: sakke, IBAKE: ibake };
