@@ -3,6 +3,8 @@
 // encode again; and encode alone (GStreamer: gst_mikey_message_to_bytes of parsed messages;
 // ours: encodeMessage of built messages). Both encoders write every payload from its fields
 // into bytes of their own (GStreamer: a GBytes; ours: a Uint8Array whose buffer is the message).
+// Each row is repeated with encodeMessageInto, which writes into a send buffer the caller
+// reuses: no allocation on our side, where GStreamer's API always allocates its GBytes.
 // Then the same two operations beside the codec of an earlier commit (MIKEY_BENCH_CODEC_REV,
 // default df901f9: one layout per function, output carved from a shared slab), built once in
 // $TMPDIR (or MIKEY_BENCH_CODEC_BASE=DIR, a checkout with dist/ built), and encode beside
@@ -41,8 +43,8 @@ const BASE_REV = process.env['MIKEY_BENCH_CODEC_REV'] ?? 'df901f9';
 /** The earlier commit's build: given, or made once. */
 const baseRoot = (): string => earlierBuild(BASE_REV, process.env['MIKEY_BENCH_CODEC_BASE'], join('src', 'wire', 'index.js'));
 
-/** decode, read every SP parameter, encode: the work of GStreamer's `dse` */
-function dse(w: Wire, encoded: Uint8Array[]): () => void {
+/** decode, read every SP parameter, encode (into `target` when given): the work of GStreamer's `dse` */
+function dse(w: Wire, encoded: Uint8Array[], target?: Uint8Array): () => void {
   let k = 0;
   return () => {
     const m = w.decodeMessage(encoded[k]!);
@@ -52,13 +54,20 @@ function dse(w: Wire, encoded: Uint8Array[]): () => void {
       sink += p.policyNo + p.protType;
       for (const q of w.policyParams(p)) sink += q.type + q.value.length + (q.value.length ? q.value[0]! : 0);
     }
-    sink += w.encodeMessage(m).length;
+    sink += target ? ours.encodeMessageInto(m, target) : w.encodeMessage(m).length;
   };
 }
 function enc(w: Wire, built: Message[]): () => void {
   let j = 0;
   return () => {
     sink += w.encodeMessage(built[j]!).length;
+    if (++j === built.length) j = 0;
+  };
+}
+function encInto(built: Message[], target: Uint8Array): () => void {
+  let j = 0;
+  return () => {
+    sink += ours.encodeMessageInto(built[j]!, target);
     if (++j === built.length) j = 0;
   };
 }
@@ -131,12 +140,29 @@ export const wireSection: BenchSection = {
         ours: timed('ours', dse(ours, encoded)),
         anchor: { label: 'GStreamer C', batch: (n) => gst.run('dse', n, 'cpu') },
       });
+      const send = new Uint8Array(2048);
+      await compare({
+        name: 'codec: decode + SP parameters + encodeMessageInto',
+        kind: 'like-for-like',
+        rounds: 15,
+        goal: 1.0,
+        ours: timed('ours, into a send buffer', dse(ours, encoded, send)),
+        anchor: { label: 'GStreamer C', batch: (n) => gst.run('dse', n, 'cpu') },
+      });
       await compare({
         name: 'codec: encode',
         kind: 'like-for-like',
       rounds: 15,
         goal: 1.0,
         ours: timed('ours', enc(ours, built)),
+        anchor: { label: 'GStreamer C', batch: (n) => gst.run('enc', n, 'cpu') },
+      });
+      await compare({
+        name: 'codec: encodeMessageInto',
+        kind: 'like-for-like',
+        rounds: 15,
+        goal: 1.0,
+        ours: timed('ours, into a send buffer', encInto(built, send)),
         anchor: { label: 'GStreamer C', batch: (n) => gst.run('enc', n, 'cpu') },
       });
     } finally {

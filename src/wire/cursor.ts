@@ -64,10 +64,13 @@ export function within(e: unknown, label: string): never {
   throw e;
 }
 
-/** Writes into a buffer of the exact size of what is written (sized first, see encode.ts). */
+/**
+ * Writes into `buf` from `pos`. Positions advance by what each field needs even past the end of
+ * `buf` (typed-array stores there are dropped), so a write that ends past `buf.length` has not
+ * fitted and `pos` is the size it needed (see encode.ts).
+ */
 export class Writer {
-  pos = 0;
-  constructor(readonly buf: Uint8Array, readonly spans: Map<Payload, Span> | undefined) {}
+  constructor(readonly buf: Uint8Array, readonly spans: Map<Payload, Span> | undefined, public pos = 0) {}
   u8(v: number): void {
     this.buf[this.pos++] = v;
   }
@@ -84,14 +87,18 @@ export class Writer {
     b[this.pos++] = v;
   }
   bytes(v: Uint8Array): void {
-    const n = v.length;
-    const b = this.buf;
-    const p = this.pos;
-    // short fields byte by byte: set() costs more than the copy below ~24 bytes
-    if (n > 24) b.set(v, p);
-    else for (let i = 0; i < n; i++) b[p + i] = v[i]!;
-    this.pos = p + n;
+    this.pos = put(this.buf, this.pos, v);
   }
+}
+
+/** Copy `v` into `b` at `o`; returns the position after it. Stores past the end of `b` are dropped. */
+export function put(b: Uint8Array, o: number, v: Uint8Array): number {
+  const n = v.length;
+  // short fields byte by byte: set() costs more than the copy below ~24 bytes (and it
+  // throws past the end, where the loop's stores are dropped)
+  if (n > 24 && o + n <= b.length) b.set(v, o);
+  else for (let i = 0; i < n; i++) b[o + i] = v[i]!;
+  return o + n;
 }
 
 /** A location for encode errors, turned into text only when an error is raised. */
@@ -108,7 +115,10 @@ const suffixed = (where: Where, what: string): (() => string) => () => `${at(whe
 export function bad(where: Where, reason: string): never {
   throw new MikeyEncodeError(at(where), reason);
 }
+/** `v` is an integer of `bits` bits (a mask for the short fields: it is as strict and cheaper). */
 export function fits(v: number, bits: number): boolean {
+  if (bits < 31) return (v & ((1 << bits) - 1)) === v;
+  if (bits === 32) return v >>> 0 === v;
   return Number.isInteger(v) && v >= 0 && v < 2 ** bits;
 }
 /** Length checks; `what` names the field within `where`, joined only when an error is raised. */

@@ -98,21 +98,39 @@ export function writeHeader(w: Writer, h: CommonHeader, first: number): void {
   const m = h.csIdMap;
   const n = m.type === CsIdMapType.Empty ? m.csCount : m.entries.length;
   if (!(fits(n, 8))) bad('HDR', `#CS ${n} out of range`);
-  w.u8(h.version);
-  w.u8(h.dataType);
-  w.u8(first);
-  w.u8((h.v ? 0x80 : 0) | h.prfFunc);
-  w.u32(h.csbId);
-  w.u8(n);
-  w.u8(m.type);
+  const b = w.buf;
+  let o = w.pos;
+  const csbId = h.csbId;
+  b[o] = h.version;
+  b[o + 1] = h.dataType;
+  b[o + 2] = first;
+  b[o + 3] = (h.v ? 0x80 : 0) | h.prfFunc;
+  b[o + 4] = csbId >>> 24;
+  b[o + 5] = csbId >>> 16;
+  b[o + 6] = csbId >>> 8;
+  b[o + 7] = csbId;
+  b[o + 8] = n;
+  b[o + 9] = m.type;
+  o += 10;
+  w.pos = o;
   if (m.type === CsIdMapType.SrtpId) {
     const es = m.entries;
     for (let i = 0; i < es.length; i++) {
       const e = es[i]!;
-      w.u8(e.policyNo);
-      w.u32(e.ssrc);
-      w.u32(e.roc);
+      const ssrc = e.ssrc;
+      const roc = e.roc;
+      b[o] = e.policyNo;
+      b[o + 1] = ssrc >>> 24;
+      b[o + 2] = ssrc >>> 16;
+      b[o + 3] = ssrc >>> 8;
+      b[o + 4] = ssrc;
+      b[o + 5] = roc >>> 24;
+      b[o + 6] = roc >>> 16;
+      b[o + 7] = roc >>> 8;
+      b[o + 8] = roc;
+      o += 9;
     }
+    w.pos = o;
   } else if (m.type === CsIdMapType.GenericId) {
     for (const e of m.entries) {
       if (!(e.policies.length < 128)) bad('HDR GENERIC-ID', '#P out of range (7 bits)');

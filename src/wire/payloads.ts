@@ -10,7 +10,7 @@ import {
   PkeCache, PrfFunc, ProtType, RandRole, SakkeIdScheme, SakkeParams, SignType, SkType, SrtpAuthAlg, SrtpEncrAlg, SrtpParam,
   SrtpPrf, TeslaParam, THDR_PAYLOAD, TicketType, TS_LENGTH, TsRole, TsType, keyTypeHasSalt, registryInfo,
 } from './registry.js';
-import { Writer, bad, fail, fits, indexed, inside, len16, len8, within, type Reader, type Where } from './cursor.js';
+import { Writer, bad, fail, fits, indexed, inside, len16, len8, put, within, type Reader, type Where } from './cursor.js';
 import { en, h32, hex, label, printable, type Describer, type Field } from './fields.js';
 import { policyParams } from './sp.js';
 import type {
@@ -40,6 +40,8 @@ export interface PayloadCodec<P extends Payload = Payload> {
 
 type Codecs = { readonly [T in Payload['type']]: PayloadCodec<PayloadOf<T>> };
 
+const EMPTY = new Uint8Array(0);
+
 // ---- shared sub-structures ------------------------------------------------------------------
 
 // RFC 3830 §6.14
@@ -66,17 +68,23 @@ function validitySize(v: KeyValidity): number {
   return v.kv === KvType.Null ? 0 : v.kv === KvType.Spi ? 1 + v.spi.length : 2 + v.validFrom.length + v.validTo.length;
 }
 function writeValidity(w: Writer, v: KeyValidity, chain: Where, index: number): void {
-  if (v.kv === KvType.Spi) {
-    if (v.spi.length > 0xff) len8(v.spi, indexed(chain, index), 'SPI');
-    w.u8(v.spi.length);
-    w.bytes(v.spi);
-  } else if (v.kv === KvType.Interval) {
-    if (v.validFrom.length > 0xff) len8(v.validFrom, indexed(chain, index), 'VF');
-    if (v.validTo.length > 0xff) len8(v.validTo, indexed(chain, index), 'VT');
-    w.u8(v.validFrom.length);
-    w.bytes(v.validFrom);
-    w.u8(v.validTo.length);
-    w.bytes(v.validTo);
+  const kv = v.kv;
+  if (kv === KvType.Spi) {
+    const spi = v.spi;
+    if (spi.length > 0xff) len8(spi, indexed(chain, index), 'SPI');
+    w.buf[w.pos] = spi.length;
+    w.pos = put(w.buf, w.pos + 1, spi);
+  } else if (kv === KvType.Interval) {
+    const vf = v.validFrom;
+    const vt = v.validTo;
+    if (vf.length > 0xff) len8(vf, indexed(chain, index), 'VF');
+    if (vt.length > 0xff) len8(vt, indexed(chain, index), 'VT');
+    const b = w.buf;
+    let o = w.pos;
+    b[o] = vf.length;
+    o = put(b, o + 1, vf);
+    b[o] = vt.length;
+    w.pos = put(b, o + 1, vt);
   }
 }
 function validityFields(v: KeyValidity): Field[] {
@@ -362,23 +370,30 @@ const CODECS: Codecs = {
     // NULL encryption: the key data sub-payloads are written from their fields
     size: (p) => 4 + (p.encrAlg === EncrAlg.Null && p.plaintext ? chainSize(p.plaintext) : p.encrData.length) + 1 + p.mac.length,
     write(w, p, chain, index) {
-      if (!(MAC_LENGTH[p.macAlg] === p.mac.length)) bad(indexed(chain, index), `MAC of ${p.mac.length} bytes for MAC alg ${p.macAlg}`);
-      w.u8(p.encrAlg);
-      if (p.encrAlg === EncrAlg.Null && p.plaintext) {
-        const lenAt = w.pos;
-        w.pos += 2;
-        writeChain(w, p.plaintext, inside(chain, index, 'KEMAC'));
+      const mac = p.mac;
+      const macAlg = p.macAlg;
+      if (!(MAC_LENGTH[macAlg] === mac.length)) bad(indexed(chain, index), `MAC of ${mac.length} bytes for MAC alg ${macAlg}`);
+      const encrAlg = p.encrAlg;
+      const plaintext = p.plaintext;
+      const b = w.buf;
+      const lenAt = w.pos + 1;
+      b[lenAt - 1] = encrAlg;
+      if (encrAlg === EncrAlg.Null && plaintext) {
+        w.pos = lenAt + 2;
+        writeChain(w, plaintext, inside(chain, index, 'KEMAC'));
         const n = w.pos - lenAt - 2;
         check16(n, chain, index, 'KEMAC');
-        w.buf[lenAt] = n >>> 8;
-        w.buf[lenAt + 1] = n;
+        b[lenAt] = n >>> 8;
+        b[lenAt + 1] = n;
       } else {
-        check16(p.encrData.length, chain, index, 'KEMAC');
-        w.u16(p.encrData.length);
-        w.bytes(p.encrData);
+        const d = p.encrData;
+        check16(d.length, chain, index, 'KEMAC');
+        b[lenAt] = d.length >>> 8;
+        b[lenAt + 1] = d.length;
+        w.pos = put(b, lenAt + 2, d);
       }
-      w.u8(p.macAlg);
-      w.bytes(p.mac);
+      b[w.pos] = macAlg;
+      w.pos = put(b, w.pos + 1, mac);
     },
     fields(p, d) {
       const c: Field[] = [en('Encr alg', EncrAlg, p.encrAlg), { name: 'Encr data len', value: p.encrData.length }, { name: 'Encr data', value: hex(p.encrData) }];
@@ -454,9 +469,10 @@ const CODECS: Codecs = {
     },
     size: (p) => 2 + p.value.length,
     write(w, p, chain, index) {
-      tsLengthOk(p.tsType, p.value, chain, index);
-      w.u8(p.tsType);
-      w.bytes(p.value);
+      const v = p.value;
+      tsLengthOk(p.tsType, v, chain, index);
+      w.buf[w.pos] = p.tsType;
+      w.pos = put(w.buf, w.pos + 1, v);
     },
     fields: (p, d) => [en('TS type', TsType, p.tsType), d.ts(p.tsType, p.value)],
   },
@@ -552,16 +568,14 @@ const CODECS: Codecs = {
     },
     size: (p) => 5 + (p.params ? paramsLength(p.params) : p.paramBytes?.length ?? 0),
     write(w, p, chain, index) {
-      w.u8(p.policyNo);
-      w.u8(p.protType);
-      if (p.params) {
-        const params = p.params;
-        const n = paramsLength(params);
-        check16(n, chain, index);
-        w.u16(n);
-        // Type(8) Length(8) Value, straight into the buffer (most values are one byte)
-        const b = w.buf;
-        let o = w.pos;
+      const params = p.params;
+      const b = w.buf;
+      const lenAt = w.pos + 2;
+      b[lenAt - 2] = p.policyNo;
+      b[lenAt - 1] = p.protType;
+      if (params) {
+        // Type(8) Length(8) Value, straight into the buffer (most values are one byte), then the length
+        let o = lenAt + 2;
         for (let i = 0; i < params.length; i++) {
           const q = params[i]!;
           const v = q.value;
@@ -573,12 +587,17 @@ const CODECS: Codecs = {
           for (let k = 0; k < len; k++) b[o + k] = v[k]!;
           o += len;
         }
+        const n = o - lenAt - 2;
+        check16(n, chain, index);
+        b[lenAt] = n >>> 8;
+        b[lenAt + 1] = n;
         w.pos = o;
       } else {
-        const b = p.paramBytes ?? new Uint8Array(0);
-        check16(b.length, chain, index);
-        w.u16(b.length);
-        w.bytes(b);
+        const pb = p.paramBytes ?? EMPTY;
+        check16(pb.length, chain, index);
+        b[lenAt] = pb.length >>> 8;
+        b[lenAt + 1] = pb.length;
+        w.pos = put(b, lenAt + 2, pb);
       }
     },
     fields(p) {
@@ -593,9 +612,10 @@ const CODECS: Codecs = {
     read: (r, start) => ({ type: PayloadType.Rand, rand: r.bytes(r.u8(), 'RAND'), span: { start, end: r.pos } }),
     size: (p) => 2 + p.rand.length,
     write(w, p, chain, index) {
-      check8(p.rand, chain, index);
-      w.u8(p.rand.length);
-      w.bytes(p.rand);
+      const rand = p.rand;
+      check8(rand, chain, index);
+      w.buf[w.pos] = rand.length;
+      w.pos = put(w.buf, w.pos + 1, rand);
     },
     fields: (p) => [{ name: 'RAND len', value: p.rand.length }, { name: 'RAND', value: hex(p.rand) }],
   },
@@ -700,20 +720,30 @@ const CODECS: Codecs = {
     },
     size: (p) => 4 + p.keyData.length + (keyTypeHasSalt(p.keyType) ? 2 + (p.salt ? p.salt.length : 0) : 0) + validitySize(p.validity),
     write(w, p, chain, index) {
-      if (!(fits(p.keyType, 4))) bad(indexed(chain, index), 'key data type out of range (4 bits)');
-      check16(p.keyData.length, chain, index);
-      const salted = keyTypeHasSalt(p.keyType);
-      if (!salted && p.salt !== undefined) bad(indexed(chain, index), 'salt given for a key data type without +SALT');
-      w.u8((p.keyType << 4) | p.validity.kv);
-      w.u16(p.keyData.length);
-      w.bytes(p.keyData);
+      const keyType = p.keyType;
+      const kd = p.keyData;
+      const salt = p.salt;
+      const validity = p.validity;
+      if (!(fits(keyType, 4))) bad(indexed(chain, index), 'key data type out of range (4 bits)');
+      check16(kd.length, chain, index);
+      const salted = keyTypeHasSalt(keyType);
+      if (!salted && salt !== undefined) bad(indexed(chain, index), 'salt given for a key data type without +SALT');
+      const b = w.buf;
+      let o = w.pos;
+      b[o] = (keyType << 4) | validity.kv;
+      b[o + 1] = kd.length >>> 8;
+      b[o + 2] = kd.length;
+      o = put(b, o + 3, kd);
       if (salted) {
-        const n = p.salt ? p.salt.length : 0;
+        const n = salt ? salt.length : 0;
         check16(n, chain, index, 'salt');
-        w.u16(n);
-        if (p.salt) w.bytes(p.salt);
+        b[o] = n >>> 8;
+        b[o + 1] = n;
+        o += 2;
+        if (salt) o = put(b, o, salt);
       }
-      writeValidity(w, p.validity, chain, index);
+      w.pos = o;
+      writeValidity(w, validity, chain, index);
     },
     fields(p) {
       const c: Field[] = [en('Type', KeyDataType, p.keyType), en('KV', KvType, p.validity.kv), { name: 'Key data len', value: p.keyData.length }, { name: 'Key data', value: hex(p.keyData) }];
@@ -961,16 +991,24 @@ function firstChainSize(c: PayloadChain): number {
 
 /** Write a chain: each payload's Next payload byte, then the payload. */
 export function writeChain(w: Writer, ps: readonly Payload[], chain: Where): void {
-  for (let i = 0; i < ps.length; i++) {
-    const p = ps[i]!;
-    const c = BY_TYPE[p.type] as PayloadCodec;
-    const nxt = ps[i + 1];
-    if (nxt !== undefined && nxt.type === THDR_PAYLOAD) bad(indexed(chain, i + 1), 'THDR must be the first payload of ticket data');
+  const n = ps.length;
+  if (n === 0) return;
+  // each payload's type is read once (the loads see every payload shape: they are megamorphic)
+  let p = ps[0]!;
+  let type: number = p.type;
+  for (let i = 0; i < n; i++) {
+    const c = BY_TYPE[type] as PayloadCodec;
+    const nxt = i + 1 < n ? ps[i + 1]! : undefined;
+    const nextType: number = nxt !== undefined ? nxt.type : PayloadType.Last;
+    if (nxt !== undefined && nextType === THDR_PAYLOAD) bad(indexed(chain, i + 1), 'THDR must be the first payload of ticket data');
     const start = w.pos;
-    if (c.hasNext) w.u8(nxt !== undefined ? nxt.type : PayloadType.Last);
+    if (c.hasNext) w.buf[w.pos++] = nextType;
     else if (nxt !== undefined) bad(indexed(chain, i), 'SIGN must be the last payload');
     c.write(w, p, chain, i);
     if (w.spans) w.spans.set(p, { start, end: w.pos });
+    if (nxt === undefined) break;
+    p = nxt;
+    type = nextType;
   }
 }
 function writeFirstChain(w: Writer, c: PayloadChain, chain: Where): void {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeMessage, encodeMessage, decodeIbakeData, decodeEskData, encodePayloads } from '../../src/wire/index.js';
+import { decodeMessage, encodeMessage, decodeIbakeData, decodeEskData, encodePayloads, encodeMessageInto, encodedSize, MikeyEncodeError } from '../../src/wire/index.js';
 import { DataType, PayloadType, KeyDataType, KvType, TsType, CsIdMapType, GeneralExtType, registryInfo } from '../../src/wire/registry.js';
 import type { Payload, Message, SpPayload } from '../../src/wire/types.js';
 import { policyParams } from '../../src/wire/sp.js';
@@ -57,6 +57,35 @@ for (const s of CORPUS) {
     assert.equal(at, bytes.length);
   });
 }
+
+test('encodeMessageInto writes the same bytes into the caller\'s buffer at its offset, and refuses a buffer too small', () => {
+  for (const s of CORPUS) {
+    const bytes = encodeMessage(s.message);
+    const target = new Uint8Array(bytes.length + 10).fill(0xaa);
+    assert.equal(encodeMessageInto(s.message, target, 7), bytes.length, s.name);
+    assert.deepEqual(target.subarray(7, 7 + bytes.length), bytes, s.name);
+    assert.ok(target.subarray(0, 7).every((x) => x === 0xaa) && target.subarray(7 + bytes.length).every((x) => x === 0xaa), `${s.name}: bytes beside the message untouched`);
+    assert.throws(() => encodeMessageInto(s.message, new Uint8Array(bytes.length + 2), 3),
+      (e: unknown) => e instanceof MikeyEncodeError && e.reason === `${bytes.length} bytes do not fit the ${bytes.length - 1} left in the target`, s.name);
+  }
+  assert.throws(() => encodeMessageInto(CORPUS[0]!.message, new Uint8Array(10), 11), RangeError);
+});
+
+test('messages larger than the encoder\'s scratch buffer are encoded whole, and so are the ones after them and after a refused one', () => {
+  const small = CORPUS[0]!.message;
+  const first = encodeMessage(small);
+  for (const n of [3000, 40_000, 65_535]) {
+    const encrData = Uint8Array.from({ length: n }, (_, i) => (i * 7) & 0xff);
+    const m: Message = { header: small.header, payloads: [{ type: PayloadType.Kemac, encrAlg: 1, encrData, macAlg: 0, mac: new Uint8Array(0) }] };
+    const b = encodeMessage(m);
+    assert.equal(b.length, encodedSize(m));
+    assert.deepEqual((decodeMessage(b).payloads[0] as { encrData: Uint8Array }).encrData, encrData);
+    assert.deepEqual(encodeMessage(small), first);
+  }
+  const bad: Message = { header: small.header, payloads: [...small.payloads, { type: PayloadType.Rand, rand: new Uint8Array(256) }] };
+  assert.throws(() => encodeMessage(bad), MikeyEncodeError);
+  assert.deepEqual(encodeMessage(small), first);
+});
 
 test('bundled samples equal the corpus encodings', () => {
   for (const s of CORPUS) {
