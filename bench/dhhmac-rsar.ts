@@ -1,6 +1,6 @@
 // DH-HMAC (RFC 4650) and RSA-R (RFC 4738): full exchanges per second (both ends in one
 // process) beside their crypto floor, the same primitive calls with no MIKEY around them, in
-// the same run.
+// alternating batches (harness.ts compare()), CPU time of this process on both sides.
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { DhHmacInitiator, DhHmacResponder } from '../src/modes/dhhmac/index.js';
 import { RsaRInitiator, RsaRResponder } from '../src/modes/rsar/index.js';
@@ -9,7 +9,7 @@ import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.
 import { kemacDecrypt, kemacEncrypt, macCompute, macVerify } from '../src/crypto/kemac.js';
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaSign, rsaVerify } from '../src/crypto/rsa.js';
 import { dhComputeSecret, dhGenerateKeyPair } from '../src/crypto/dh.js';
-import { compare, forgetfulReplayCache, timed, timedAsync, type BenchSection } from './harness.js';
+import { compare, cpuTimed, cpuTimedAsync, forgetfulReplayCache, type BenchSection } from './harness.js';
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -29,14 +29,14 @@ export const dhhmacRsarSection: BenchSection = {
     const psk = rand(16);
     const dhIni = new DhHmacInitiator({ psk, idi: idA, idr: idB });
     const dhRes = new DhHmacResponder({ psk, idr: idB, replayCache: forgetfulReplayCache });
-    const dhEx = timedAsync('DH-HMAC exchange, OAKLEY 5', async () => {
+    const dhEx = cpuTimedAsync('DH-HMAC exchange, OAKLEY 5', async () => {
       const o = dhIni.createOffer({ sessions, csbId });
       const a = await dhRes.receive(o);
       dhIni.receiveResponse(a.response);
     });
     // the same primitives: 2 keygens, 2 agreements, auth_key on each side, the MAC of each
     // message made and checked, the replay hash, TEK and salt on each side
-    const dhFloor = timed('DH-HMAC crypto floor', () => {
+    const dhFloor = cpuTimed('DH-HMAC crypto floor', () => {
       const r = rand(16);
       const i = dhGenerateKeyPair('OAKLEY-5');
       const k1 = deriveMessageKeys(psk, csbId, r, 'MIKEY-1', { encrAlg: 'NULL', macAlg: 'HMAC-SHA-1-160' });
@@ -59,7 +59,7 @@ export const dhhmacRsarSection: BenchSection = {
     const bob = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const rIni = new RsaRInitiator({ privateKey: alice.privateKey, idi: idA, peerKey: () => bob.publicKey });
     const rRes = new RsaRResponder({ privateKey: bob.privateKey, idr: idB, peerKey: () => alice.publicKey, replayCache: forgetfulReplayCache });
-    const rEx = timedAsync('RSA-R exchange, RSA-2048', async () => {
+    const rEx = cpuTimedAsync('RSA-R exchange, RSA-2048', async () => {
       const req = rIni.createRequest({ sessions, csbId });
       const a = await rRes.receive(req);
       await rIni.receiveResponse(a.response);
@@ -68,7 +68,7 @@ export const dhhmacRsarSection: BenchSection = {
     const algs = { encrAlg: 'AES-CM-128', macAlg: 'HMAC-SHA-1-160' } as const;
     // SIGNi made and checked, the replay hash, the envelope key sealed and opened, message keys on
     // each side, the KEMAC encrypted, MACed, checked and decrypted, SIGNr made and checked, TEK and salt on each side
-    const rFloor = timed('RSA-R crypto floor', () => {
+    const rFloor = cpuTimed('RSA-R crypto floor', () => {
       const r = rand(16);
       const t = rand(8);
       const s1 = rsaSign(alice.privateKey, rsaMsg);

@@ -1,20 +1,19 @@
 // MIKEY-IBAKE: full four-message exchanges (both ends in one process) beside their crypto floor,
-// the same IBE and EC-DH operations with no MIKEY around them, in the same run; and a private-key
-// request.
-import { createHash, randomBytes } from 'node:crypto';
+// the same IBE and EC-DH operations with no MIKEY around them, and K_SESSION beside OpenSSL's
+// EC-DH; both sides in alternating batches (harness.ts compare()), CPU time.
+import { createECDH, createHash, randomBytes } from 'node:crypto';
 import { bfDecrypt, bfEncrypt, bfExtractPriv, bfGenerateCurve, bfSetup } from '../src/crypto/bfibe.js';
 import { macCompute, macVerify } from '../src/crypto/kemac.js';
 import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.js';
 import { uriIdentity } from '../src/session/identity.js';
 import { IbakeInitiator, IbakeResponder } from '../src/modes/ibake/index.js';
-import { IbakeKeyRequester, IbakeKeyResponder } from '../src/modes/ibake/keyrequest.js';
 import { IbakeKeyRing } from '../src/modes/ibake/keyring.js';
 import { deriveFromSession, ecdhKeyPair, ecGroup, ibeIdentity, keyPeriodOf, sessionKey, staticDomain, type IbakeCurveName } from '../src/modes/ibake/profile.js';
-import { fmt, measure, measureAsync as measureAsyncBase, forgetfulReplayCache, type BenchSection } from './harness.js';
+import { compare, cpuTimed, cpuTimedAsync, forgetfulReplayCache, type BenchSection } from './harness.js';
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
-const measureAsync = (name: string, fn: () => Promise<unknown>, batches = 7, n = 5) => measureAsyncBase(name, fn, batches, n);
+const bigToBytes = (v: bigint, len: number): Uint8Array => Uint8Array.from(Buffer.from(v.toString(16).padStart(len * 2, '0'), 'hex'));
 
 export const ibakeSection: BenchSection = {
   title: 'MIKEY-IBAKE: exchanges vs their crypto floor (IBE + EC-DH)',
@@ -42,7 +41,7 @@ export const ibakeSection: BenchSection = {
     for (const name of ['P-256', 'P-384', 'P-521'] as IbakeCurveName[]) {
       const ini = new IbakeInitiator({ idi: alice, keys: ringA, curve: name });
       const res = new IbakeResponder({ keys: ringB, replayCache: forgetfulReplayCache });
-      const ex = await measureAsync(`IBAKE exchange, ${name} (4 messages)`, async () => {
+      const ex = cpuTimedAsync(`IBAKE exchange, ${name}`, async () => {
         const r1 = await res.receive(ini.createOffer({ idr: bob, sessions }));
         const r2 = await res.receive(ini.receiveResponse(r1.response).bytes);
         ini.receiveVerification(r2.response);
@@ -51,7 +50,7 @@ export const ibakeSection: BenchSection = {
       // shared points, MPK/TGK on both sides, the V key, MAC and check, TEK and salt, replay hashes
       const group = ecGroup(name);
       const plainLen = [120, 200, 160].map((x) => x + 2 * group.flen);
-      const floor = measure(`IBAKE crypto floor, ${name}`, () => {
+      const floor = cpuTimed(`IBAKE crypto floor, ${name}`, () => {
         const x = ecdhKeyPair(group, rand);
         const c1 = bfEncrypt(params, idB, rand(plainLen[0]!));
         bfDecrypt(params, skB, c1);
@@ -74,25 +73,23 @@ export const ibakeSection: BenchSection = {
           deriveSrtpSalt(tgk, 1, 1, r, 'PRF-HMAC-SHA-256', 14);
           createHash('sha256').update(msg).digest();
         }
-      }, { batches: 7, batchMs: 200 });
-      console.log(fmt(ex));
-      console.log(fmt(floor));
-      console.log(`${`IBAKE ${name}`.padEnd(48)} exchange/floor time ratio ${(ex.medianSec / floor.medianSec).toFixed(2)}`);
+      });
+      await compare({ name: `IBAKE exchange, ${name} vs its crypto floor`, kind: 'floor', ours: ex, anchor: floor, goal: 1.2, rounds: 7, batchMs: 300 });
     }
-    const ecdh = measure('EC-DH P-256 key pair + shared point', () => sessionKey(ecdhKeyPair(ecGroup('P-256'), rand), ecdhKeyPair(ecGroup('P-256'), rand).pub));
-    const enc = measure('BFencrypt (n = 1024)', () => bfEncrypt(params, idB, rand(200)), { batches: 7, batchMs: 100 });
-    const c = bfEncrypt(params, idB, rand(200));
-    const dec = measure('BFdecrypt (n = 1024)', () => bfDecrypt(params, skB, c), { batches: 7, batchMs: 100 });
-    for (const m of [ecdh, enc, dec]) console.log(fmt(m));
 
-    // REQUEST_KEY_PSK -> REQUEST_KEY_RESP with two K_PR (validated by the user: two pairings each)
-    const kmsId = uriIdentity('kms.example.org');
-    const psk = rand(16);
-    const kms = new IbakeKeyResponder({ kms: kmsId, domain, psk: () => psk, replayCache: forgetfulReplayCache, issue: (id, nos) => nos.map((n) => ({ periodNo: n, key: bfExtractPriv(params, s, ibeIdentity(id, n, domain.period)) })) });
-    const req = await measureAsync('private-key request (PSK), 2 keys', async () => {
-      const r = new IbakeKeyRequester({ identities: [alice], kms: kmsId, domain, psk });
-      r.receiveResponse((await kms.receive(r.createRequest())).response);
-    });
-    console.log(fmt(req));
+    // K_SESSION (RFC 6267 §4): a constant-time multiplication of the peer's point, which the
+    // floor above also uses; here beside OpenSSL's EC-DH on the same curve (x only)
+    for (const name of ['P-256', 'P-384'] as IbakeCurveName[]) {
+      const group = ecGroup(name);
+      const peer = ecdhKeyPair(group, rand);
+      const own = ecdhKeyPair(group, rand);
+      const ossl = createECDH(group.openssl);
+      ossl.setPrivateKey(Buffer.from(bigToBytes(own.secret, group.flen)));
+      await compare({
+        name: `K_SESSION ${name} (constant time) vs ECDH computeSecret (node:crypto)`, kind: 'like-for-like', goal: 1, rounds: 7, batchMs: 100,
+        ours: cpuTimed('sessionKey', () => sessionKey(own, peer.pub)),
+        anchor: cpuTimed('createECDH.computeSecret', () => ossl.computeSecret(peer.pub)),
+      });
+    }
   },
 };

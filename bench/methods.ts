@@ -1,5 +1,6 @@
 // The RFC 3830 methods: full exchanges per second (both ends in one process) beside their
-// "crypto floor", the same primitive calls with no MIKEY around them, in the same run.
+// "crypto floor", the same primitive calls with no MIKEY around them, in alternating batches
+// (harness.ts compare()), CPU time of this process on both sides.
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { PskInitiator, PskResponder } from '../src/modes/psk/index.js';
 import { PkInitiator, PkResponder } from '../src/modes/pke/index.js';
@@ -9,7 +10,7 @@ import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.
 import { kemacDecrypt, kemacEncrypt, macCompute, macVerify } from '../src/crypto/kemac.js';
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt, rsaSign, rsaVerify } from '../src/crypto/rsa.js';
 import { dhComputeSecret, dhGenerateKeyPair } from '../src/crypto/dh.js';
-import { compare, forgetfulReplayCache, timed, timedAsync, type BenchSection } from './harness.js';
+import { compare, cpuTimed, cpuTimedAsync, forgetfulReplayCache, type BenchSection } from './harness.js';
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -27,7 +28,7 @@ export const methodsSection: BenchSection = {
     const psk = rand(16);
     const pskIni = new PskInitiator({ psk, idi: idA, idr: idB });
     const pskRes = new PskResponder({ psk, idr: idB, replayCache: forgetfulReplayCache });
-    const pskEx = timedAsync('PSK exchange (I_MESSAGE + V)', async () => {
+    const pskEx = cpuTimedAsync('PSK exchange (I_MESSAGE + V)', async () => {
       const o = pskIni.createOffer({ sessions, verify: true, csbId });
       const a = await pskRes.receive(o.bytes);
       pskIni.receiveResponse(a.response!);
@@ -55,7 +56,7 @@ export const methodsSection: BenchSection = {
       const v = macCompute('HMAC-SHA-1-160', mk2.authKey, [rMsg, t]);
       macVerify('HMAC-SHA-1-160', mk.authKey, [rMsg, t], v);
     };
-    const pskFloor = timed('PSK crypto floor', () => kemacSymmetric(psk));
+    const pskFloor = cpuTimed('PSK crypto floor', () => kemacSymmetric(psk));
     await compare({ name: 'PSK: exchange vs its crypto floor', kind: 'floor', ours: pskEx, anchor: pskFloor, goal: 2, batchMs: 100, rounds: 7 });
 
     // ---- public key: envelope, signature, KEMAC, verification message
@@ -63,13 +64,13 @@ export const methodsSection: BenchSection = {
     const bob = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pkIni = new PkInitiator({ privateKey: alice.privateKey, idi: idA, responderKey: bob.publicKey });
     const pkRes = new PkResponder({ privateKey: bob.privateKey, peerKey: () => alice.publicKey, replayCache: forgetfulReplayCache });
-    const pkEx = timedAsync('public-key exchange (I_MESSAGE + V)', async () => {
+    const pkEx = cpuTimedAsync('public-key exchange (I_MESSAGE + V)', async () => {
       const o = pkIni.createOffer({ sessions, verify: true, csbId });
       const a = await pkRes.receive(o.bytes);
       pkIni.receiveResponse(a.response!);
     });
     const msg = rand(400);
-    const pkFloor = timed('public-key crypto floor', () => {
+    const pkFloor = cpuTimed('public-key crypto floor', () => {
       const env = rand(16);
       const pke = rsaEnvelopeEncrypt(bob.publicKey, env);
       const sig = rsaSign(alice.privateKey, msg);
@@ -81,12 +82,12 @@ export const methodsSection: BenchSection = {
     // ---- signed DH, OAKLEY 5
     const dhIni = new DhInitiator({ privateKey: alice.privateKey, idi: idA, peerKey: () => bob.publicKey });
     const dhRes = new DhResponder({ privateKey: bob.privateKey, idr: idB, peerKey: () => alice.publicKey, replayCache: forgetfulReplayCache });
-    const dhEx = timedAsync('signed DH exchange, OAKLEY 5', async () => {
+    const dhEx = cpuTimedAsync('signed DH exchange, OAKLEY 5', async () => {
       const o = dhIni.createOffer({ sessions, csbId });
       const a = await dhRes.receive(o);
       dhIni.receiveResponse(a.response);
     });
-    const dhFloor = timed('signed DH crypto floor', () => {
+    const dhFloor = cpuTimed('signed DH crypto floor', () => {
       const i = dhGenerateKeyPair('OAKLEY-5');
       const s1 = rsaSign(alice.privateKey, msg);
       rsaVerify(alice.publicKey, msg, s1);
