@@ -14,7 +14,7 @@ import { Writer, bad, fail, fits, indexed, inside, len16, len8, put, within, typ
 import { en, h32, hex, label, printable, type Describer, type Field } from './fields.js';
 import { policyParams } from './sp.js';
 import type {
-  GeneralExtPayload, KeyIdEntry, KeyValidity, Payload, PayloadChain, PayloadOf, PolicyParam, SakkePayload,
+  GeneralExtPayload, KeyIdEntry, KeyValidity, Payload, PayloadChain, PayloadOf, PolicyParam, SakkePayload, Span,
   TicketFlags, TicketPayload, TpPayload,
 } from './types.js';
 import { TICKET_FLAG_NAMES } from './types.js';
@@ -200,6 +200,34 @@ function readTicketLike(r: Reader, start: number, dataType: number, type: typeof
 function ticketLikeSize(p: TpPayload | TicketPayload): number {
   const n = 10 + firstChainSize(p.tpData);
   return p.type === PayloadType.Tp ? n : n + 2 + ticketDataOf(p).length + 2 + firstChainSize(p.initiatorData);
+}
+
+/**
+ * Where the fields of a TICKET payload lie (RFC 6043 §6.10): `*LenAt` is a 16-bit length field,
+ * `*Start`..`*End` the data after it; from the sizes `ticketLikeSize` adds up.
+ */
+export interface TicketLayout {
+  start: number;
+  tpDataStart: number;
+  tdLenAt: number;
+  tdStart: number;
+  tdEnd: number;
+  idLenAt: number;
+  idStart: number;
+  end: number;
+}
+
+/** The layout of `p` encoded at `span` (a decoded TICKET or one just encoded with spans). */
+export function ticketLayout(p: TicketPayload, span: Span): TicketLayout {
+  const start = span.start;
+  const tpDataStart = start + 10; // NP, Type, Subtype, Version, PRF|flags, TP data length
+  const tdLenAt = tpDataStart + firstChainSize(p.tpData);
+  const tdStart = tdLenAt + 2;
+  const tdEnd = tdStart + ticketDataOf(p).length;
+  const idStart = tdEnd + 2;
+  const end = idStart + firstChainSize(p.initiatorData);
+  if (end !== span.end) throw new Error('internal: TICKET layout does not match its span');
+  return { start, tpDataStart, tdLenAt, tdStart, tdEnd, idLenAt: tdEnd, idStart, end };
 }
 
 function writeTicketLike(w: Writer, p: TpPayload | TicketPayload, chain: Where, index: number): void {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { decodeMessage, type DecodedMessage } from '../../src/wire/decode.js';
 import { encodeMessage } from '../../src/wire/encode.js';
 import { DataType, IdRole, PayloadType } from '../../src/wire/registry.js';
-import type { Payload } from '../../src/wire/types.js';
+import type { Payload, TicketPayload } from '../../src/wire/types.js';
 import { identity } from '../../src/kms/memory.js';
 import { MemoryReplayCache } from '../../src/session/replay.js';
 import { MikeyErrorMessage } from '../../src/session/errors.js';
@@ -113,8 +113,8 @@ async function transfer(w: World, policy: Parameters<TicketInitiator['createRequ
 
 function ticketOf(b: Uint8Array): { m: DecodedMessage; lay: ReturnType<typeof ticketLayout> } {
   const m = decodeMessage(b);
-  const t = m.payloads.find((p) => p.type === PayloadType.Ticket)!;
-  return { m, lay: ticketLayout(m.bytes, t.span!) };
+  const t = m.payloads.find((p): p is TicketPayload => p.type === PayloadType.Ticket)!;
+  return { m, lay: ticketLayout(t, t.span!) };
 }
 
 test('a tampered ticket: the KMS refuses to resolve it (Invalid TICKET), the Responder passes that on to the Initiator', async () => {

@@ -93,7 +93,7 @@ test('App. A.1 base ticket: the MAC excludes the Next Payload byte and the Initi
     const opened = openBaseTicket(tk, m.bytes, tpk, 'MIKEY-1');
     assert.equal(h(opened.mpk), h(r(16, 4)));
     assert.equal(h(opened.keys[0]!.keyData), h(r(16, 6)));
-    const lay = ticketLayout(m.bytes, tk.span!);
+    const lay = ticketLayout(tk, tk.span!);
     for (const at of [lay.start + 2, lay.tpDataStart + 1, lay.tdStart + 4, lay.tdEnd - 21, lay.tdEnd - 1]) {
       const c = Uint8Array.from(m.bytes);
       c[at]! ^= 0x80;

@@ -1,13 +1,16 @@
 // MIKEY-TICKET flows (RFC 6043 §4.2): Ticket Request, Transfer and Resolve with the PSK and PK
 // variants, with and without key forking, ticket reuse, expiry, re-keying and CSB updates.
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { DataType, ErrorNo, IdRole, PayloadType } from '../../src/wire/registry.js';
 import { identity } from '../../src/kms/memory.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
-import { TicketKms } from '../../src/modes/ticket/kms.js';
+import { TicketKms, encodeTicketAlone } from '../../src/modes/ticket/kms.js';
+import { ticketDigest } from '../../src/modes/ticket/base-ticket.js';
+import { payloadOf } from '../../src/wire/lookup.js';
 import { MemoryDirectory } from '../../src/kms/memory.js';
 import { completeFlags } from '../../src/modes/ticket/policy.js';
 import { ALICE, BOB, CAROL, KMS, SUPPORT, T0, getTicket, hex, key, keysOf, pki, rejects, world } from './ticket-fixture.js';
@@ -41,6 +44,17 @@ test('full three round trips, PSK legs, no forking: both ends derive the same SR
   assert.equal(session.bundle.sessions[1]!.profile, 'AEAD_AES_128_GCM');
   assert.notEqual(session.bundle.sessions[1]!.ssrc, 0, 'the Responder supplies the missing SSRC');
   assert.notDeepEqual(session.bundle.sessions[0]!.keys[0]!.masterKey, session.bundle.sessions[1]!.keys[0]!.masterKey);
+});
+
+test('the digest the KMS records is the ticket as issued (Ticket Type to the end of Ticket Data): the same in a TRANSFER_INIT with Initiator Data', async () => {
+  const w = world();
+  const { grant, prepared } = await getTicket(w, { responders: [identity(BOB)], flags: { I: true } });
+  assert.equal(prepared.issued?.digest, createHash('sha256').update(encodeTicketAlone(grant.ticket)).digest('hex'));
+  const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
+  const m = decodeMessage(xfer.bytes);
+  const t = payloadOf(m, PayloadType.Ticket)!;
+  assert.equal(t.initiatorData.payloads.length, 2, 'Vi and Vr');
+  assert.equal(ticketDigest(m.bytes, t, t.span!), prepared.issued?.digest);
 });
 
 test('the PK legs: REQUEST_INIT_PK and RESOLVE_INIT_PK (signatures, envelope keys to the KMS, CHASH)', async () => {

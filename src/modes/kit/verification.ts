@@ -3,13 +3,13 @@
 // verification message R_MESSAGE = HDR, T, [IDr], V of the PSK and public-key methods (§3.1, §3.2).
 import { macCompute, macVerify, type MacAlg } from '../../crypto/kemac.js';
 import type { DecodedMessage } from '../../wire/decode.js';
-import { encodeMessage } from '../../wire/encode.js';
+import type { EncodedMessage } from '../../wire/encode.js';
 import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
 import type { CommonHeader, Payload, TPayload } from '../../wire/types.js';
 import type { CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { idOf, type Identity } from '../../session/identity.js';
-import { checkLayout, decodeOrReject, idPayload, macAlgCode, macAlgOf, macLength, one, opt, payloadOf } from './common.js';
+import { checkLayout, decodeOrReject, encodeWithTrailingTag, idPayload, macAlgCode, macAlgOf, macLength, one, opt, payloadOf } from './common.js';
 import { rejectErrorMessage } from './error-message.js';
 
 const EMPTY = new Uint8Array(0);
@@ -21,15 +21,16 @@ export function verificationParts(covered: Uint8Array, idi: Identity | undefined
 
 /**
  * Encode a message whose last payload is V (placeholder MAC, pushed here), then fill the MAC
- * over `parts` of the encoded bytes (a function of them: the coverage differs per message).
+ * over `parts` of the encoded bytes (a function of them: the coverage differs per message;
+ * `encoded` gives the spans when `withSpans`).
  */
-export function encodeWithV(hdr: CommonHeader, payloads: Payload[], macAlg: MacAlg, authKey: Uint8Array, parts: (bytes: Uint8Array, macStart: number) => Uint8Array[]): Uint8Array {
+export function encodeWithV(
+  hdr: CommonHeader, payloads: Payload[], macAlg: MacAlg, authKey: Uint8Array,
+  parts: (bytes: Uint8Array, macStart: number, encoded?: EncodedMessage) => Uint8Array[], withSpans = false,
+): Uint8Array {
   const len = macLength(macAlg);
   payloads.push({ type: PayloadType.V, authAlg: macAlgCode(macAlg), mac: new Uint8Array(len) });
-  const bytes = encodeMessage({ header: hdr, payloads });
-  const macStart = bytes.length - len;
-  bytes.set(macCompute(macAlg, authKey, parts(bytes, macStart)), macStart);
-  return bytes;
+  return encodeWithTrailingTag({ header: hdr, payloads }, len, (covered, bytes, encoded) => macCompute(macAlg, authKey, parts(bytes, covered.length, encoded)), withSpans);
 }
 
 /** Check the trailing V against `parts`; its algorithm must be `macAlg` when given. Auth failure otherwise. */

@@ -2,50 +2,24 @@
 // protected with keys from a Ticket Protection Key (TPK). KEMAC = E(encr_key, MPK || {TEK|TGK|GTGK})
 // with the NULL MAC; V covers the TICKET payload but its Next Payload byte, the Initiator Data
 // length and data, and the MAC itself. Also: where the fields of a TICKET payload sit in a message.
-import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, MAC_PARAMS, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
+import { createHash } from 'node:crypto';
+import { macCompute, macVerify, MAC_PARAMS, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
 import type { MikeyPrf } from '../../crypto/prf.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import { decodeKeyDataChain } from '../../wire/decode.js';
 import { encodePayloads } from '../../wire/encode.js';
 import { ErrorNo, IdRole, IdType, KeyDataType, PayloadType, THDR_PAYLOAD, TicketType } from '../../wire/registry.js';
-import type { KeyDataPayload, Payload, Span, TicketPayload, TPayload } from '../../wire/types.js';
+import { ticketLayout } from '../../wire/payloads.js';
+import type { KeyDataPayload, Payload, Span, TicketPayload, TPayload, VPayload } from '../../wire/types.js';
 import { openKemac, sealKemac } from '../kit/kemac.js';
-import { encrAlgCode, encrAlgOf, macAlgCode, macAlgOf, prfFuncOf, t64 } from '../kit/common.js';
+import { encrAlgOf, macAlgCode, macAlgOf, prfFuncOf } from '../kit/common.js';
 import { deriveMpks, tpkKeys } from './labels.js';
 import { completeFlags, checkFlags, tpDataPayloads, type TicketPolicy } from './policy.js';
 
 /** App. A.1: "If CSB ID is needed in the IV creation it SHALL be set to 0xFFFFFFFF". */
 export const TICKET_CSB_ID = 0xffffffff;
 
-/** Byte offsets of the variable parts of a TICKET payload (RFC 6043 §6.10), in message coordinates. */
-export interface TicketLayout {
-  start: number;
-  tpDataStart: number;
-  tdLenAt: number;
-  tdStart: number;
-  tdEnd: number;
-  idLenAt: number;
-  idStart: number;
-  end: number;
-}
-
-function u16(b: Uint8Array, at: number): number {
-  return (b[at]! << 8) | b[at + 1]!;
-}
-
-/** Walk the length fields of a decoded TICKET payload: NP, Type, Subtype, Version, PRF|flags (8 bytes), TP Data, Ticket Data, Initiator Data. */
-export function ticketLayout(bytes: Uint8Array, span: Span): TicketLayout {
-  const start = span.start;
-  const tpDataStart = start + 10;
-  const tdLenAt = tpDataStart + u16(bytes, start + 8);
-  const tdStart = tdLenAt + 2;
-  const tdEnd = tdStart + u16(bytes, tdLenAt);
-  const idLenAt = tdEnd;
-  const idStart = idLenAt + 2;
-  const end = idStart + u16(bytes, idLenAt);
-  if (end !== span.end) throw new Error('internal: TICKET layout does not match its span');
-  return { start, tpDataStart, tdLenAt, tdStart, tdEnd, idLenAt, idStart, end };
-}
+/** Where the fields of a TICKET payload lie in message coordinates: the codec's sizes, no length field re-read. */
+export { ticketLayout, type TicketLayout } from '../../wire/payloads.js';
 
 /** What a ticket encodes for the party that resolves it. */
 export interface TicketKeys {
@@ -98,19 +72,26 @@ export function buildBaseTicket(i: BaseTicketInput): TicketPayload {
     sealKemac(encrAlg, 'NULL', mk, [mpkPayload, ...i.keys], TICKET_CSB_ID, i.t),
   ];
   if (i.tpkId) base.push({ type: PayloadType.Idr, role: IdRole.IDRpsk, idType: IdType.ByteString, data: i.tpkId });
-  base.push({ type: PayloadType.V, authAlg: macAlgCode(macAlg), mac: new Uint8Array(macLen) });
+  const v: VPayload = { type: PayloadType.V, authAlg: macAlgCode(macAlg), mac: new Uint8Array(macLen) };
+  base.push(v);
   const ticketData = encodePayloads(base);
   const ticket: TicketPayload = {
     type: PayloadType.Ticket, ticketType: i.policy.ticketType ?? TicketType.MikeyBaseTicket, subtype: i.policy.subtype ?? 1, version: i.policy.version ?? 1,
     prfFunc: prfFuncOf(prf), flags, reserved: 0, tpData: { payloads: tpDataPayloads(i.policy, true) },
-    ticketData, initiatorData: { payloads: [] },
+    ticketData, baseTicket: base, initiatorData: { payloads: [] },
   };
   // App. A.1: the MAC covers the TICKET payload from Ticket Type up to the MAC field
   const alone = encodePayloads([ticket]);
-  const macEnd = alone.length - 2; // then the (empty) Initiator Data length
-  const mac = macCompute(macAlg, mk.authKey, alone.subarray(1, macEnd - macLen));
-  ticketData.set(mac, ticketData.length - macLen);
+  const macStart = ticketLayout(ticket, { start: 0, end: alone.length }).tdEnd - macLen;
+  v.mac = macCompute(macAlg, mk.authKey, alone.subarray(1, macStart));
+  ticketData.set(v.mac, ticketData.length - macLen);
   return ticket;
+}
+
+/** A ticket as issued, the TICKET from Ticket Type to the end of Ticket Data (Initiator Data changes per transfer), hashed (SHA-256, hex). */
+export function ticketDigest(bytes: Uint8Array, ticket: TicketPayload, span: Span): string {
+  const lay = ticketLayout(ticket, span);
+  return createHash('sha256').update(bytes.subarray(lay.start + 1, lay.tdEnd)).digest('hex');
 }
 
 /** Is this the MIKEY base ticket of App. A (Type 1, Subtype 1, Version 1)? */
@@ -145,7 +126,7 @@ export function openBaseTicket(ticket: TicketPayload, bytes: Uint8Array, tpk: Ui
   if (!base || !isBaseTicket(ticket)) return badTicket('not a MIKEY base ticket');
   const types = base.map((p) => p.type);
   // App. A: THDR, T, RAND, KEMAC, [IDRpsk], V (unexpected payloads before V are ignored)
-  if (types[0] !== 256 || types.at(-1) !== PayloadType.V) return badTicket('base ticket data must start with THDR and end with V');
+  if (types[0] !== THDR_PAYLOAD || types.at(-1) !== PayloadType.V) return badTicket('base ticket data must start with THDR and end with V');
   const t = base.find((p): p is TPayload => p.type === PayloadType.T);
   const rand = base.find((p) => p.type === PayloadType.Rand);
   const kemac = base.find((p) => p.type === PayloadType.Kemac);
@@ -162,7 +143,7 @@ export function openBaseTicket(ticket: TicketPayload, bytes: Uint8Array, tpk: Ui
   if (kemac.macAlg !== 0) badTicket('the base ticket KEMAC must use the NULL MAC (App. A.1)');
   if (macAlg === 'NULL') badTicket('a base ticket with the NULL MAC');
   const mk = tpkKeys(prf, tpk, rand.rand, { encrAlg, macAlg });
-  const lay = ticketLayout(bytes, ticket.span!);
+  const lay = ticketLayout(ticket, ticket.span!);
   const covered = bytes.subarray(lay.start + 1, lay.tdEnd - v.mac.length);
   if (v.span!.end !== lay.tdEnd) badTicket('V must be the last payload of the ticket data');
   if (!macVerify(macAlg, mk.authKey, covered, v.mac)) badTicket('the ticket MAC does not verify');

@@ -2,23 +2,19 @@
 // §4.2.1) and Ticket Transfer (TRANSFER_INIT -> TRANSFER_RESP, §4.2.2), with key forking
 // (§5.1.1: Initiator Data Vi/Vr, MPKr' and TGK' from the modifier), ticket reuse (§5.3) and
 // Initiator-created tickets (mode 3 of §4.1.1).
-import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { macCompute, MAC_PARAMS, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
 import type { MikeyPrf } from '../../crypto/prf.js';
-import { rsaEnvelopeEncrypt } from '../../crypto/rsa.js';
 import { MikeyProtocolError } from '../../session/errors.js';
-import { decodeMessage, type DecodedMessage } from '../../wire/decode.js';
-import { encodeMessage, encodeMessageWithSpans, spanOf } from '../../wire/encode.js';
-import { DataType, ErrorNo, HashFunc, IdRole, KeyDataType, PayloadType, RandRole } from '../../wire/registry.js';
+import { encodeMessageWithSpans, spanOf } from '../../wire/encode.js';
+import { DataType, ErrorNo, IdRole, KeyDataType, PayloadType, RandRole } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, SpPayload, TicketPayload, VPayload } from '../../wire/types.js';
-import { checkFresh, decodeOrReject, header, keyDataPayloads, macAlgCode, newTimestamp, payloadOf, resolveEndpoint, tNow, type Endpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
+import { checkFresh, decodeOrReject, header, keyDataPayloads, macAlgCode, newTimestamp, payloadOf, resolveEndpoint, tNow, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
 import { type Identity } from '../../session/identity.js';
-import { certPayloads, chashOf, encodeSigned, signPlaceholder, toCert } from '../kit/signature.js';
 import { buildBaseTicket, copyKeyData, ticketLayout } from './base-ticket.js';
 import { deriveTicketBundle } from './bundle.js';
 import { deriveMpks, forkKey, initiatorDataAuthKey, LabelForm, ticketMessageKeys } from './labels.js';
-import { checkV, encodeWithV } from '../kit/verification.js';
-import { decryptKemac, encrAlgFor, encryptedKemac, findIdr, findRandr, idrPayload, initialCoverage, kemacEncrAlg, responseCoverage, transferInitParts, vMacStart, type TicketSigner } from './messages.js';
+import { checkV } from '../kit/verification.js';
+import { decryptKemac, encrAlgFor, encryptedKemac, findIdr, findRandr, idrPayload, kemacEncrAlg, responseCoverage, transferInitCoverage, vMacStart } from './messages.js';
 import { idOf } from '../../session/identity.js';
 import { rejectErrorMessage } from '../kit/error-message.js';
 import { checkFlags, checkValidity, completeFlags, readPolicy, tpPayload, type ReadPolicy, type TicketPolicy } from './policy.js';
@@ -32,7 +28,7 @@ export interface TicketInitiatorOptions extends TicketPartyOptions {
 
 /** A ticket obtained from the KMS (or made by the Initiator), with the keys it encodes. */
 export interface TicketGrant {
-  /** The TICKET payload (views into a private copy of the message that carried it). */
+  /** The TICKET payload (views into a private copy of the message that carried it, or built here: mode 3). */
   ticket: TicketPayload;
   policy: ReadPolicy;
   mpki: Uint8Array;
@@ -115,12 +111,8 @@ export class TicketInitiator {
     const mpk = this.ep.random(Math.max(16, ...kd.map((k) => k.keyData.length)));
     const rand = this.ep.random(Math.max(32, tpk.key.length, mpk.length));
     const ticket = buildBaseTicket({ policy: full, tpk: tpk.key, tpkId: tpk.id, thdr: this.ep.random(16), t: tNow(this.ep.clock), rand, mpk, keys: kd });
-    // decode the ticket as it will travel, so it carries spans like a received one
-    const carrier = decodeMessage(encodeMessage({ header: header(DataType.RequestResp, 0, 'MIKEY-1', { type: 1, csCount: 0 }), payloads: [tNow(this.ep.clock), ticket] }));
-    const t = payloadOf(carrier, PayloadType.Ticket)!;
     const { mpki, mpkr } = deriveMpks(full.prf ?? 'MIKEY-1', mpk, rand);
-    const policyRead = readPolicy(t);
-    return { ticket: t, policy: policyRead, mpki, mpkr: flags.I ? mpkr : undefined, keys: kd, uses: 0 };
+    return { ticket, policy: readPolicy(ticket), mpki, mpkr: flags.I ? mpkr : undefined, keys: kd, uses: 0 };
   }
 
   /**
@@ -159,9 +151,9 @@ export class TicketInitiator {
     const encoded = encodeMessageWithSpans({ header: hdr, payloads });
     const bytes = encoded.bytes;
     const macStart = spanOf(encoded, v).end - tagLen;
-    const lay = ticketLayout(bytes, spanOf(encoded, ticket));
+    const lay = ticketLayout(ticket, spanOf(encoded, ticket));
     // §5.5: the MAC skips the Initiator Data length and Initiator Data of the TICKET
-    const vMac = macCompute(macAlg, mk.authKey, [bytes.subarray(0, lay.idLenAt), bytes.subarray(lay.end, macStart), ...initialCoverage(new Uint8Array(0), this.opts.identity, responder).slice(1)]);
+    const vMac = macCompute(macAlg, mk.authKey, transferInitCoverage(bytes, lay, macStart, this.opts.identity, responder));
     bytes.set(vMac, macStart);
     if (p.flags.I) {
       // §6.10: Vi is the V of this message; Vr covers the Initiator Data but its MAC, with a key from MPKr

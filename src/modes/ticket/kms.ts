@@ -2,7 +2,7 @@
 // and RESOLVE_INIT_PSK/PK -> RESOLVE_RESP. Who is who, which policy is granted and which keys
 // protect tickets come from an injected directory; what must be remembered (the replay key,
 // the ticket issued, the resolution) is handed back to the caller to commit in one step.
-import { createHash, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import type { MacAlg } from '../../crypto/kemac.js';
 import { rsaEnvelopeDecrypt } from '../../crypto/rsa.js';
 import { prfOf } from '../../session/bundle.js';
@@ -16,14 +16,14 @@ import { withErrorResponse } from '../kit/error-message.js';
 import { identityText, idOf, sameIdentity, type Identity } from '../../session/identity.js';
 import { chashOf, toCert, verifySignature } from '../kit/signature.js';
 import {
-  baseTicketHeader, baseTicketTpkId, buildBaseTicket, isBaseTicket, openBaseTicket, ticketLayout, type TicketKeys,
+  baseTicketHeader, baseTicketTpkId, buildBaseTicket, isBaseTicket, openBaseTicket, ticketDigest, ticketLayout, type TicketKeys,
 } from './base-ticket.js';
 import { deriveMpks, forkKey, initiatorDataAuthKey, LabelForm, ticketMessageKeys } from './labels.js';
 import { encodeWithV } from '../kit/verification.js';
 import { encrAlgFor, encryptedKemac, findIdr, findRandr, idrPayload, initialCoverage, responseCoverage, responseTimestamp, ticketErrorMessage, type TicketErrorAuth, type TicketSigner } from './messages.js';
 import { checkFlags, checkValidity, completeFlags, readPolicy, type KeyRequest, type ReadPolicy, type TicketPolicy } from './policy.js';
 import { macVerify } from '../../crypto/kemac.js';
-import { encodePayloads } from '../../wire/encode.js';
+import { encodePayloads, spanOf } from '../../wire/encode.js';
 
 /** A pre-shared key that may have protected a message, and whose it is. */
 export interface PskCandidate {
@@ -386,15 +386,18 @@ export class TicketKms {
     const payloads: Payload[] = [tResp];
     if (this.opts.sendIdentity !== false) payloads.push(idrPayload(IdRole.IDRkms, this.opts.identity));
     payloads.push(ticket, encryptedKemac(encrAlg, mk, kemacKeys, msg.header.csbId, tResp));
-    const response = encodeWithV(hdr, payloads, a.macAlg, mk.authKey, (b, m) => responseCoverage(b.subarray(0, m), msg.bytes));
-    const issuedBytes = encodeTicketAlone(ticket);
+    let digest = '';
+    const response = encodeWithV(hdr, payloads, a.macAlg, mk.authKey, (b, m, e) => {
+      digest = ticketDigest(b, ticket, spanOf(e!, ticket));
+      return responseCoverage(b.subarray(0, m), msg.bytes);
+    }, true);
     return {
       kind: 'request', response, replay: { key: replayKey(msg.bytes), expiresAt: fresh.expiresAt }, user: identityText(a.user), credential: a.credential,
       errorAuth: a.errAuth, request: { header: msg.header, t },
       issued: {
         id: hex(id), ticketType: policy.ticketType!, tpkId, initiator: identityText(a.user), responders: policy.responders.map(identityText),
         flags: flagsText(flags), issuedAt: now, validFrom: policy.validFrom, validTo: policy.validTo,
-        digest: createHash('sha256').update(issuedBytes).digest('hex'),
+        digest,
       },
     };
   }
@@ -475,7 +478,7 @@ function checkInitiatorData(msg: DecodedMessage, ticket: TicketPayload, mpkr: Ui
   if (vi.authAlg !== vr.authAlg) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'forking: Vi and Vr use different algorithms');
   const macAlg = macAlgOf(vr.authAlg);
   if (macAlg === 'NULL') throw new MikeyProtocolError(ErrorNo.InvalidMac, 'forking: the NULL MAC in Vr');
-  const lay = ticketLayout(msg.bytes, ticket.span!);
+  const lay = ticketLayout(ticket, ticket.span!);
   const covered = msg.bytes.subarray(lay.idStart, vr.span!.end - vr.mac.length);
   if (!macVerify(macAlg, initiatorDataAuthKey(prf, mpkr, macAlg), covered, vr.mac)) {
     throw new MikeyProtocolError(ErrorNo.AuthFailure, 'forking: Vr does not verify: the TRANSFER_INIT was not sent by the holder of the ticket');
@@ -485,8 +488,9 @@ function checkInitiatorData(msg: DecodedMessage, ticket: TicketPayload, mpkr: Ui
 
 /** The TICKET payload encoded on its own, from Ticket Type to the end of Ticket Data (what a digest of the ticket covers). */
 export function encodeTicketAlone(t: TicketPayload): Uint8Array {
-  const b = encodePayloads([{ ...t, initiatorData: { payloads: [] } }]);
-  return b.subarray(1, b.length - 2);
+  const alone: TicketPayload = { ...t, initiatorData: { payloads: [] } };
+  const b = encodePayloads([alone]);
+  return b.subarray(1, ticketLayout(alone, { start: 0, end: b.length }).tdEnd);
 }
 
 export function flagsText(f: ReturnType<typeof completeFlags>): string {

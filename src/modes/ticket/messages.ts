@@ -3,7 +3,7 @@
 // identities, and Error messages (§5.4).
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import type { KemacEncrAlg, MacAlg } from '../../crypto/kemac.js';
-import type { MessageKeys, MikeyPrf } from '../../crypto/prf.js';
+import type { MessageKeys } from '../../crypto/prf.js';
 import type { RsaHash } from '../../crypto/rsa.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import type { DecodedMessage } from '../../wire/decode.js';
@@ -11,9 +11,9 @@ import { ErrorNo, PayloadType, TsType } from '../../wire/registry.js';
 import type { CommonHeader, IdrPayload, KemacPayload, KeyDataPayload, Message, RandrPayload, SpPayload, TPayload } from '../../wire/types.js';
 import { buildErrorMessage, type ErrorAuth } from '../kit/error-message.js';
 import { keyDataOf, openKemac, sealKemac } from '../kit/kemac.js';
-import { encrAlgOf, macAlgCode, newTimestamp, payloadOf, type ResolvedEndpoint } from '../kit/common.js';
+import { encrAlgOf, macAlgCode, newTimestamp, type ResolvedEndpoint } from '../kit/common.js';
 import { type Identity } from '../../session/identity.js';
-import { copyKeyData, ticketLayout } from './base-ticket.js';
+import { copyKeyData, type TicketLayout } from './base-ticket.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -56,13 +56,10 @@ export function responseCoverage(covered: Uint8Array, initial: Uint8Array): Uint
 
 /**
  * TRANSFER_INIT: the MAC does not cover the Initiator Data length and Initiator Data of the
- * TICKET payload (§5.5), so the message is taken in two parts around them.
+ * TICKET payload (§5.5), so the message is taken in two parts around them; then the identities.
  */
-export function transferInitParts(msg: DecodedMessage, macStart: number): Uint8Array[] {
-  const ticket = payloadOf(msg, PayloadType.Ticket);
-  if (!ticket) return [msg.bytes.subarray(0, macStart)];
-  const lay = ticketLayout(msg.bytes, ticket.span!);
-  return [msg.bytes.subarray(0, lay.idLenAt), msg.bytes.subarray(lay.end, macStart)];
+export function transferInitCoverage(bytes: Uint8Array, ticket: TicketLayout, macStart: number, idi: Identity | undefined, idr: Identity | undefined): Uint8Array[] {
+  return [bytes.subarray(0, ticket.idLenAt), ...initialCoverage(bytes.subarray(ticket.end, macStart), idi, idr)];
 }
 
 /** Where the MAC of the last (V) payload starts. */

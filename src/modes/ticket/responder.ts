@@ -2,7 +2,6 @@
 // security policies (§4.2.2.2), the ticket resolved by the KMS (RESOLVE_INIT -> RESOLVE_RESP,
 // §4.2.3), from a cache when it is reused (§5.3), or locally with a shared TPK (modes 2 and 4
 // of §4.1.1), then TRANSFER_RESP when the F flag asks for it (§4.2.2.3).
-import { createHash } from 'node:crypto';
 import { macVerify, type KemacEncrAlg } from '../../crypto/kemac.js';
 import { prfOf } from '../../session/bundle.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../session/errors.js';
@@ -13,11 +12,11 @@ import type { KeyDataPayload, Payload, SpPayload, TicketPayload, VPayload } from
 import { checkFresh, decodeOrReject, keyDataPayloads, macAlgOf, payloadOf, random32, recordAuthenticated, resolveEndpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
 import { type Identity } from '../../session/identity.js';
 import { checkBundlePolicy, checkOfferedPolicies } from '../kit/policy.js';
-import { baseTicketTpkId, isBaseTicket, openBaseTicket, ticketLayout } from './base-ticket.js';
+import { baseTicketTpkId, isBaseTicket, openBaseTicket, ticketDigest, ticketLayout } from './base-ticket.js';
 import { deriveTicketBundle } from './bundle.js';
 import { buildTicketKmsRequest, randLength, readTicketKmsResponse, splitMpks, type TicketPartyOptions } from './kms-exchange.js';
 import { LabelForm, ticketMessageKeys } from './labels.js';
-import { decryptKemac, encryptedKemac, findIdr, findRandr, idrPayload, kemacEncrAlg, responseCoverage, responseTimestamp, ticketErrorMessage, transferInitParts, vMacStart, type TicketErrorAuth } from './messages.js';
+import { decryptKemac, encryptedKemac, findIdr, findRandr, idrPayload, kemacEncrAlg, responseCoverage, responseTimestamp, ticketErrorMessage, transferInitCoverage, vMacStart, type TicketErrorAuth } from './messages.js';
 import { encodeWithV } from '../kit/verification.js';
 import { idOf } from '../../session/identity.js';
 import { checkFlags, checkValidity, readPolicy, type ReadPolicy } from './policy.js';
@@ -122,7 +121,7 @@ export class TicketResponder {
       if (vs.length !== 2 || Buffer.compare(Buffer.from(vs[0]!.mac), Buffer.from(v.mac)) !== 0) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'forking: Vi is not the V of this message');
     }
 
-    const digest = ticketDigest(msg, ticket);
+    const digest = ticketDigest(msg.bytes, ticket, ticket.span!);
     let resolved = this.cache.get(digest);
     let resolvedBy: TransferAccepted['resolvedBy'] = 'cache';
     if (this.used.has(digest) || (resolved && !resolved.policy.flags.J)) throw new MikeyProtocolError(ErrorNo.InvalidTicket, 'the Ticket Policy forbids reuse (J = 0) and this ticket was used before');
@@ -145,7 +144,7 @@ export class TicketResponder {
     const idi = idOf(findIdr(msg, IdRole.IDRi));
     const idrSent = idOf(findIdr(msg, IdRole.IDRr)) ?? this.opts.identity;
     const macStart = vMacStart(msg);
-    if (!macVerify(macAlg, mkInit.authKey, [...transferInitParts(msg, macStart), idi?.data ?? new Uint8Array(0), idrSent.data], v.mac)) {
+    if (!macVerify(macAlg, mkInit.authKey, transferInitCoverage(msg.bytes, ticketLayout(ticket, ticket.span!), macStart, idi, idrSent), v.mac)) {
       throw new MikeyProtocolError(ErrorNo.AuthFailure, 'TRANSFER_INIT: V does not verify with the MPKi of the ticket');
     }
     authenticated({ macAlg, authKey: mkInit.authKey });
@@ -219,10 +218,3 @@ export class TicketResponder {
     this.cache.set(digest, r);
   }
 }
-
-/** The ticket as issued: TICKET from Ticket Type to the end of Ticket Data (Initiator Data changes per transfer). */
-function ticketDigest(msg: DecodedMessage, ticket: TicketPayload): string {
-  const lay = ticketLayout(msg.bytes, ticket.span!);
-  return createHash('sha256').update(msg.bytes.subarray(lay.start + 1, lay.tdEnd)).digest('hex');
-}
-
