@@ -591,6 +591,147 @@ static void jac_mul(const field* F, jac* r, const limb* Ax, const limb* Ay, cons
     *r = acc;
 }
 
+/* a^(p-2) = a^-1 (0 for 0), fixed 4-bit windows: the same operations for every a */
+static void fe_inv(const field* F, limb* r, const limb* a)
+{
+    fe t, tab[16], acc;
+    unsigned char e[MAXN * 8];
+    limb pm2[MAXN], borrow = 2;
+    for (int i = 0; i < F->n; i++) {
+        dlimb dd = (dlimb)F->p[i] - borrow;
+        pm2[i] = (limb)dd;
+        borrow = (limb)(dd >> 64) & 1;
+    }
+    limbs_to_be(F, e, pm2);
+    fe_copy(F, tab[0], F->one);
+    for (int i = 1; i < 16; i++) fe_mul(F, tab[i], tab[i - 1], a);
+    fe_copy(F, acc, F->one);
+    for (size_t i = 0; i < F->len; i++) {
+        for (int h = 1; h >= 0; h--) {
+            unsigned d = (e[i] >> (4 * h)) & 15;
+            for (int s = 0; s < 4; s++) fe_sqr(F, acc, acc);
+            memset(t, 0, sizeof(t));
+            for (unsigned j = 0; j < 16; j++) {
+                limb m = (limb)0 - (limb)(j == d);
+                for (int w = 0; w < F->n; w++) t[w] |= tab[j][w] & m;
+            }
+            fe_mul(F, acc, acc, t);
+        }
+    }
+    memset(tab, 0, sizeof(tab));
+    fe_copy(F, r, acc);
+}
+
+/* affine (x, y) of n Jacobian points into out[2i], out[2i+1] (n limbs each) with one inversion
+ * (Montgomery's trick); -1 when a point is at infinity */
+static int batch_affine(const field* F, limb* out, const jac* pts, size_t n, limb* scratch)
+{
+    fe acc, inv, zi, zi2;
+    fe_copy(F, acc, F->one);
+    for (size_t i = 0; i < n; i++) {
+        if (fe_is_zero(F, pts[i].Z)) return -1;
+        fe_copy(F, scratch + i * F->n, acc);
+        fe_mul(F, acc, acc, pts[i].Z);
+    }
+    fe_inv(F, inv, acc);
+    for (size_t i = n; i-- > 0;) {
+        fe_mul(F, zi, inv, scratch + i * F->n);
+        fe_mul(F, inv, inv, pts[i].Z);
+        fe_sqr(F, zi2, zi);
+        limb* o = out + 2 * i * F->n;
+        fe_mul(F, o, pts[i].X, zi2);
+        fe_mul(F, zi2, zi2, zi);
+        fe_mul(F, o + F->n, pts[i].Y, zi2);
+    }
+    return 0;
+}
+
+/* ---- comb tables (Lim-Lee) for [k]B with B fixed: a per-recipient table of SAKKE's
+ * I = [b]P + Z (RFC 6508 §6.2.1 step 3), built in the time of about two scalar multiplications
+ * and then [k]B in e doublings and s e mixed additions (wolfSSL's FP_ECC cache: one table) ----
+ *
+ * COMB_T teeth, d = ceil(bits / COMB_T) rounded up to a multiple of s, e = d / s; table j
+ * (j < s) holds, for u = 1..255, sum over the set bits i of u of [2^(i d + j e)]B, affine.
+ * [k]B: for c = e-1 .. 0: double; for j = s-1 .. 0: add T_j[u] where bit i of u is bit
+ * i d + j e + c of k. One doubling per column and one mixed addition per (column, table)
+ * whatever k (u = 0 adds T_j[1] and drops the sum), as jac_fixed_mul. */
+#define COMB_T 8
+#define COMB_U 255
+
+static size_t comb_spacing(size_t bits, unsigned s) { size_t d = (bits + COMB_T - 1) / COMB_T; return (d + s - 1) / s * s; }
+
+static int comb_build(const field* F, limb* out, const limb* Bx, const limb* By, size_t bits, unsigned s)
+{
+    size_t d = comb_spacing(bits, s), e = d / s, nb = (size_t)COMB_T * s, n = (size_t)s * COMB_U;
+    jac* bases = malloc(sizeof(jac) * nb);
+    jac* pts = malloc(sizeof(jac) * n);
+    limb* baff = malloc(sizeof(limb) * 2 * F->n * nb);
+    limb* scratch = malloc(sizeof(limb) * F->n * n);
+    int rc = -1;
+    if (!bases || !pts || !baff || !scratch) goto done;
+    /* bases[i s + j] = [2^((i s + j) e)]B = [2^(i d + j e)]B */
+    jac c;
+    fe_copy(F, c.X, Bx);
+    fe_copy(F, c.Y, By);
+    fe_copy(F, c.Z, F->one);
+    for (size_t m = 0; m < nb; m++) {
+        bases[m] = c;
+        if (m + 1 < nb)
+            for (size_t k = 0; k < e; k++) jac_double(F, &c, &c);
+    }
+    if (batch_affine(F, baff, bases, nb, scratch) != 0) goto done;
+    for (unsigned j = 0; j < s; j++) {
+        jac* T = pts + (size_t)j * COMB_U; /* T[u - 1] */
+        for (unsigned u = 1; u <= COMB_U; u++) {
+            unsigned i = (unsigned)__builtin_ctz(u), rest = u & (u - 1);
+            const limb* b = baff + 2 * (i * s + j) * F->n;
+            if (rest == 0) {
+                fe_copy(F, T[u - 1].X, b);
+                fe_copy(F, T[u - 1].Y, b + F->n);
+                fe_copy(F, T[u - 1].Z, F->one);
+            } else {
+                jac_add_affine(F, &T[u - 1], &T[rest - 1], b, b + F->n);
+            }
+        }
+    }
+    rc = batch_affine(F, out, pts, n, scratch);
+done:
+    free(bases);
+    free(pts);
+    free(baff);
+    free(scratch);
+    return rc;
+}
+
+static unsigned scalar_bit(const unsigned char* k, size_t klen, size_t pos)
+{
+    return pos / 8 < klen ? (k[klen - 1 - pos / 8] >> (pos % 8)) & 1 : 0;
+}
+
+static void comb_mul(const field* F, jac* r, const limb* table, size_t bits, unsigned s, const unsigned char* k, size_t klen)
+{
+    size_t d = comb_spacing(bits, s), e = d / s;
+    jac acc, sum;
+    memset(&acc, 0, sizeof(acc));
+    fe_copy(F, acc.X, F->one);
+    fe_copy(F, acc.Y, F->one);
+    for (size_t c = e; c-- > 0;) {
+        jac_double(F, &acc, &acc);
+        for (unsigned j = s; j-- > 0;) {
+            unsigned u = 0;
+            for (unsigned i = 0; i < COMB_T; i++) u |= scalar_bit(k, klen, i * d + j * e + c) << i;
+            unsigned idx = u == 0 ? 1 : u;
+            const limb* pt = table + 2 * ((size_t)j * COMB_U + idx - 1) * F->n;
+            jac_add_affine(F, &sum, &acc, pt, pt + F->n);
+            limb keep = (limb)0 - (limb)(u != 0);
+            limb* o = (limb*)&acc;
+            const limb* src = (const limb*)&sum;
+            for (size_t w = 0; w < sizeof(jac) / sizeof(limb); w++) o[w] = (src[w] & keep) | (o[w] & ~keep);
+        }
+    }
+    *r = acc;
+}
+
 /* ---- N-API glue ---- */
 
 
@@ -1212,6 +1353,48 @@ static napi_value js_ec_fixed_mul(napi_env env, napi_callback_info info)
     return arr;
 }
 
+/* ecCombTable(p, Bx, By, bits, s) -> Buffer: the comb tables of B (affine, Montgomery limbs),
+ * or null when a table point is at infinity (B of small order) */
+static napi_value js_ec_comb_table(napi_env env, napi_callback_info info)
+{
+    ARGS(5);
+    fe Bx, By;
+    uint32_t bits, s;
+    if (get_fe(env, F, argv[1], Bx) || get_fe(env, F, argv[2], By)) THROW(env, "bad field element");
+    if (napi_get_value_uint32(env, argv[3], &bits) != napi_ok || bits == 0 || bits > 8 * F->len) THROW(env, "bad bit length");
+    if (napi_get_value_uint32(env, argv[4], &s) != napi_ok || s == 0 || s > 8) THROW(env, "bad table count");
+    napi_value buf;
+    void* data;
+    napi_create_buffer(env, (size_t)s * COMB_U * 2 * F->n * sizeof(limb), &data, &buf);
+    if (comb_build(F, data, Bx, By, bits, s) != 0) napi_get_null(env, &buf);
+    return buf;
+}
+
+/* ecCombMul(p, table, bits, s, k) -> Jacobian [k]B; k below 2^(8 d) */
+static napi_value js_ec_comb_mul(napi_env env, napi_callback_info info)
+{
+    ARGS(5);
+    unsigned char *table, *k;
+    size_t tlen, klen;
+    uint32_t bits, s;
+    if (get_bytes(env, argv[1], &table, &tlen) != 0 || ((uintptr_t)table % sizeof(limb)) != 0) THROW(env, "bad table");
+    if (napi_get_value_uint32(env, argv[2], &bits) != napi_ok || bits == 0 || bits > 8 * F->len) THROW(env, "bad bit length");
+    if (napi_get_value_uint32(env, argv[3], &s) != napi_ok || s == 0 || s > 8) THROW(env, "bad table count");
+    if (tlen != (size_t)s * COMB_U * 2 * F->n * sizeof(limb)) THROW(env, "bad table");
+    if (get_bytes(env, argv[4], &k, &klen) != 0) THROW(env, "bad scalar");
+    size_t top = COMB_T * comb_spacing(bits, s);
+    for (size_t pos = top; pos < 8 * klen; pos++)
+        if (scalar_bit(k, klen, pos)) THROW(env, "scalar too long for the table");
+    jac R;
+    comb_mul(F, &R, (const limb*)table, bits, s, k, klen);
+    napi_value arr;
+    napi_create_array_with_length(env, 3, &arr);
+    napi_set_element(env, arr, 0, fe_out(env, F, R.X));
+    napi_set_element(env, arr, 1, fe_out(env, F, R.Y));
+    napi_set_element(env, arr, 2, fe_out(env, F, R.Z));
+    return arr;
+}
+
 /* fp2FixedPow(p, packedRows, entries, digits) -> product of rows[j][|d|] (conjugated for d < 0):
  * fp2.ts PfpFixedBase.pow, one F_p^2 product per window whatever the digit */
 static napi_value js_fp2_fixed_pow(napi_env env, napi_callback_info info)
@@ -1290,6 +1473,8 @@ static napi_value init(napi_env env, napi_value exports)
         { "mulMod", NULL, js_mul_mod, NULL, NULL, NULL, napi_default, NULL },
         { "ecFixedMul", NULL, js_ec_fixed_mul, NULL, NULL, NULL, napi_default, NULL },
         { "fp2FixedPow", NULL, js_fp2_fixed_pow, NULL, NULL, NULL, napi_default, NULL },
+        { "ecCombTable", NULL, js_ec_comb_table, NULL, NULL, NULL, napi_default, NULL },
+        { "ecCombMul", NULL, js_ec_comb_mul, NULL, NULL, NULL, napi_default, NULL },
         { "backend", NULL, js_backend, NULL, NULL, NULL, napi_default, NULL },
         { "setBackend", NULL, js_set_backend, NULL, NULL, NULL, napi_default, NULL },
         { "p256", NULL, js_p256, NULL, NULL, NULL, napi_default, NULL },

@@ -28,6 +28,10 @@ export interface NativeIbc {
   mulMod(p: Bytes, a: Bytes, b: Bytes): Bytes;
   /** [k]B from packed affine rows (d * 2^(w j) * B for d = 1..half) and signed digits, Jacobian */
   ecFixedMul(p: Bytes, packed: Bytes, half: number, digits: Int32Array): [Bytes, Bytes, Bytes];
+  /** Lim-Lee comb tables (8 teeth, s tables) of B for scalars of `bits` bits; null when B has small order */
+  ecCombTable(p: Bytes, bx: Bytes, by: Bytes, bits: number, s: number): Bytes | null;
+  /** [k]B from ecCombTable's tables, Jacobian; one doubling per column, one addition per column and table */
+  ecCombMul(p: Bytes, table: Bytes, bits: number, s: number, k: Bytes): [Bytes, Bytes, Bytes];
   /** the product of packed F_p^2 rows[j][|d_j|], conjugated for negative digits */
   fp2FixedPow(p: Bytes, packed: Bytes, entries: number, digits: Int32Array): [Bytes, Bytes];
   /** a^(p-2) mod p for a prime p (the inverse; 0 for 0), the same operations for every a */

@@ -184,10 +184,22 @@ function gTable(params: SakkeParameterSet): PfpFixedBase {
   return t;
 }
 
+/** An identifier's point I = [b]P + Z_S, how often it was used, and (native core) its comb table. */
+interface IdentityEntry {
+  readonly I: Point;
+  uses: number;
+  comb?: Uint8Array | null;
+}
+
+/** identifiers whose point (and comb table, about 130 kB) a SakkeKmsPublicKey keeps, LRU */
+const IDENTITIES_KEPT = 8;
+
 /**
  * A KMS Public Key Z_S with its precomputation: a fixed-base table for [k]Z_S, (lazily) the
- * Miller lines of Z_S and the identity points [b]P + Z_S of the last few identifiers. Build one
- * per KMS and reuse it. With `{ tables: false }` nothing is kept between calls (one-shot).
+ * Miller lines of Z_S and, for the last few identifiers, the identity point [b]P + Z_S and, on
+ * the native core, from its second use on, a comb table of it (so [r]([b]P + Z_S) for the same
+ * recipient again is one table walk). Build one per KMS and reuse it. With `{ tables: false }`
+ * nothing is kept between calls (one-shot).
  */
 export class SakkeKmsPublicKey {
   readonly Z: Point;
@@ -195,7 +207,7 @@ export class SakkeKmsPublicKey {
   readonly tables: boolean;
   private table: FixedBaseTable | undefined;
   private lines: SakkeLines | undefined;
-  private readonly identities = new Map<bigint, Point>();
+  private readonly identities = new Map<bigint, IdentityEntry>();
   constructor(
     readonly params: SakkeParameterSet,
     zS: Uint8Array,
@@ -207,30 +219,46 @@ export class SakkeKmsPublicKey {
     this.tables = opts.tables ?? true;
   }
 
+  private identity(b: bigint): IdentityEntry {
+    let e = this.tables ? this.identities.get(b) : undefined;
+    if (e) {
+      // least recently used first
+      this.identities.delete(b);
+      this.identities.set(b, e);
+      return e;
+    }
+    const { curve } = this.params;
+    const J = curve.add(curve.mulBase(b), this.Z);
+    if (J === null) throw new CryptoError('invalid-parameter', 'identity point at infinity');
+    e = { I: J, uses: 0 };
+    if (this.tables) {
+      if (this.identities.size >= IDENTITIES_KEPT) this.identities.delete(this.identities.keys().next().value!);
+      this.identities.set(b, e);
+    }
+    return e;
+  }
+
   /** [b]P + Z_S (RFC 6508 §6.1.2, §6.2.1 step 3), public. */
   identityPoint(b: bigint): Point {
-    let I = this.tables ? this.identities.get(b) : undefined;
-    if (!I) {
-      const { curve } = this.params;
-      const J = curve.add(curve.mulBase(b), this.Z);
-      if (J === null) throw new CryptoError('invalid-parameter', 'identity point at infinity');
-      I = J;
-      if (this.tables) {
-        if (this.identities.size >= 8) this.identities.delete(this.identities.keys().next().value!);
-        this.identities.set(b, I);
-      }
-    }
-    return I;
+    return this.identity(b).I;
   }
 
   /** [r]([b]P + Z_S) = [r*b]P + [r]Z_S, Jacobian (RFC 6508 §6.2.1 step 3, §6.2.2 step 5). */
   mulIdentityPoint(b: bigint, r: bigint): [bigint, bigint, bigint] {
     const { curve } = this.params;
+    const nat = curve.native();
     if (!this.tables) {
-      const nat = curve.native();
       if (nat) return curve.nativeMulJac(nat, this.identityPoint(b), r);
       const R = curve.mulSecret(this.identityPoint(b), r);
       return R === null ? [1n, 1n, 0n] : [R.x, R.y, 1n];
+    }
+    if (nat) {
+      // the same recipient again: a comb table of its I, built on the second use (as wolfSSL's
+      // FP_ECC cache builds one for a point met twice), so a single first contact pays nothing
+      const e = this.identity(b);
+      e.uses++;
+      if (e.comb === undefined && e.uses >= 2) e.comb = curve.nativeCombTable(nat, e.I);
+      if (e.comb) return curve.nativeCombMulJac(nat, e.comb, r);
     }
     if (!this.table) this.table = new FixedBaseTable(curve, this.Z, 7);
     const a = curve.mulBaseJac(mod(r * b, curve.q));

@@ -194,6 +194,66 @@ test('native and TypeScript paths agree on SAKKE end to end', { skip: !nativeSta
   assert.equal(bothPaths(() => sakkeValidateRsk(P1, pub, id, bad)), false);
 });
 
+test('a recipient comb table (native, from the second use of an identifier) gives the two shared tables\' values, and is kept for 8 identifiers', { skip: !nativeStatus().loaded && 'native core not built' }, () => {
+  const n = nativeIbc()!;
+  const rnd = seededRandom('native comb');
+  const kms = sakkeKmsSetup(P1, rnd);
+  const once = new SakkeKmsPublicKey(P1, kms.zS, { tables: false });
+  const I = once.identityPoint(0x1234567890n);
+  // [k]I by the comb against the variable-base multiplication, edge scalars included
+  const scalars = [0n, 1n, 2n, 3n, C.q - 1n, C.q - 2n, (1n << 1020n) + 1n, (1n << 1021n) - 1n];
+  for (let i = 0; i < 4; i++) scalars.push(BigInt('0x' + Buffer.from(rnd(136)).toString('hex')) % C.q);
+  for (const s of [1, 2, 4]) {
+    const table = C.nativeCombTable(n, I, s)!;
+    assert.equal(table.length, s * 255 * 2 * 128);
+    for (const k of scalars) {
+      for (const b of ['c', 'openssl'] as const) {
+        n.setBackend(b);
+        assert.deepEqual(C.toAffine(C.nativeCombMulJac(n, table, k, s)), C.mulVar(I, k), `s = ${s}, k = ${k.toString(16)}`);
+      }
+    }
+    // a scalar longer than the table covers, a table of another size: refused
+    const L = C.L;
+    const long = new Uint8Array(L + 1);
+    long[0] = 1;
+    assert.throws(() => n.ecCombMul(Buffer.from(C.p.toString(16), 'hex'), table, 1022, s, long), /scalar too long/);
+    assert.throws(() => n.ecCombMul(Buffer.from(C.p.toString(16), 'hex'), table.subarray(0, table.length - 8), 1022, s, new Uint8Array(L)), /bad table/);
+  }
+  n.setBackend('openssl');
+  // end to end: the third encapsulation to an identifier runs on its comb table; the values are
+  // those of the TypeScript path (the shared tables of P and Z_S) and of the one-shot key
+  const pub = new SakkeKmsPublicKey(P1, kms.zS);
+  const enc = new TextEncoder();
+  const ids = Array.from({ length: 10 }, (_, i) => enc.encode(`2011-02\0tel:+44770090${String(i).padStart(4, '0')}\0`));
+  for (const id of ids.slice(0, 2)) {
+    const rsk = sakkeMakeRsk(P1, kms.z, id, rnd);
+    const ssv = rnd(16);
+    setNativeEnabled(false);
+    const ts = sakkeEncapsulate(P1, pub, id, { ssv }).encapsulatedData;
+    setNativeEnabled(true);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(sakkeEncapsulate(P1, pub, id, { ssv }).encapsulatedData, ts);
+      assert.deepEqual(sakkeDecapsulate(P1, pub, id, rsk, ts), ssv);
+    }
+    assert.deepEqual(sakkeEncapsulate(P1, once, id, { ssv }).encapsulatedData, ts);
+    // a tampered R is still refused on the comb path
+    const bad = new Uint8Array(ts);
+    bad[bad.length - 1]! ^= 1;
+    assert.throws(() => sakkeDecapsulate(P1, pub, id, rsk, bad), (e: unknown) => e instanceof CryptoError && e.code === 'decapsulation-failed');
+  }
+  // bounded: ten identifiers used twice each leave the last eight (and their tables)
+  for (const id of ids) for (let i = 0; i < 2; i++) sakkeEncapsulate(P1, pub, id);
+  const kept = (pub as unknown as { identities: Map<bigint, { comb?: Uint8Array | null }> }).identities;
+  assert.equal(kept.size, 8);
+  assert.ok([...kept.values()].every((e) => e.comb instanceof Uint8Array));
+  // the TypeScript path with tables already built natively still gives the same values
+  setNativeEnabled(false);
+  const ssv = rnd(16);
+  const ts = sakkeEncapsulate(P1, pub, ids[9]!, { ssv }).encapsulatedData;
+  setNativeEnabled(true);
+  assert.deepEqual(sakkeEncapsulate(P1, pub, ids[9]!, { ssv }).encapsulatedData, ts);
+});
+
 test('the TypeScript path alone (MIKEY_NATIVE=0) passes the SAKKE, pairing and ECCSI vector tests', { skip: (!nativeStatus().loaded || process.env.MIKEY_NATIVE === '0') && 'runs only beside a loaded native core' }, () => {
   const files = ['sakke.test.js', 'pairing.test.js', 'eccsi.test.js', 'nonce.test.js', 'native.test.js'].map((f) => join(here, f));
   const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {

@@ -76,6 +76,23 @@ export class Curve {
     return [fromBytes(r[0]), fromBytes(r[1]), fromBytes(r[2])];
   }
 
+  /**
+   * A comb table of A (a point of order q) in the native core, for [k]A with k below q: 8 teeth
+   * and `s` tables, built in about two scalar multiplications; null when a table point is at
+   * infinity (the caller keeps its other path).
+   */
+  nativeCombTable(nat: NativeIbc, A: Point, s = 2): Uint8Array | null {
+    const { bytes, L } = modulus(this.p);
+    return nat.ecCombTable(bytes, toBytes(A.x, L), toBytes(A.y, L), bitLength(this.q), s);
+  }
+
+  /** Jacobian [k mod q]A from nativeCombTable's table of A. */
+  nativeCombMulJac(nat: NativeIbc, table: Uint8Array, k: bigint, s = 2): Jac {
+    const { bytes, L } = modulus(this.p);
+    const r = nat.ecCombMul(bytes, table, bitLength(this.q), s, toBytes(mod(k, this.q), L));
+    return [fromBytes(r[0]), fromBytes(r[1]), fromBytes(r[2])];
+  }
+
   isOnCurve(pt: Point): boolean {
     const { p } = this;
     if (pt.x < 0n || pt.x >= p || pt.y < 0n || pt.y >= p) return false;
