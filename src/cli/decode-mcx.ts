@@ -1,10 +1,8 @@
-// `mikey decode` for what deployed systems send: decoding with every deviation marked (or, with
-// --strict, refused), and MIKEY-SAKKE messages opened with MCX key material (TS 33.180 KMS
-// XML documents or a JSON file) through the inspector, each step with its verdict.
+// `mikey decode` for what deployed systems send: the SAKKE deviations (deviations.ts marks them),
+// and MIKEY-SAKKE messages opened with MCX key material (TS 33.180 KMS XML documents or a JSON
+// file) through the inspector, each step with its verdict.
 import { readFileSync } from 'node:fs';
-import { decodeMessage, type DecodedMessage } from '../wire/decode.js';
-import { MikeyDecodeError } from '../wire/errors.js';
-import { DataType } from '../wire/registry.js';
+import type { DecodedMessage } from '../wire/decode.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import { checkSakkeLayout } from '../modes/sakke/index.js';
 import { checkMcxPrf } from '../profiles/mcx/mikey.js';
@@ -14,63 +12,20 @@ import type { McxKms } from '../profiles/mcx/uid.js';
 import { parseKmsResponse } from '../idkms/mcx-xml.js';
 import { kmsOfCertificate } from '../idkms/mcx-client.js';
 import { InputError, type FoundMessage } from './input.js';
-import type { Field } from './describe.js';
 import { EXIT, UsageError, jsonLine } from './args.js';
 
-export const DECODE_MCX_HELP = `
-Deviations of deployed senders (an SP payload beside the Empty map, an unregistered PRF in a
-SAKKE message, General Extensions before SAKKE) are decoded and marked "Deviation"; --strict
-refuses them instead (exit 1).
-
-MIKEY-SAKKE (TS 33.180) with the recipient's key material:
-  --keys FILE             KMS documents (KmsResponse XML with KmsInit: the KMS certificate, or
-                          KmsKeyProv: key sets) or a JSON file {kms, peerKms?, users: {NAME:
-                          {uri, rsk, ssk, pvt, uid?, keyPeriodNo?}}, keyPeriodNo?}; repeatable
-  --user URI              the recipient's MC service ID (default: the only user in the keys)
-  --initiator URI         the sender's MC service ID, as the signalling names it
-  --now TIME              judge T against this time (ISO 8601; default: T itself)
-  Prints every step of the receiver with its verdict (ok, deviation, fail, skipped) and the
-  opened keys; exit 0 when the key opens (with --strict: and no deviation), else 1.`;
-
-/** A decoded message and the deviations it needed. */
-export interface TolerantDecode {
-  msg: DecodedMessage;
-  deviations: string[];
-}
-
-/** Decode, accepting what deployed senders do unless `strict`; every deviation named. */
-export function decodeTolerant(bytes: Uint8Array, o: { strict?: boolean; allowTrailingBytes?: boolean }): TolerantDecode {
-  const deviations: string[] = [];
-  let msg: DecodedMessage;
-  try {
-    msg = decodeMessage(bytes, { allowTrailingBytes: o.allowTrailingBytes === true });
-  } catch (e) {
-    if (o.strict || !(e instanceof MikeyDecodeError)) throw e;
+/** SAKKE messages: the deviations deployed senders make (a hook of decodeTolerant, deviations.ts). */
+export function sakkeDeviations(msg: DecodedMessage, deviations: string[]): void {
+  for (const check of [
+    (seen: string[]) => checkMcxPrf(msg, { unregisteredPrf: true }, seen),
+    (seen: string[]) => checkSakkeLayout(msg, { generalExtensionBeforeSakke: true }, seen),
+  ]) {
     try {
-      msg = decodeMessage(bytes, { allowTrailingBytes: o.allowTrailingBytes === true, allowSpWithEmptyMap: true });
-    } catch {
-      throw e;
+      check(deviations);
+    } catch (e) {
+      if (!(e instanceof MikeyProtocolError)) throw e;
     }
   }
-  if (msg.spWithEmptyMap) deviations.push('sp-with-empty-map');
-  if (msg.header.dataType === DataType.Sakke) {
-    for (const check of [
-      (seen: string[]) => checkMcxPrf(msg, { unregisteredPrf: true }, seen),
-      (seen: string[]) => checkSakkeLayout(msg, { generalExtensionBeforeSakke: true }, seen),
-    ]) {
-      try {
-        check(deviations);
-      } catch (e) {
-        if (!(e instanceof MikeyProtocolError)) throw e;
-      }
-    }
-  }
-  if (o.strict && deviations.length) throw new InputError(`deviation from the RFCs: ${deviations.join(', ')} (decoded without --strict)`);
-  return { msg, deviations };
-}
-
-export function deviationFields(deviations: readonly string[]): Field[] {
-  return deviations.map((d) => ({ name: 'Deviation', meaning: d }));
 }
 
 // ---- MCX key material -------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { openKemac, type OpenedKemac } from '../modes/kit/inspect.js';
 import { srtpContexts } from '../session/bundle.js';
 import { registryInfo } from '../wire/registry.js';
 import { InputError, readInputs } from './input.js';
-import { DECODE_MCX_HELP, decodeMcx, decodeTolerant, deviationFields } from './decode-mcx.js';
+import { DECODE_MCX_HELP, decodeTolerant, deviationFields } from './deviations.js';
 import { messageJson } from './json.js';
 import { DataError, EXIT, EXIT_HELP, UsageError, jsonLine, parseCommand } from './args.js';
 
@@ -72,11 +72,11 @@ export async function run(argv: string[]): Promise<number> {
   // a capture cut short: what was before the cut is printed, and the status says the input was damaged
   let status: number = warnings.length ? EXIT.data : EXIT.ok;
   // MIKEY-SAKKE with MCX key material: the inspector (decode-mcx.ts)
-  if (values.keys) return Math.max(status, await decodeMcx(found, values));
-  found.forEach((m, i) => {
+  if (values.keys) return Math.max(status, await (await import('./decode-mcx.js')).decodeMcx(found, values));
+  for (const [i, m] of found.entries()) {
     const where = found.length > 1 ? `message ${i + 1} (${m.source})` : m.source;
     try {
-      const { msg, deviations } = decodeTolerant(m.bytes, { strict: values.strict === true, allowTrailingBytes: values['lenient-trailing'] === true });
+      const { msg, deviations } = await decodeTolerant(m.bytes, { strict: values.strict === true, allowTrailingBytes: values['lenient-trailing'] === true });
       const tree = describeMessage(msg);
       tree.children!.push(...deviationFields(deviations));
       if (msg.trailingBytes) tree.children!.push({ name: 'Trailing bytes (accepted)', value: msg.trailingBytes });
@@ -95,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`mikey decode: ${where}: ${e.message}`);
       status = EXIT.data;
     }
-  });
+  }
   return status;
 }
 

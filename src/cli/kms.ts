@@ -6,11 +6,13 @@ import { DEFAULT_RULE, type PolicyRule } from '../kms/grant.js';
 import { loadMasterKey, MasterKeyError, SecretBox } from '../kms/secrets.js';
 import { openStore, type Backup, type Store } from '../kms/store.js';
 import type { KeyServiceConfig } from '../kms/open.js';
-import { runKeyService, workersRefused } from '../kms/cluster.js';
-import { parseCertificate } from '../session/certs.js';
-import { identityOfCertificate } from '../modes/kit/signature.js';
 import { MIKEY_PORT } from '../wire/registry.js';
 import { DataError, EXIT, EXIT_HELP, UsageError, isSystemError, parseCommand, systemErrorText, type OptionSpecs } from './args.js';
+
+// loaded by the commands that use them (start-up: see main.ts): the service with its identity-key
+// issuers for 'serve', X.509 for certificate devices
+const keyService = () => import('../kms/cluster.js');
+const certificates = async () => ({ ...(await import('../session/certs.js')), ...(await import('../modes/kit/signature.js')) });
 
 const COMMON = `Common options:
   --db PATH|URL            the store: a SQLite file (default $MIKEY_KMS_DB or ./mikey-kms.db) or a
@@ -276,6 +278,7 @@ async function userCommand(argv: string[]): Promise<number> {
           if (v['generate-psk']) out(`pre-shared key: ${Buffer.from(psk).toString('hex')}`);
         } else if (v.cert) {
           const pem = readFileSync(v.cert, 'utf8');
+          const { parseCertificate, identityOfCertificate } = await certificates();
           const cert = parseCertificate(pem);
           const id = identityOfCertificate(cert);
           await store.addCredential({ name: device, user: name, kind: 'cert', cert: pem, createdAt: now });
@@ -301,9 +304,10 @@ async function userCommand(argv: string[]): Promise<number> {
           return 0;
         }
         if (!users.length) out('no users');
+        const { parseCertificate } = users.some((u) => u.creds.some((c) => c.kind !== 'psk')) ? await certificates() : { parseCertificate: undefined };
         for (const u of users) {
           out(u.name);
-          for (const c of u.creds) out(`  ${c.name}  ${c.kind === 'psk' ? `pre-shared key, IDRpsk ${c.pskId?.toString()}` : `certificate ${parseCertificate(c.cert!).subject.replace(/\n/g, ', ')}`}`);
+          for (const c of u.creds) out(`  ${c.name}  ${c.kind === 'psk' ? `pre-shared key, IDRpsk ${c.pskId?.toString()}` : `certificate ${parseCertificate!(c.cert!).subject.replace(/\n/g, ', ')}`}`);
         }
         return 0;
       }
@@ -416,6 +420,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   if (!!v['tls-cert'] !== !!v['tls-key']) throw new UsageError('--tls-cert and --tls-key go together');
   const store = await openExisting(dbOf(v), { emptyDatabase: true, ...storeAuth(v) });
   const node = v.node ?? `${process.pid}`;
+  const { runKeyService, workersRefused } = await keyService();
   let config: KeyServiceConfig;
   let workers: number;
   try {

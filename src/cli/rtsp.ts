@@ -194,6 +194,7 @@ async function serveCommand(argv: string[]): Promise<number> {
     if (port !== undefined && (port % 2 !== 0 || port > 65534)) throw new UsageError('--multicast port must be even (RTCP goes to the next)');
     multicast = { group: m[1]!, port, ttl: int('--ttl', values.ttl, 1), rekeyEvery: values['rekey-every'] === undefined ? undefined : int('--rekey-every', values['rekey-every'], 0) };
   } else if (values.ttl || values['rekey-every']) throw new UsageError('--ttl and --rekey-every go with --multicast');
+  const seconds = values.seconds === undefined ? undefined : int('--seconds', values.seconds, 0);
   const scheme = values.auth ?? 'digest';
   if (scheme !== 'digest' && scheme !== 'basic') throw new UsageError('--auth is digest or basic');
   const server = new RtspServer({
@@ -204,12 +205,14 @@ async function serveCommand(argv: string[]): Promise<number> {
   });
   await server.listen();
   console.log(`serving ${server.url()} (profile ${profile.name}, ${srtp}${multicast ? `, multicast ${multicast.group}` : ''})`);
+  let timer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (values.seconds) setTimeout(stop, int('--seconds', values.seconds, 0) * 1000);
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (seconds !== undefined) timer = setTimeout(resolve, seconds * 1000);
   });
+  // a signal before --seconds ran out: the timer must not hold the process
+  clearTimeout(timer);
   await server.close();
   await source.close();
   const s = server.stats;

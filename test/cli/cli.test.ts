@@ -10,13 +10,14 @@ import { PskInitiator } from '../../src/modes/psk/index.js';
 import { PkInitiator } from '../../src/modes/pke/index.js';
 import { srtpContexts } from '../../src/session/bundle.js';
 import { EncrAlg, KeyDataType, registryInfo } from '../../src/wire/registry.js';
+import { mikeyAll } from '../support/cli.js';
 
 const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const run = (args: string[], input?: string | Buffer) => spawnSync(process.execPath, [cli, ...args], { input, encoding: 'utf8' });
 const psk = Buffer.from(encodeMessage(CORPUS.find((s) => s.name === 'psk-null')!.message));
 const b64 = psk.toString('base64');
 
-test('decode accepts hex, base64, SDP, a=key-mgmt lines, RTSP KeyMgmt headers, files and stdin', () => {
+test('decode accepts hex, base64, SDP, a=key-mgmt lines, RTSP KeyMgmt headers, files and stdin', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mikey-cli-'));
   const bin = join(dir, 'msg.bin');
   writeFileSync(bin, psk);
@@ -32,8 +33,9 @@ test('decode accepts hex, base64, SDP, a=key-mgmt lines, RTSP KeyMgmt headers, f
     ['stdin', [], psk.toString('base64'), 1],
     ['stdin dash', ['-'], `a=key-mgmt:mikey ${b64}\n`, 1],
   ];
-  for (const [what, args, input, n] of inputs) {
-    const r = run(['decode', ...args], input);
+  const ran = await mikeyAll(inputs.map(([, args, input]) => [['decode', ...args], { input }]));
+  for (const [i, [what, , , n]] of inputs.entries()) {
+    const r = ran[i]!;
     assert.equal(r.status, 0, `${what}: ${r.stderr}`);
     assert.equal(r.stdout.match(/^MIKEY message \(137 bytes\)$/gm)?.length, n, what);
     assert.match(r.stdout, /Key data: a9a3b3b4af2c1f97ac52b1d5697764bb/, what);
@@ -62,32 +64,36 @@ test('decode --json prints the decoded model', () => {
   assert.equal(j.payloads[3].offset, 91);
 });
 
-test('bad input: one line saying where and why, exit 1', () => {
-  for (const [args, re] of [
+test('bad input: one line saying where and why, exit 1', async () => {
+  const cases = [
     [['decode', '01000500'], /^mikey decode: hex: truncated common header: needs 10 byte\(s\), 4 left at byte 0 \(HDR\); answer with Unsupported message type \(13\)\n$/],
     [['decode', psk.toString('hex') + '00'], /1 byte\(s\) after the last payload at byte 137/],
     [['decode', 'not a message!'], /^mikey decode: input is neither hex, base64, SDP nor an RTSP KeyMgmt header\n$/],
     [['decode', 'a=key-mgmt:other AAAA'], /SDP has no a=key-mgmt:mikey line/],
     [['decode', 'abc'], /odd number of digits/],
-  ] as Array<[string[], RegExp]>) {
-    const r = run(args);
-    assert.equal(r.status, 1, args.join(' '));
+  ] as Array<[string[], RegExp]>;
+  const ran = await mikeyAll([...cases.map(([args]) => args), ['decode', '--lenient-trailing', psk.toString('hex') + '00']]);
+  for (const [i, [args, re]] of cases.entries()) {
+    const r = ran[i]!;
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
     assert.equal(r.stderr.trim().split('\n').length, 1);
   }
-  const lenient = run(['decode', '--lenient-trailing', psk.toString('hex') + '00']);
+  const lenient = ran.at(-1)!;
   assert.equal(lenient.status, 0);
   assert.match(lenient.stdout, /Trailing bytes \(accepted\): 1/);
 });
 
-test('--help for every command, and the main help', () => {
-  for (const args of [['--help'], ['help'], ['decode', '--help'], ['start', '--help'], ['demo', '--help'], ['samples', '--help'], ['help', 'decode'], ['kms', '--help']]) {
-    const r = run(args);
-    assert.equal(r.status, 0, args.join(' '));
+test('--help for every command, and the main help', async () => {
+  const all = [['--help'], ['help'], ['decode', '--help'], ['start', '--help'], ['demo', '--help'], ['samples', '--help'], ['help', 'decode'], ['kms', '--help'], ['rtsp', '--help'], ['srtp', '--help']];
+  const ran = await mikeyAll([...all, ['frobnicate']]);
+  for (const [i, args] of all.entries()) {
+    const r = ran[i]!;
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, /Usage: mikey/);
     assert.match(r.stdout, /Exit status: 0 success; 1 bad data .*; 2 usage/s, `${args.join(' ')} documents the exit statuses`);
   }
-  assert.equal(run(['frobnicate']).status, 2);
+  assert.equal(ran.at(-1)!.status, 2);
 });
 
 test('samples decodes every bundled sample', () => {

@@ -2,44 +2,28 @@
 // report (JSON), its decrypted capture read back, the exit codes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCapture } from '../../src/rtsp/pcap.js';
 import { testPatternPayload } from '../../src/rtsp/source.js';
+import { CLI as cli, mikey, mikeyAll } from '../support/cli.js';
+import { scaled, startChild } from '../support/child.js';
 
-const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
-
-function mikey(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    c.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    c.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-test('mikey rtsp serve + mikey rtsp probe --rekey-after --json --out', { timeout: 20_000 }, async () => {
+test('mikey rtsp serve + mikey rtsp probe --rekey-after --json --out', { timeout: scaled(60_000) }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mikey-rtsp-cli-'));
-  const server = spawn(process.execPath, [cli, 'rtsp', 'serve', '--profile', 'axis', '--port', '0', '--seconds', '15', '-v'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  server.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  // --seconds far beyond the test: the server must still stop at once on SIGTERM
+  const server = await startChild('mikey rtsp serve', process.execPath, [cli, 'rtsp', 'serve', '--profile', 'axis', '--port', '0', '--seconds', '600', '-v'], (l) => /serving (rtsp:\/\/\S+)/.exec(l)?.[1]);
+  const url = server.info;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      server.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        const m = /serving (rtsp:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      server.once('exit', (c) => reject(new Error(`serve exited ${c}: ${err}`)));
-    });
     const pcap = join(dir, 'out.pcap');
-    const r = await mikey(['rtsp', 'probe', url, '--profile', 'axis', '--packets', '60', '--rekey-after', '20', '--json', '--out', pcap]);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // two clients at once: the JSON report with a re-key over UDP, the text report over TCP
+    const [r, t] = await Promise.all([
+      mikey(['rtsp', 'probe', url, '--profile', 'axis', '--packets', '60', '--rekey-after', '20', '--json', '--out', pcap]),
+      mikey(['rtsp', 'probe', url, '--profile', 'axis', '--packets', '10', '--transport', 'tcp']),
+    ]);
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}; server: ${server.stderr()}`);
     const rep = JSON.parse(r.stdout);
     assert.equal(rep.ok, true);
     const s = rep.streams[0];
@@ -59,29 +43,33 @@ test('mikey rtsp serve + mikey rtsp probe --rekey-after --json --out', { timeout
       assert.deepEqual(p.payload.subarray(12), testPatternPayload(ts / 160));
     }
     // text report
-    const t = await mikey(['rtsp', 'probe', url, '--profile', 'axis', '--packets', '10', '--transport', 'tcp']);
-    assert.equal(t.code, 0, t.stdout + t.stderr);
+    assert.equal(t.status, 0, `${t.stdout}${t.stderr}; server: ${server.stderr()}`);
     assert.match(t.stdout, /stream 0: audio PCMU\/8000, SSRC [0-9a-f]{8}, client-managed keys\n {4}SRTP {3}received \d+, authenticated \d+, failed 0/);
     assert.match(t.stdout, /result: SRTP works/);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    const t0 = Date.now();
+    await server.stop();
+    assert.ok(Date.now() - t0 < scaled(5000), `serve stopped ${Date.now() - t0} ms after SIGTERM`);
+    if (!server.child.stdout!.closed) await once(server.child.stdout!, 'close');
     rmSync(dir, { recursive: true, force: true });
   }
-  assert.match(out, /stopped: 2 sessions, \d+ SRTP packets sent, 1 re-keys/);
-  assert.match(err, /rekey \[[0-9a-f]+\]: new key MKI [0-9a-f]{8}, ROC \d+ kept/);
+  assert.equal(server.child.exitCode, 0, server.stderr());
+  assert.match(server.lines.join('\n'), /stopped: 2 sessions, \d+ SRTP packets sent, 1 re-keys/);
+  assert.match(server.stderr(), /rekey \[[0-9a-f]+\]: new key MKI [0-9a-f]{8}, ROC \d+ kept/);
 });
 
-test('usage errors exit 2, --help exits 0', () => {
-  const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-  for (const args of [['rtsp', 'probe', '--nope', 'rtsp://x/'], ['rtsp', 'probe', 'http://x/'], ['rtsp', 'serve']]) {
-    const r = run(args);
+test('usage errors exit 2, --help exits 0', async () => {
+  const usage = [['rtsp', 'probe', '--nope', 'rtsp://x/'], ['rtsp', 'probe', 'http://x/'], ['rtsp', 'serve'], ['rtsp', 'serve', '--seconds', 'x']];
+  const help = [['rtsp', 'probe', '--help'], ['rtsp', 'serve', '--help']];
+  const ran = await mikeyAll([...usage, ...help]);
+  for (const [i, args] of usage.entries()) {
+    const r = ran[i]!;
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /^mikey rtsp/);
   }
-  for (const args of [['rtsp', 'probe', '--help'], ['rtsp', 'serve', '--help']]) {
-    const r = run(args);
-    assert.equal(r.status, 0);
+  for (const [i, args] of help.entries()) {
+    const r = ran[usage.length + i]!;
+    assert.equal(r.status, 0, args.join(' '));
     assert.match(r.stdout, /^Usage: mikey rtsp/);
   }
 });

@@ -12,6 +12,7 @@ import { openStore } from '../../src/kms/store.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
 import { KMS_ID, MASTER_HEX, startKms } from './harness.js';
+import { mikeyAll } from '../support/cli.js';
 
 const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'mikey-kms-cli-'));
@@ -24,41 +25,49 @@ function kms(...args: string[]): { status: number; out: string; err: string } {
   return { status: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
-test('--help for every command and subcommand; usage errors exit 2', () => {
-  for (const c of [[], ['serve'], ['init'], ['keygen'], ['user'], ['user', 'add'], ['group'], ['policy'], ['policy', 'add'], ['tickets'], ['audit'], ['export'], ['import']]) {
-    const r = kms(...c, '--help');
-    assert.equal(r.status, 0, c.join(' '));
-    assert.match(r.out, /^Usage: mikey kms/, c.join(' '));
-  }
-  assert.equal(kms('nope').status, 2);
+/** Independent `mikey kms` invocations, run side by side. */
+async function kmsAll(...runs: string[][]): Promise<Array<{ status: number; out: string; err: string }>> {
+  const env = { ...process.env, MIKEY_KMS_MASTER_KEY: '' };
+  return (await mikeyAll(runs.map((args) => [['kms', ...args], { env }]))).map((r) => ({ status: r.status ?? -1, out: r.stdout, err: r.stderr }));
+}
+
+test('--help for every command and subcommand; usage errors exit 2', async () => {
+  const commands = [[], ['serve'], ['init'], ['keygen'], ['user'], ['user', 'add'], ['group'], ['policy'], ['policy', 'add'], ['tickets'], ['audit'], ['export'], ['import']];
   const db = join(dir, 'u.db');
-  assert.equal(kms('policy', 'add', '--initiator', 'x', '--db', db).status, 2);
-  assert.equal(kms('user', 'add', 'a', '--psk', 'zz', '--db', db, '--master-key-file', key).status, 2);
-  assert.equal(kms('policy', 'add', '--initiator', 'x', '--responder', 'y', '--forking', 'sometimes', '--db', db).status, 2);
-  assert.match(kms('keygen').out, /^[0-9a-f]{64}\n$/);
+  const usage = [['nope'], ['policy', 'add', '--initiator', 'x', '--db', db], ['user', 'add', 'a', '--psk', 'zz', '--db', db, '--master-key-file', key],
+    ['policy', 'add', '--initiator', 'x', '--responder', 'y', '--forking', 'sometimes', '--db', db]];
+  const ran = await kmsAll(...commands.map((c) => [...c, '--help']), ...usage, ['keygen']);
+  for (const [i, c] of commands.entries()) {
+    assert.equal(ran[i]!.status, 0, `${c.join(' ')}: ${ran[i]!.err}`);
+    assert.match(ran[i]!.out, /^Usage: mikey kms/, c.join(' '));
+  }
+  for (const [i, c] of usage.entries()) assert.equal(ran[commands.length + i]!.status, 2, `${c.join(' ')}: ${ran[commands.length + i]!.err}`);
+  assert.match(ran.at(-1)!.out, /^[0-9a-f]{64}\n$/);
   assert.equal(existsSync(db), false, 'a usage error creates no store');
 });
 
-test('only init creates a store: a mistyped --db is refused, not made', () => {
+test('only init creates a store: a mistyped --db is refused, not made', async () => {
   const typo = join(dir, 'typo.db');
-  for (const c of [['user', 'list'], ['group', 'list'], ['policy', 'list'], ['tickets'], ['audit'], ['export'], ['serve'], ['user', 'add', 'sip:a@example.org', '--generate-psk']]) {
-    const r = kms(...c, '--db', typo, '--master-key-file', key);
-    assert.equal(r.status, 1, c.join(' '));
+  const commands = [['user', 'list'], ['group', 'list'], ['policy', 'list'], ['tickets'], ['audit'], ['export'], ['serve'], ['user', 'add', 'sip:a@example.org', '--generate-psk']];
+  const ran = await kmsAll(...commands.map((c) => [...c, '--db', typo, '--master-key-file', key]));
+  for (const [i, c] of commands.entries()) {
+    const r = ran[i]!;
+    assert.equal(r.status, 1, `${c.join(' ')}: ${r.err}`);
     assert.equal(r.err, `mikey kms ${c[0]}: no store at ${typo}: run 'mikey kms init --db ${typo}' to create it\n`, c.join(' '));
-    assert.equal(existsSync(typo), false, c.join(' '));
   }
+  assert.equal(existsSync(typo), false);
   // an empty file (not a store) is refused too, and left as it was
   writeFileSync(typo, '');
-  const r = kms('user', 'list', '--db', typo);
-  assert.equal(r.status, 1);
-  assert.match(r.err, /is not an initialised store \(an empty file\): run 'mikey kms init/);
-  assert.equal(readFileSync(typo).length, 0);
-  rmSync(typo);
   // init: a failing init (a key file that cannot be written) leaves no key file behind
   const k = join(dir, 'init.key');
-  assert.equal(kms('init', '--db', join(dir, 'no-such-dir', 'x.db'), '--master-key-file', k).status, 1);
+  const [r, init, force] = await kmsAll(['user', 'list', '--db', typo], ['init', '--db', join(dir, 'no-such-dir', 'x.db'), '--master-key-file', k], ['init', '--db', 'postgres://nobody@127.0.0.1:1/none', '--force']);
+  assert.equal(r!.status, 1);
+  assert.match(r!.err, /is not an initialised store \(an empty file\): run 'mikey kms init/);
+  assert.equal(readFileSync(typo).length, 0);
+  rmSync(typo);
+  assert.equal(init!.status, 1, init!.err);
   assert.equal(existsSync(k), false, 'no master key written for a store that was not made');
-  assert.equal(kms('init', '--db', 'postgres://nobody@127.0.0.1:1/none', '--force').status, 2);
+  assert.equal(force!.status, 2, force!.err);
 });
 
 test('users, devices, groups and rules; a wrong master key is refused', () => {
