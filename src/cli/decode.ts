@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { MikeyDecodeError } from '../wire/errors.js';
-import { KeyDataType } from '../wire/registry.js';
+import { KeyDataType, KvType } from '../wire/registry.js';
 import { describeMessage, renderTree, type Field } from './describe.js';
 import { openKemac, type OpenedKemac } from '../modes/kit/inspect.js';
 import { srtpContexts } from '../session/bundle.js';
@@ -114,7 +114,7 @@ function describeOpened(o: OpenedKemac): Field {
     children.push({ name: 'Key data', children: [
       { name: 'Type', value: k.keyType, meaning: registryInfo(KeyDataType).label(k.keyType) },
       { name: 'Key', value: hexOf(k.keyData) }, ...(k.salt ? [{ name: 'Salt', value: hexOf(k.salt) }] : []),
-      ...(k.validity.kv === 1 ? [{ name: 'SPI/MKI', value: hexOf(k.validity.spi) }] : []),
+      ...(k.validity.kv === KvType.Spi ? [{ name: 'SPI/MKI', value: hexOf(k.validity.spi) }] : []),
     ] });
   }
   for (const c of o.bundle ? srtpContexts(o.bundle) : []) {
@@ -131,7 +131,7 @@ function describeOpened(o: OpenedKemac): Field {
 function openedJson(o: OpenedKemac): unknown {
   return {
     macValid: o.macValid, problem: o.problem,
-    keys: o.keys.map((k) => ({ keyType: k.keyType, keyTypeName: registryInfo(KeyDataType).label(k.keyType), key: hexOf(k.keyData), salt: k.salt && hexOf(k.salt), mki: k.validity.kv === 1 ? hexOf(k.validity.spi) : undefined })),
+    keys: o.keys.map((k) => ({ keyType: k.keyType, keyTypeName: registryInfo(KeyDataType).label(k.keyType), key: hexOf(k.keyData), salt: k.salt && hexOf(k.salt), mki: k.validity.kv === KvType.Spi ? hexOf(k.validity.spi) : undefined })),
     srtp: o.bundle ? srtpContexts(o.bundle).map((c) => ({ csId: c.csId, ssrc: `0x${c.ssrc.toString(16).padStart(8, '0')}`, roc: c.roc, profile: c.profile, masterKey: hexOf(c.masterKey), masterSalt: hexOf(c.masterSalt), mki: c.mki && hexOf(c.mki) })) : undefined,
   };
 }

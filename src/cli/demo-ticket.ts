@@ -13,6 +13,7 @@ import { TicketInitiator } from '../modes/ticket/initiator.js';
 import { TicketResponder } from '../modes/ticket/responder.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import type { CryptoSessionBundle } from '../session/bundle.js';
+import { IdType } from '../wire/registry.js';
 
 export async function ticketDemo(): Promise<{ method: string; messages: number; bytes: number; a: CryptoSessionBundle; b: CryptoSessionBundle }> {
   const store = await openStore(':memory:');
@@ -23,7 +24,7 @@ export async function ticketDemo(): Promise<{ method: string; messages: number; 
   const bobPsk = randomBytes(16);
   const now = Date.now();
   for (const [name, device, key] of [['sip:alice@example.org', 'alice-phone', alicePsk], ['sip:bob@example.org', 'bob-phone', bobPsk]] as const) {
-    await store.addUser({ name, idType: 1, createdAt: now });
+    await store.addUser({ name, idType: IdType.Uri, createdAt: now });
     await store.addCredential({ name: device, user: name, kind: 'psk', pskId: Buffer.from(device), secret: box.seal(key, `credential:${device}`), createdAt: now });
   }
   await store.addRule({ initiator: 'sip:alice@example.org', responder: 'sip:bob@example.org', ...DEFAULT_RULE, forking: 'require' });

@@ -21,7 +21,7 @@ import { decodeMessage, type DecodedMessage } from '../wire/decode.js';
 import { encodeMessage } from '../wire/encode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
 import { policyParams } from '../wire/sp.js';
-import { DataType, EncrAlg, ErrorNo, KeyDataType, MacAlg, PayloadType, SrtpAuthAlg, SrtpEncrAlg, SrtpParam, TsType } from '../wire/registry.js';
+import { DataType, EncrAlg, ErrorNo, KeyDataType, KvType, MacAlg, PayloadType, ProtType, SrtpAuthAlg, SrtpEncrAlg, SrtpParam, TsType } from '../wire/registry.js';
 import type { KemacPayload, KeyDataPayload, Payload, PolicyParam, SpPayload, TPayload } from '../wire/types.js';
 
 /** ONVIF's MKI length (bytes). */
@@ -221,7 +221,7 @@ export class RtspNullResponder {
 
     // SP parameters (RFC 3830 §6.10.1)
     payloads = payloads.map((p) => {
-      if (p.type !== PayloadType.Sp || p.protType !== 0) return p;
+      if (p.type !== PayloadType.Sp || p.protType !== ProtType.Srtp) return p;
       const fixed = this.fixPolicy(p, seen);
       if (fixed !== p) changed = true;
       return fixed;
@@ -239,7 +239,7 @@ export class RtspNullResponder {
           : Math.abs(sec * 1000 - now) <= this.maxSkewMs ? `Unix time ${sec} written as NTP`
             : `${new Date(ms).toISOString()}, ${Math.round((ms - now) / 1000)} s from now`;
         seen('timestamp-not-ntp', ErrorNo.InvalidTs, `timestamp is not NTP time (${what})`);
-        payloads = payloads.map((p, i) => (i === ti ? { type: 5, tsType: TsType.NtpUtc, value: ntpTimestamp(now) } : p));
+        payloads = payloads.map((p, i) => (i === ti ? { type: PayloadType.T, tsType: TsType.NtpUtc, value: ntpTimestamp(now) } : p));
         changed = true;
       }
     }
@@ -250,13 +250,13 @@ export class RtspNullResponder {
       if (!teks) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'no RAND, no CSB to update, and a TGK whose TEK derivation needs RAND');
       seen('missing-rand', ErrorNo.UnsupportedMessageType, 'initial message without RAND');
       // the TEKs are carried as they are: RAND takes no part in them (RFC 3830 §4.1.3)
-      payloads = [...payloads.slice(0, ti + 1), { type: 11, rand: new Uint8Array(16) }, ...payloads.slice(ti + 1)];
+      payloads = [...payloads.slice(0, ti + 1), { type: PayloadType.Rand, rand: new Uint8Array(16) }, ...payloads.slice(ti + 1)];
       changed = true;
     }
 
     if (this.opts.requireMki) {
       for (const k of keys) {
-        if (k.validity.kv !== 1 || k.validity.spi.length !== ONVIF_MKI_LENGTH) throw new MikeyProtocolError(ErrorNo.Unspecified, `key without a ${ONVIF_MKI_LENGTH}-byte MKI (KV = SPI), which ONVIF requires`);
+        if (k.validity.kv !== KvType.Spi || k.validity.spi.length !== ONVIF_MKI_LENGTH) throw new MikeyProtocolError(ErrorNo.Unspecified, `key without a ${ONVIF_MKI_LENGTH}-byte MKI (KV = SPI), which ONVIF requires`);
       }
     }
 
@@ -309,7 +309,7 @@ export class RtspNullResponder {
       if (!get(SrtpParam.AuthTagLength)) params.push({ type: SrtpParam.AuthTagLength, value: Uint8Array.of(tag) });
       changed = true;
     }
-    return changed ? { type: 10, policyNo: sp.policyNo, protType: sp.protType, params: params as PolicyParam[] } : sp;
+    return changed ? { type: PayloadType.Sp, policyNo: sp.policyNo, protType: sp.protType, params: params as PolicyParam[] } : sp;
   }
 
   private fill(b: CryptoSessionBundle, filled: number[]): CryptoSessionBundle {

@@ -5,7 +5,7 @@
 import { decodeMessage } from '../wire/decode.js';
 import { encodeMessage } from '../wire/encode.js';
 import { policyParams } from '../wire/sp.js';
-import { KeyDataType, PayloadType, SrtpParam } from '../wire/registry.js';
+import { EncrAlg, KeyDataType, KvType, MacAlg, PayloadType, SrtpParam } from '../wire/registry.js';
 import type { KemacPayload, KeyDataPayload, Payload, SpPayload } from '../wire/types.js';
 import { buildRtspKeyMgmt, KMPID_MIKEY, toBase64 } from '../sdp/keymgmt.js';
 import { ONVIF_MKI_LENGTH, type KeyForm, type RtspNullQuirk } from '../profiles/rtsp-null.js';
@@ -119,7 +119,7 @@ export function profileMessageBytes(p: RtspProfile, bytes: Uint8Array): Uint8Arr
       const tag = params.find((q) => q.type === SrtpParam.AuthTagLength)?.value;
       if (!tag) return x;
       const fixed = params.filter((q) => q.type !== SrtpParam.AuthTagLength).map((q) => (q.type === SrtpParam.AuthKeyLength ? { type: q.type, value: tag } : q));
-      return { type: 10, policyNo: x.policyNo, protType: x.protType, params: fixed } as SpPayload;
+      return { type: PayloadType.Sp, policyNo: x.policyNo, protType: x.protType, params: fixed } as SpPayload;
     });
     out = encodeMessage({ header: msg.header, payloads });
   }
@@ -152,13 +152,13 @@ export function strictKeyProblem(bytes: Uint8Array): string | undefined {
   }
   const kemac = msg.payloads.find((x): x is KemacPayload => x.type === PayloadType.Kemac);
   if (!kemac) return 'no KEMAC';
-  if (kemac.encrAlg !== 0 || kemac.macAlg !== 0) return 'KEMAC is not NULL/NULL';
+  if (kemac.encrAlg !== EncrAlg.Null || kemac.macAlg !== MacAlg.Null) return 'KEMAC is not NULL/NULL';
   const keys = (kemac.plaintext ?? []).filter((x): x is KeyDataPayload => x.type === PayloadType.KeyData);
   if (keys.length !== 1) return `${keys.length} key data sub-payloads (one TEK expected)`;
   const k = keys[0]!;
   if (k.keyType !== KeyDataType.Tek) return `key type ${k.keyType} (TEK expected)`;
   if (k.keyData.length !== 30) return `key of ${k.keyData.length} bytes (30-byte key ‖ salt expected)`;
-  if (k.validity.kv !== 1 || k.validity.spi.length !== 4) return 'no 4-byte MKI (KV = SPI)';
+  if (k.validity.kv !== KvType.Spi || k.validity.spi.length !== 4) return 'no 4-byte MKI (KV = SPI)';
   for (const sp of msg.payloads.filter((x): x is SpPayload => x.type === PayloadType.Sp)) {
     const ps = policyParams(sp);
     const v = (t: number) => ps.find((q) => q.type === t)?.value[0];

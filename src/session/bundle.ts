@@ -1,7 +1,7 @@
 // The crypto session bundle a finished exchange yields, and the SRTP keys of each crypto
 // session (RFC 3830 §4.1.3, §4.4, §6.1.1, §6.13, §6.14).
 import { deriveSrtpSalt, deriveTek, type MikeyPrf } from '../crypto/prf.js';
-import { CsIdMapType, ErrorNo, KeyDataType, PrfFunc } from '../wire/registry.js';
+import { CsIdMapType, ErrorNo, KeyDataType, KvType, PayloadType, PrfFunc, ProtType } from '../wire/registry.js';
 import { policyParams } from '../wire/sp.js';
 import type { CommonHeader, KeyDataPayload, PolicyParam, SpPayload } from '../wire/types.js';
 import { MikeyProtocolError } from './errors.js';
@@ -73,9 +73,9 @@ export function deriveBundle(header: CommonHeader, rand: Uint8Array, sps: readon
   const sessions = map.entries.map((e, i): CryptoSession => {
     const csId = i + 1;
     const sp = policies.get(e.policyNo);
-    const policy = srtpPolicyFromSp(sp ?? { type: 10, policyNo: e.policyNo, protType: 0, params: [] });
+    const policy = srtpPolicyFromSp(sp ?? { type: PayloadType.Sp, policyNo: e.policyNo, protType: ProtType.Srtp, params: [] });
     const keys = source.kind === 'tgk'
-      ? [fromTgk(source.tgk, undefined, csId, header.csbId, rand, prf, policy, source.mki ? { kv: 1, spi: source.mki } : { kv: 0 })]
+      ? [fromTgk(source.tgk, undefined, csId, header.csbId, rand, prf, policy, source.mki ? { kv: KvType.Spi, spi: source.mki } : { kv: KvType.Null })]
       : source.keys.map((k) => fromKeyData(k, csId, header.csbId, rand, prf, policy));
     return { csId, ssrc: e.ssrc, roc: e.roc, policyNo: e.policyNo, policy, profile: policy.profile, params: sp ? policyParams(sp) : [], keys };
   });
@@ -83,8 +83,8 @@ export function deriveBundle(header: CommonHeader, rand: Uint8Array, sps: readon
 }
 
 function validity(v: KeyDataPayload['validity']): Partial<SrtpMasterKey> {
-  if (v.kv === 1) return { mki: v.spi };
-  if (v.kv === 2) return { validFrom: v.validFrom, validTo: v.validTo };
+  if (v.kv === KvType.Spi) return { mki: v.spi };
+  if (v.kv === KvType.Interval) return { validFrom: v.validFrom, validTo: v.validTo };
   return {};
 }
 

@@ -8,7 +8,7 @@ import { decodeMessage, type DecodedMessage } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
 import { payloadOf, payloadsOf } from '../../wire/lookup.js';
 import { encodeMessage, encodeMessageWithSpans, type EncodedMessage } from '../../wire/encode.js';
-import { DataType, EncrAlg, ErrorNo, GeneralExtType, KeyDataType, MacAlg as MacAlgCode, PayloadType, PrfFunc, registryInfo, TsType } from '../../wire/registry.js';
+import { CsIdMapType, DataType, EncrAlg, ErrorNo, GeneralExtType, KeyDataType, KvType, MacAlg as MacAlgCode, PayloadType, PrfFunc, ProtType, TsType, registryInfo } from '../../wire/registry.js';
 import type {
   CommonHeader, CsIdMap, GeneralExtPayload, IdPayload, KeyDataPayload, Message, Payload, PayloadOf, PolicyParam, SpPayload, TPayload,
 } from '../../wire/types.js';
@@ -144,11 +144,11 @@ export function buildMapAndPolicies(sessions: readonly SessionOffer[]): { map: C
     if (no === undefined) {
       no = sps.length;
       byKey.set(key, no);
-      sps.push({ type: PayloadType.Sp, policyNo: no, protType: 0, params });
+      sps.push({ type: PayloadType.Sp, policyNo: no, protType: ProtType.Srtp, params });
     }
     return { policyNo: no, ssrc: s.ssrc >>> 0, roc: (s.roc ?? 0) >>> 0 };
   });
-  return { map: { type: 0, entries }, sps };
+  return { map: { type: CsIdMapType.SrtpId, entries }, sps };
 }
 
 export function header(dataType: number, csbId: number, prf: MikeyPrf, map: CsIdMap, v = false): CommonHeader {
@@ -193,7 +193,7 @@ export function keyDataPayloads(specs: readonly KeySpec[], random: (n: number) =
     const keyType = tek ? (k.salt ? KeyDataType.TekSalt : KeyDataType.Tek) : k.salt ? KeyDataType.TgkSalt : KeyDataType.Tgk;
     const p: KeyDataPayload = {
       type: PayloadType.KeyData, keyType, keyData: k.key ?? random(k.length ?? 16), salt: k.salt,
-      validity: k.mki ? { kv: 1, spi: k.mki } : { kv: 0 },
+      validity: k.mki ? { kv: KvType.Spi, spi: k.mki } : { kv: KvType.Null },
     };
     return p;
   });

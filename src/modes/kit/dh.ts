@@ -2,7 +2,7 @@
 // groups accepted by default and the responder's answer to DHi.
 import { dhComputeSecret, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
 import { MikeyCryptoError } from '../../crypto/errors.js';
-import { ErrorNo, PayloadType } from '../../wire/registry.js';
+import { ErrorNo, KvType, PayloadType } from '../../wire/registry.js';
 import type { DhPayload } from '../../wire/types.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 
@@ -12,7 +12,7 @@ import { MikeyProtocolError } from '../../session/errors.js';
  */
 export const DEFAULT_DH_GROUPS: readonly DhGroupName[] = Object.freeze(['OAKLEY-5']);
 
-export const mkiOf = (p: DhPayload): Uint8Array | undefined => (p.validity.kv === 1 ? p.validity.spi : undefined);
+export const mkiOf = (p: DhPayload): Uint8Array | undefined => (p.validity.kv === KvType.Spi ? p.validity.spi : undefined);
 
 /**
  * The responder's side of a DH value (RFC 3830 §3.3, RFC 4650 §3): the group checked against
@@ -33,7 +33,7 @@ export function answerDhi(dhi: DhPayload, groups: readonly DhGroupName[] | undef
   } catch (e) {
     return dhError(e);
   }
-  return { tgk, dhr: { type: PayloadType.Dh, group: group.mikeyId, value: kp.publicKey, reserved: 0, validity: { kv: 0 } }, mki: mkiOf(dhi) };
+  return { tgk, dhr: { type: PayloadType.Dh, group: group.mikeyId, value: kp.publicKey, reserved: 0, validity: { kv: KvType.Null } }, mki: mkiOf(dhi) };
 }
 
 /**

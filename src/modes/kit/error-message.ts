@@ -3,7 +3,7 @@
 import type { KeyObject } from 'node:crypto';
 import { macCompute, macVerify, type MacAlg } from '../../crypto/kemac.js';
 import { encodeMessage } from '../../wire/encode.js';
-import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
+import { CsIdMapType, DataType, ErrorNo, MIKEY_VERSION, PayloadType, PrfFunc } from '../../wire/registry.js';
 import type { DecodedMessage } from '../../wire/decode.js';
 import type { CommonHeader, Payload, SpPayload, TPayload } from '../../wire/types.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../session/errors.js';
@@ -23,10 +23,10 @@ export type ErrorAuth = { macAlg: MacAlg; authKey: Uint8Array } | { signer: Sign
 export function buildErrorMessage(req: CommonHeader | undefined, t: TPayload | undefined, errorNos: readonly number[], clock: Clock, opts: { sps?: readonly SpPayload[]; auth?: ErrorAuth } = {}): Uint8Array {
   const hdr: CommonHeader = req
     ? { ...req, dataType: DataType.Error, v: false }
-    : { version: 1, dataType: DataType.Error, v: false, prfFunc: 0, csbId: 0, csIdMap: { type: 1, csCount: 0 } };
+    : { version: MIKEY_VERSION, dataType: DataType.Error, v: false, prfFunc: PrfFunc.Mikey1, csbId: 0, csIdMap: { type: CsIdMapType.Empty, csCount: 0 } };
   const payloads: Payload[] = [t ?? tNow(clock), ...errorNos.map((e): Payload => ({ type: PayloadType.Err, errorNo: e, reserved: 0 }))];
   // SP payloads only where the CS ID map can name policies (not the Empty map)
-  if (hdr.csIdMap.type !== 1 && opts.sps) payloads.push(...opts.sps);
+  if (hdr.csIdMap.type !== CsIdMapType.Empty && opts.sps) payloads.push(...opts.sps);
   const a = opts.auth;
   if (a && 'signer' in a) return encodeSigned({ header: hdr, payloads: [...payloads, signPlaceholder()] }, a.signer);
   if (!a || a.macAlg === 'NULL') return encodeMessage({ header: hdr, payloads });

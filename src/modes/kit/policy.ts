@@ -2,7 +2,7 @@
 // (RFC 3830 §5.3: the responder checks the offered policy; RFC 3711 §9.5: an authentication tag
 // shorter than 80 bits, or none, is a choice to be made on purpose). An offer weaker than the
 // minimum is refused with Invalid SPpar, whatever authenticated it.
-import { ErrorNo, PayloadType, SrtpAuthAlg, SrtpEncrAlg } from '../../wire/registry.js';
+import { CsIdMapType, ErrorNo, PayloadType, ProtType, SrtpAuthAlg, SrtpEncrAlg } from '../../wire/registry.js';
 import type { CsIdMap, SpPayload } from '../../wire/types.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { srtpPolicyFromSp, type SrtpPolicy } from '../../session/policy.js';
@@ -64,10 +64,10 @@ export function checkOfferedPolicies(map: CsIdMap, sps: readonly SpPayload[], mi
     const why = policyShortfall(policy, min);
     if (why) refuse(`policy ${sp.policyNo}${policy.profile ? ` (${policy.profile})` : ''}`, why);
   }
-  if (map.type !== 0) return;
+  if (map.type !== CsIdMapType.SrtpId) return;
   for (const e of map.entries) {
     if (given.has(e.policyNo)) continue;
-    const why = policyShortfall(srtpPolicyFromSp({ type: PayloadType.Sp, policyNo: e.policyNo, protType: 0, params: [] }), min);
+    const why = policyShortfall(srtpPolicyFromSp({ type: PayloadType.Sp, policyNo: e.policyNo, protType: ProtType.Srtp, params: [] }), min);
     if (why) refuse(`policy ${e.policyNo} (defaults)`, why);
   }
 }

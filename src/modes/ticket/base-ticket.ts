@@ -7,7 +7,7 @@ import { macCompute, macVerify, MAC_PARAMS, type KemacEncrAlg, type MacAlg } fro
 import type { MikeyPrf } from '../../crypto/prf.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { encodePayloads } from '../../wire/encode.js';
-import { ErrorNo, IdRole, IdType, KeyDataType, PayloadType, THDR_PAYLOAD, TicketType } from '../../wire/registry.js';
+import { ErrorNo, IdRole, IdType, KeyDataType, KvType, MacAlg as MacAlgCode, PayloadType, THDR_PAYLOAD, TicketType } from '../../wire/registry.js';
 import { ticketLayout } from '../../wire/payloads.js';
 import type { KeyDataPayload, Payload, Span, TicketPayload, TPayload, VPayload } from '../../wire/types.js';
 import { openKemac, sealKemac } from '../kit/kemac.js';
@@ -63,7 +63,7 @@ export function buildBaseTicket(i: BaseTicketInput): TicketPayload {
   const flags = completeFlags(i.policy.flags);
   checkFlags(flags, i.keys.some((k) => k.keyType === KeyDataType.Tgk || k.keyType === KeyDataType.TgkSalt));
   const mk = tpkKeys(prf, i.tpk, i.rand, { encrAlg, macAlg });
-  const mpkPayload: KeyDataPayload = { type: PayloadType.KeyData, keyType: KeyDataType.Mpk, keyData: i.mpk, validity: { kv: 0 } };
+  const mpkPayload: KeyDataPayload = { type: PayloadType.KeyData, keyType: KeyDataType.Mpk, keyData: i.mpk, validity: { kv: KvType.Null } };
   const macLen = MAC_PARAMS[macAlg].tagLen;
   const base: Payload[] = [
     { type: THDR_PAYLOAD, data: i.thdr },
@@ -140,7 +140,7 @@ export function openBaseTicket(ticket: TicketPayload, bytes: Uint8Array, tpk: Ui
   } catch (e) {
     return badTicket(`base ticket algorithms: ${(e as Error).message}`);
   }
-  if (kemac.macAlg !== 0) badTicket('the base ticket KEMAC must use the NULL MAC (App. A.1)');
+  if (kemac.macAlg !== MacAlgCode.Null) badTicket('the base ticket KEMAC must use the NULL MAC (App. A.1)');
   if (macAlg === 'NULL') badTicket('a base ticket with the NULL MAC');
   const mk = tpkKeys(prf, tpk, rand.rand, { encrAlg, macAlg });
   const lay = ticketLayout(ticket, ticket.span!);
@@ -166,6 +166,7 @@ export function copyKeyData(k: KeyDataPayload): KeyDataPayload {
   const v = k.validity;
   return {
     type: PayloadType.KeyData, keyType: k.keyType, keyData: Uint8Array.from(k.keyData), salt: k.salt ? Uint8Array.from(k.salt) : undefined,
-    validity: v.kv === 1 ? { kv: 1, spi: Uint8Array.from(v.spi) } : v.kv === 2 ? { kv: 2, validFrom: Uint8Array.from(v.validFrom), validTo: Uint8Array.from(v.validTo) } : { kv: 0 },
+    validity: v.kv === KvType.Spi ? { kv: KvType.Spi, spi: Uint8Array.from(v.spi) }
+      : v.kv === KvType.Interval ? { kv: KvType.Interval, validFrom: Uint8Array.from(v.validFrom), validTo: Uint8Array.from(v.validTo) } : { kv: KvType.Null },
   };
 }

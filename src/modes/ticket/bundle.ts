@@ -4,7 +4,7 @@
 import { prfOf, type CryptoSession, type CryptoSessionBundle, type SrtpMasterKey } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { srtpPolicyFromSp, type SrtpPolicy } from '../../session/policy.js';
-import { CsIdMapType, ErrorNo, KeyDataType, PayloadType, ProtType } from '../../wire/registry.js';
+import { CsIdMapType, ErrorNo, KeyDataType, KvType, PayloadType, ProtType } from '../../wire/registry.js';
 import { policyParams } from '../../wire/sp.js';
 import type { CommonHeader, GenericIdEntry, KeyDataPayload, SpPayload } from '../../wire/types.js';
 import { ticketSalt, ticketTek } from './labels.js';
@@ -32,7 +32,7 @@ function srtpData(e: GenericIdEntry): { ssrc: number; roc: number; seq?: number 
 
 function keyFor(k: KeyDataPayload, csId: number, prf: ReturnType<typeof prfOf>, policy: SrtpPolicy, randRi?: Uint8Array, randRr?: Uint8Array): SrtpMasterKey {
   const v = k.validity;
-  const kv: Partial<SrtpMasterKey> = v.kv === 1 ? { mki: v.spi } : v.kv === 2 ? { validFrom: v.validFrom, validTo: v.validTo } : {};
+  const kv: Partial<SrtpMasterKey> = v.kv === KvType.Spi ? { mki: v.spi } : v.kv === KvType.Interval ? { validFrom: v.validFrom, validTo: v.validTo } : {};
   switch (k.keyType) {
     case KeyDataType.Tgk: case KeyDataType.TgkSalt: case KeyDataType.Gtgk: case KeyDataType.GtgkSalt: {
       if (k.keyData.length === 0) throw new MikeyProtocolError(ErrorNo.Unspecified, 'empty TGK');
@@ -89,7 +89,7 @@ export function deriveTicketBundle(i: TicketBundleInput): CryptoSessionBundle {
   const sessions = entries.map((e): CryptoSession => {
     if (seen.has(e.csId)) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `CS ID ${e.csId} twice in the map`);
     seen.add(e.csId);
-    const policy = srtpPolicyFromSp(e.sp ?? { type: PayloadType.Sp, policyNo: e.policyNo, protType: 0, params: [] });
+    const policy = srtpPolicyFromSp(e.sp ?? { type: PayloadType.Sp, policyNo: e.policyNo, protType: ProtType.Srtp, params: [] });
     const keys = sessionKeys.map((k) => keyFor(k, e.csId, prf, policy, i.randRi, i.randRr));
     return { csId: e.csId, ssrc: e.ssrc, roc: e.roc, policyNo: e.policyNo, policy, profile: policy.profile, params: e.sp ? policyParams(e.sp) : [], keys };
   });

@@ -7,7 +7,7 @@ import { rsaEnvelopeEncrypt } from '../../crypto/rsa.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { sameIdentity, type Identity } from '../../session/identity.js';
 import type { DecodedMessage } from '../../wire/decode.js';
-import { DataType, ErrorNo, HashFunc, IdRole, IdType, KeyDataType, PayloadType, RandRole } from '../../wire/registry.js';
+import { CsIdMapType, DataType, ErrorNo, HashFunc, IdRole, IdType, KeyDataType, PayloadType, RandRole } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload } from '../../wire/types.js';
 import { checkFresh, decodeOrReject, header, newTimestamp, payloadOf, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
 import { rejectErrorMessage } from '../kit/error-message.js';
@@ -58,7 +58,7 @@ export function buildTicketKmsRequest(o: TicketPartyOptions, ep: ResolvedEndpoin
   if (!psk && (!o.signer || !o.kmsKey)) throw new TypeError('KMS credentials: give psk, or signer and kmsKey');
   const dataType = kind === 'request' ? (psk ? DataType.RequestInitPsk : DataType.RequestInitPk) : (psk ? DataType.ResolveInitPsk : DataType.ResolveInitPk);
   // §4.2.1.1 / §4.2.3.1: V flag 1, #CS 0, Empty map
-  const hdr = header(dataType, csbId, prf, { type: 1, csCount: 0 }, true);
+  const hdr = header(dataType, csbId, prf, { type: CsIdMapType.Empty, csCount: 0 }, true);
   const t = newTimestamp(ep);
   const macAlg = o.macAlg ?? (prf === 'PRF-HMAC-SHA-256' ? 'HMAC-SHA-256-256' : 'HMAC-SHA-1-160');
   const rand = ep.random(randLength(psk ? o.psk!.length : 16, MAC_PARAMS[macAlg].keyLen));
@@ -68,10 +68,10 @@ export function buildTicketKmsRequest(o: TicketPartyOptions, ep: ResolvedEndpoin
   if (psk) {
     if (o.kms) payloads.push(idrPayload(IdRole.IDRkms, o.kms));
     payloads.push(body);
-    if (o.pskId) payloads.push({ type: PayloadType.Idr, role: IdRole.IDRpsk, idType: 2, data: o.pskId });
+    if (o.pskId) payloads.push({ type: PayloadType.Idr, role: IdRole.IDRpsk, idType: IdType.ByteString, data: o.pskId });
     const rands = kind === 'request' ? { randRi: rand } : { randRr: rand };
     const mk = ticketMessageKeys(prf, o.psk!, csbId, LabelForm.Initial, rands, { encrAlg: 'NULL', macAlg });
-    const bytes = encodeWithV(hdr, payloads, macAlg, mk.authKey, (b, m) => initialCoverage(b.subarray(0, m), o.identity, { idType: 0, data: kmsIdData }));
+    const bytes = encodeWithV(hdr, payloads, macAlg, mk.authKey, (b, m) => initialCoverage(b.subarray(0, m), o.identity, o.kms));
     return { kind, csbId, bytes, rand, inkey: o.psk!, macAlg, prf };
   }
   const signer = o.signer!;

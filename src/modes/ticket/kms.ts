@@ -9,7 +9,7 @@ import { prfOf } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { replayKey } from '../../session/replay.js';
 import { type DecodedMessage } from '../../wire/decode.js';
-import { DataType, ErrorNo, HashFunc, IdRole, KeyDataType, PayloadType, RandRole } from '../../wire/registry.js';
+import { CsIdMapType, DataType, ErrorNo, HashFunc, IdRole, KeyDataType, KvType, PayloadType, RandRole } from '../../wire/registry.js';
 import type { KeyDataPayload, Payload, TicketPayload, TPayload, VPayload } from '../../wire/types.js';
 import { checkFresh, decodeOrReject, macAlgOf, payloadOf, resolveEndpoint, tNow, type Endpoint, type ResolvedEndpoint } from '../kit/common.js';
 import { withErrorResponse } from '../kit/error-message.js';
@@ -149,7 +149,7 @@ function keyPayload(k: KeyRequest, random: (n: number) => Uint8Array): KeyDataPa
   const keyType = k.kind === 'TGK' ? (salt ? KeyDataType.TgkSalt : KeyDataType.Tgk)
     : k.kind === 'TEK' ? (salt ? KeyDataType.TekSalt : KeyDataType.Tek) : (salt ? KeyDataType.GtgkSalt : KeyDataType.Gtgk);
   // §6.2.1: an SPI (or MKI) for each key
-  return { type: PayloadType.KeyData, keyType, keyData: random(k.length ?? 16), salt: salt ? random(k.saltLength!) : undefined, validity: { kv: 1, spi: k.spi ?? random(4) } };
+  return { type: PayloadType.KeyData, keyType, keyData: random(k.length ?? 16), salt: salt ? random(k.saltLength!) : undefined, validity: { kv: KvType.Spi, spi: k.spi ?? random(4) } };
 }
 
 function isTgk(k: KeyDataPayload): boolean {
@@ -257,7 +257,7 @@ export class TicketKms {
   /** HDR, T, RANDR first; IDRkms, when sent, names us; #CS = 0 with the Empty map (§4.2.1.1, §4.2.3.1). */
   private common(msg: DecodedMessage, randRole: number): { t: TPayload; rand: Uint8Array } {
     const h = msg.header;
-    if (h.csIdMap.type !== 1 || (h.csIdMap.type === 1 && h.csIdMap.csCount !== 0)) {
+    if (h.csIdMap.type !== CsIdMapType.Empty || h.csIdMap.csCount !== 0) {
       throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, '#CS must be 0 with the Empty map in a request to the KMS');
     }
     const t = msg.payloads[0];
@@ -274,7 +274,7 @@ export class TicketKms {
   private async authenticate(msg: DecodedMessage, psk: boolean, claimedRole: number, rands: { randRi?: Uint8Array; randRr?: Uint8Array }): Promise<Authenticated> {
     const prf = prfOf(msg.header.prfFunc);
     const claimed = idOf(findIdr(msg, claimedRole));
-    const kmsId = findIdr(msg, IdRole.IDRkms)?.data ?? this.opts.identity.data;
+    const kmsId = idOf(findIdr(msg, IdRole.IDRkms)) ?? this.opts.identity;
     const last = msg.payloads.at(-1)!;
     if (psk) {
       if (last.type !== PayloadType.V) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'the last payload must be V');
@@ -286,12 +286,12 @@ export class TicketKms {
       if (!cands.length) {
         // answered like a wrong key, after as much work: an unauthenticated sender learns nothing of who is registered
         const authKey = ticketMessageKeys(prf, UNKNOWN_PSK, msg.header.csbId, LabelForm.Initial, rands, { encrAlg: 'NULL', macAlg }).authKey;
-        macVerify(macAlg, authKey, initialCoverage(covered, claimed ?? this.opts.identity, { idType: 0, data: kmsId }), last.mac);
+        macVerify(macAlg, authKey, initialCoverage(covered, claimed ?? this.opts.identity, kmsId), last.mac);
         throw new MikeyProtocolError(ErrorNo.AuthFailure, 'no pre-shared key for this sender');
       }
       for (const c of cands.slice(0, 16)) {
         const authKey = ticketMessageKeys(prf, c.key, msg.header.csbId, LabelForm.Initial, rands, { encrAlg: 'NULL', macAlg }).authKey;
-        if (macVerify(macAlg, authKey, initialCoverage(covered, claimed ?? c.user, { idType: 0, data: kmsId }), last.mac)) {
+        if (macVerify(macAlg, authKey, initialCoverage(covered, claimed ?? c.user, kmsId), last.mac)) {
           return { user: c.user, credential: c.credential, inkey: c.key, macAlg, errAuth: { macAlg, authKey } };
         }
       }
@@ -305,7 +305,7 @@ export class TicketKms {
     const signer = await this.opts.directory.signer(claimed, certs, this.ep.clock.now());
     // an unknown sender is answered like a signature that does not verify
     if (!signer) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'no certificate known for this sender');
-    verifySignature(msg, signer.key, ['sha256'], [(claimed ?? signer.user).data, kmsId]);
+    verifySignature(msg, signer.key, ['sha256'], [(claimed ?? signer.user).data, kmsId.data]);
     const chash = payloadOf(msg, PayloadType.Chash);
     if (chash) {
       if (!this.kmsCert) throw new MikeyProtocolError(ErrorNo.InvalidCert, 'CHASH names a certificate and this KMS has none configured');
@@ -381,7 +381,7 @@ export class TicketKms {
     const encrAlg = encrAlgFor(a.macAlg);
     const prf = prfOf(msg.header.prfFunc);
     const mk = ticketMessageKeys(prf, a.inkey, msg.header.csbId, LabelForm.Response, { randRi }, { encrAlg, macAlg: a.macAlg });
-    const mpkPayload = (k: Uint8Array): KeyDataPayload => ({ type: PayloadType.KeyData, keyType: KeyDataType.Mpk, keyData: k, validity: { kv: 0 } });
+    const mpkPayload = (k: Uint8Array): KeyDataPayload => ({ type: PayloadType.KeyData, keyType: KeyDataType.Mpk, keyData: k, validity: { kv: KvType.Null } });
     const kemacKeys = [mpkPayload(mpki), ...(flags.I ? [mpkPayload(mpkr)] : []), ...sessionKeys];
     const payloads: Payload[] = [tResp];
     if (this.opts.sendIdentity !== false) payloads.push(idrPayload(IdRole.IDRkms, this.opts.identity));
@@ -453,7 +453,7 @@ export class TicketKms {
     const tResp = responseTimestamp(this.ep, t);
     const encrAlg = encrAlgFor(a.macAlg);
     const mk = ticketMessageKeys(prfOf(msg.header.prfFunc), a.inkey, msg.header.csbId, LabelForm.Response, { randRr }, { encrAlg, macAlg: a.macAlg });
-    const mpkPayload = (k: Uint8Array): KeyDataPayload => ({ type: PayloadType.KeyData, keyType: KeyDataType.Mpk, keyData: k, validity: { kv: 0 } });
+    const mpkPayload = (k: Uint8Array): KeyDataPayload => ({ type: PayloadType.KeyData, keyType: KeyDataType.Mpk, keyData: k, validity: { kv: KvType.Null } });
     const payloads: Payload[] = [tResp];
     if (this.opts.sendIdentity !== false) payloads.push(idrPayload(IdRole.IDRkms, this.opts.identity));
     payloads.push(encryptedKemac(encrAlg, mk, [mpkPayload(opened.mpki), ...(mpkrF ? [mpkPayload(mpkrF)] : []), ...keys], msg.header.csbId, tResp), ...extra);

@@ -4,7 +4,7 @@ import type { MikeyPrf } from '../../crypto/prf.js';
 import { prfOf } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { ntpTimestamp, ntpToMs } from '../../session/time.js';
-import { EncrAlg, ErrorNo, IdRole, KeyDataType, MacAlg, PayloadType, TicketType, TsRole, TsType } from '../../wire/registry.js';
+import { EncrAlg, ErrorNo, IdRole, KeyDataType, KvType, MacAlg, PayloadType, TicketType, TsRole, TsType } from '../../wire/registry.js';
 import type {
   IdrPayload, KeyDataPayload, KemacPayload, Payload, TicketFlags, TicketPayload, TpPayload, TrPayload,
 } from '../../wire/types.js';
@@ -141,7 +141,7 @@ function requestKemac(keys: readonly KeyRequest[]): KemacPayload {
   const plaintext: KeyDataPayload[] = keys.map((k) => ({
     type: PayloadType.KeyData, keyType: keyTypeOf(k), keyData: new Uint8Array(k.length ?? 16),
     salt: (k.saltLength ?? 0) > 0 ? new Uint8Array(k.saltLength!) : undefined,
-    validity: k.spi ? { kv: 1, spi: k.spi } : { kv: 0 },
+    validity: k.spi ? { kv: KvType.Spi, spi: k.spi } : { kv: KvType.Null },
   }));
   return { type: PayloadType.Kemac, encrAlg: EncrAlg.Null, encrData: new Uint8Array(0), macAlg: MacAlg.Null, mac: new Uint8Array(0), plaintext };
 }
@@ -221,7 +221,7 @@ export function readPolicy(p: TpPayload | TicketPayload): ReadPolicy {
           : k.keyType === KeyDataType.Tek || k.keyType === KeyDataType.TekSalt ? 'TEK'
             : k.keyType === KeyDataType.Gtgk || k.keyType === KeyDataType.GtgkSalt ? 'GTGK' : undefined;
         if (!kind) tpPar(`key type ${k.keyType} cannot be requested in a Ticket Policy`);
-        out.keys.push({ kind: kind!, length: k.keyData.length, saltLength: k.salt?.length, spi: k.validity.kv === 1 && k.validity.spi.length ? k.validity.spi : undefined });
+        out.keys.push({ kind: kind!, length: k.keyData.length, saltLength: k.salt?.length, spi: k.validity.kv === KvType.Spi && k.validity.spi.length ? k.validity.spi : undefined });
       }
     }
   }

@@ -7,7 +7,7 @@ import type { CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { policyParamsForProfile, srtpPolicyFromSp, type SrtpProfileName } from '../../session/policy.js';
 import type { DecodedMessage } from '../../wire/decode.js';
-import { CsIdMapType, DataType, ErrorNo, IdRole, PayloadType, ProtType } from '../../wire/registry.js';
+import { CsIdMapType, DataType, ErrorNo, IdRole, KvType, PayloadType, ProtType } from '../../wire/registry.js';
 import type { CommonHeader, CsIdMap, GenericIdEntry, KeyDataPayload, Payload, PolicyParam, SpPayload } from '../../wire/types.js';
 import { checkFresh, decodeOrReject, header, keyDataPayloads, newTimestamp, payloadOf, random32, recordAuthenticated, resolveEndpoint, type Endpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
 import { withErrorResponse } from '../kit/error-message.js';
@@ -234,7 +234,7 @@ export function answerMap(map: CsIdMap, sps: readonly SpPayload[], keys: readonl
   const known = new Map(sps.map((sp) => [sp.policyNo, sp]));
   const added: SpPayload[] = [];
   let nextNo = Math.max(-1, ...sps.map((sp) => sp.policyNo)) + 1;
-  const firstSpi = keys.map((k) => (k.validity.kv === 1 ? k.validity.spi : undefined)).find((x) => x !== undefined);
+  const firstSpi = keys.map((k) => (k.validity.kv === KvType.Spi ? k.validity.spi : undefined)).find((x) => x !== undefined);
   const entries = map.entries.map((e): GenericIdEntry => {
     let chosen = e.policies.find((no) => {
       const sp = known.get(no);

@@ -179,7 +179,7 @@ export async function inspectSakkeMessage(bytes: Uint8Array, keys: InspectKeys, 
     } catch (e) {
       add('key set', 'fail', reasonOf(e));
     }
-    const named = payloadsOf(msg, PayloadType.Idr).find((x) => x.role === 9)?.data;
+    const named = payloadsOf(msg, PayloadType.Idr).find((x) => x.role === IdRole.ResponderUid)?.data;
     const idrr = idrText(msg, IdRole.IDRr);
     const why = me.keySets.some((s) => safe(() => hex(rcv.uidOf(s))) === hex(signerLabel!.uid))
       ? 'the signer is us: SAKKE-to-self (E.5)'

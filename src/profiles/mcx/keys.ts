@@ -4,7 +4,7 @@
 // RFC 4563 §5), TEKs and salts by RFC 3830 §4.1.3 with the header's PRF.
 import { createHmac } from 'node:crypto';
 import { deriveSrtpSalt, deriveTek, type MikeyPrf } from '../../crypto/prf.js';
-import { CsIdMapType, ErrorNo, ProtType, SrtpParam } from '../../wire/registry.js';
+import { CsIdMapType, ErrorNo, PayloadType, ProtType, SrtpParam } from '../../wire/registry.js';
 import { policyParams } from '../../wire/sp.js';
 import type { CommonHeader, PolicyParam, SpPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSession, type CryptoSessionBundle, type SrtpMasterKey } from '../../session/bundle.js';
@@ -151,7 +151,7 @@ export interface McxBundleOptions {
 
 function policyOf(sp: SpPayload | undefined, defaults: readonly PolicyParam[], policyNo: number) {
   const params = sp ? policyParams(sp) : [...defaults];
-  return { policy: srtpPolicyFromSp(sp ?? { type: 10, policyNo, protType: ProtType.Srtp, params }), params };
+  return { policy: srtpPolicyFromSp(sp ?? { type: PayloadType.Sp, policyNo, protType: ProtType.Srtp, params }), params };
 }
 
 /**
@@ -208,7 +208,7 @@ export class McxGroupKey {
 
   /** The SRTP master key of media sent by the member with `senderGukId`. */
   senderKey(senderGukId: number): SrtpMasterKey {
-    const policy = srtpPolicyFromSp({ type: 10, policyNo: 0, protType: ProtType.Srtp, params: [...this.params] });
+    const policy = srtpPolicyFromSp({ type: PayloadType.Sp, policyNo: 0, protType: ProtType.Srtp, params: [...this.params] });
     const k = mcxSrtpMasterKey(this.gmk, this.csId, senderGukId, this.rand, { key: policy.encrKeyLength, salt: policy.saltKeyLength });
     return { ...k, mki: mcxMki(this.gmkId, senderGukId) };
   }

@@ -5,7 +5,7 @@
 // (F.2.1), which name the key period. General Extensions: SAKKE-to-self (E.5), key parameters
 // (E.6). The receiver picks its key set from the UID the message names for it, else from the
 // period of T and its neighbours (clocks and key periods of deployed senders disagree).
-import { DataType, ErrorNo, GeneralExtType, registryInfo, IdRole, PayloadType, PrfFunc, SakkeIdScheme } from '../../wire/registry.js';
+import { CsIdMapType, DataType, ErrorNo, GeneralExtType, IdRole, MIKEY_VERSION, PayloadType, PrfFunc, ProtType, SakkeIdScheme, registryInfo } from '../../wire/registry.js';
 import type { DecodedMessage } from '../../wire/decode.js';
 import type { CommonHeader, CsIdMap, GeneralExtPayload, IdrPayload, PolicyParam, SpPayload } from '../../wire/types.js';
 import type { CryptoSessionBundle } from '../../session/bundle.js';
@@ -282,14 +282,14 @@ export class McxKeyManagement {
     // §7.4: MKI = GMK-ID || GUK-ID for group media, the key's ID otherwise
     const mki = group ? mcxMki(keyId, csbId) : mcxMki(keyId);
     const csIds = o.csIds ?? csIdsFor(o.purpose, me.service);
-    const sps: SpPayload[] = o.params ? [{ type: 10, policyNo: 0, protType: 0, params: [...o.params] }] : [];
+    const sps: SpPayload[] = o.params ? [{ type: PayloadType.Sp, policyNo: 0, protType: ProtType.Srtp, params: [...o.params] }] : [];
     let map: CsIdMap;
     if (o.map === 'empty') {
       // RFC 4563 §5: no SP with the Empty map; the receiver applies the default policies
       if (o.params) throw new TypeError('an SP payload cannot go with the Empty map (RFC 4563 §5)');
-      map = { type: 1, csCount: 0 };
+      map = { type: CsIdMapType.Empty, csCount: 0 };
     } else {
-      map = { type: 2, entries: csIds.map((csId) => ({ csId, protType: 0, s: false, policies: o.params ? [0] : [], sessionData: new Uint8Array(0), spi: mki })) };
+      map = { type: CsIdMapType.GenericId, entries: csIds.map((csId) => ({ csId, protType: ProtType.Srtp, s: false, policies: o.params ? [0] : [], sessionData: new Uint8Array(0), spi: mki })) };
     }
     const idrs: IdrPayload[] = me.identities === 'uid'
       ? [idrPayload(UID_ROLE_INITIATOR, myUid), idrPayload(UID_ROLE_RESPONDER, theirUid)]
@@ -298,13 +298,13 @@ export class McxKeyManagement {
     const extensions = (ssv: Uint8Array): GeneralExtPayload[] => {
       const out: GeneralExtPayload[] = [];
       // E.5: the same key to our own UID, so that we can read our message back
-      if (o.toSelf) out.push({ type: 21, extType: GeneralExtType.SakkeToSelf, data: new Uint8Array(0), sakke: sakkePayloadFor(myUid, me.kms.zS, SakkeIdScheme.McxHashedUid, ssv, this.ep.random) });
+      if (o.toSelf) out.push({ type: PayloadType.GeneralExt, extType: GeneralExtType.SakkeToSelf, data: new Uint8Array(0), sakke: sakkePayloadFor(myUid, me.kms.zS, SakkeIdScheme.McxHashedUid, ssv, this.ep.random) });
       if (o.keyParameters !== false) {
         const k: McxKeyParameters = {
           keyType: o.purpose, status: KeyStatus.NotRevoked, activationTime: 0, expiryTime: 0, text: '',
           ...(group ? { groupIds: [] } : {}), ...(o.keyParameters ?? {}),
         };
-        out.push({ type: 21, extType: GeneralExtType.KeyParameters3gpp, data: protectKeyParameters(k, { dppk: ssv, dppkId: csbId, iv: this.ep.random(16) }) });
+        out.push({ type: PayloadType.GeneralExt, extType: GeneralExtType.KeyParameters3gpp, data: protectKeyParameters(k, { dppk: ssv, dppkId: csbId, iv: this.ep.random(16) }) });
       }
       return out;
     };
@@ -313,7 +313,7 @@ export class McxKeyManagement {
       recipient: { id: theirUid, zS: toKms.zS }, idScheme: SakkeIdScheme.McxHashedUid, extensions,
       signer: { id: myUid, ssk: mine.ssk, pvt: mine.pvt, hs: mine.hs, kpak: me.kms.kpak }, random: this.ep.random, coverage: o.signatureCoverage,
     });
-    const hdr = { version: 1, dataType: DataType.Sakke, v: false, prfFunc: PrfFunc.HmacSha256, csbId, csIdMap: map };
+    const hdr = { version: MIKEY_VERSION, dataType: DataType.Sakke, v: false, prfFunc: PrfFunc.HmacSha256, csbId, csIdMap: map };
     const bundle = deriveMcxBundle(hdr, rand, sps, key, { defaultParams: defaultPolicyFor(o.purpose), implied: csIds.map((csId) => ({ csId, mki })) });
     return { bytes, key, keyId, csbId, rand, bundle };
   }
@@ -426,7 +426,7 @@ export function mcxKeyIds(msg: DecodedMessage, key: Uint8Array, memberUri: strin
   const purpose = keyPurposeOf(csbId);
   if (purpose !== KeyPurpose.GMK || memberUri === undefined) return { purpose, keyId: csbId, mki: mcxMki(csbId) };
   const keyId = gmkIdOf(csbId, key, memberUri);
-  const spi = msg.header.csIdMap.type === 2 ? msg.header.csIdMap.entries[0]?.spi : undefined;
+  const spi = msg.header.csIdMap.type === CsIdMapType.GenericId ? msg.header.csIdMap.entries[0]?.spi : undefined;
   if (spi && spi.length === 8 && (u32Of(spi) !== keyId || u32Of(spi, 4) !== csbId)) {
     throw new MikeyProtocolError(ErrorNo.AuthFailure, 'the CSB ID is not our GUK-ID for this GMK');
   }
