@@ -1,7 +1,7 @@
 // Identity-based crypto: ECCSI (RFC 6507), SAKKE (RFC 6508, Parameter Set 1) and the pairing,
 // timed against Debian's wolfSSL (test/interop/wolfssl/driver.c, serve mode) in alternating
-// batches A B B A (bench/interleave.ts). Like-for-like rows first (one-shot beside one-shot,
-// precomputed beside wolfSSL's precomputed API), on the native field core and on the pure
+// batches A B B A (bench/harness.ts compare). Like-for-like rows first (one-shot beside one-shot,
+// cached beside wolfSSL's FP_ECC cache, precomputed beside its table API), on the native core and the pure
 // TypeScript path; then, separately, what our precomputation buys (ours against ours).
 // MIKEY_BENCH_ROWS=<substring> runs only the matching rows.
 import { type BenchSection, type RowKind, type Side, compare, timed } from './harness.js';
