@@ -94,9 +94,9 @@ export class Writer {
 /** Copy `v` into `b` at `o`; returns the position after it. Stores past the end of `b` are dropped. */
 export function put(b: Uint8Array, o: number, v: Uint8Array): number {
   const n = v.length;
-  // short fields byte by byte: set() costs more than the copy below ~24 bytes (and it
+  // short fields byte by byte: set() costs more than the copy below ~16 bytes (and it
   // throws past the end, where the loop's stores are dropped)
-  if (n > 24 && o + n <= b.length) b.set(v, o);
+  if (n > 14 && o + n <= b.length) b.set(v, o);
   else for (let i = 0; i < n; i++) b[o + i] = v[i]!;
   return o + n;
 }

@@ -611,9 +611,9 @@ const CODECS: Codecs = {
           if (len > 0xff) bad(inside(chain, index, `param ${q.type}`), `${len} bytes do not fit an 8-bit length`);
           b[o] = q.type;
           b[o + 1] = len;
-          o += 2;
-          for (let k = 0; k < len; k++) b[o + k] = v[k]!;
-          o += len;
+          if (len === 1) b[o + 2] = v[0]!;
+          else put(b, o + 2, v);
+          o += 2 + len;
         }
         const n = o - lenAt - 2;
         check16(n, chain, index);
