@@ -41,6 +41,9 @@ export interface PayloadCodec<P extends Payload = Payload> {
 type Codecs = { readonly [T in Payload['type']]: PayloadCodec<PayloadOf<T>> };
 
 const EMPTY = new Uint8Array(0);
+// one of each, not one per payload (decode() keeps no state between calls)
+const UTF8_DECODER = new TextDecoder();
+const UTF8_ENCODER = new TextEncoder();
 
 // ---- shared sub-structures ------------------------------------------------------------------
 
@@ -277,7 +280,7 @@ function readGeneralExt(r: Reader, start: number): GeneralExtPayload {
   const p: GeneralExtPayload = { type: PayloadType.GeneralExt, extType, data, span: { start, end: r.pos } };
   switch (extType) {
     case GeneralExtType.SdpIds:
-      p.sdpIds = len === 0 ? [] : new TextDecoder().decode(data).split(';');
+      p.sdpIds = len === 0 ? [] : UTF8_DECODER.decode(data).split(';');
       break;
     case GeneralExtType.KeyId: {
       // RFC 4563 §4: Key ID Type(8) Key ID Length(8) Key ID
@@ -322,7 +325,7 @@ function readGeneralExt(r: Reader, start: number): GeneralExtPayload {
 /** The extension data as given, or built from its decoded form. */
 function genExtData(p: GeneralExtPayload): Uint8Array {
   if (p.data.length > 0) return p.data;
-  if (p.sdpIds) return new TextEncoder().encode(p.sdpIds.join(';'));
+  if (p.sdpIds) return UTF8_ENCODER.encode(p.sdpIds.join(';'));
   if (p.keyIds) {
     const out = new Uint8Array(p.keyIds.reduce((n, k) => n + 2 + k.keyId.length, 0));
     let o = 0;
