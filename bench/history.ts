@@ -202,8 +202,8 @@ export const historySection: BenchSection = {
         ours: cpuTimedAsync('this build', now),
         anchor: cpuTimedAsync(BASE_REV, then),
         goal: GOAL,
-        rounds: 9,
-        batchMs: 150,
+        rounds: 15,
+        batchMs: 200,
       });
     }
   },

@@ -65,36 +65,47 @@ export function loadResults(): BenchResults {
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** Horizontal bars of the median ratio ours/anchor, whiskers at the 25th and 75th percentiles, a red tick at the goal. */
+/**
+ * Horizontal bars of the median ratio ours/anchor, whiskers at the 25th and 75th percentiles, a
+ * red tick at the goal; one bar per row under its section's title.
+ */
 export function renderSvg(res: BenchResults): string {
   const rows = res.sections.flatMap((s) => s.rows);
-  const labelW = 380;
+  const labelW = Math.max(380, 16 + Math.ceil(6.2 * Math.max(0, ...rows.map((r) => r.name.length))));
   const plotW = 420;
   const rowH = 22;
   const top = 34;
   const max = Math.min(8, Math.max(2, ...rows.map((r) => Math.max(r.p75, r.goal) * 1.1)));
   const x = (v: number): number => labelW + (Math.min(v, max) / max) * plotW;
-  const h = top + rows.length * rowH + 30;
+  const lines = res.sections.reduce((n, s) => n + (s.rows.length ? s.rows.length + 1 : 0), 0);
+  const h = top + lines * rowH + 30;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + plotW + 120}" height="${h}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
-  out.push(`<text x="8" y="18" font-weight="bold">time ratio ours/anchor (median of rounds, bar = 25th-75th percentile; red = goal; lower is better)</text>`);
+  out.push(`<text x="8" y="18" font-weight="bold">time ratio ours/anchor (median of rounds, bar = 25th-75th percentile; red = goal; lower is better; bars end at ${max.toFixed(1)})</text>`);
   for (let t = 0; t <= max + 1e-9; t += max > 4 ? 1 : 0.5) {
     out.push(`<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${h - 24}" stroke="#ddd"/>`);
     out.push(`<text x="${x(t)}" y="${h - 10}" text-anchor="middle">${t}</text>`);
   }
   out.push(`<line x1="${x(1)}" y1="${top - 6}" x2="${x(1)}" y2="${h - 24}" stroke="#888" stroke-dasharray="4 3"/>`);
-  rows.forEach((r, i) => {
-    const y = top + i * rowH;
-    const fill = r.met ? '#4c9a5a' : '#d08a3a';
-    out.push(`<text x="${labelW - 6}" y="${y + 14}" text-anchor="end">${esc(r.name)}</text>`);
-    out.push(`<rect x="${labelW}" y="${y + 4}" width="${Math.max(1, x(r.ratio) - labelW)}" height="${rowH - 8}" fill="${fill}"/>`);
-    out.push(`<line x1="${x(r.p25)}" y1="${y + rowH / 2}" x2="${x(r.p75)}" y2="${y + rowH / 2}" stroke="black" stroke-width="2"/>`);
-    out.push(`<line x1="${x(r.p25)}" y1="${y + 6}" x2="${x(r.p25)}" y2="${y + rowH - 6}" stroke="black"/>`);
-    out.push(`<line x1="${x(r.p75)}" y1="${y + 6}" x2="${x(r.p75)}" y2="${y + rowH - 6}" stroke="black"/>`);
-    out.push(`<line x1="${x(r.goal)}" y1="${y + 1}" x2="${x(r.goal)}" y2="${y + rowH - 1}" stroke="red" stroke-width="2"/>`);
-    out.push(`<text x="${labelW + plotW + 8}" y="${y + 14}">${r.ratio.toFixed(2)} ${r.met ? 'met' : 'not met'}</text>`);
-  });
+  let i = 0;
+  for (const s of res.sections) {
+    if (!s.rows.length) continue;
+    out.push(`<text x="8" y="${top + i * rowH + 15}" font-weight="bold">${esc(s.title)}</text>`);
+    i++;
+    for (const r of s.rows) {
+      const y = top + i * rowH;
+      i++;
+      const fill = r.met ? '#4c9a5a' : '#d08a3a';
+      out.push(`<text x="${labelW - 6}" y="${y + 14}" text-anchor="end">${esc(r.name)}</text>`);
+      out.push(`<rect x="${labelW}" y="${y + 4}" width="${Math.max(1, x(r.ratio) - labelW)}" height="${rowH - 8}" fill="${fill}"/>`);
+      out.push(`<line x1="${x(r.p25)}" y1="${y + rowH / 2}" x2="${x(r.p75)}" y2="${y + rowH / 2}" stroke="black" stroke-width="2"/>`);
+      out.push(`<line x1="${x(r.p25)}" y1="${y + 6}" x2="${x(r.p25)}" y2="${y + rowH - 6}" stroke="black"/>`);
+      out.push(`<line x1="${x(r.p75)}" y1="${y + 6}" x2="${x(r.p75)}" y2="${y + rowH - 6}" stroke="black"/>`);
+      out.push(`<line x1="${x(r.goal)}" y1="${y + 1}" x2="${x(r.goal)}" y2="${y + rowH - 1}" stroke="red" stroke-width="2"/>`);
+      out.push(`<text x="${labelW + plotW + 8}" y="${y + 14}">${r.ratio.toFixed(2)} ${r.met ? 'met' : 'not met'}</text>`);
+    }
+  }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
