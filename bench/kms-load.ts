@@ -3,8 +3,8 @@
 // the build of an earlier commit ("today", MIKEY_BENCH_BASE_REV, default 242efe6) in the same
 // run, in alternating batches (harness.ts compare()). One "pair" is one REQUEST_INIT_PSK
 // (a forked ticket is issued) and one RESOLVE_INIT_PSK of a ticket issued before; the row's
-// operation is one pair per client (every client busy throughout a batch), so the speed ratio is
-// the inverse of the time ratio.
+// operation is two pairs per client (four at 64 clients; every client busy throughout a batch),
+// so the speed ratio is the inverse of the time ratio.
 //
 // Rows: SQLite and PostgreSQL (a throwaway cluster, synchronous commit on), this build in one
 // process and with `--workers N` (MIKEY_BENCH_KMS_WORKERS, default 2) beside today's, at 8 and 64
@@ -36,7 +36,9 @@ import { ALICE, BOB, KMS_ID, MASTER_HEX, psk, startPg } from '../test/kms/harnes
 const LONG = process.env['MIKEY_LONG'] === '1';
 const BASE_REV = process.env['MIKEY_BENCH_BASE_REV'] ?? '242efe6';
 const ROUNDS = LONG ? 11 : 7;
-const BATCH_MS = LONG ? 1500 : 400;
+const BATCH_MS = LONG ? 2500 : 1000;
+/** Pairs per client in one operation: enough that a batch is not mostly ramp-up and drain (at 64 clients, 4). */
+const perClient = (clients: number) => (clients >= 32 ? 4 : 2);
 const ONLY = process.env['MIKEY_BENCH_KMS'] ?? '';
 const WORKERS = Number(process.env['MIKEY_BENCH_KMS_WORKERS'] ?? 2);
 
@@ -55,6 +57,19 @@ async function provisionWith(root: string, location: string): Promise<void> {
 }
 
 interface Server { port: number; child: ChildProcess; stop(): Promise<void> }
+
+/** CPU milliseconds used so far by a process and its children (the workers), from /proc (Linux; else NaN). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    let ms = ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) ms += cpuMs(Number(c));
+    return ms;
+  } catch {
+    return NaN;
+  }
+}
 
 /** `mikey kms serve` of the build at `root`, UDP only; its log goes to a file (not through us). */
 async function serve(root: string, db: string, node: string, dir: string, extra: string[] = []): Promise<Server> {
@@ -124,18 +139,25 @@ class LoadGen {
   close(): void { this.child.disconnect(); }
 }
 
-interface Batch { n: number; latencies: number[]; retransmissions: number; failures: number }
+interface Batch { n: number; latencies: number[]; retransmissions: number; failures: number; cpuMs: number }
+
+/** Clients' view of a side: the ports, tickets to resolve, and the CPU its server processes used. */
+interface Target { label: string; ports: number[]; tickets: Payload[]; cpu(): number }
 
 /** A side: `n` pairs sent by `clients` clients spread over `ports`; every batch's latencies kept. */
-function side(label: string, gen: LoadGen, ports: number[], tickets: Payload[], clients: number, batches: Batch[]): Side {
+function side(t: Target, gen: LoadGen, clients: number, batches: Batch[]): Side {
+  const { label, ports, tickets } = t;
   return {
     label,
-    // one operation is one pair per client: a batch keeps every client busy from start to end
+    // one operation is perClient() pairs per client: a batch keeps every client busy from start to end
     async batch(n) {
-      const r = await gen.run({ ports, clients, messages: pairs(n * clients, tickets) });
+      const messages = pairs(n * clients * perClient(clients), tickets);
+      const c0 = t.cpu();
+      const r = await gen.run({ ports, clients, messages });
+      const cpu = t.cpu() - c0;
       // unanswered after every retransmission: counted (the batch's time includes the wait), not fatal
       if (r.failures) console.log(`  ${label}: ${r.failures} requests unanswered`);
-      batches.push({ n: n * clients, latencies: r.latencies, retransmissions: r.retransmissions, failures: r.failures });
+      batches.push({ n: n * clients * perClient(clients), latencies: r.latencies, retransmissions: r.retransmissions, failures: r.failures, cpuMs: cpu });
       return r.sec;
     },
   };
@@ -155,20 +177,42 @@ function latencyLine(label: string, b: Batch[], rounds: number): string {
   return `${label.padEnd(40)} latency p50 ${pct(all, 0.5).toFixed(2)} ms  p99 ${pct(all, 0.99).toFixed(2)} ms  (${all.length} requests, ${re} retransmitted)`;
 }
 
-const perSec = (r: RowResult, clients: number) => `${r.ours} ${Math.round(clients / r.oursSec)} pairs/s, ${r.anchor} ${Math.round(clients / r.anchorSec)} pairs/s: ${(1 / r.ratio).toFixed(2)}× (IQR ${(1 / r.p75).toFixed(2)}–${(1 / r.p25).toFixed(2)})`;
+const perSec = (r: RowResult, clients: number) => `${r.ours} ${Math.round((clients * perClient(clients)) / r.oursSec)} pairs/s, ${r.anchor} ${Math.round((clients * perClient(clients)) / r.anchorSec)} pairs/s: ${(1 / r.ratio).toFixed(2)}× (IQR ${(1 / r.p75).toFixed(2)}–${(1 / r.p25).toFixed(2)})`;
 
-async function row(name: string, gen: LoadGen, ours: { label: string; ports: number[]; tickets: Payload[] }, anchor: { label: string; ports: number[]; tickets: Payload[] }, clients: number, goal: number): Promise<{ r: RowResult; a: Batch[]; b: Batch[] }> {
+async function row(name: string, gen: LoadGen, ours: Target, anchor: Target, clients: number, goal: number, o: { cpuRow?: string } = {}): Promise<{ r: RowResult; a: Batch[]; b: Batch[] }> {
   const a: Batch[] = [];
   const b: Batch[] = [];
   // the machine is shared: the row says how loaded it was when the row started
   const r = await compare({
     name: `${name} (load ${loadavg()[0]!.toFixed(1)})`, kind: 'like-for-like', goal, rounds: ROUNDS, batchMs: BATCH_MS,
-    ours: side(ours.label, gen, ours.ports, ours.tickets, clients, a), anchor: side(anchor.label, gen, anchor.ports, anchor.tickets, clients, b),
+    ours: side(ours, gen, clients, a), anchor: side(anchor, gen, clients, b),
   });
   console.log(`  ${perSec(r, clients)}; load ${loadavg()[0]!.toFixed(1)}`);
   console.log(`  ${latencyLine(ours.label, a, ROUNDS)}`);
   console.log(`  ${latencyLine(anchor.label, b, ROUNDS)}`);
+  if (o.cpuRow) cpuRow(o.cpuRow, a, b, goal);
   return { r, a, b };
+}
+
+/**
+ * The servers' CPU time per pair, ours beside the anchor, per round of the same batches: what
+ * a request costs, whatever share of the shared cores the servers got.
+ */
+function cpuRow(name: string, ours: Batch[], anchor: Batch[], goal: number): void {
+  const perPair = (b: Batch[], i: number) => (b[2 * i]!.cpuMs + b[2 * i + 1]!.cpuMs) / 1000 / (b[2 * i]!.n + b[2 * i + 1]!.n);
+  const [ta, tb] = [timedBatches(ours, ROUNDS), timedBatches(anchor, ROUNDS)];
+  const a = Array.from({ length: ROUNDS }, (_, i) => perPair(ta, i));
+  const b = Array.from({ length: ROUNDS }, (_, i) => perPair(tb, i));
+  if (![...a, ...b].every((x) => Number.isFinite(x) && x > 0)) { console.log(`  ${name}: no CPU times (/proc)`); return; }
+  const ratios = a.map((x, i) => x / b[i]!);
+  const s = [...ratios].sort((x, y) => x - y);
+  const q = (v: number) => s[Math.round((s.length - 1) * v)]!;
+  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+  const r = record({
+    name: `${name} (load ${loadavg()[0]!.toFixed(1)})`, kind: 'like-for-like', ours: 'ours, server CPU per pair', anchor: 'today, server CPU per pair', goal, met: q(0.5) <= goal,
+    ratio: q(0.5), p25: q(0.25), p75: q(0.75), oursSec: med(a), anchorSec: med(b), rounds: ROUNDS, ratios,
+  });
+  console.log(`  CPU per pair: ours ${(r.oursSec * 1000).toFixed(2)} ms, anchor ${(r.anchorSec * 1000).toFixed(2)} ms: ${(1 / r.ratio).toFixed(2)}× less`);
 }
 
 /** p99 per round of the timed batches, beside the budget: a row whose anchor is the budget. */
@@ -212,7 +256,7 @@ export const kmsLoadSection: BenchSection = {
     try {
       console.log(`today = ${BASE_REV} (${base}); ours with --workers ${WORKERS}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
       const w = `${WORKERS} workers`;
-      const ready = async (label: string, s: Server[]) => ({ label, ports: s.map((x) => x.port), tickets: await ticketsFrom(s[0]!.port) });
+      const ready = async (label: string, s: Server[]): Promise<Target> => ({ label, ports: s.map((x) => x.port), tickets: await ticketsFrom(s[0]!.port), cpu: () => s.reduce((a, x) => a + cpuMs(x.child.pid), 0) });
       // a part that fails says so and the rows measured so far are kept (and filed)
       if (ONLY !== 'postgres') await part('SQLite', async () => {
         // SQLite: one file per server
@@ -220,8 +264,8 @@ export const kmsLoadSection: BenchSection = {
         const tb = await ready(`today ${BASE_REV}`, [await start(base, join(dir, 'base.db'), 'base')]);
         const to = await ready('ours, 1 process', [await start(ours, join(dir, 'ours.db'), 'ours')]);
         const tw = await ready(`ours, ${w}`, [await start(ours, join(dir, 'oursw.db'), 'oursw', ['--workers', String(WORKERS)])]);
-        await row('KMS SQLite, 8 clients, 1 process', gen, to, tb, 8, 0.2);
-        await row(`KMS SQLite, 8 clients, ${w}`, gen, tw, tb, 8, 0.2);
+        await row('KMS SQLite, 8 clients, 1 process', gen, to, tb, 8, 0.2, { cpuRow: 'KMS SQLite, server CPU per pair, 8 clients, 1 process' });
+        await row(`KMS SQLite, 8 clients, ${w}`, gen, tw, tb, 8, 0.2, { cpuRow: `KMS SQLite, server CPU per pair, 8 clients, ${w}` });
         const r64 = await row('KMS SQLite, 64 clients, 1 process', gen, to, tb, 64, 0.2);
         p99Row('KMS SQLite, p99 latency at 64 clients, 1 process', r64.a, r64.b, 20);
         const w64 = await row(`KMS SQLite, 64 clients, ${w}`, gen, tw, tb, 64, 0.2);
@@ -245,15 +289,15 @@ export const kmsLoadSection: BenchSection = {
         const pb1 = await ready(`today ${BASE_REV}`, [pb]);
         const po1 = await ready('ours, 1 process', [po]);
         const pw = await ready(`ours, ${w}`, [await start(ours, uw, 'pg-oursw', ['--workers', String(WORKERS)])]);
-        await row('KMS PostgreSQL, 8 clients, 1 process', gen, po1, pb1, 8, 0.2);
+        await row('KMS PostgreSQL, 8 clients, 1 process', gen, po1, pb1, 8, 0.2, { cpuRow: 'KMS PostgreSQL, server CPU per pair (not the database\'s), 8 clients, 1 process' });
         await row(`KMS PostgreSQL, 8 clients, ${w}`, gen, pw, pb1, 8, 0.2);
-        const p64 = await row(`KMS PostgreSQL, 64 clients, ${w}`, gen, pw, pb1, 64, 0.2);
-        p99Row(`KMS PostgreSQL, p99 latency at 64 clients, ${w}`, p64.a, p64.b, 20);
+        const p64 = await row('KMS PostgreSQL, 64 clients, 1 process', gen, po1, pb1, 64, 0.2);
+        p99Row('KMS PostgreSQL, p99 latency at 64 clients, 1 process', p64.a, p64.b, 20);
         await row(`KMS PostgreSQL, ${w} vs 1 process, 16 clients`, gen, pw, po1, 16, 1 / 1.6);
         await pb.stop();
         const po2 = await start(ours, uo, 'pg-ours-2');
-        await row('KMS PostgreSQL, two nodes vs one, 16 clients', gen,
-          { label: 'ours, two nodes', ports: [po.port, po2.port], tickets: po1.tickets }, { label: 'ours, one node', ports: [po.port], tickets: po1.tickets }, 16, 1 / 1.6);
+        const two: Target = { label: 'ours, two nodes', ports: [po.port, po2.port], tickets: po1.tickets, cpu: () => cpuMs(po.child.pid) + cpuMs(po2.child.pid) };
+        await row('KMS PostgreSQL, two nodes vs one, 16 clients', gen, two, { ...po1, label: 'ours, one node' }, 16, 1 / 1.6);
       }).finally(async () => {
         await stopAll();
         await pg.stop();
