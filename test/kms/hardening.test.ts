@@ -15,6 +15,7 @@ import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { DataType } from '../../src/wire/registry.js';
 import { ALICE, BOB, KMS_ID, MASTER, provision, psk } from './harness.js';
+import { scaled } from '../support/child.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -87,50 +88,69 @@ test('a flood of made-up identities from spoofed sources: memory flat, caches bo
   }
 });
 
+/**
+ * `p`, or a failure naming `what` after `ms`: every wait of these tests is bounded, so that a
+ * server that does not do its part fails the test with a reason (and the `finally` closes the
+ * server and sockets) instead of leaving the file waiting on open handles.
+ */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, fail) => { timer = setTimeout(() => fail(new Error(`${what}: not within ${ms} ms`)), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Open `n` connections from `localAddress`; `half` of them send part of a request. */
-async function openConnections(port: number, localAddress: string, n: number, half: boolean): Promise<Array<{ sock: Socket; closed: Promise<number> }>> {
-  const out: Array<{ sock: Socket; closed: Promise<number> }> = [];
+async function openConnections(port: number, localAddress: string, n: number, half: boolean, into: Array<{ sock: Socket; closed: Promise<number> }>): Promise<void> {
   for (let i = 0; i < n; i++) {
     const sock = connect({ port, host: '127.0.0.1', localAddress });
     const t0 = Date.now();
     const closed = new Promise<number>((resolve) => sock.once('close', () => resolve(Date.now() - t0)));
     sock.on('error', () => undefined);
-    await new Promise<void>((resolve) => { sock.once('connect', () => resolve()); sock.once('close', () => resolve()); });
+    // read (and drop) what the server sends: its 408 answer to a timed-out connection is followed
+    // by its FIN, and a socket that never reads never sees that end, so it would never close
+    sock.resume();
+    // kept before it connects, so that the caller's `finally` destroys it whatever happens next
+    into.push({ sock, closed });
+    await within(new Promise<void>((resolve) => { sock.once('connect', () => resolve()); sock.once('close', () => resolve()); }), scaled(5000), `connection ${i} from ${localAddress}: neither connected nor closed`);
     if (half && !sock.destroyed) sock.write('POST /mikey HTTP/1.1\r\nHost: kms\r\nContent-Type: application/mikey\r\n');
-    out.push({ sock, closed });
   }
-  return out;
 }
 
-test('silent and half-sent HTTP connections: capped per address and in all, dropped after the headers timeout; legitimate requests answered', { timeout: 120_000 }, async () => {
+test('silent and half-sent HTTP connections: capped per address and in all, dropped after the headers timeout; legitimate requests answered', async () => {
   const svc = await service();
   const limits: HttpLimits = { headersTimeoutMs: 600, maxConnections: 48, maxConnectionsPerAddress: 16 };
-  const running = await serveKms(svc, { http: { port: 0, ...limits } });
-  const port = running.httpPort!;
-  const ask = async () => {
-    const req = alice().createRequest({ responders: [identity(BOB)] });
-    const b = await httpTransport(running.httpUrl!, { timeoutMs: 10_000 })(req.bytes);
-    assert.equal(decodeMessage(b).header.dataType, DataType.RequestResp);
-  };
+  let running: Awaited<ReturnType<typeof serveKms>> | undefined;
   const all: Array<{ sock: Socket; closed: Promise<number> }> = [];
   try {
+    running = await within(serveKms(svc, { http: { port: 0, ...limits } }), scaled(10_000), 'the HTTP listener did not start');
+    const port = running.httpPort!;
+    const url = running.httpUrl!;
+    const ask = async (when: string) => {
+      const req = alice().createRequest({ responders: [identity(BOB)] });
+      // the transport's own timeout, and ours around it (retries included)
+      const b = await within(httpTransport(url, { timeoutMs: scaled(10_000) })(req.bytes), scaled(30_000), `a legitimate request ${when} was not answered`);
+      assert.equal(decodeMessage(b).header.dataType, DataType.RequestResp);
+    };
     // one address: 40 silent and 40 half-sent connections; 16 are kept, the rest dropped at once
-    const silent = await openConnections(port, '127.0.0.2', 40, false);
-    const halfSent = await openConnections(port, '127.0.0.2', 40, true);
-    all.push(...silent, ...halfSent);
-    await ask();
+    await openConnections(port, '127.0.0.2', 40, false, all);
+    await openConnections(port, '127.0.0.2', 40, true, all);
+    await ask('beside 80 idle connections from one address');
     // many addresses: the total stays within the cap
-    for (let a = 3; a < 8; a++) all.push(...await openConnections(port, `127.0.0.${a}`, 16, a % 2 === 0));
-    const open = await running.connections();
+    for (let a = 3; a < 8; a++) await openConnections(port, `127.0.0.${a}`, 16, a % 2 === 0, all);
+    const open = await within(running.connections(), scaled(5000), 'the server did not count its connections');
     assert.ok(open <= 48, `${open} connections open (cap 48)`);
     // every attacking connection is closed by the server: at once (over a cap) or after the headers timeout
-    const times = await Promise.all(all.map((c) => c.closed));
-    assert.ok(times.every((ms) => ms < 600 * 10), `closed after ${Math.max(...times)} ms`);
+    const bound = scaled(600 * 10);
+    const times = await Promise.all(all.map((c, i) => within(c.closed, bound, `attacking connection ${i} was not closed by the server (headers timeout 600 ms)`)));
+    assert.ok(times.every((ms) => ms < bound), `closed after ${Math.max(...times)} ms (bound ${bound} ms)`);
     // and the service answers again
-    await ask();
+    await ask('after the attack');
   } finally {
     for (const c of all) c.sock.destroy();
-    await running.close();
-    await svc.close();
+    if (running) await within(running.close(), scaled(10_000), 'the HTTP listener did not close');
+    await within(svc.close(), scaled(10_000), 'the key service did not close');
   }
 });
