@@ -82,21 +82,39 @@ export function deriveBundle(header: CommonHeader, rand: Uint8Array, sps: readon
   return { csbId: header.csbId, prf, rand, sessions };
 }
 
-function validity(v: KeyDataPayload['validity']): Partial<SrtpMasterKey> {
+/** What a key's KV field gives its master key (RFC 3830 §6.14): the MKI (SPI) or the validity interval. */
+export function keyValidity(v: KeyDataPayload['validity']): Partial<SrtpMasterKey> {
   if (v.kv === KvType.Spi) return { mki: v.spi };
   if (v.kv === KvType.Interval) return { validFrom: v.validFrom, validTo: v.validTo };
   return {};
 }
 
+/** A salt carried in the key data is used as it is (RFC 3830 §4.1.3, RFC 6043 §5.1.3): the policy's length or Invalid SPpar. */
+export function carriedSalt(salt: Uint8Array, policy: SrtpPolicy): Uint8Array {
+  if (salt.length !== policy.saltKeyLength) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, `salt of ${salt.length} bytes for a ${policy.saltKeyLength}-byte master salt`);
+  return salt;
+}
+
+/** A TEK is the master key itself; its salt is carried, or follows the key in one field. */
+export function tekMasterKey(k: KeyDataPayload, policy: SrtpPolicy): SrtpMasterKey {
+  const n = policy.encrKeyLength;
+  let masterKey = k.keyData;
+  let masterSalt = k.salt;
+  if (!masterSalt && k.keyData.length === n + policy.saltKeyLength) {
+    masterKey = k.keyData.subarray(0, n);
+    masterSalt = k.keyData.subarray(n);
+  }
+  if (masterKey.length !== n) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, `TEK of ${masterKey.length} bytes for a ${n}-byte master key`);
+  if (!masterSalt || masterSalt.length !== policy.saltKeyLength) {
+    throw new MikeyProtocolError(ErrorNo.InvalidSpPar, `TEK without a ${policy.saltKeyLength}-byte salt`);
+  }
+  return { masterKey, masterSalt, ...keyValidity(k.validity) };
+}
+
 function fromTgk(tgk: Uint8Array, salt: Uint8Array | undefined, csId: number, csbId: number, rand: Uint8Array, prf: MikeyPrf, policy: SrtpPolicy, v: KeyDataPayload['validity']): SrtpMasterKey {
   const masterKey = deriveTek(tgk, csId, csbId, rand, prf, policy.encrKeyLength);
-  let masterSalt: Uint8Array;
-  if (salt) {
-    // §4.1.3: the salt carried in the key data is used as it is
-    if (salt.length !== policy.saltKeyLength) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, `salt of ${salt.length} bytes for a ${policy.saltKeyLength}-byte master salt`);
-    masterSalt = salt;
-  } else masterSalt = deriveSrtpSalt(tgk, csId, csbId, rand, prf, policy.saltKeyLength);
-  return { masterKey, masterSalt, ...validity(v) };
+  const masterSalt = salt ? carriedSalt(salt, policy) : deriveSrtpSalt(tgk, csId, csbId, rand, prf, policy.saltKeyLength);
+  return { masterKey, masterSalt, ...keyValidity(v) };
 }
 
 function fromKeyData(k: KeyDataPayload, csId: number, csbId: number, rand: Uint8Array, prf: MikeyPrf, policy: SrtpPolicy): SrtpMasterKey {
@@ -106,21 +124,8 @@ function fromKeyData(k: KeyDataPayload, csId: number, csbId: number, rand: Uint8
       if (k.keyData.length === 0) throw new MikeyProtocolError(ErrorNo.Unspecified, 'empty TGK');
       return fromTgk(k.keyData, k.salt, csId, csbId, rand, prf, policy, k.validity);
     case KeyDataType.Tek:
-    case KeyDataType.TekSalt: {
-      // a TEK is the master key itself; its salt is carried, or follows the key in one field
-      const n = policy.encrKeyLength;
-      let masterKey = k.keyData;
-      let masterSalt = k.salt;
-      if (!masterSalt && k.keyData.length === n + policy.saltKeyLength) {
-        masterKey = k.keyData.subarray(0, n);
-        masterSalt = k.keyData.subarray(n);
-      }
-      if (masterKey.length !== n) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, `TEK of ${masterKey.length} bytes for a ${n}-byte master key`);
-      if (!masterSalt || masterSalt.length !== policy.saltKeyLength) {
-        throw new MikeyProtocolError(ErrorNo.InvalidSpPar, `TEK without a ${policy.saltKeyLength}-byte salt`);
-      }
-      return { masterKey, masterSalt, ...validity(k.validity) };
-    }
+    case KeyDataType.TekSalt:
+      return tekMasterKey(k, policy);
     default:
       throw new MikeyProtocolError(ErrorNo.Unspecified, `key data type ${k.keyType} does not belong in this exchange`);
   }

@@ -1,10 +1,10 @@
 // The crypto session bundle of a Ticket Transfer exchange: GENERIC-ID map (RFC 6043 §6.1.1) or
 // Empty map (RFC 4563 §5), SP payloads of both messages, and keys derived from a TGK, TGK' or
 // GTGK with the TICKET label (RFC 6043 §5.1.3), or TEKs carried as they are.
-import { prfOf, type CryptoSession, type CryptoSessionBundle, type SrtpMasterKey } from '../../session/bundle.js';
+import { carriedSalt, keyValidity, prfOf, tekMasterKey, type CryptoSession, type CryptoSessionBundle, type SrtpMasterKey } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { srtpPolicyFromSp, type SrtpPolicy } from '../../session/policy.js';
-import { CsIdMapType, ErrorNo, KeyDataType, KvType, PayloadType, ProtType } from '../../wire/registry.js';
+import { CsIdMapType, ErrorNo, KeyDataType, PayloadType, ProtType } from '../../wire/registry.js';
 import { policyParams } from '../../wire/sp.js';
 import type { CommonHeader, GenericIdEntry, KeyDataPayload, SpPayload } from '../../wire/types.js';
 import { ticketSalt, ticketTek } from './labels.js';
@@ -31,32 +31,16 @@ function srtpData(e: GenericIdEntry): { ssrc: number; roc: number; seq?: number 
 }
 
 function keyFor(k: KeyDataPayload, csId: number, prf: ReturnType<typeof prfOf>, policy: SrtpPolicy, randRi?: Uint8Array, randRr?: Uint8Array): SrtpMasterKey {
-  const v = k.validity;
-  const kv: Partial<SrtpMasterKey> = v.kv === KvType.Spi ? { mki: v.spi } : v.kv === KvType.Interval ? { validFrom: v.validFrom, validTo: v.validTo } : {};
   switch (k.keyType) {
     case KeyDataType.Tgk: case KeyDataType.TgkSalt: case KeyDataType.Gtgk: case KeyDataType.GtgkSalt: {
       if (k.keyData.length === 0) throw new MikeyProtocolError(ErrorNo.Unspecified, 'empty TGK');
       const masterKey = ticketTek(prf, k.keyData, csId, randRi, randRr, policy.encrKeyLength);
       // §5.1.3: a carried salt is used as it is, none is derived then
-      let masterSalt: Uint8Array;
-      if (k.salt) {
-        if (k.salt.length !== policy.saltKeyLength) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, `salt of ${k.salt.length} bytes for a ${policy.saltKeyLength}-byte master salt`);
-        masterSalt = k.salt;
-      } else masterSalt = ticketSalt(prf, k.keyData, csId, randRi, randRr, policy.saltKeyLength);
-      return { masterKey, masterSalt, ...kv };
+      const masterSalt = k.salt ? carriedSalt(k.salt, policy) : ticketSalt(prf, k.keyData, csId, randRi, randRr, policy.saltKeyLength);
+      return { masterKey, masterSalt, ...keyValidity(k.validity) };
     }
-    case KeyDataType.Tek: case KeyDataType.TekSalt: {
-      const n = policy.encrKeyLength;
-      let masterKey = k.keyData;
-      let masterSalt = k.salt;
-      if (!masterSalt && k.keyData.length === n + policy.saltKeyLength) {
-        masterKey = k.keyData.subarray(0, n);
-        masterSalt = k.keyData.subarray(n);
-      }
-      if (masterKey.length !== n) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, `TEK of ${masterKey.length} bytes for a ${n}-byte master key`);
-      if (!masterSalt || masterSalt.length !== policy.saltKeyLength) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, `TEK without a ${policy.saltKeyLength}-byte salt`);
-      return { masterKey, masterSalt, ...kv };
-    }
+    case KeyDataType.Tek: case KeyDataType.TekSalt:
+      return tekMasterKey(k, policy);
     default:
       throw new MikeyProtocolError(ErrorNo.Unspecified, `key data type ${k.keyType} is not a session key`);
   }
