@@ -52,10 +52,16 @@ export async function dhHmacDemo(): Promise<MethodDemo> {
   return { method: 'HMAC-authenticated DH (RFC 4650)', messages: 2, ...r };
 }
 
-/** RSA-R unicast: the initiator asks, the responder chooses the TGK and encrypts it to the initiator's key. */
-export async function rsaRDemo(): Promise<MethodDemo> {
-  const alice = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const bob = generateKeyPairSync('rsa', { modulusLength: 2048 });
+type KeyPair = { publicKey: KeyObject; privateKey: KeyObject };
+
+/**
+ * RSA-R unicast: the initiator asks, the responder chooses the TGK and encrypts it to the
+ * initiator's key. The demo passes the key pairs its other RSA rows use: a row times the
+ * exchange, not key generation.
+ */
+export async function rsaRDemo(keys?: { alice: KeyPair; bob: KeyPair }): Promise<MethodDemo> {
+  const alice = keys?.alice ?? generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const bob = keys?.bob ?? generateKeyPairSync('rsa', { modulusLength: 2048 });
   const known = (uri: string, key: KeyObject) => (id: Identity | undefined) => (id && Buffer.from(id.data).toString() === uri ? key : undefined);
   const res = new RsaRResponder({ privateKey: bob.privateKey, idr: idB, peerKey: known('sip:alice@example.org', alice.publicKey) });
   const ini = new RsaRInitiator({ privateKey: alice.privateKey, idi: idA, idr: idB, peerKey: known('sip:bob@example.org', bob.publicKey) });

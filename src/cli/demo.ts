@@ -127,7 +127,7 @@ export async function runDemo(onRow?: (row: DemoRow) => void): Promise<DemoRow[]
       srv.socket.close();
     }
     // the methods that bring their own sockets
-    for (const [method, go] of [['DH-HMAC (RFC 4650)', dhHmacDemo], ['RSA-R (RFC 4738)', rsaRDemo], ['MIKEY-SAKKE (RFC 6509, 3GPP MCX)', sakkeDemo], ['MIKEY-TICKET (RFC 6043), embedded KMS', ticketDemo], ['MIKEY-IBAKE (RFC 6267)', ibakeDemo]] as const) {
+    for (const [method, go] of [['DH-HMAC (RFC 4650)', dhHmacDemo], ['RSA-R (RFC 4738)', () => rsaRDemo({ alice, bob })], ['MIKEY-SAKKE (RFC 6509, 3GPP MCX)', sakkeDemo], ['MIKEY-TICKET (RFC 6043), embedded KMS', ticketDemo], ['MIKEY-IBAKE (RFC 6267)', ibakeDemo]] as const) {
       await run(method, async () => {
         const r = await go();
         return { messages: r.messages, bytes: r.bytes, a: r.a, b: r.b };
