@@ -29,27 +29,28 @@ export interface DecodedMessage extends Message {
 }
 
 /** Decode one MIKEY message. Throws `MikeyDecodeError` on anything malformed. */
-export function decodeMessage(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedMessage {
+export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): DecodedMessage {
   const r = new Reader(bytes, 0, bytes.length);
   let header: CommonHeader;
-  let first: number;
   try {
-    ({ header, first } = readHeader(r));
+    header = readHeader(r);
   } catch (e) {
     within(e, 'HDR');
   }
+  // RFC 3830 §6.1: the header's third byte is the type of the first payload
+  const first = bytes[2]!;
   const payloads = readChain(r, first, Ctx.Message, header.dataType);
   let spWithEmptyMap = false;
   if (header.csIdMap.type === CsIdMapType.Empty) {
     const sp = payloads.find((p) => p.type === PayloadType.Sp);
     // RFC 4563 §5: no SP payload with the empty map
-    if (sp && !opts.allowSpWithEmptyMap) fail(sp.span!.start, 'SP payload with the Empty CS ID map', ErrorNo.InvalidSp);
+    if (sp && !opts?.allowSpWithEmptyMap) fail(sp.span!.start, 'SP payload with the Empty CS ID map', ErrorNo.InvalidSp);
     spWithEmptyMap = sp !== undefined;
   }
   const msg: DecodedMessage = { header, payloads, bytes };
   if (spWithEmptyMap) msg.spWithEmptyMap = true;
   if (r.pos !== r.end) {
-    if (!opts.allowTrailingBytes) fail(r.pos, `${r.end - r.pos} byte(s) after the last payload`);
+    if (!opts?.allowTrailingBytes) fail(r.pos, `${r.end - r.pos} byte(s) after the last payload`);
     msg.trailingBytes = r.end - r.pos;
   }
   return msg;

@@ -4,15 +4,15 @@ import { en, h32, hex, type Field } from './fields.js';
 import { CsIdMapType, DataType, ErrorNo, PayloadType, PrfFunc, ProtType } from './registry.js';
 import type { CommonHeader, CsIdMap, GenericIdEntry, SrtpIdEntry } from './types.js';
 
-/** Read the header; returns it with the type of the first payload. */
-export function readHeader(r: Reader): { header: CommonHeader; first: number } {
+/** Read the header (the type of the first payload, its third byte, is the caller's to read). */
+export function readHeader(r: Reader): CommonHeader {
   const start = r.pos;
   r.need(10, 'common header');
   const version = r.u8();
   if (version !== 1) fail(start, `unsupported MIKEY version ${version}`);
   const dataType = r.u8();
   if (!isKnownDataType(dataType)) fail(start + 1, `unknown data type ${dataType}`, ErrorNo.InvalidDt);
-  const first = r.u8();
+  r.pos++;
   const b = r.u8();
   const csbId = r.u32();
   const nCs = r.u8();
@@ -39,8 +39,7 @@ export function readHeader(r: Reader): { header: CommonHeader; first: number } {
     default:
       fail(start + 9, `unknown CS ID map type ${mapType}`);
   }
-  const header = { version, dataType, v: (b & 0x80) !== 0, prfFunc: b & 0x7f, csbId, csIdMap, span: { start, end: r.pos } };
-  return { header, first };
+  return { version, dataType, v: (b & 0x80) !== 0, prfFunc: b & 0x7f, csbId, csIdMap, span: { start, end: r.pos } };
 }
 
 function isKnownDataType(t: number): boolean {
