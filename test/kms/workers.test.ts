@@ -1,7 +1,8 @@
 // `mikey kms serve --workers 2`: two processes share the UDP and HTTP listeners and the SQLite
 // store. Readiness (`listening`) comes once both listen (HTTP connections, dealt round-robin,
 // reach both at once); a ticket is issued and resolved; a killed worker is replaced and the
-// flow works again; SIGTERM stops every worker. An in-memory store and a bad count are refused.
+// flow works again; SIGTERM stops every worker. A bad count is refused. On PostgreSQL (an empty
+// database: the primary migrates it), both workers serve and the rows name the worker that wrote them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,7 +17,8 @@ import { identity } from '../../src/kms/memory.js';
 import { udpTransport } from '../../src/kms/server.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
-import { ALICE, BOB, KMS_ID, MASTER, provision, psk, startKms, type KmsProcess } from './harness.js';
+import { needPeer } from '../support/peer.js';
+import { ALICE, BOB, KMS_ID, MASTER, provision, psk, startKms, startPg, type KmsProcess } from './harness.js';
 
 const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 
@@ -113,6 +115,39 @@ test('kms serve --workers 2: both listen before readiness, serve a ticket flow, 
     assert.equal(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, /--workers is 1 to 64/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('kms serve --workers 2 on PostgreSQL: the primary migrates an empty database, both workers serve', async (t) => {
+  const pg = await startPg();
+  if (!needPeer(t, 'PostgreSQL', typeof pg === 'string' ? pg : null) || typeof pg === 'string') return;
+  const dir = mkdtempSync(join(tmpdir(), 'mikey-kms-workers-pg-'));
+  try {
+    const url = await pg.createDb('kms_workers');
+    writeFileSync(join(dir, 'token'), 'status-token\n', { mode: 0o600 });
+    const k = await startKms(url, { extra: ['--workers', '2', '--status-token-file', join(dir, 'token')] });
+    try {
+      assert.ok(!k.lines.some((l) => l['event'] === 'workers-sqlite'));
+      const store = await openStore(url);
+      try {
+        assert.equal(await store.schemaVersion(), 3);
+        await provision(store, new SecretBox(MASTER));
+        const nodes = new Set<string>();
+        for (let i = 0; i < 4; i++) nodes.add(await healthNode(k.httpUrl, 'status-token'));
+        assert.deepEqual([...nodes].sort(), ['kms/1', 'kms/2']);
+        await ticketFlow(k.udpPort);
+        const written = new Set((await store.tickets()).map((x) => x.node));
+        assert.ok([...written].every((n) => n === 'kms/1' || n === 'kms/2'), [...written].join());
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await k.stop();
+    }
+    assert.equal(k.child.exitCode, 0);
+  } finally {
+    await pg.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
