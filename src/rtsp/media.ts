@@ -111,31 +111,22 @@ export class SrtpReceiver {
 
   /** The RTP packet, or undefined when it does not authenticate (counted with its reason). */
   unprotectRtp(packet: Uint8Array): Uint8Array | undefined {
-    const c = this.stats.rtp;
-    c.received++;
-    let first: unknown;
-    for (const e of this.endpoints) {
-      try {
-        const plain = e.unprotectRtp(packet);
-        c.authenticated++;
-        this.seen(packet, plain, e);
-        return plain;
-      } catch (err) {
-        first ??= err;
-        if (!(err instanceof SrtpError) || err.reason !== 'auth') break;
-      }
-    }
-    return this.fail(c, first);
+    return this.unprotect(this.stats.rtp, packet, true);
   }
 
   unprotectRtcp(packet: Uint8Array): Uint8Array | undefined {
-    const c = this.stats.rtcp;
+    return this.unprotect(this.stats.rtcp, packet, false);
+  }
+
+  /** Each key in turn (the newest first) while the failure is authentication; counted either way. */
+  private unprotect(c: MediaCounters, packet: Uint8Array, rtp: boolean): Uint8Array | undefined {
     c.received++;
     let first: unknown;
     for (const e of this.endpoints) {
       try {
-        const plain = e.unprotectRtcp(packet);
+        const plain = rtp ? e.unprotectRtp(packet) : e.unprotectRtcp(packet);
         c.authenticated++;
+        if (rtp) this.seen(packet, plain, e);
         return plain;
       } catch (err) {
         first ??= err;

@@ -311,15 +311,7 @@ function ipv4(s: string | undefined): number {
 
 /** A classic pcap (microseconds, Ethernet) with one IPv4/UDP frame per record. */
 export function writeUdpPcap(records: readonly PcapRecord[]): Buffer {
-  const parts: Buffer[] = [];
-  const gh = Buffer.alloc(24);
-  gh.writeUInt32LE(0xa1b2c3d4, 0);
-  gh.writeUInt16LE(2, 4);
-  gh.writeUInt16LE(4, 6);
-  gh.writeUInt32LE(65535, 16);
-  gh.writeUInt32LE(1, 20);
-  parts.push(gh);
-  records.forEach((r, id) => {
+  return writePcap(1, records.map((r, id) => {
     const n = Math.min(r.payload.length, 65535 - 28);
     const f = Buffer.alloc(42 + n);
     f[5] = 2;
@@ -342,13 +334,6 @@ export function writeUdpPcap(records: readonly PcapRecord[]): Buffer {
     f.writeUInt16BE(r.dstPort, 36);
     f.writeUInt16BE(8 + n, 38);
     f.set(r.payload.subarray(0, n), 42);
-    const rh = Buffer.alloc(16);
-    const sec = Math.floor(r.time);
-    rh.writeUInt32LE(sec >>> 0, 0);
-    rh.writeUInt32LE(Math.min(999_999, Math.round((r.time - sec) * 1e6)), 4);
-    rh.writeUInt32LE(f.length, 8);
-    rh.writeUInt32LE(f.length, 12);
-    parts.push(rh, f);
-  });
-  return Buffer.concat(parts);
+    return { time: r.time, data: f };
+  }));
 }

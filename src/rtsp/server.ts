@@ -97,6 +97,26 @@ interface Group {
   unsubscribe?: () => void;
 }
 
+/** What sends RTP: one client's stream, or the multicast group's. */
+type RtpOut = Pick<Group, 'sender' | 'seq' | 'sent' | 'octets' | 'lastTs'>;
+
+/**
+ * A source packet as a stream sends it: its sequence number and SSRC written in, protected
+ * (RFC 3711) and counted; with the SRTCP sender report (RFC 3550 §6.4.1) every `every` packets.
+ */
+function protectNext(o: RtpOut, p: Uint8Array, every: number): { srtp: Uint8Array; report?: Uint8Array } {
+  const out = new Uint8Array(p);
+  const v = new DataView(out.buffer);
+  v.setUint16(2, o.seq);
+  v.setUint32(8, o.sender.ssrc);
+  o.seq = (o.seq + 1) & 0xffff;
+  o.lastTs = v.getUint32(4);
+  const srtp = o.sender.protectRtp(out);
+  o.sent++;
+  o.octets += out.length - 12;
+  return { srtp, report: o.sent % every === 1 ? o.sender.protectRtcp(senderReport(o.sender.ssrc, o.lastTs, o.sent, o.octets)) : undefined };
+}
+
 interface Session {
   id: string;
   conn: Connection;
@@ -226,21 +246,13 @@ export class RtspServer {
     const every = this.opts.rtcpEvery ?? 50;
     const dst = this.opts.multicast!.group;
     g.unsubscribe = this.opts.source.subscribe((p) => {
-      const out = new Uint8Array(p);
-      const v = new DataView(out.buffer);
-      v.setUint16(2, g.seq);
-      v.setUint32(8, g.sender.ssrc);
-      g.seq = (g.seq + 1) & 0xffff;
-      g.lastTs = v.getUint32(4);
       const re = this.opts.multicast!.rekeyEvery;
       if (re && g.sent > 0 && g.sent % re === 0) this.rekeyMulticast();
-      const srtp = g.sender.protectRtp(out);
-      g.sent++;
-      g.octets += out.length - 12;
+      const { srtp, report } = protectNext(g, p, every);
       this.stats.rtpSent++;
       this.stats.multicastSent++;
       g.rtp.send(srtp, g.port, dst, () => undefined);
-      if (g.sent % every === 1) g.rtp.send(g.sender.protectRtcp(senderReport(g.sender.ssrc, g.lastTs, g.sent, g.octets)), g.port + 1, dst, () => undefined);
+      if (report) g.rtp.send(report, g.port + 1, dst, () => undefined);
     });
   }
 
@@ -551,18 +563,10 @@ export class RtspServer {
     }
     const every = this.opts.rtcpEvery ?? 50;
     st.unsubscribe = this.opts.source.subscribe((p) => {
-      const out = new Uint8Array(p);
-      const v = new DataView(out.buffer);
-      v.setUint16(2, st.seq);
-      v.setUint32(8, st.sender.ssrc);
-      st.seq = (st.seq + 1) & 0xffff;
-      st.lastTs = v.getUint32(4);
-      const srtp = st.sender.protectRtp(out);
-      st.sent++;
-      st.octets += out.length - 12;
+      const { srtp, report } = protectNext(st, p, every);
       this.stats.rtpSent++;
       this.deliver(c, st, 0, srtp);
-      if (st.sent % every === 1) this.deliver(c, st, 1, st.sender.protectRtcp(senderReport(st.sender.ssrc, st.lastTs, st.sent, st.octets)));
+      if (report) this.deliver(c, st, 1, report);
     });
   }
 
