@@ -1,6 +1,8 @@
-// Attacks on the key service's answers, through its public API, that must fail: user
-// enumeration, reuse of a ticket that may not be reused (J = 0), UDP reflection, weak TLS,
-// /health telling strangers about the service, store files readable by others.
+// Attacks on the key service's answers written as an outsider would (only the package by name:
+// 'mikey', 'mikey/kms', 'mikey/ticket'), that must fail: user enumeration (finding 7), reuse of a
+// ticket that may not be reused (J = 0, finding 9), store files readable by others (finding 10),
+// UDP reflection (finding 13), weak TLS and /health telling strangers about the service
+// (finding 15). docs/security.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
@@ -9,17 +11,33 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { openStore, type Store } from '../../src/kms/store.js';
-import { SecretBox } from '../../src/kms/secrets.js';
-import { KmsService, type HandleResult } from '../../src/kms/service.js';
-import { DEFAULT_RULE } from '../../src/kms/grant.js';
-import { identity } from '../../src/kms/memory.js';
-import { serveKms } from '../../src/kms/server.js';
-import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
-import { TicketResponder } from '../../src/modes/ticket/responder.js';
-import { decodeMessage } from '../../src/wire/decode.js';
-import { DataType, ErrorNo, PayloadType } from '../../src/wire/registry.js';
-import { ALICE, BOB, KMS_ID, MASTER, provision, psk } from './harness.js';
+import { DataType, ErrorNo, PayloadType, decodeMessage, uriIdentity } from 'mikey';
+import { DEFAULT_RULE, KmsService, SecretBox, openStore, serveKms, type HandleResult, type Store } from 'mikey/kms';
+import { TicketInitiator, TicketResponder } from 'mikey/ticket';
+
+// ---- a key service provisioned as README "MIKEY-TICKET and the key management service" does ----
+
+const MASTER = new Uint8Array(32).map((_, i) => i * 3 + 1);
+const psk = (n: number, len = 16) => new Uint8Array(len).map((_, i) => (i * 11 + n) & 0xff);
+const ALICE = 'sip:alice@example.org';
+const BOB = 'sip:bob@example.org';
+const CAROL = 'sip:carol@example.org';
+const KMS_ID = 'sip:kms@example.org';
+const identity = (name: string) => uriIdentity(name);
+
+/** Alice (one device), Bob (two devices), Carol, and a rule letting anyone ask for anyone. */
+async function provision(store: Store, box: SecretBox): Promise<void> {
+  await store.migrate();
+  const now = Date.now();
+  const add = async (name: string, devices: Array<[string, Uint8Array]>) => {
+    await store.addUser({ name, idType: 1, createdAt: now });
+    for (const [d, k] of devices) await store.addCredential({ name: d, user: name, kind: 'psk', pskId: Buffer.from(d), secret: box.seal(k, `credential:${d}`), createdAt: now });
+  };
+  await add(ALICE, [['alice-phone', psk(1)]]);
+  await add(BOB, [['bob-phone', psk(2)], ['bob-laptop', psk(3)]]);
+  await add(CAROL, [['carol-desk', psk(4)]]);
+  await store.addRule({ initiator: '*', responder: '*', ...DEFAULT_RULE, maxKeys: 4 });
+}
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const kmsId = identity(KMS_ID);
