@@ -31,7 +31,7 @@ export const dhhmacRsarSection: BenchSection = {
     const dhRes = new DhHmacResponder({ psk, idr: idB, replayCache: forgetfulReplayCache });
     const dhEx = cpuTimedAsync('DH-HMAC exchange, OAKLEY 5', async () => {
       const o = dhIni.createOffer({ sessions, csbId });
-      const a = await dhRes.receive(o);
+      const a = await dhRes.receive(o.bytes);
       dhIni.receiveResponse(a.response);
     });
     // the same primitives: 2 keygens, 2 agreements, auth_key on each side, the MAC of each
@@ -60,8 +60,8 @@ export const dhhmacRsarSection: BenchSection = {
     const rIni = new RsaRInitiator({ privateKey: alice.privateKey, idi: idA, peerKey: () => bob.publicKey });
     const rRes = new RsaRResponder({ privateKey: bob.privateKey, idr: idB, peerKey: () => alice.publicKey, replayCache: forgetfulReplayCache });
     const rEx = cpuTimedAsync('RSA-R exchange, RSA-2048', async () => {
-      const req = rIni.createRequest({ sessions, csbId });
-      const a = await rRes.receive(req);
+      const req = rIni.createOffer({ sessions, csbId });
+      const a = await rRes.receive(req.bytes);
       await rIni.receiveResponse(a.response);
     });
     const rsaMsg = rand(400);

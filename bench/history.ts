@@ -55,6 +55,17 @@ const responseOf = (x: unknown): Uint8Array => {
   return bytesOf(r);
 };
 
+/** The initiator's first call: `createOffer` in every method now; RSA-R's was `createRequest`. */
+const firstCall = <I extends { createOffer: (...a: never[]) => unknown }>(ini: I, before: string): I['createOffer'] => {
+  const f = (ini as unknown as Record<string, unknown>)['createOffer'] ?? (ini as unknown as Record<string, unknown>)[before];
+  return (f as (...a: unknown[]) => unknown).bind(ini) as I['createOffer'];
+};
+/** A TICKET pending object's reader of the answer: `receiveResponse` now, `receive` before. */
+const answerReader = <P extends object>(p: P): P extends { receiveResponse: infer R } ? R : never => {
+  const q = p as unknown as { receiveResponse?: unknown; receive?: unknown };
+  return ((q.receiveResponse ?? q.receive) as (b: Uint8Array) => unknown).bind(p) as never;
+};
+
 const sessions = [{ ssrc: 0x1234 }];
 const csbId = 0x01020304;
 const replayCache = forgetfulReplayCache;
@@ -91,7 +102,7 @@ const EXCHANGES: Array<{ name: string; ex: Exchange }> = [
       const res = new L.DhResponder({ privateKey: k.bob.privateKey, idr: L.uriIdentity('sip:bob@example.org'), peerKey: () => k.alice.publicKey, replayCache });
       return async () => {
         const o = ini.createOffer({ sessions, csbId });
-        ini.receiveResponse(responseOf(await res.receive(o as never)));
+        ini.receiveResponse(responseOf(await res.receive(bytesOf(o))));
       };
     },
   },
@@ -104,7 +115,7 @@ const EXCHANGES: Array<{ name: string; ex: Exchange }> = [
       const res = new L.DhHmacResponder({ psk: k.psk, idr, replayCache });
       return async () => {
         const o = ini.createOffer({ sessions, csbId });
-        ini.receiveResponse(responseOf(await res.receive(o as never)));
+        ini.receiveResponse(responseOf(await res.receive(bytesOf(o))));
       };
     },
   },
@@ -114,8 +125,8 @@ const EXCHANGES: Array<{ name: string; ex: Exchange }> = [
       const ini = new L.RsaRInitiator({ privateKey: k.alice.privateKey, idi: L.uriIdentity('sip:alice@example.org'), peerKey: () => k.bob.publicKey });
       const res = new L.RsaRResponder({ privateKey: k.bob.privateKey, idr: L.uriIdentity('sip:bob@example.org'), peerKey: () => k.alice.publicKey, replayCache });
       return async () => {
-        const req = ini.createRequest({ sessions, csbId });
-        await ini.receiveResponse(responseOf(await res.receive(req as never)));
+        const req = firstCall(ini, 'createRequest')({ sessions, csbId });
+        await ini.receiveResponse(responseOf(await res.receive(bytesOf(req))));
       };
     },
   },
@@ -133,9 +144,9 @@ const EXCHANGES: Array<{ name: string; ex: Exchange }> = [
       const resolve = async (b: Uint8Array) => responseOf(await kms.receive(b));
       return async () => {
         const req = alice.createRequest({ responders: [bobId] });
-        const grant = req.receive(responseOf(await kms.receive(req.bytes)));
+        const grant = answerReader(req)(responseOf(await kms.receive(req.bytes)));
         const xfer = alice.createTransfer(grant, { sessions });
-        xfer.receive(responseOf(await bob.receiveTransfer(xfer.bytes, resolve)));
+        answerReader(xfer)(responseOf(await bob.receiveTransfer(xfer.bytes, resolve)));
       };
     },
   },

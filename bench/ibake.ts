@@ -42,7 +42,7 @@ export const ibakeSection: BenchSection = {
       const ini = new IbakeInitiator({ idi: alice, keys: ringA, curve: name });
       const res = new IbakeResponder({ keys: ringB, replayCache: forgetfulReplayCache });
       const ex = cpuTimedAsync(`IBAKE exchange, ${name}`, async () => {
-        const r1 = await res.receive(ini.createOffer({ idr: bob, sessions }));
+        const r1 = await res.receive(ini.createOffer({ idr: bob, sessions }).bytes);
         const r2 = await res.receive(ini.receiveResponse(r1.response).bytes);
         ini.receiveVerification(r2.response);
       });

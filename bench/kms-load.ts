@@ -108,7 +108,7 @@ async function ticketsFrom(port: number, n = 16): Promise<Payload[]> {
   try {
     for (let i = 0; i < n; i++) {
       const req = alice.createRequest({ responders: [identity(BOB)], flags: { I: true } });
-      const grant = req.receive(await t(req.bytes));
+      const grant = req.receiveResponse(await t(req.bytes));
       const xfer = alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
       out.push(decodeMessage(xfer.bytes).payloads.find((p) => p.type === PayloadType.Ticket)!);
     }

@@ -84,7 +84,7 @@ export const methodsSection: BenchSection = {
     const dhRes = new DhResponder({ privateKey: bob.privateKey, idr: idB, peerKey: () => alice.publicKey, replayCache: forgetfulReplayCache });
     const dhEx = cpuTimedAsync('signed DH exchange, OAKLEY 5', async () => {
       const o = dhIni.createOffer({ sessions, csbId });
-      const a = await dhRes.receive(o);
+      const a = await dhRes.receive(o.bytes);
       dhIni.receiveResponse(a.response);
     });
     const dhFloor = cpuTimed('signed DH crypto floor', () => {

@@ -76,7 +76,7 @@ async function backend(label: string, store: Store): Promise<void> {
   const req = alice.createRequest({ responders: [identity(BOB)], flags: { I: true } });
   const r0 = await service.handle(req.bytes, 'bench');
   if (r0.kind !== 'answer' || r0.errorNo !== undefined) throw new Error('the KMS refused the bench request');
-  const grant = req.receive(r0.response);
+  const grant = req.receiveResponse(r0.response);
   const xfer = alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
   const { decodeMessage } = await import('../src/wire/decode.js');
   const ticket = decodeMessage(xfer.bytes).payloads.find((p) => p.type === 17)!;

@@ -22,10 +22,11 @@ export { DEFAULT_MINIMUM_POLICY, NO_MINIMUM_POLICY, policyShortfall, type Minimu
 export { FileCounterStore, MemoryCounterStore, type CounterStore } from './modes/kit/counter.js';
 export { type RateLimit } from './modes/kit/limit.js';
 export { type SigningCredentials, type PeerTrust } from './modes/kit/signature.js';
+// the one shape: what an initiator sends (Offer), what a responder's receive resolves to (Answer)
+export type { Offer, OfferOptions, UpdateOptions, Answer, Answered, Unanswered } from './modes/kit/offer.js';
 // pre-shared key, public-key envelope, signed DH (RFC 3830 §3)
 export {
-  PskInitiator, PskResponder, type PskInitiatorOptions, type PskResponderOptions, type OfferOptions, type UpdateOptions,
-  type Offer, type Accepted, type MessageProtection,
+  PskInitiator, PskResponder, type PskInitiatorOptions, type PskResponderOptions, type Accepted, type MessageProtection,
 } from './modes/psk/index.js';
 export { PkInitiator, PkResponder, type PkInitiatorOptions, type PkResponderOptions, type PkAccepted, type EnvelopeCache } from './modes/pke/index.js';
 export {
@@ -37,7 +38,7 @@ export {
   type DhHmacOfferOptions, type DhHmacMacAlg,
 } from './modes/dhhmac/index.js';
 export {
-  RsaRInitiator, RsaRResponder, type RsaRInitiatorOptions, type RsaRResponderOptions, type RsaRRequestOptions, type RsaRResult,
+  RsaRInitiator, RsaRResponder, type RsaRInitiatorOptions, type RsaRResponderOptions, type RsaROfferOptions, type RsaRResult,
   type RsaRAccepted, type RsaRGroupOptions, type CertificateResolver,
 } from './modes/rsar/index.js';
 // MIKEY-SAKKE (RFC 6509) and its 3GPP mission-critical profile (TS 33.180; the rest in mikey/mcx)
@@ -54,7 +55,8 @@ export {
 // MIKEY-TICKET (RFC 6043; the rest in mikey/ticket)
 export {
   TicketInitiator, TicketResponder, TicketSession, TicketKms,
-  type TicketInitiatorOptions, type TicketPartyOptions, type TicketGrant, type PendingRequest, type PendingTransfer, type TransferOptions,
+  type TicketInitiatorOptions, type TicketPartyOptions, type TicketGrant, type PendingRequest, type PendingTransfer, type TransferAwaitingResponse,
+  type TransferEstablished, type TransferOptions,
   type TicketResponderOptions, type ResolveTransport, type TransferAccepted, type TicketKmsOptions, type KmsDirectory, type TicketPolicy,
   type TicketSessionOffer, type UpdateOffer,
 } from './modes/ticket/index.js';

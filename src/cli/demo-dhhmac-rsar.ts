@@ -48,7 +48,7 @@ export async function dhHmacDemo(): Promise<MethodDemo> {
   const psk = new Uint8Array(20).map((_, i) => i * 13);
   const res = new DhHmacResponder({ psk, idr: idB, sdpIds: ['mikey'] });
   const ini = new DhHmacInitiator({ psk, idi: idA, idr: idB, sdpIds: ['mikey'] });
-  const r = await overUdp((m) => res.receive(m), ini.createOffer({ sessions: SESSIONS }), (answer) => ini.receiveResponse(answer));
+  const r = await overUdp((m) => res.receive(m), ini.createOffer({ sessions: SESSIONS }).bytes, (answer) => ini.receiveResponse(answer));
   return { method: 'HMAC-authenticated DH (RFC 4650)', messages: 2, ...r };
 }
 
@@ -65,6 +65,6 @@ export async function rsaRDemo(keys?: { alice: KeyPair; bob: KeyPair }): Promise
   const known = (uri: string, key: KeyObject) => (id: Identity | undefined) => (id && Buffer.from(id.data).toString() === uri ? key : undefined);
   const res = new RsaRResponder({ privateKey: bob.privateKey, idr: idB, peerKey: known('sip:alice@example.org', alice.publicKey) });
   const ini = new RsaRInitiator({ privateKey: alice.privateKey, idi: idA, idr: idB, peerKey: known('sip:bob@example.org', bob.publicKey) });
-  const r = await overUdp((m) => res.receive(m), ini.createRequest({ sessions: SESSIONS }), async (answer) => (await ini.receiveResponse(answer)).bundle);
+  const r = await overUdp((m) => res.receive(m), ini.createOffer({ sessions: SESSIONS }).bytes, async (answer) => (await ini.receiveResponse(answer)).bundle);
   return { method: 'reverse public key, RSA-R (RFC 4738)', messages: 2, ...r };
 }

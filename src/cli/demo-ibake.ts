@@ -48,13 +48,13 @@ export async function ibakeDemo(): Promise<{ method: string; messages: number; b
     sockets.push(srv.socket);
     const initiator = new IbakeInitiator({ idi: alice, keys: ringA });
     const m1 = initiator.createOffer({ idr: bob, sessions: SESSIONS });
-    const r1 = (await exchange(client, srv.port, m1, true))!;
+    const r1 = (await exchange(client, srv.port, m1.bytes, true))!;
     const m2 = initiator.receiveResponse(r1);
     const r2 = (await exchange(client, srv.port, m2.bytes, true))!;
     const a = initiator.receiveVerification(r2);
     const b = srv.bundles[0];
     if (!b) throw new Error('the responder derived no keys');
-    return { method: 'MIKEY-IBAKE (RFC 6267), P-256 + BF-IBE n=1024', messages: 4, bytes: m1.length + r1.length + m2.bytes.length + r2.length, a, b };
+    return { method: 'MIKEY-IBAKE (RFC 6267), P-256 + BF-IBE n=1024', messages: 4, bytes: m1.bytes.length + r1.length + m2.bytes.length + r2.length, a, b };
   } finally {
     for (const s of sockets) s.close();
   }

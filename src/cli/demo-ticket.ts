@@ -52,12 +52,13 @@ export async function ticketDemo(): Promise<{ method: string; messages: number; 
     // Alice: a ticket from the KMS over HTTP, then TRANSFER_INIT to Bob over UDP
     const alice = new TicketInitiator({ identity: identity('sip:alice@example.org'), kms: identity('sip:kms@example.org'), psk: alicePsk, pskId: Buffer.from('alice-phone') });
     const req = alice.createRequest({ responders: [identity('sip:bob@example.org')], flags: { I: true } });
-    const grant = req.receive(count(await httpTransport(kms.httpUrl!)(count(req.bytes))));
+    const grant = req.receiveResponse(count(await httpTransport(kms.httpUrl!)(count(req.bytes))));
     const xfer = alice.createTransfer(grant, { sessions: [{ ssrc: 0x1234abcd, profiles: ['AES_CM_128_HMAC_SHA1_80'] }, { profiles: ['AEAD_AES_128_GCM'] }] });
+    if (!xfer.expectsResponse) throw new Error('the granted policy asks for no TRANSFER_RESP (F = 0)');
     const toBob = udpTransport(bobSocket.address().port);
     const answer = await toBob(count(xfer.bytes));
     toBob.close();
-    const a = xfer.receive(answer).bundle;
+    const a = xfer.receiveResponse(answer).bundle;
     if (!bobBundle) throw new Error('Bob holds no keys');
     return { method: 'MIKEY-TICKET (RFC 6043), forked, PSK legs', messages, bytes, a, b: bobBundle };
   } finally {

@@ -121,8 +121,8 @@ export async function runDemo(onRow?: (row: DemoRow) => void): Promise<DemoRow[]
       await run('signed Diffie-Hellman (RFC 3830)', async () => {
         const ini = new DhInitiator({ privateKey: alice.privateKey, idi: idA, idr: idB, peerKey: bobPeer });
         const offer = ini.createOffer({ sessions: SESSIONS });
-        const answer = await exchange(client, srv.port, offer, true);
-        return { messages: 2, bytes: offer.length + answer!.length, a: ini.receiveResponse(answer!), b: srv.bundles[0] };
+        const answer = await exchange(client, srv.port, offer.bytes, true);
+        return { messages: 2, bytes: offer.bytes.length + answer!.length, a: ini.receiveResponse(answer!), b: srv.bundles[0] };
       });
       srv.socket.close();
     }

@@ -2,7 +2,7 @@
 // ticket (App. A) and the §5.1 key derivations (their labels stay inside).
 export {
   TicketInitiator, buildTicketKmsRequest, readTicketKmsResponse, type TicketInitiatorOptions, type TicketPartyOptions, type KmsCredentials,
-  type TicketGrant, type PendingRequest, type PendingTransfer, type TransferOptions,
+  type TicketGrant, type PendingRequest, type PendingTransfer, type TransferAwaitingResponse, type TransferEstablished, type TransferOptions,
   TicketResponder, type TicketResponderOptions, type ResolveTransport, type TransferAccepted,
   TicketKms, encodeTicketAlone, type TicketKmsOptions, type KmsDirectory, type KmsPrepared, type IssuedTicket, type Resolution,
   type PskCandidate, type SignerCandidate, type Tpk, type TicketCodec,

@@ -51,7 +51,7 @@ const keysOf = (b: CryptoSessionBundle) => JSON.stringify(srtpContexts(b).map((c
 
 /** A whole exchange; the keys of both sides must agree. */
 async function exchange(ini: IbakeInitiator, res: IbakeResponder, csbId?: number): Promise<CryptoSessionBundle> {
-  const r1 = await res.receive(ini.createOffer({ idr: bob, sessions: SESSIONS, ...(csbId !== undefined ? { csbId } : {}) }));
+  const r1 = await res.receive(ini.createOffer({ idr: bob, sessions: SESSIONS, ...(csbId !== undefined ? { csbId } : {}) }).bytes);
   const r2 = await res.receive(ini.receiveResponse(r1.response).bytes);
   const mine = ini.receiveVerification(r2.response);
   assert.equal(keysOf(mine), keysOf(r2.bundle!));
@@ -61,7 +61,7 @@ async function exchange(ini: IbakeInitiator, res: IbakeResponder, csbId?: number
 test('SP downgrade by a man in the middle: I_MESSAGE_1 rewritten to NULL_HMAC_SHA1_32 (and other weak policies) is refused with Invalid SPpar, before any work or state', async () => {
   const res = responder();
   for (const profile of ['NULL_HMAC_SHA1_32', 'AES_CM_128_HMAC_SHA1_32', 'NULL_HMAC_SHA1_80'] as const) {
-    const m = decodeMessage(initiator().createOffer({ idr: bob, sessions: SESSIONS }));
+    const m = decodeMessage(initiator().createOffer({ idr: bob, sessions: SESSIONS }).bytes);
     const sp = m.payloads.find((p) => p.type === 10);
     assert.ok(sp && sp.type === 10);
     Object.assign(sp, { params: policyParamsForProfile(profile), paramBytes: undefined });
@@ -73,7 +73,7 @@ test('SP downgrade by a man in the middle: I_MESSAGE_1 rewritten to NULL_HMAC_SH
   // initiator: the responder echoes the SPs it used under V (R_MESSAGE_2)
   const lax = responder({ minimumPolicy: { minTagLength: 4 } });
   const ini = initiator();
-  const m = decodeMessage(ini.createOffer({ idr: bob, sessions: SESSIONS }));
+  const m = decodeMessage(ini.createOffer({ idr: bob, sessions: SESSIONS }).bytes);
   const sp = m.payloads.find((p) => p.type === 10)!;
   Object.assign(sp, { params: policyParamsForProfile('AES_CM_128_HMAC_SHA1_32'), paramBytes: undefined });
   const r1 = await lax.receive(encodeMessage(m));
@@ -84,9 +84,9 @@ test('SP downgrade by a man in the middle: I_MESSAGE_1 rewritten to NULL_HMAC_SH
 test('CSB ID reuse and a flood under one claimed identity do not displace alice\'s exchange; pending exchanges stay bounded per claimed peer and overall', async () => {
   const res = responder({ maxPendingPerPeer: 3, maxPending: 6 });
   const a = initiator();
-  const r1 = await res.receive(a.createOffer({ idr: bob, sessions: SESSIONS, csbId: 0xc5b }));
+  const r1 = await res.receive(a.createOffer({ idr: bob, sessions: SESSIONS, csbId: 0xc5b }).bytes);
   // anyone may claim to be carol; half of these name alice's CSB ID
-  for (let i = 0; i < 10; i++) await res.receive(initiator(carol).createOffer({ idr: bob, sessions: SESSIONS, ...(i % 2 ? { csbId: 0xc5b } : {}) }));
+  for (let i = 0; i < 10; i++) await res.receive(initiator(carol).createOffer({ idr: bob, sessions: SESSIONS, ...(i % 2 ? { csbId: 0xc5b } : {}) }).bytes);
   assert.equal(res.pendingCount, 4, 'carol holds 3, alice 1');
   const r2 = await res.receive(a.receiveResponse(r1.response).bytes);
   assert.equal(keysOf(a.receiveVerification(r2.response)), keysOf(r2.bundle!));
@@ -98,11 +98,11 @@ test('CSB ID reuse and a flood under one claimed identity do not displace alice\
 test('unauthenticated state: a copy of an I_MESSAGE_1 is answered the same without new state; an unanswered flood of made-up exchanges keeps at most maxPending', async () => {
   const res = responder({ maxPending: 5, maxPendingPerPeer: 5 });
   const m1 = initiator().createOffer({ idr: bob, sessions: SESSIONS });
-  const first = await res.receive(m1);
-  const again = await res.receive(m1);
+  const first = await res.receive(m1.bytes);
+  const again = await res.receive(m1.bytes);
   assert.deepEqual(Buffer.from(again.response), Buffer.from(first.response));
   assert.equal(res.pendingCount, 1);
-  for (let i = 0; i < 12; i++) await res.receive(initiator().createOffer({ idr: bob, sessions: SESSIONS }));
+  for (let i = 0; i < 12; i++) await res.receive(initiator().createOffer({ idr: bob, sessions: SESSIONS }).bytes);
   assert.equal(res.pendingCount, 5);
   // a real exchange still completes
   await exchange(initiator(carol), res);
@@ -112,16 +112,16 @@ test('rate limit per source: beyond it, I_MESSAGE_1 are dropped unanswered befor
   let now = T0;
   const res = new IbakeResponder({ keys: rings.get(bob)!, clock: { now: () => now }, rateLimit: { perSecond: 2, burst: 2 } });
   const msgs = Array.from({ length: 4 }, () => initiator().createOffer({ idr: bob, sessions: SESSIONS }));
-  await res.receive(msgs[0]!, { source: '192.0.2.1' });
-  await res.receive(msgs[1]!, { source: '192.0.2.1' });
+  await res.receive(msgs[0]!.bytes, { source: '192.0.2.1' });
+  await res.receive(msgs[1]!.bytes, { source: '192.0.2.1' });
   const t0 = performance.now();
-  const e = await refused(res.receive(msgs[2]!, { source: '192.0.2.1' }), ErrorNo.Unspecified);
+  const e = await refused(res.receive(msgs[2]!.bytes, { source: '192.0.2.1' }), ErrorNo.Unspecified);
   const dropMs = performance.now() - t0;
   assert.equal(e.response, undefined, 'nothing is sent back');
   assert.equal(res.pendingCount, 2);
-  await res.receive(msgs[2]!, { source: '192.0.2.2' });
+  await res.receive(msgs[2]!.bytes, { source: '192.0.2.2' });
   now += 1000;
-  await res.receive(msgs[3]!, { source: '192.0.2.1' });
+  await res.receive(msgs[3]!.bytes, { source: '192.0.2.1' });
   assert.ok(dropMs < 50, `a drop costs ${dropMs.toFixed(2)} ms`);
 });
 
@@ -134,7 +134,7 @@ test('cost: an unauthenticated I_MESSAGE_1 costs the responder a small multiple 
     const m = initiator().createOffer({ idr: bob, sessions: SESSIONS });
     sender.push(performance.now() - t0);
     t0 = performance.now();
-    await res.receive(m);
+    await res.receive(m.bytes);
     work.push(performance.now() - t0);
   }
   const median = (x: number[]) => [...x].sort((p, q) => p - q)[x.length >> 1]!;

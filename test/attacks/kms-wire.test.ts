@@ -98,7 +98,7 @@ test('J = 0 without forking: three different TRANSFER_INITs with one ticket, onl
     };
     const alice = new TicketInitiator({ identity: identity(ALICE), kms: kmsId, psk: psk(1) });
     const req = alice.createRequest({ responders: [identity(BOB)] });
-    const grant = req.receive(await kms(req.bytes));
+    const grant = req.receiveResponse(await kms(req.bytes));
     assert.equal(grant.policy.flags.J, false, 'the ticket may not be reused');
     assert.equal(grant.policy.flags.I, false, 'no forking');
     const outcomes: string[] = [];
@@ -107,9 +107,10 @@ test('J = 0 without forking: three different TRANSFER_INITs with one ticket, onl
       const bob = new TicketResponder({ identity: identity(BOB), kms: kmsId, psk: psk(2), pskId: Buffer.from('bob-phone') });
       g(grant);
       const xfer = alice.createTransfer(grant, { sessions: [{ ssrc: 10 + i }] });
+      assert.ok(xfer.expectsResponse);
       try {
         const got = await bob.receiveTransfer(xfer.bytes, kms);
-        xfer.receive(got.response!);
+        xfer.receiveResponse(got.response!);
         outcomes.push('resolved');
       } catch {
         outcomes.push(`refused ${(results.at(-1) as { errorNo?: number }).errorNo}`);
@@ -176,7 +177,7 @@ test('UDP reflection: empty and undecodable datagrams dropped, no Error longer t
     await until(() => alicePeer.got.length === 1, 'the answer to Alice');
     const answer = alicePeer.got[0]!;
     assert.ok(answer.length > req.bytes.length);
-    req.receive(new Uint8Array(answer));
+    req.receiveResponse(new Uint8Array(answer));
     // captured and replayed from another address: dropped, not reflected
     send(attacker, req.bytes);
     await until(() => dropped() > d, 'the replay to be dropped');

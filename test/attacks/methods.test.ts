@@ -86,17 +86,17 @@ test('public-key method: another signer cannot update or re-create the CSB (Inva
 test('signed DH: another signer cannot update or re-create the CSB, and the state is written only after every check', async () => {
   const res = new DhResponder({ ...bob, ...knowsMallory, clock });
   const a = new DhInitiator({ ...alice, clock });
-  const first = a.receiveResponse((await res.receive(a.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND }))).response);
+  const first = a.receiveResponse((await res.receive(a.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND }).bytes)).response);
   // mallory's own exchange under alice's CSB ID, with another responder holding bob's key (she
   // may name any CSB ID she likes); then her update and her offer under that ID, to alice's responder
   const m = new DhInitiator({ ...mallory, ...knowsMallory, trustAnchors: [CA], idr: idBob, clock });
-  m.receiveResponse((await new DhResponder({ ...bob, ...knowsMallory, clock }).receive(m.createOffer({ sessions: SESSIONS, csbId: CSB }))).response);
+  m.receiveResponse((await new DhResponder({ ...bob, ...knowsMallory, clock }).receive(m.createOffer({ sessions: SESSIONS, csbId: CSB }).bytes)).response);
   const update = m.createUpdate({ rekey: false });
-  assert.equal(decodeMessage(update).header.csbId, CSB);
-  await refused(res.receive(update), ErrorNo.InvalidId);
-  await refused(res.receive(new DhInitiator({ ...mallory, ...knowsMallory, trustAnchors: [CA], idr: idBob, clock }).createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND })), ErrorNo.InvalidId);
+  assert.equal(decodeMessage(update.bytes).header.csbId, CSB);
+  await refused(res.receive(update.bytes), ErrorNo.InvalidId);
+  await refused(res.receive(new DhInitiator({ ...mallory, ...knowsMallory, trustAnchors: [CA], idr: idBob, clock }).createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND }).bytes), ErrorNo.InvalidId);
   // alice's update without DHi keeps her TGK
-  const got = await res.receive(a.createUpdate({ rekey: false }));
+  const got = await res.receive(a.createUpdate({ rekey: false }).bytes);
   assert.equal(got.update, true);
   assert.deepEqual(keysOf(got.bundle), keysOf(first));
   assert.deepEqual(keysOf(a.receiveResponse(got.response)), keysOf(first));
@@ -105,19 +105,19 @@ test('signed DH: another signer cannot update or re-create the CSB, and the stat
 test('DH-HMAC: an update by another peer does not verify (Auth failure); an initial message reusing the CSB ID is refused (Invalid ID)', async () => {
   const res = new DhHmacResponder({ psk: pskLookup, idr: idBob, clock });
   const a = new DhHmacInitiator({ psk: pskOf['sip:alice@example.org']!, idi: idAlice, idr: idBob, clock });
-  const first = a.receiveResponse((await res.receive(a.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND }))).response);
+  const first = a.receiveResponse((await res.receive(a.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND }).bytes)).response);
   const m = new DhHmacInitiator({ psk: pskOf['sip:mallory@example.org']!, idi: idMallory, idr: idBob, clock });
   const initial = m.createOffer({ sessions: SESSIONS, csbId: CSB, rand: RAND });
-  await refused(res.receive(initial), ErrorNo.InvalidId);
+  await refused(res.receive(initial.bytes), ErrorNo.InvalidId);
   const other = new DhHmacInitiator({ psk: pskOf['sip:mallory@example.org']!, idi: idMallory, idr: idBob, clock });
-  other.receiveResponse((await res.receive(other.createOffer({ sessions: SESSIONS, csbId: CSB + 1 }))).response);
-  const upd = decodeMessage(other.createUpdate({ rekey: false }));
+  other.receiveResponse((await res.receive(other.createOffer({ sessions: SESSIONS, csbId: CSB + 1 }).bytes)).response);
+  const upd = decodeMessage(other.createUpdate({ rekey: false }).bytes);
   assert.equal(upd.header.csbId, CSB + 1);
   // the same update aimed at alice's CSB: keyed with mallory's PSK, checked with alice's
   const forged = Uint8Array.from(upd.bytes);
   new DataView(forged.buffer).setUint32(4, CSB);
   await refused(res.receive(forged), ErrorNo.AuthFailure);
-  const got = await res.receive(a.createUpdate({ rekey: false }));
+  const got = await res.receive(a.createUpdate({ rekey: false }).bytes);
   assert.equal(got.update, true);
   assert.deepEqual(keysOf(got.bundle), keysOf(first));
 });
@@ -125,10 +125,10 @@ test('DH-HMAC: an update by another peer does not verify (Auth failure); an init
 test('RSA-R: another signer reusing the CSB ID is refused (Invalid ID), alice\'s update still works', async () => {
   const res = new RsaRResponder({ ...bob, ...knowsMallory, clock });
   const a = new RsaRInitiator({ ...alice, clock });
-  const first = (await a.receiveResponse((await res.receive(a.createRequest({ sessions: SESSIONS, csbId: CSB }))).response)).bundle;
+  const first = (await a.receiveResponse((await res.receive(a.createOffer({ sessions: SESSIONS, csbId: CSB }).bytes)).response)).bundle;
   const m = new RsaRInitiator({ ...mallory, ...knowsMallory, clock });
-  await refused(res.receive(m.createRequest({ sessions: SESSIONS, csbId: CSB })), ErrorNo.InvalidId);
-  const got = await res.receive(a.createUpdate());
+  await refused(res.receive(m.createOffer({ sessions: SESSIONS, csbId: CSB }).bytes), ErrorNo.InvalidId);
+  const got = await res.receive(a.createUpdate().bytes);
   assert.equal(got.update, true);
   const again = (await a.receiveResponse(got.response)).bundle;
   assert.deepEqual(again.rand, first.rand);
@@ -141,8 +141,8 @@ test('minimum policy: no encryption, no authentication, 32-bit tags are refused 
     const psk = pskOf['sip:alice@example.org']!;
     await refused(new PskResponder({ psk, clock }).receive(new PskInitiator({ psk, clock }).createOffer({ sessions }).bytes), ErrorNo.InvalidSpPar);
     await refused(new PkResponder({ ...bob, clock }).receive(new PkInitiator({ ...alice, responderKey: bob.certificate, clock }).createOffer({ sessions }).bytes), ErrorNo.InvalidSpPar);
-    await refused(new DhHmacResponder({ psk, idr: idBob, clock }).receive(new DhHmacInitiator({ psk, idi: idAlice, idr: idBob, clock }).createOffer({ sessions })), ErrorNo.InvalidSpPar);
-    const e = await refused(new RsaRResponder({ ...bob, clock, profiles: [profile] }).receive(new RsaRInitiator({ ...alice, clock }).createRequest({ sessions, policies: [profile] })), ErrorNo.InvalidSpPar);
+    await refused(new DhHmacResponder({ psk, idr: idBob, clock }).receive(new DhHmacInitiator({ psk, idi: idAlice, idr: idBob, clock }).createOffer({ sessions }).bytes), ErrorNo.InvalidSpPar);
+    const e = await refused(new RsaRResponder({ ...bob, clock, profiles: [profile] }).receive(new RsaRInitiator({ ...alice, clock }).createOffer({ sessions, policies: [profile] }).bytes), ErrorNo.InvalidSpPar);
     assert.ok(e.response, 'an Error message goes back');
   }
   // one strong and one weak session: the whole message is refused, no CSB is kept
@@ -162,10 +162,10 @@ test('minimum policy: no encryption, no authentication, 32-bit tags are refused 
 test('OAKLEY-1 and OAKLEY-2 are refused by default by the DH and DH-HMAC responders (Invalid DH), accepted when asked for', async () => {
   const psk = pskOf['sip:alice@example.org']!;
   for (const group of ['OAKLEY-1', 'OAKLEY-2'] as const) {
-    await refused(new DhResponder({ ...bob, clock }).receive(new DhInitiator({ ...alice, clock }).createOffer({ sessions: SESSIONS, group })), ErrorNo.InvalidDh);
-    await refused(new DhHmacResponder({ psk, idr: idBob, clock }).receive(new DhHmacInitiator({ psk, idi: idAlice, idr: idBob, clock }).createOffer({ sessions: SESSIONS, group })), ErrorNo.InvalidDh);
+    await refused(new DhResponder({ ...bob, clock }).receive(new DhInitiator({ ...alice, clock }).createOffer({ sessions: SESSIONS, group }).bytes), ErrorNo.InvalidDh);
+    await refused(new DhHmacResponder({ psk, idr: idBob, clock }).receive(new DhHmacInitiator({ psk, idi: idAlice, idr: idBob, clock }).createOffer({ sessions: SESSIONS, group }).bytes), ErrorNo.InvalidDh);
     const ini = new DhHmacInitiator({ psk, idi: idAlice, idr: idBob, clock });
-    const got = await new DhHmacResponder({ psk, idr: idBob, clock, groups: [group] }).receive(ini.createOffer({ sessions: SESSIONS, group }));
+    const got = await new DhHmacResponder({ psk, idr: idBob, clock, groups: [group] }).receive(ini.createOffer({ sessions: SESSIONS, group }).bytes);
     assert.deepEqual(keysOf(ini.receiveResponse(got.response)), keysOf(got.bundle));
   }
 });

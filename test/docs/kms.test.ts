@@ -61,14 +61,15 @@ const KMS = uriIdentity('sip:kms@example.org');
 async function ticketThrough(http: string, udp: number, o: { responder: string; member?: string; responderDevice: string; responderPsk: string; forked?: boolean }) {
   const alice = new TicketInitiator({ identity: uriIdentity('sip:alice@example.org'), kms: KMS, psk: hex('000102030405060708090a0b0c0d0e0f'), pskId: Buffer.from('alice-phone') });
   const request = alice.createRequest({ responders: [uriIdentity(o.responder)], ...(o.forked ? { flags: { I: true } } : {}) });
-  const grant = request.receive(await httpTransport(http)(request.bytes));
+  const grant = request.receiveResponse(await httpTransport(http)(request.bytes));
   const them = new TicketResponder({ identity: uriIdentity(o.member ?? o.responder), kms: KMS, psk: hex(o.responderPsk), pskId: Buffer.from(o.responderDevice) });
   const transfer = alice.createTransfer(grant, { sessions: [{ ssrc: 0x1234 }] });
+  assert.ok(transfer.expectsResponse);
   const toKms = udpTransport(udp);
   try {
     const accepted = await them.receiveTransfer(transfer.bytes, toKms);
     assert.ok(accepted.response, 'TRANSFER_RESP');
-    const session = transfer.receive(accepted.response);
+    const session = transfer.receiveResponse(accepted.response);
     assert.deepEqual(session.bundle.sessions[0]!.keys, accepted.session.bundle.sessions[0]!.keys);
     assert.equal(session.bundle.sessions[0]!.keys[0]!.masterKey.length, 16);
   } finally {

@@ -22,23 +22,23 @@ test('SRTP hand-off through libsrtp after DH-HMAC (initial and re-keyed) and RSA
   const bob = uriIdentity('sip:bob@example.org');
   const di = new DhHmacInitiator({ psk, idi: alice, idr: bob, clock });
   const dr = new DhHmacResponder({ psk, idr: bob, clock, groups: ['OAKLEY-2'], ...SHORT_TAGS });
-  const got = await dr.receive(di.createOffer({ sessions: SESSIONS, group: 'OAKLEY-2', mki: Uint8Array.of(0, 0, 0, 9) }));
+  const got = await dr.receive(di.createOffer({ sessions: SESSIONS, group: 'OAKLEY-2', mki: Uint8Array.of(0, 0, 0, 9) }).bytes);
   await checkBothWays(di.receiveResponse(got.response), got.bundle, 5);
-  const again = await dr.receive(di.createUpdate({ mki: Uint8Array.of(0, 0, 0, 10) }));
+  const again = await dr.receive(di.createUpdate({ mki: Uint8Array.of(0, 0, 0, 10) }).bytes);
   await checkBothWays(di.receiveResponse(again.response), again.bundle, 5);
 
   const a = { privateKey: pki('alice.key'), certificate: pki('alice.pem'), trustAnchors: [pki('ca.pem')], clock };
   const b = { privateKey: pki('bob.key'), certificate: pki('bob.pem'), trustAnchors: [pki('ca.pem')], clock };
   const ri = new RsaRInitiator(a);
   const rr = new RsaRResponder({ ...b, keys: [{ mki: Uint8Array.of(0, 0, 0, 7) }], ...SHORT_TAGS });
-  const ans = await rr.receive(ri.createRequest({ sessions: SESSIONS }));
+  const ans = await rr.receive(ri.createOffer({ sessions: SESSIONS }).bytes);
   await checkBothWays((await ri.receiveResponse(ans.response)).bundle, ans.bundle, 5);
-  const up = await rr.receive(ri.createUpdate());
+  const up = await rr.receive(ri.createUpdate().bytes);
   await checkBothWays((await ri.receiveResponse(up.response)).bundle, up.bundle, 5);
 
   const server = new RsaRResponder({ ...b, group: { sessions: SESSIONS.slice(0, 4), keys: [{ mki: Uint8Array.of(0, 0, 0, 1) }] }, ...SHORT_TAGS });
   for (const member of [new RsaRInitiator(a), new RsaRInitiator({ ...a, scheme: 'pss' })]) {
-    const g = await server.receive(member.createRequest({ group: true }));
+    const g = await server.receive(member.createOffer({ group: true }).bytes);
     await checkBothWays((await member.receiveResponse(g.response)).bundle, server.groupBundle!, 4);
   }
 });

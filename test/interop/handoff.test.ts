@@ -30,6 +30,6 @@ test('SRTP hand-off through libsrtp after PSK, public-key and DH exchanges', asy
   await checkBothWays(ko.bundle, (await new PkResponder({ ...bob, trustAnchors: [pki('ca.pem')], clock, ...SHORT_TAGS }).receive(ko.bytes)).bundle);
 
   const di = new DhInitiator({ ...alice, trustAnchors: [pki('ca.pem')], clock });
-  const got = await new DhResponder({ ...bob, trustAnchors: [pki('ca.pem')], clock, groups: ['OAKLEY-2'], ...SHORT_TAGS }).receive(di.createOffer({ sessions: SESSIONS, group: 'OAKLEY-2', mki: Uint8Array.of(9) }));
+  const got = await new DhResponder({ ...bob, trustAnchors: [pki('ca.pem')], clock, groups: ['OAKLEY-2'], ...SHORT_TAGS }).receive(di.createOffer({ sessions: SESSIONS, group: 'OAKLEY-2', mki: Uint8Array.of(9) }).bytes);
   await checkBothWays(di.receiveResponse(got.response), got.bundle);
 });

@@ -35,7 +35,7 @@ test('DH and the RTSP camera profile', async () => {
   const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem') };
   const bob = { privateKey: pki('bob.key'), certificate: pki('bob.pem') };
   const di = new DhInitiator({ ...alice, trustAnchors: [pki('ca.pem')] });
-  const got = await new DhResponder({ ...bob, trustAnchors: [pki('ca.pem')], groups: ['OAKLEY-2'], minimumPolicy: { minTagLength: 4 } }).receive(di.createOffer({ sessions: SESSIONS.slice(0, 2), group: 'OAKLEY-2' }));
+  const got = await new DhResponder({ ...bob, trustAnchors: [pki('ca.pem')], groups: ['OAKLEY-2'], minimumPolicy: { minTagLength: 4 } }).receive(di.createOffer({ sessions: SESSIONS.slice(0, 2), group: 'OAKLEY-2' }).bytes);
   assert.deepEqual(await mediaLeg(di.receiveResponse(got.response), got.bundle, 20), { sent: 20, authenticated: 20 });
   const m = new RtspNullInitiator().createMessage();
   const a = await new RtspNullResponder().receive(m.bytes);

@@ -40,26 +40,26 @@ async function methodMessages(): Promise<Array<{ name: string; bytes: Uint8Array
     const ini = new DhHmacInitiator({ psk, idi: alice, idr: bob, clock, sdpIds: ['mikey', 'sdes'] });
     const res = new DhHmacResponder({ psk, idr: bob, clock, sdpIds: ['mikey', 'sdes'], groups: [group] });
     const i = ini.createOffer({ sessions, group });
-    add(`DH-HMAC I_MESSAGE ${group}`, i);
-    const r = await res.receive(i);
+    add(`DH-HMAC I_MESSAGE ${group}`, i.bytes);
+    const r = await res.receive(i.bytes);
     add(`DH-HMAC R_MESSAGE ${group}`, r.response);
     ini.receiveResponse(r.response);
     now += 1000;
     const u = ini.createUpdate({ sessions: sessions.slice(0, 1), rekey: false });
-    add(`DH-HMAC update I_MESSAGE without DHi ${group}`, u);
-    const ur = await res.receive(u);
+    add(`DH-HMAC update I_MESSAGE without DHi ${group}`, u.bytes);
+    const ur = await res.receive(u.bytes);
     add(`DH-HMAC update R_MESSAGE without DH ${group}`, ur.response);
     ini.receiveResponse(ur.response);
     now += 1000;
     const k = ini.createUpdate();
-    add(`DH-HMAC update I_MESSAGE with DHi ${group}`, k);
-    add(`DH-HMAC update R_MESSAGE with DHr, DHi ${group}`, (await res.receive(k)).response);
+    add(`DH-HMAC update I_MESSAGE with DHi ${group}`, k.bytes);
+    add(`DH-HMAC update R_MESSAGE with DHr, DHi ${group}`, (await res.receive(k.bytes)).response);
   }
   {
     const anon = new DhHmacInitiator({ psk, idr: bob, clock, prf: 'PRF-HMAC-SHA-256' });
     const i = anon.createOffer({ sessions: [], group: 'OAKLEY-1' });
-    add('DH-HMAC I_MESSAGE without IDi, #CS = 0, PRF-HMAC-SHA-256', i);
-    add('DH-HMAC R_MESSAGE without IDr', (await new DhHmacResponder({ psk, idi: alice, clock, groups: ['OAKLEY-1'] }).receive(i)).response);
+    add('DH-HMAC I_MESSAGE without IDi, #CS = 0, PRF-HMAC-SHA-256', i.bytes);
+    add('DH-HMAC R_MESSAGE without IDr', (await new DhHmacResponder({ psk, idi: alice, clock, groups: ['OAKLEY-1'] }).receive(i.bytes)).response);
     const errors = async (res: DhHmacResponder, bytes: Uint8Array, name: string) => {
       try {
         await res.receive(bytes);
@@ -70,8 +70,8 @@ async function methodMessages(): Promise<Array<{ name: string; bytes: Uint8Array
       }
     };
     const i2 = new DhHmacInitiator({ psk, idi: alice, idr: bob, clock }).createOffer({ sessions, group: 'OAKLEY-1' });
-    await errors(new DhHmacResponder({ psk: psk.map((b) => b ^ 1), clock }), i2, 'DH-HMAC Error (Auth failure, unauthenticated)');
-    await errors(new DhHmacResponder({ psk, clock, groups: ['OAKLEY-5'] }), i2, 'DH-HMAC Error (Invalid DH, with V)');
+    await errors(new DhHmacResponder({ psk: psk.map((b) => b ^ 1), clock }), i2.bytes, 'DH-HMAC Error (Auth failure, unauthenticated)');
+    await errors(new DhHmacResponder({ psk, clock, groups: ['OAKLEY-5'] }), i2.bytes, 'DH-HMAC Error (Invalid DH, with V)');
   }
 
   // ---- RSA-R
@@ -80,33 +80,33 @@ async function methodMessages(): Promise<Array<{ name: string; bytes: Uint8Array
   {
     const ini = new RsaRInitiator({ ...a, idr: bob, sdpIds: ['mikey'] });
     const res = new RsaRResponder({ ...b, sessions: [{ ssrc: 0x0b0b }] });
-    const i = ini.createRequest({ sessions, policies: ['AES_256_CM_HMAC_SHA1_32'] });
-    add('RSA-R I_MESSAGE with RAND, CERTi, IDr, SPs, SDP IDs', i);
-    const r = await res.receive(i);
+    const i = ini.createOffer({ sessions, policies: ['AES_256_CM_HMAC_SHA1_32'] });
+    add('RSA-R I_MESSAGE with RAND, CERTi, IDr, SPs, SDP IDs', i.bytes);
+    const r = await res.receive(i.bytes);
     add('RSA-R R_MESSAGE without RAND', r.response);
     await ini.receiveResponse(r.response);
     now += 1000;
     const u = ini.createUpdate();
-    add('RSA-R update I_MESSAGE', u);
-    add('RSA-R update R_MESSAGE', (await res.receive(u)).response);
+    add('RSA-R update I_MESSAGE', u.bytes);
+    add('RSA-R update R_MESSAGE', (await res.receive(u.bytes)).response);
   }
   {
     const ini = new RsaRInitiator({ ...a, idi: alice, sendIdi: true, scheme: 'pss' });
-    const i = ini.createRequest({ rand: false });
-    add('RSA-R I_MESSAGE without RAND, IDi and CERTi, #CS = 0, PSS', i);
-    add('RSA-R R_MESSAGE with RAND, IDr and CERTr, PSS', (await new RsaRResponder({ ...b, sendIdr: true, scheme: 'pss' }).receive(i)).response);
+    const i = ini.createOffer({ rand: false });
+    add('RSA-R I_MESSAGE without RAND, IDi and CERTi, #CS = 0, PSS', i.bytes);
+    add('RSA-R R_MESSAGE with RAND, IDr and CERTr, PSS', (await new RsaRResponder({ ...b, sendIdr: true, scheme: 'pss' }).receive(i.bytes)).response);
     const dave = new RsaRInitiator({ privateKey: pki('mallory.key'), idi: uriIdentity('sip:dave@example.org'), clock });
-    const di = dave.createRequest({ sessions: sessions.slice(0, 1) });
-    add('RSA-R I_MESSAGE with IDi, no certificate', di);
-    add('RSA-R R_MESSAGE without certificate', (await new RsaRResponder({ privateKey: pki('bob.key'), idr: bob, peerKey: () => createPublicKey(pki('mallory.key')), clock }).receive(di)).response);
+    const di = dave.createOffer({ sessions: sessions.slice(0, 1) });
+    add('RSA-R I_MESSAGE with IDi, no certificate', di.bytes);
+    add('RSA-R R_MESSAGE without certificate', (await new RsaRResponder({ privateKey: pki('bob.key'), idr: bob, peerKey: () => createPublicKey(pki('mallory.key')), clock }).receive(di.bytes)).response);
   }
   {
     const res = new RsaRResponder({ ...b, group: { csbId: 0xfeed0001, sessions: [{ ssrc: 0x5e0d }, { ssrc: 0x5e0e, profile: 'AES_256_CM_HMAC_SHA1_80' }] } });
-    const i = new RsaRInitiator(a).createRequest({ group: true });
-    add('RSA-R group I_MESSAGE', i);
-    add('RSA-R group R_MESSAGE with CSB_ID', (await res.receive(i)).response);
+    const i = new RsaRInitiator(a).createOffer({ group: true });
+    add('RSA-R group I_MESSAGE', i.bytes);
+    add('RSA-R group R_MESSAGE with CSB_ID', (await res.receive(i.bytes)).response);
     try {
-      await new RsaRResponder({ ...b, profiles: ['NULL_HMAC_SHA1_80'] }).receive(new RsaRInitiator(a).createRequest({ sessions }));
+      await new RsaRResponder({ ...b, profiles: ['NULL_HMAC_SHA1_80'] }).receive(new RsaRInitiator(a).createOffer({ sessions }).bytes);
       assert.fail('accepted');
     } catch (e) {
       assert.ok(e instanceof MikeyProtocolError && e.response);

@@ -32,7 +32,7 @@ test('kms/bin.js CONFIG.json: the service a configuration describes; refusals sa
       const t = udpTransport(Number(k.info.udp.split(':').at(-1)), '127.0.0.1', { timeoutMs: 2000 });
       const alice = new TicketInitiator({ identity: identity(ALICE), kms: identity(KMS_ID), psk: psk(1), pskId: Buffer.from('alice-phone') });
       const req = alice.createRequest({ responders: [identity(BOB)] });
-      const grant = req.receive(await t(req.bytes));
+      const grant = req.receiveResponse(await t(req.bytes));
       assert.ok(grant.ticket, 'a ticket was issued');
       t.close();
     } finally {

@@ -146,10 +146,11 @@ test('serve over HTTPS: a ticket flow through TLS; GET /health', async (t) => {
     const alice = new TicketInitiator({ identity: identity('sip:alice@example.org'), kms: identity(KMS_ID), psk: Buffer.from('01'.repeat(16), 'hex') });
     const bob = new TicketResponder({ identity: identity('sip:bob@example.org'), kms: identity(KMS_ID), psk: Buffer.from('02'.repeat(16), 'hex') });
     const req = alice.createRequest({ responders: [identity('sip:bob@example.org')] });
-    const grant = req.receive(await http(req.bytes));
+    const grant = req.receiveResponse(await http(req.bytes));
     const x = alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
+    assert.ok(x.expectsResponse);
     const got = await bob.receiveTransfer(x.bytes, http);
-    assert.deepEqual(x.receive(got.response!).bundle.sessions[0]!.keys[0]!.masterKey, got.session.bundle.sessions[0]!.keys[0]!.masterKey);
+    assert.deepEqual(x.receiveResponse(got.response!).bundle.sessions[0]!.keys[0]!.masterKey, got.session.bundle.sessions[0]!.keys[0]!.masterKey);
     const health = await fetch(`${p.httpUrl}health`).catch((e: unknown) => e);
     assert.ok(health instanceof Error, 'the server certificate is not trusted by default');
     assert.ok(p.lines.some((l) => l['event'] === 'ticket-issued') && p.lines.some((l) => l['event'] === 'ticket-resolved'), 'structured logs');

@@ -67,7 +67,7 @@ export async function fetchKeys(t: Transport, domain: IbeDomain, who: string, ke
 export async function exchange(a: IbakeKeyRing, b: IbakeKeyRing): Promise<void> {
   const ini = new IbakeInitiator({ idi: uriIdentity(ALICE), keys: a });
   const res = new IbakeResponder({ keys: b });
-  const r1 = await res.receive(ini.createOffer({ idr: uriIdentity(BOB), sessions: [{ ssrc: 7 }] }));
+  const r1 = await res.receive(ini.createOffer({ idr: uriIdentity(BOB), sessions: [{ ssrc: 7 }] }).bytes);
   const r2 = await res.receive(ini.receiveResponse(r1.response).bytes);
   const mine = ini.receiveVerification(r2.response);
   const ctx = (x: typeof mine) => JSON.stringify(srtpContexts(x).map((c) => [c.ssrc, Buffer.from(c.masterKey).toString('hex'), Buffer.from(c.masterSalt).toString('hex')]));

@@ -107,15 +107,16 @@ async function run(t: TestContext, db: string, label: string): Promise<void> {
     while (Date.now() < stopAt) {
       try {
         const req = alice.createRequest({ responders: [identity(BOB)], flags: { I: w % 3 === 0 } });
-        const grant = req.receive(await client.send(req.bytes));
+        const grant = req.receiveResponse(await client.send(req.bytes));
         tickets++;
         if (restarted) ticketsAfter++;
         issued.push(hex(baseTicketHeader(grant.ticket)!));
         if (!restarted && early.length < 3 && early.push(grant) === 3) someIssued();
         const xfer = alice.createTransfer(grant, { sessions: [{ ssrc: w }] });
+        assert.ok(xfer.expectsResponse);
         const got = await bob.receiveTransfer(xfer.bytes, client.send);
         resolutions++;
-        xfer.receive(got.response!);
+        xfer.receiveResponse(got.response!);
       } catch {
         failures++;
       }
@@ -145,7 +146,8 @@ async function run(t: TestContext, db: string, label: string): Promise<void> {
       g.uses = 0;
       const alice = new TicketInitiator({ identity: identity(ALICE), kms: kmsId, psk: psk(1) });
       const xfer = alice.createTransfer(g, { sessions: [{ ssrc: 1 }] });
-      xfer.receive((await bob.receiveTransfer(xfer.bytes, client.send)).response!);
+      assert.ok(xfer.expectsResponse);
+      xfer.receiveResponse((await bob.receiveTransfer(xfer.bytes, client.send)).response!);
     }
     assert.ok(ticketsAfter > 0, 'the restarted KMS issues tickets');
     assert.ok(repeated > 0, 'some requests were answered more than once');

@@ -44,10 +44,11 @@ test('two KMS processes behind one PostgreSQL: issue at one, resolve at the othe
     const atB = udpTransport(b.udpPort);
     const req = alice.createRequest({ responders: [identity(BOB)], flags: { I: true } });
     const ans = await atA(req.bytes);
-    const grant = req.receive(ans);
+    const grant = req.receiveResponse(ans);
     const xfer = alice.createTransfer(grant, { sessions: [{ ssrc: 77 }] });
+    assert.ok(xfer.expectsResponse);
     const got = await bob.receiveTransfer(xfer.bytes, atB);
-    const s = xfer.receive(got.response!);
+    const s = xfer.receiveResponse(got.response!);
     assert.deepEqual(s.bundle.sessions.map((x) => hex(x.keys[0]!.masterKey)), got.session.bundle.sessions.map((x) => hex(x.keys[0]!.masterKey)));
     // the request retransmitted to the other node: the same bytes, nothing new stored
     const before = await store.counts();

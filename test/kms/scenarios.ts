@@ -79,10 +79,11 @@ export async function scenarios(t: TestContext, makeStore: () => Promise<Store>)
     await t.test('issue over HTTP, resolve over UDP, both ends agree; rows: one ticket, one resolution, two audit records', async () => {
       const before = await e.store.counts();
       const req = e.alice.createRequest({ responders: [identity(BOB)], flags: { I: true } });
-      const grant = req.receive(await e.http(req.bytes));
+      const grant = req.receiveResponse(await e.http(req.bytes));
       const xfer = e.alice.createTransfer(grant, { sessions: [{ ssrc: 42, profiles: ['AES_CM_128_HMAC_SHA1_80'] }] });
+      assert.ok(xfer.expectsResponse);
       const got = await e.bob.receiveTransfer(xfer.bytes, e.udp);
-      const s = xfer.receive(got.response!);
+      const s = xfer.receiveResponse(got.response!);
       assert.deepEqual(keysOf(s.bundle), keysOf(got.session.bundle));
       const after = await e.store.counts();
       assert.deepEqual([after.tickets - before.tickets, after.resolutions - before.resolutions, after.audit - before.audit, after.replay - before.replay], [1, 1, 2, 2]);
@@ -93,26 +94,29 @@ export async function scenarios(t: TestContext, makeStore: () => Promise<Store>)
 
     await t.test('forking with two devices of one identity and a group; PK legs; reuse from the Responder\'s cache', async () => {
       const req = e.alice.createRequest({ responders: [identity(BOB), identity(SUPPORT)], flags: { I: true } });
-      const grant = req.receive(await e.udp(req.bytes));
+      const grant = req.receiveResponse(await e.udp(req.bytes));
       const xfer = e.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
+      assert.ok(xfer.expectsResponse);
       const phone = await e.bob.receiveTransfer(xfer.bytes, e.http);
       const laptop = await e.bob2.receiveTransfer(xfer.bytes, e.udp);
       const carol = await e.carol.receiveTransfer(xfer.bytes, e.http);
       assert.notDeepEqual(keysOf(phone.session.bundle), keysOf(laptop.session.bundle));
-      assert.deepEqual(keysOf(xfer.receive(carol.response!).bundle), keysOf(carol.session.bundle));
+      assert.deepEqual(keysOf(xfer.receiveResponse(carol.response!).bundle), keysOf(carol.session.bundle));
       const again = e.alice.createTransfer(grant, { sessions: [{ ssrc: 2 }] });
+      assert.ok(again.expectsResponse);
       const r2 = await e.bob.receiveTransfer(again.bytes, async () => assert.fail('a reused ticket is not resolved again'));
       assert.equal(r2.resolvedBy, 'cache');
-      assert.deepEqual(keysOf(again.receive(r2.response!).bundle), keysOf(r2.session.bundle));
+      assert.deepEqual(keysOf(again.receiveResponse(r2.response!).bundle), keysOf(r2.session.bundle));
       // PK: Alice with a certificate registered at the KMS
       await e.store.addCredential({ name: 'alice-cert', user: ALICE, kind: 'cert', cert: pki('alice.pem'), createdAt: Date.now() });
       const pkAlice = new TicketInitiator({ identity: identity(ALICE), kms: identity(KMS_ID), signer: { privateKey: pki('alice.key') }, kmsKey: pki('carol.pem'), chash: true });
       const r = pkAlice.createRequest({ responders: [identity(BOB)] });
       assert.equal(decodeMessage(r.bytes).header.dataType, DataType.RequestInitPk);
-      const g = r.receive(await e.http(r.bytes));
+      const g = r.receiveResponse(await e.http(r.bytes));
       const x = pkAlice.createTransfer(g, { sessions: [{ ssrc: 3 }] });
+      assert.ok(x.expectsResponse);
       const y = await e.bob.receiveTransfer(x.bytes, e.udp);
-      assert.deepEqual(keysOf(x.receive(y.response!).bundle), keysOf(y.session.bundle));
+      assert.deepEqual(keysOf(x.receiveResponse(y.response!).bundle), keysOf(y.session.bundle));
     });
 
     await t.test('a retransmitted request gets the very same answer; nothing is stored twice', async () => {
@@ -124,7 +128,7 @@ export async function scenarios(t: TestContext, makeStore: () => Promise<Store>)
       assert.equal(hex(a), hex(b));
       assert.equal(hex(a), hex(c));
       assert.deepEqual(await e.store.counts(), before);
-      req.receive(c);
+      req.receiveResponse(c);
     });
 
     await t.test('tampered, unauthenticated, unauthorized: the right Error message, and nothing stored', async () => {
@@ -140,7 +144,7 @@ export async function scenarios(t: TestContext, makeStore: () => Promise<Store>)
       // an unknown user is answered like a wrong key (no user enumeration): Auth failure
       assert.deepEqual(errOf(await e.http(mallory.createRequest({ responders: [identity(BOB)] }).bytes)), [0]);
       // Carol resolving a ticket for Bob: Invalid ID
-      const grant = req.receive(await e.http(req.bytes));
+      const grant = req.receiveResponse(await e.http(req.bytes));
       const mid = await e.store.counts();
       const xfer = e.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
       await assert.rejects(e.carol.receiveTransfer(xfer.bytes, e.http), (x: unknown) => x instanceof MikeyProtocolError && x.errorNo === 7);
@@ -160,7 +164,7 @@ export async function scenarios(t: TestContext, makeStore: () => Promise<Store>)
       assert.deepEqual(after, { ...mid }, 'the refused requests left nothing');
       assert.deepEqual({ ...before, tickets: before.tickets + 1, replay: before.replay + 1, audit: before.audit + 1 }, mid);
       // an Error message answering Alice is read as such
-      assert.throws(() => req.receive(r1.body), (x: unknown) => x instanceof MikeyErrorMessage && !x.authenticated);
+      assert.throws(() => req.receiveResponse(r1.body), (x: unknown) => x instanceof MikeyErrorMessage && !x.authenticated);
     });
 
     await t.test('HTTP: wrong method, path or content type, oversized body; GET /health', async () => {

@@ -44,12 +44,13 @@ async function ticketFlow(port: number): Promise<void> {
   try {
     for (let i = 0; i < 4; i++) {
       const req = alice.createRequest({ responders: [identity(BOB)], flags: { I: true } });
-      const grant = req.receive(await t(req.bytes));
+      const grant = req.receiveResponse(await t(req.bytes));
       const xfer = alice.createTransfer(grant, { sessions: [{ ssrc: 1 + i }] });
+      assert.ok(xfer.expectsResponse);
       const got = await bob.receiveTransfer(xfer.bytes, t);
       assert.equal(got.resolvedBy, 'kms');
       // Alice's session from Bob's TRANSFER_RESP: both ends hold the same keys
-      const s = xfer.receive(got.response!);
+      const s = xfer.receiveResponse(got.response!);
       assert.deepEqual(keysOf(s.bundle), keysOf(got.session.bundle));
     }
   } finally {

@@ -47,7 +47,7 @@ for (const group of ['OAKLEY-5', 'OAKLEY-1', 'OAKLEY-2'] as const) {
   test(`DH-HMAC with ${group}: three crypto sessions, both sides derive the same keys`, async () => {
     const ini = initiator();
     const offer = ini.createOffer({ sessions: SESSIONS, group, mki: Uint8Array.of(0, 7) });
-    const i = decodeMessage(offer);
+    const i = decodeMessage(offer.bytes);
     assert.equal(i.header.dataType, DataType.DhHmacInit);
     assert.deepEqual(i.payloads.map((p) => p.type), [5, 11, 6, 6, 10, 10, 10, 3, 1], 'T, RAND, IDi, IDr, {SP}, DHi, KEMAC');
     const kemac = i.payloads.at(-1) as KemacPayload;
@@ -55,7 +55,7 @@ for (const group of ['OAKLEY-5', 'OAKLEY-1', 'OAKLEY-2'] as const) {
     assert.deepEqual([kemac.encrAlg, kemac.encrData.length, kemac.macAlg, kemac.mac.length], [0, 0, 1, 20]);
     const dh = i.payloads.find((p) => p.type === 3)!;
     assert.ok(dh.type === 3 && dh.value.length === DH_GROUPS[group].byteLength);
-    const got = await responder().receive(offer);
+    const got = await responder().receive(offer.bytes);
     const r = decodeMessage(got.response);
     assert.equal(r.header.dataType, DataType.DhHmacResp);
     assert.deepEqual(r.payloads.map((p) => p.type), [5, 6, 6, 3, 3, 1], 'T, IDr, IDi, DHr, DHi, KEMAC');
@@ -72,11 +72,11 @@ for (const group of ['OAKLEY-5', 'OAKLEY-1', 'OAKLEY-2'] as const) {
 
 test('DH-HMAC with PRF-HMAC-SHA-256 and HMAC-SHA-256-256', async () => {
   const ini = initiator({ prf: 'PRF-HMAC-SHA-256', macAlg: 'HMAC-SHA-256-256' });
-  const got = await responder().receive(ini.createOffer({ sessions: SESSIONS.slice(0, 2), group: 'OAKLEY-1' }));
+  const got = await responder().receive(ini.createOffer({ sessions: SESSIONS.slice(0, 2), group: 'OAKLEY-1' }).bytes);
   assert.deepEqual(keysOf(ini.receiveResponse(got.response)), keysOf(got.bundle));
   const k = decodeMessage(got.response).payloads.at(-1) as KemacPayload;
   assert.deepEqual([k.macAlg, k.mac.length], [2, 32]);
-  await rejects(responder({ macAlgs: ['HMAC-SHA-1-160'] }).receive(ini.createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' })), ErrorNo.InvalidMac);
+  await rejects(responder({ macAlgs: ['HMAC-SHA-1-160'] }).receive(ini.createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' }).bytes), ErrorNo.InvalidMac);
 });
 
 test('the MAC: HMAC(auth_key, message without MAC), auth_key = PRF(s, 0x2D22AC75 || 0xFF || CSB ID || RAND) for both messages (RFC 3830 §4.1.4)', async () => {
@@ -87,8 +87,8 @@ test('the MAC: HMAC(auth_key, message without MAC), auth_key = PRF(s, 0x2D22AC75
   const authKey = mikeyPrf('MIKEY-1', psk, label, 160);
   const { createHmac } = await import('node:crypto');
   const mac = (b: Uint8Array) => createHmac('sha1', authKey).update(b.subarray(0, b.length - 20)).digest('hex');
-  assert.equal(Buffer.from(offer.subarray(-20)).toString('hex'), mac(offer));
-  const got = await responder().receive(offer);
+  assert.equal(Buffer.from(offer.bytes.subarray(-20)).toString('hex'), mac(offer.bytes));
+  const got = await responder().receive(offer.bytes);
   assert.equal(Buffer.from(got.response.subarray(-20)).toString('hex'), mac(got.response), 'the response uses the same auth_key');
 });
 
@@ -97,11 +97,11 @@ test('updates (RFC 4650 §3.1): a fresh DH exchange re-keys; without DH values t
   const clock = { now: () => now };
   const ini = initiator({ clock });
   const res = responder({ clock });
-  const first = ini.receiveResponse((await res.receive(ini.createOffer({ sessions: SESSIONS.slice(0, 1), group: 'OAKLEY-1' }))).response);
+  const first = ini.receiveResponse((await res.receive(ini.createOffer({ sessions: SESSIONS.slice(0, 1), group: 'OAKLEY-1' }).bytes)).response);
   now += 1000;
   const keepMsg = ini.createUpdate({ sessions: SESSIONS, rekey: false });
-  assert.deepEqual(decodeMessage(keepMsg).payloads.map((p) => p.type), [5, 6, 6, 10, 10, 10, 1], 'no RAND, no DHi');
-  const keep = await res.receive(keepMsg);
+  assert.deepEqual(decodeMessage(keepMsg.bytes).payloads.map((p) => p.type), [5, 6, 6, 10, 10, 10, 1], 'no RAND, no DHi');
+  const keep = await res.receive(keepMsg.bytes);
   assert.equal(keep.update, true);
   assert.deepEqual(decodeMessage(keep.response).payloads.map((p) => p.type), [5, 6, 6, 1], 'no DHr, DHi');
   const kept = ini.receiveResponse(keep.response);
@@ -109,7 +109,7 @@ test('updates (RFC 4650 §3.1): a fresh DH exchange re-keys; without DH values t
   assert.equal(kept.sessions.length, 3);
   assert.equal(keysOf(kept)[0], keysOf(first)[0], 'same TGK, same TEK');
   now += 1000;
-  const fresh = await res.receive(ini.createUpdate());
+  const fresh = await res.receive(ini.createUpdate().bytes);
   assert.deepEqual(decodeMessage(fresh.response).payloads.map((p) => p.type), [5, 6, 6, 3, 3, 1]);
   const rekeyed = ini.receiveResponse(fresh.response);
   assert.deepEqual(keysOf(rekeyed), keysOf(fresh.bundle));
@@ -117,7 +117,7 @@ test('updates (RFC 4650 §3.1): a fresh DH exchange re-keys; without DH values t
   assert.deepEqual(rekeyed.rand, first.rand, 'updates keep the RAND of the first message');
   // an update for a CSB the responder does not know
   now += 1000;
-  await rejects(responder({ clock }).receive(ini.createUpdate()), ErrorNo.UnsupportedMessageType);
+  await rejects(responder({ clock }).receive(ini.createUpdate().bytes), ErrorNo.UnsupportedMessageType);
 });
 
 test('a flipped bit anywhere in the I_MESSAGE or the R_MESSAGE is never accepted', async () => {
@@ -125,8 +125,8 @@ test('a flipped bit anywhere in the I_MESSAGE or the R_MESSAGE is never accepted
   const offer = ini.createOffer({ sessions: SESSIONS.slice(0, 2), group: 'OAKLEY-1' });
   const forgetful = { checkAndRecord: () => 'recorded' as const };
   const res = responder({ replayCache: forgetful, sdpIds: ['mikey'] });
-  for (let bit = 0; bit < offer.length * 8; bit++) {
-    const b = Uint8Array.from(offer);
+  for (let bit = 0; bit < offer.bytes.length * 8; bit++) {
+    const b = Uint8Array.from(offer.bytes);
     b[bit >> 3]! ^= 0x80 >> (bit & 7);
     try {
       await res.receive(b);
@@ -136,7 +136,7 @@ test('a flipped bit anywhere in the I_MESSAGE or the R_MESSAGE is never accepted
       assert.ok(e.response, `bit ${bit}: an Error message to send`);
     }
   }
-  const answer = (await res.receive(offer)).response;
+  const answer = (await res.receive(offer.bytes)).response;
   for (let bit = 0; bit < answer.length * 8; bit++) {
     const b = Uint8Array.from(answer);
     b[bit >> 3]! ^= 0x80 >> (bit & 7);
@@ -148,7 +148,7 @@ test('a flipped bit anywhere in the I_MESSAGE or the R_MESSAGE is never accepted
 test('wrong key: Auth failure, an unauthenticated Error message, no keys', async () => {
   const ini = initiator();
   const offer = ini.createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' });
-  const e = await rejects(responder({ psk: psk.map((b) => b ^ 0x40) }).receive(offer), ErrorNo.AuthFailure);
+  const e = await rejects(responder({ psk: psk.map((b) => b ^ 0x40) }).receive(offer.bytes), ErrorNo.AuthFailure);
   const err = decodeMessage(e.response!);
   assert.equal(err.header.dataType, DataType.Error);
   assert.deepEqual(err.payloads.map((p) => p.type), [5, 12]);
@@ -156,22 +156,22 @@ test('wrong key: Auth failure, an unauthenticated Error message, no keys', async
   assert.equal(ini.bundle, undefined);
   // a response under another key is refused by the initiator too
   const other = new DhHmacInitiator({ psk: psk.map((b) => b ^ 1), idi: alice, idr: bob, clock: clockAt(T0) });
-  const forged = await responder({ psk: psk.map((b) => b ^ 1) }).receive(other.createOffer({ sessions: SESSIONS, group: 'OAKLEY-1', csbId: decodeMessage(offer).header.csbId }));
+  const forged = await responder({ psk: psk.map((b) => b ^ 1) }).receive(other.createOffer({ sessions: SESSIONS, group: 'OAKLEY-1', csbId: decodeMessage(offer.bytes).header.csbId }).bytes);
   throwsCode(() => ini.receiveResponse(forged.response), ErrorNo.AuthFailure);
   // unknown peer: no key for it
-  await rejects(responder({ psk: () => undefined }).receive(offer), ErrorNo.InvalidId);
+  await rejects(responder({ psk: () => undefined }).receive(offer.bytes), ErrorNo.InvalidId);
 });
 
 test('stale and replayed T: Invalid TS; a response not echoing our T is refused', async () => {
   const ini = initiator();
   const offer = ini.createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' });
-  await rejects(responder({ clock: clockAt(T0 + 3_600_000) }).receive(offer), ErrorNo.InvalidTs);
-  await rejects(responder({ clock: clockAt(T0 - 3_600_000) }).receive(offer), ErrorNo.InvalidTs);
+  await rejects(responder({ clock: clockAt(T0 + 3_600_000) }).receive(offer.bytes), ErrorNo.InvalidTs);
+  await rejects(responder({ clock: clockAt(T0 - 3_600_000) }).receive(offer.bytes), ErrorNo.InvalidTs);
   const res = responder();
-  const got = await res.receive(offer);
-  await rejects(res.receive(offer), ErrorNo.InvalidTs);
+  const got = await res.receive(offer.bytes);
+  await rejects(res.receive(offer.bytes), ErrorNo.InvalidTs);
   // the responder's answer to an older offer of the same CSB, with a valid MAC, is not ours
-  const authKey = authKeyOf(offer);
+  const authKey = authKeyOf(offer.bytes);
   const wrongT = remac(got.response, (p) => p.map((x) => (x.type === 5 ? { ...x, value: Uint8Array.from(x.value).fill(1, 7) } : x)), authKey);
   throwsCode(() => ini.receiveResponse(wrongT), ErrorNo.InvalidTs);
   assert.ok(ini.receiveResponse(got.response));
@@ -184,72 +184,72 @@ test('DH values 0, 1, p-1, p are refused with Invalid DH at both ends', async ()
   for (const v of [0n, 1n, p - 1n, p]) {
     const ini = initiator();
     const offer = ini.createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' });
-    const authKey = authKeyOf(offer);
+    const authKey = authKeyOf(offer.bytes);
     // a hostile peer that knows s: a valid MAC around a bad DHi
-    const bad = remac(offer, (ps) => ps.map((x) => (x.type === 3 ? { ...x, value: val(v) } : x)), authKey);
+    const bad = remac(offer.bytes, (ps) => ps.map((x) => (x.type === 3 ? { ...x, value: val(v) } : x)), authKey);
     const e = await rejects(responder().receive(bad), ErrorNo.InvalidDh);
     // after authentication, the Error message carries a V the initiator can verify
     assert.throws(() => ini.receiveResponse(e.response!), (x: unknown) => x instanceof MikeyErrorMessage && x.errorNos[0] === ErrorNo.InvalidDh && x.authenticated);
     // and a bad DHr in an authenticated response
-    const got = await responder().receive(offer);
+    const got = await responder().receive(offer.bytes);
     let seen = 0;
     const badR = remac(got.response, (ps) => ps.map((x) => (x.type === 3 && seen++ === 0 ? { ...x, value: val(v) } : x)), authKey);
     throwsCode(() => ini.receiveResponse(badR), ErrorNo.InvalidDh);
   }
-  await rejects(responder({ groups: ['OAKLEY-5'] }).receive(initiator().createOffer({ sessions: SESSIONS, group: 'OAKLEY-2' })), ErrorNo.InvalidDh);
+  await rejects(responder({ groups: ['OAKLEY-5'] }).receive(initiator().createOffer({ sessions: SESSIONS, group: 'OAKLEY-2' }).bytes), ErrorNo.InvalidDh);
 });
 
 test('unknown or refused security policy: Invalid SPpar, no keys', async () => {
   const ini = initiator();
   const offer = ini.createOffer({ sessions: [{ ssrc: 1, params: [{ type: 0, value: Uint8Array.of(2) }] }], group: 'OAKLEY-1' });
-  const e = await rejects(responder().receive(offer), ErrorNo.InvalidSpPar);
+  const e = await rejects(responder().receive(offer.bytes), ErrorNo.InvalidSpPar);
   assert.throws(() => ini.receiveResponse(e.response!), (x: unknown) => x instanceof MikeyErrorMessage && x.errorNos[0] === ErrorNo.InvalidSpPar);
   const unknownParam = initiator().createOffer({ sessions: [{ ssrc: 1, params: [{ type: 99, value: Uint8Array.of(1) }] }], group: 'OAKLEY-1' });
-  await rejects(responder().receive(unknownParam), ErrorNo.InvalidSpPar);
-  await rejects(responder({ profiles: ['AES_CM_128_HMAC_SHA1_80'] }).receive(initiator().createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' })), ErrorNo.InvalidSpPar);
-  const ok = await responder({ profiles: ['AES_CM_128_HMAC_SHA1_80'] }).receive(initiator().createOffer({ sessions: SESSIONS.slice(0, 1), group: 'OAKLEY-1' }));
+  await rejects(responder().receive(unknownParam.bytes), ErrorNo.InvalidSpPar);
+  await rejects(responder({ profiles: ['AES_CM_128_HMAC_SHA1_80'] }).receive(initiator().createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' }).bytes), ErrorNo.InvalidSpPar);
+  const ok = await responder({ profiles: ['AES_CM_128_HMAC_SHA1_80'] }).receive(initiator().createOffer({ sessions: SESSIONS.slice(0, 1), group: 'OAKLEY-1' }).bytes);
   assert.equal(ok.bundle.sessions[0]!.profile, 'AES_CM_128_HMAC_SHA1_80');
 });
 
 test('SDP IDs (RFC 4650 §4.4): carried under the MAC; the responder refuses a list that differs from SDP', async () => {
   const offer = initiator({ sdpIds: ['mikey', 'keyp1'] }).createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' });
-  const ext = decodeMessage(offer).payloads.find((p) => p.type === 21)!;
+  const ext = decodeMessage(offer.bytes).payloads.find((p) => p.type === 21)!;
   assert.ok(ext.type === 21 && ext.extType === 1);
   assert.equal(Buffer.from(ext.data).toString(), 'mikey;keyp1');
-  assert.ok(await responder({ sdpIds: ['mikey', 'keyp1'] }).receive(offer));
+  assert.ok(await responder({ sdpIds: ['mikey', 'keyp1'] }).receive(offer.bytes));
   // an attacker peeled keyp1 off the SDP: the responder saw only "mikey"
-  const e = await rejects(responder({ sdpIds: ['mikey'] }).receive(offer), ErrorNo.Unspecified);
+  const e = await rejects(responder({ sdpIds: ['mikey'] }).receive(offer.bytes), ErrorNo.Unspecified);
   assert.match(e.reason, /bidding-down/);
-  await rejects(responder({ sdpIds: ['keyp1', 'mikey'] }).receive(offer), ErrorNo.Unspecified);
-  await rejects(responder({ sdpIds: ['mikey'] }).receive(initiator().createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' })), ErrorNo.Unspecified);
-  assert.ok(await responder().receive(offer), 'no SDP list given: not checked');
+  await rejects(responder({ sdpIds: ['keyp1', 'mikey'] }).receive(offer.bytes), ErrorNo.Unspecified);
+  await rejects(responder({ sdpIds: ['mikey'] }).receive(initiator().createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' }).bytes), ErrorNo.Unspecified);
+  assert.ok(await responder().receive(offer.bytes), 'no SDP list given: not checked');
 });
 
 test('code points: RFC 4650 Table 4.2.a values (MAC 0, Encr 2) are refused; other layouts and identities', async () => {
   const ini = initiator();
   const offer = ini.createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' });
-  const authKey = authKeyOf(offer);
+  const authKey = authKeyOf(offer.bytes);
   const kemacWith = (f: (k: KemacPayload) => KemacPayload) => (ps: Payload[]) => ps.map((x) => (x.type === 1 ? f(x) : x));
-  await rejects(responder().receive(remac(offer, kemacWith((k) => ({ ...k, encrAlg: 2 })), authKey)), ErrorNo.InvalidEa);
-  await rejects(responder().receive(remac(offer, kemacWith((k) => ({ ...k, encrAlg: 1 })), authKey)), ErrorNo.InvalidEa);
+  await rejects(responder().receive(remac(offer.bytes, kemacWith((k) => ({ ...k, encrAlg: 2 })), authKey)), ErrorNo.InvalidEa);
+  await rejects(responder().receive(remac(offer.bytes, kemacWith((k) => ({ ...k, encrAlg: 1 })), authKey)), ErrorNo.InvalidEa);
   // MAC alg 0 is NULL (no MAC bytes at all): no authentication, refused
-  const nullMac = decodeMessage(offer);
+  const nullMac = decodeMessage(offer.bytes);
   const noMac = encodeMessage({ header: nullMac.header, payloads: nullMac.payloads.map((x) => (x.type === 1 ? { ...x, macAlg: 0, mac: new Uint8Array(0) } : x)) });
   await rejects(responder().receive(noMac), ErrorNo.InvalidMac);
   // only non-certificate identities: a CERT payload does not belong in DH-HMAC (RFC 4650 §4.1, §4.3)
-  const withCert = remac(offer, (ps) => [...ps.slice(0, 3), { type: 7, certType: 0, data: Uint8Array.of(0x30, 0) }, ...ps.slice(3)], authKey);
+  const withCert = remac(offer.bytes, (ps) => [...ps.slice(0, 3), { type: 7, certType: 0, data: Uint8Array.of(0x30, 0) }, ...ps.slice(3)], authKey);
   await rejects(responder().receive(withCert), ErrorNo.UnsupportedMessageType);
   // KEMAC must be the last payload (RFC 4650 §4.2), even with a General Extension after it
-  const m = decodeMessage(offer);
+  const m = decodeMessage(offer.bytes);
   const afterKemac = encodeMessage({ header: m.header, payloads: [...m.payloads, { type: 21, extType: 1, data: new TextEncoder().encode('mikey') }] });
   await rejects(responder().receive(afterKemac), ErrorNo.UnsupportedMessageType);
   // I_MESSAGE for another responder; no IDi and none known
-  await rejects(responder({ idr: uriIdentity('sip:carol@example.org') }).receive(offer), ErrorNo.InvalidId);
+  await rejects(responder({ idr: uriIdentity('sip:carol@example.org') }).receive(offer.bytes), ErrorNo.InvalidId);
   const anon = new DhHmacInitiator({ psk, idr: bob, clock: clockAt(T0) });
   const anonOffer = anon.createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' });
-  assert.deepEqual(decodeMessage(anonOffer).payloads.map((p) => p.type).slice(0, 3), [5, 11, 6], 'IDr only');
-  await rejects(responder().receive(anonOffer), ErrorNo.InvalidId);
-  const known = await responder({ idi: alice }).receive(anonOffer);
+  assert.deepEqual(decodeMessage(anonOffer.bytes).payloads.map((p) => p.type).slice(0, 3), [5, 11, 6], 'IDr only');
+  await rejects(responder().receive(anonOffer.bytes), ErrorNo.InvalidId);
+  const known = await responder({ idi: alice }).receive(anonOffer.bytes);
   const r = decodeMessage(known.response);
   assert.equal(Buffer.from((r.payloads[2] as { data: Uint8Array }).data).toString(), 'sip:alice@example.org', 'IDi always in the response (RFC 4650 §3)');
   assert.deepEqual(keysOf(anon.receiveResponse(known.response)), keysOf(known.bundle));
@@ -259,8 +259,8 @@ test('code points: RFC 4650 Table 4.2.a values (MAC 0, Encr 2) are refused; othe
 test('the initiator refuses a response naming another initiator or coming from another responder', async () => {
   const ini = initiator();
   const offer = ini.createOffer({ sessions: SESSIONS, group: 'OAKLEY-1' });
-  const authKey = authKeyOf(offer);
-  const got = await responder().receive(offer);
+  const authKey = authKeyOf(offer.bytes);
+  const got = await responder().receive(offer.bytes);
   const carol = new TextEncoder().encode('sip:carol@example.org');
   const otherIdi = remac(got.response, (ps) => ps.map((x, i) => (i === 2 && x.type === 6 ? { ...x, data: carol } : x)), authKey);
   throwsCode(() => ini.receiveResponse(otherIdi), ErrorNo.InvalidId);

@@ -64,5 +64,5 @@ test('public-key responder: mutated messages give protocol errors only', async (
 
 test('DH responder: mutated messages give protocol errors only', async () => {
   const offer = new DhInitiator({ ...alice, clock }).createOffer({ sessions: [{ ssrc: 1 }], group: 'OAKLEY-1' });
-  await onlyProtocolErrors('DH', offer, (b) => new DhResponder({ ...bob, clock }).receive(b), 400);
+  await onlyProtocolErrors('DH', offer.bytes, (b) => new DhResponder({ ...bob, clock }).receive(b), 400);
 });

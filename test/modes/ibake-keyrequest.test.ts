@@ -57,7 +57,7 @@ test('REQUEST_KEY_PSK: K_PR for the current and the next key period, validated, 
   for (const at of [T0, T0 + 86_400_000]) {
     const ini = new IbakeInitiator({ idi: alice, keys: rings.get('alice')!, clock: clockAt(at) });
     const res = new IbakeResponder({ keys: rings.get('bob')!, clock: clockAt(at) });
-    const r1 = await res.receive(ini.createOffer({ idr: bob, sessions: [{ ssrc: 9 }] }));
+    const r1 = await res.receive(ini.createOffer({ idr: bob, sessions: [{ ssrc: 9 }] }).bytes);
     const r2 = await res.receive(ini.receiveResponse(r1.response).bytes);
     sameKeys(ini.receiveVerification(r2.response), r2.bundle!);
   }

@@ -25,7 +25,7 @@ function pair(opts: { curve?: 'P-256' | 'P-384' | 'P-521'; clockI?: number; cloc
 
 async function run(ini: IbakeInitiator, res: IbakeResponder, offer = { idr: bob, sessions: SESSIONS }) {
   const m1 = ini.createOffer(offer);
-  const r1 = await res.receive(m1);
+  const r1 = await res.receive(m1.bytes);
   const m2 = ini.receiveResponse(r1.response);
   const r2 = await res.receive(m2.bytes);
   const a = ini.receiveVerification(r2.response);
@@ -37,9 +37,9 @@ for (const curve of ['P-256', 'P-384', 'P-521'] as const) {
     const { ini, res } = pair({ curve });
     const x = await run(ini, res, { idr: bob, sessions: SESSIONS, mki: Uint8Array.of(0, 0, 0, 7) } as never);
     sameKeys(x.a, x.b);
-    assert.deepEqual([x.m1, x.r1.response, x.m2.bytes, x.r2.response].map((b) => decodeMessage(b).header.dataType), [22, 23, 24, 25]);
+    assert.deepEqual([x.m1.bytes, x.r1.response, x.m2.bytes, x.r2.response].map((b) => decodeMessage(b).header.dataType), [22, 23, 24, 25]);
     // V flags (RFC 6267 §4.2.2): 1, 1, 1, 0
-    assert.deepEqual([x.m1, x.r1.response, x.m2.bytes, x.r2.response].map((b) => decodeMessage(b).header.v), [true, true, true, false]);
+    assert.deepEqual([x.m1.bytes, x.r1.response, x.m2.bytes, x.r2.response].map((b) => decodeMessage(b).header.v), [true, true, true, false]);
     assert.equal(x.r1.stage, 1);
     assert.equal(x.r2.stage, 2);
     assert.equal(x.a.sessions.length, 2);
@@ -75,7 +75,7 @@ test('full-size Boneh-Franklin (n = 1024: 512-bit p, 160-bit q, SHA-1) with P-38
   const x = await run(ini, res);
   sameKeys(x.a, x.b);
   // U of each ciphertext is a point of the 512-bit curve: 129 octets, then V (20) and W
-  const m1 = decodeMessage(x.m1);
+  const m1 = decodeMessage(x.m1.bytes);
   const ibake = m1.payloads.find((p) => p.type === 22) as { encrData: Uint8Array };
   assert.equal(ibake.encrData[0], 4);
   assert.ok(ibake.encrData.length > 129 + 20);
@@ -91,7 +91,7 @@ test('ESK in I_MESSAGE_1: the responder gets the secret key', async () => {
   const { ini, res } = pair();
   const sk = Uint8Array.from(Buffer.alloc(16, 0x5a));
   const m1 = ini.createOffer({ idr: bob, sessions: SESSIONS, secretKey: sk });
-  const r1 = await res.receive(m1);
+  const r1 = await res.receive(m1.bytes);
   assert.equal(hex(r1.secretKey!), hex(sk));
   const r2 = await res.receive(ini.receiveResponse(r1.response).bytes);
   sameKeys(ini.receiveVerification(r2.response), r2.bundle!);
@@ -103,7 +103,7 @@ test('forking/retargeting: an answer from another identity is refused unless the
   for (const accept of [false, true]) {
     const ini = new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0), acceptResponder: accept ? (i, a) => hex(i.data) === hex(bob.data) && hex(a.data) === hex(carol.data) : undefined });
     const res = new IbakeResponder({ keys: ring, idr: carol, clock: clockAt(T0) });
-    const r1 = await res.receive(ini.createOffer({ idr: bob, sessions: SESSIONS }));
+    const r1 = await res.receive(ini.createOffer({ idr: bob, sessions: SESSIONS }).bytes);
     if (!accept) {
       await rejects(() => ini.receiveResponse(r1.response), ErrorNo.InvalidId);
       continue;
@@ -118,7 +118,7 @@ test('forking/retargeting: an answer from another identity is refused unless the
 test('deferred delivery: a mailbox without the callee\'s key answers with ECCPTr only; ESK kept for the callee', async () => {
   const ini = new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0), acceptResponder: () => true });
   const box = new IbakeResponder({ keys: kms.ring(mailbox), idr: mailbox, mailbox: true, clock: clockAt(T0) });
-  const r1 = await box.receive(ini.createOffer({ idr: bob, sessions: SESSIONS }));
+  const r1 = await box.receive(ini.createOffer({ idr: bob, sessions: SESSIONS }).bytes);
   const m2 = ini.receiveResponse(r1.response);
   assert.equal(m2.deferred, true);
   assert.ok(m2.secretKey);
@@ -133,7 +133,7 @@ test('deferred delivery: a mailbox without the callee\'s key answers with ECCPTr
   await rejects(() => openStoredEsk(kms.ring(carol), carol, r2.storedEsk![0]!), ErrorNo.AuthFailure);
   await rejects(() => openStoredEsk(new IbakeKeyRing(kms.domain), bob, r2.storedEsk![0]!), ErrorNo.InvalidId);
   // a responder that is no mailbox refuses a call for a key it does not hold
-  await rejects(new IbakeResponder({ keys: kms.ring(carol), idr: carol, clock: clockAt(T0) }).receive(new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0) }).createOffer({ idr: bob, sessions: SESSIONS })), ErrorNo.InvalidId);
+  await rejects(new IbakeResponder({ keys: kms.ring(carol), idr: carol, clock: clockAt(T0) }).receive(new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0) }).createOffer({ idr: bob, sessions: SESSIONS }).bytes), ErrorNo.InvalidId);
 });
 
 // ---- tampering ---------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ test('deferred delivery: a mailbox without the callee\'s key answers with ECCPTr
 async function tampered(which: number, alter: (b: Uint8Array) => Uint8Array): Promise<{ error?: unknown; agree?: boolean }> {
   const { ini, res } = pair();
   try {
-    let m1 = ini.createOffer({ idr: bob, sessions: SESSIONS });
+    let m1 = ini.createOffer({ idr: bob, sessions: SESSIONS }).bytes;
     if (which === 0) m1 = alter(m1);
     let r1 = (await res.receive(m1)).response;
     if (which === 1) r1 = alter(r1);
@@ -162,13 +162,13 @@ test('every byte of every message flipped: the exchange fails with a protocol er
   const { ini, res } = pair();
   const sizes: number[] = [];
   const m1 = ini.createOffer({ idr: bob, sessions: SESSIONS });
-  const r1 = await res.receive(m1);
+  const r1 = await res.receive(m1.bytes);
   const m2 = ini.receiveResponse(r1.response);
   const r2 = await res.receive(m2.bytes);
-  sizes.push(m1.length, r1.response.length, m2.bytes.length, r2.response.length);
+  sizes.push(m1.bytes.length, r1.response.length, m2.bytes.length, r2.response.length);
   const codes = new Map<number, number>();
   let accepted = 0;
-  const msgs = [m1, r1.response, m2.bytes, r2.response];
+  const msgs = [m1.bytes, r1.response, m2.bytes, r2.response];
   // every byte, but one in five inside the IBE ciphertexts (each of their bytes is hashed alike)
   const positions = msgs.map((b) => {
     const inCipher = new Set<number>();
@@ -270,7 +270,7 @@ test('tampering, message by message, gives the right Error code', async () => {
 
 test('Error messages: unauthenticated after an authentication failure, read by the initiator', async () => {
   const { ini, res } = pair();
-  const m1 = flipIn(22, 40)(ini.createOffer({ idr: bob, sessions: SESSIONS }));
+  const m1 = flipIn(22, 40)(ini.createOffer({ idr: bob, sessions: SESSIONS }).bytes);
   const e = await rejects(res.receive(m1), ErrorNo.AuthFailure);
   assert.ok(e.response);
   const err = decodeMessage(e.response);
@@ -282,7 +282,7 @@ test('Error messages: unauthenticated after an authentication failure, read by t
 /** An I_MESSAGE_1 with chosen IBAKE content, encrypted to bob for PERIOD. */
 function craftedOffer(chain: (idi: Payload, idr: Payload) => Payload[]): Uint8Array {
   const ini = new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0) });
-  const m = decodeMessage(ini.createOffer({ idr: bob, sessions: SESSIONS }));
+  const m = decodeMessage(ini.createOffer({ idr: bob, sessions: SESSIONS }).bytes);
   const p = m.payloads.find((x) => x.type === 22)!;
   const plain = encodePayloads(chain(idrPayload(1, alice), idrPayload(2, bob)));
   Object.assign(p, { encrData: ibeEncrypt(kms.params, ibeIdentity(bob, PERIOD, kms.domain.period), plain, (n) => new Uint8Array(n).map(() => Math.floor(Math.random() * 256))) });
@@ -313,16 +313,16 @@ test('EC-DH values: binary curves, points off the curve, wrong contents are refu
 test('replay, stale timestamps, COUNTER, I_MESSAGE_2 without an exchange', async () => {
   const { ini, res } = pair();
   const m1 = ini.createOffer({ idr: bob, sessions: SESSIONS });
-  const first = await res.receive(m1);
+  const first = await res.receive(m1.bytes);
   // I_MESSAGE_1 is unauthenticated (RFC 3830 §5.4: no replay cache entry): a copy gets the same answer, no new exchange
-  const copy = await res.receive(m1);
+  const copy = await res.receive(m1.bytes);
   assert.deepEqual(copy.response, first.response);
   assert.equal(res.pendingCount, 1);
-  await rejects(new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(T0 + 3_600_000) }).receive(m1), ErrorNo.InvalidTs);
+  await rejects(new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(T0 + 3_600_000) }).receive(m1.bytes), ErrorNo.InvalidTs);
   assert.throws(() => new IbakeInitiator({ idi: alice, keys: kms.ring(alice), timestamp: 'COUNTER' }), TypeError);
   // I_MESSAGE_2 to a responder that never saw I_MESSAGE_1
   const a = pair();
-  const r1 = await a.res.receive(a.ini.createOffer({ idr: bob, sessions: SESSIONS }));
+  const r1 = await a.res.receive(a.ini.createOffer({ idr: bob, sessions: SESSIONS }).bytes);
   await rejects(new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(T0) }).receive(a.ini.receiveResponse(r1.response).bytes), ErrorNo.Unspecified);
 });
 
@@ -337,7 +337,7 @@ test('keys of a wrong period or identity fail', async () => {
     const bad = new IbakeKeyRing(kms.domain);
     bad.add(bob, PERIOD, wrong, { validate: false });
     const ini = new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0) });
-    await rejects(new IbakeResponder({ keys: bad, clock: clockAt(T0) }).receive(ini.createOffer({ idr: bob, sessions: SESSIONS })), ErrorNo.AuthFailure);
+    await rejects(new IbakeResponder({ keys: bad, clock: clockAt(T0) }).receive(ini.createOffer({ idr: bob, sessions: SESSIONS }).bytes), ErrorNo.AuthFailure);
   }
   // a message of the next key period (the responder holds today's key only): Invalid ID
   const tomorrow = T0 + 86_400_000;
@@ -346,12 +346,12 @@ test('keys of a wrong period or identity fail', async () => {
   const ringA = kms.ring(alice);
   ringA.add(alice, PERIOD + 1, kms.extract(alice, PERIOD + 1));
   const m1 = new IbakeInitiator({ idi: alice, keys: ringA, clock: clockAt(tomorrow) }).createOffer({ idr: bob, sessions: SESSIONS });
-  await rejects(new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(tomorrow) }).receive(m1), ErrorNo.InvalidId);
+  await rejects(new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(tomorrow) }).receive(m1.bytes), ErrorNo.InvalidId);
   // an initiator with a wrong key of its own cannot read R_MESSAGE_1
   const wrongA = new IbakeKeyRing(kms.domain);
   wrongA.add(alice, PERIOD, kms.extract(alice, PERIOD - 1), { validate: false });
   const i2 = new IbakeInitiator({ idi: alice, keys: wrongA, clock: clockAt(T0) });
-  const r1 = await new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(T0) }).receive(i2.createOffer({ idr: bob, sessions: SESSIONS }));
+  const r1 = await new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(T0) }).receive(i2.createOffer({ idr: bob, sessions: SESSIONS }).bytes);
   await rejects(() => i2.receiveResponse(r1.response), ErrorNo.AuthFailure);
 });
 
@@ -359,7 +359,7 @@ test('a KMS that is not ours: keys from another master secret do not decrypt', a
   const other = testKms();
   const ini = new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0), peerDomain: () => other.domain });
   // alice encrypts to bob under the other KMS; bob's key is from ours
-  await rejects(new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(T0) }).receive(ini.createOffer({ idr: bob, sessions: SESSIONS })), ErrorNo.AuthFailure);
+  await rejects(new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(T0) }).receive(ini.createOffer({ idr: bob, sessions: SESSIONS }).bytes), ErrorNo.AuthFailure);
   // two KMSs used as configured: each side encrypts under the other's (RFC 6267 §7.2)
   const i3 = new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0), peerDomain: () => other.domain });
   const r3 = new IbakeResponder({ keys: other.ring(bob), clock: clockAt(T0), peerDomain: () => kms.domain });
@@ -371,8 +371,8 @@ test('two I_MESSAGE_1 with one CSB ID (anyone can write one): both exchanges com
   const res = new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(T0), maxPending: 3 });
   const a = new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0) });
   const c = new IbakeInitiator({ idi: carol, keys: kms.ring(carol), clock: clockAt(T0) });
-  const ra = await res.receive(a.createOffer({ idr: bob, sessions: SESSIONS, csbId: 77 }));
-  const rc = await res.receive(c.createOffer({ idr: bob, sessions: SESSIONS, csbId: 77 }));
+  const ra = await res.receive(a.createOffer({ idr: bob, sessions: SESSIONS, csbId: 77 }).bytes);
+  const rc = await res.receive(c.createOffer({ idr: bob, sessions: SESSIONS, csbId: 77 }).bytes);
   const ma = a.receiveResponse(ra.response);
   const mc = c.receiveResponse(rc.response);
   const fa = await res.receive(ma.bytes);
@@ -381,6 +381,6 @@ test('two I_MESSAGE_1 with one CSB ID (anyone can write one): both exchanges com
   sameKeys(c.receiveVerification(fc.response), fc.bundle!);
   assert.notEqual(contexts(fa.bundle!), contexts(fc.bundle!));
   // full: nobody is refused; the claimed initiator holding the most loses its oldest exchange
-  for (let i = 0; i < 4; i++) await res.receive(new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0) }).createOffer({ idr: bob, sessions: SESSIONS }));
+  for (let i = 0; i < 4; i++) await res.receive(new IbakeInitiator({ idi: alice, keys: kms.ring(alice), clock: clockAt(T0) }).createOffer({ idr: bob, sessions: SESSIONS }).bytes);
   assert.equal(res.pendingCount, 3);
 });

@@ -11,6 +11,7 @@ import {
 import { decodeMessage, PayloadType } from '../../src/wire/index.js';
 import { ntpToMs } from '../../src/session/time.js';
 import { SakkeKmsPublicKey, eccsiKmsSetup, eccsiMakeSskPvt, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from '../../src/entry/crypto.js';
+import type { TransferAwaitingResponse } from '../../src/modes/ticket/initiator.js';
 import { world, getTicket, ALICE, BOB, SUPPORT } from './ticket-fixture.js';
 import { identity } from '../../src/kms/memory.js';
 import { testKms, alice as ibAlice, bob as ibBob, T0 as IB_T0, clockAt } from './ibake-support.js';
@@ -80,7 +81,7 @@ const dh3830: Make = async () => {
   const res = new DhResponder({ ...bob, clock });
   let response: Uint8Array | undefined;
   return [
-    { method: 'DH', message: 'I_MESSAGE', original: offer, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(offer)).response; }, ctx: { ...CTX, signed: true }, expensive: true },
+    { method: 'DH', message: 'I_MESSAGE', original: offer.bytes, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(offer.bytes)).response; }, ctx: { ...CTX, signed: true }, expensive: true },
     { method: 'DH', message: 'R_MESSAGE', get original() { return response!; }, receive: async (b) => keyed({ bundle: ini.receiveResponse(b) }), accept: async () => { ini.receiveResponse(response!); }, ctx: { ...ANSWER, signed: true }, expensive: true },
   ];
 };
@@ -91,18 +92,18 @@ const dhhmac: Make = async () => {
   const res = new DhHmacResponder({ psk, idr: idBob, clock });
   let response: Uint8Array | undefined;
   return [
-    { method: 'DH-HMAC', message: 'I_MESSAGE', original: offer, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(offer)).response; }, ctx: { ...CTX, encrAlgs: [0] } },
+    { method: 'DH-HMAC', message: 'I_MESSAGE', original: offer.bytes, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(offer.bytes)).response; }, ctx: { ...CTX, encrAlgs: [0] } },
     { method: 'DH-HMAC', message: 'R_MESSAGE', get original() { return response!; }, receive: async (b) => keyed({ bundle: ini.receiveResponse(b) }), accept: async () => { ini.receiveResponse(response!); }, ctx: { ...ANSWER, encrAlgs: [0] } },
   ];
 };
 
 const rsar: Make = async () => {
   const ini = new RsaRInitiator({ ...alice, clock });
-  const req = ini.createRequest({ sessions: SESSIONS });
+  const req = ini.createOffer({ sessions: SESSIONS });
   const res = new RsaRResponder({ ...bob, clock });
   let response: Uint8Array | undefined;
   return [
-    { method: 'RSA-R', message: 'I_MESSAGE', original: req, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(req)).response; }, ctx: { ...CTX, signed: true }, expensive: true },
+    { method: 'RSA-R', message: 'I_MESSAGE', original: req.bytes, receive: async (b) => keyed(await res.receive(b)), accept: async () => { response = (await res.receive(req.bytes)).response; }, ctx: { ...CTX, signed: true }, expensive: true },
     { method: 'RSA-R', message: 'R_MESSAGE', get original() { return response!; }, receive: async (b) => keyed(await ini.receiveResponse(b)), accept: async () => { await ini.receiveResponse(response!); }, ctx: { ...ANSWER, signed: true }, expensive: true },
   ];
 };
@@ -116,26 +117,28 @@ const ticket: Make = async () => {
   w.bob.ep.random = (n: number) => new Uint8Array(n).fill(0x5a);
   const request = w.alice.createRequest({ responders: [identity(BOB)] });
   let requestResp: Uint8Array | undefined;
-  let grant: ReturnType<typeof request.receive> | undefined;
-  let xfer: ReturnType<typeof w.alice.createTransfer> | undefined;
+  let grant: ReturnType<typeof request.receiveResponse> | undefined;
+  let xfer: TransferAwaitingResponse | undefined;
   let resolveInit: Uint8Array | undefined;
   let resolveResp: Uint8Array | undefined;
   let transferResp: Uint8Array | undefined;
   const kmsReceive = async (b: Uint8Array) => { await w.kms.receive(b); return { keyed: true }; };
   const prepareTransfer = async () => {
-    grant = request.receive(requestResp!);
-    xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
+    grant = request.receiveResponse(requestResp!);
+    const pending = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
+    if (!pending.expectsResponse) throw new Error('TRANSFER_RESP expected (F = 1)');
+    xfer = pending;
     // the RESOLVE_INIT Bob makes for it, not sent to the KMS yet
     await w.bob.receiveTransfer(xfer.bytes, async (b) => { resolveInit = b; throw new MikeyProtocolError(12, 'captured'); }).catch(() => undefined);
   };
   const TCTX: ClassifyContext = { ...CTX, now: w.now.t };
   return [
     { method: 'TICKET', message: 'REQUEST_INIT', original: request.bytes, receive: kmsReceive, accept: async () => { requestResp = (await w.kms.receive(request.bytes)).response; }, ctx: TCTX },
-    { method: 'TICKET', message: 'REQUEST_RESP', get original() { return requestResp!; }, receive: async (b) => { request.receive(b); return { keyed: true }; }, accept: prepareTransfer, ctx: { ...TCTX, answer: true } },
+    { method: 'TICKET', message: 'REQUEST_RESP', get original() { return requestResp!; }, receive: async (b) => { request.receiveResponse(b); return { keyed: true }; }, accept: prepareTransfer, ctx: { ...TCTX, answer: true } },
     { method: 'TICKET', message: 'TRANSFER_INIT', get original() { return xfer!.bytes; }, receive: async (b) => keyed((await w.bob2.receiveTransfer(b, w.resolve)).session), accept: async () => { await w.bob2.receiveTransfer(xfer!.bytes, w.resolve); }, ctx: TCTX },
     { method: 'TICKET', message: 'RESOLVE_INIT', get original() { return resolveInit!; }, receive: kmsReceive, accept: async () => { resolveResp = (await w.kms.receive(resolveInit!)).response; }, ctx: TCTX },
     { method: 'TICKET', message: 'RESOLVE_RESP', get original() { return resolveResp!; }, receive: async (b) => keyed((await w.bob.receiveTransfer(xfer!.bytes, async () => b)).session), accept: async () => { transferResp = (await w.bob.receiveTransfer(xfer!.bytes, async () => resolveResp!)).response; }, ctx: { ...TCTX, answer: true } },
-    { method: 'TICKET', message: 'TRANSFER_RESP', get original() { return transferResp!; }, receive: async (b) => keyed(xfer!.receive(b)), accept: async () => { xfer!.receive(transferResp!); }, ctx: { ...TCTX, answer: true } },
+    { method: 'TICKET', message: 'TRANSFER_RESP', get original() { return transferResp!; }, receive: async (b) => keyed(xfer!.receiveResponse(b)), accept: async () => { xfer!.receiveResponse(transferResp!); }, ctx: { ...TCTX, answer: true } },
   ];
 };
 void SUPPORT;
@@ -193,7 +196,7 @@ const ibake: Make = async () => {
   let primed: IbakeResponder | undefined;
   const exchange = async (b: Uint8Array): Promise<Received> => {
     primed ??= responder();
-    if (primed.pendingCount === 0) await primed.receive(m1);
+    if (primed.pendingCount === 0) await primed.receive(m1.bytes);
     const r = await primed.receive(b);
     if (!r.bundle) return { keyed: false };
     primed = undefined;
@@ -215,9 +218,9 @@ const ibake: Make = async () => {
   };
   return [
     // a fresh responder for each changed I_MESSAGE_1: an answered one leaves a pending exchange
-    { method: 'IBAKE', message: 'I_MESSAGE_1', original: m1, receive: async (b) => stage(await new IbakeResponder({ keys: bobKeys, clock: clockAt(IB_T0) }).receive(b)), accept: async () => { r1 = (await res.receive(m1)).response; }, ctx: ICTX, expensive: true, unauthenticated: true },
+    { method: 'IBAKE', message: 'I_MESSAGE_1', original: m1.bytes, receive: async (b) => stage(await new IbakeResponder({ keys: bobKeys, clock: clockAt(IB_T0) }).receive(b)), accept: async () => { r1 = (await res.receive(m1.bytes)).response; }, ctx: ICTX, expensive: true, unauthenticated: true },
     { method: 'IBAKE', message: 'R_MESSAGE_1', get original() { return r1!; }, receive: async (b) => { ini.receiveResponse(b); return { keyed: false }; }, accept: async () => { m2 = ini.receiveResponse(r1!).bytes; }, ctx: { ...ICTX, answer: true, echoesT: true }, expensive: true },
-    { method: 'IBAKE', message: 'I_MESSAGE_2', get original() { return m2!; }, receive: exchange, accept: async () => { primed ??= responder(); if (primed.pendingCount === 0) await primed.receive(m1); r2 = (await primed.receive(m2!)).response; }, ctx: I2CTX, expensive: true },
+    { method: 'IBAKE', message: 'I_MESSAGE_2', get original() { return m2!; }, receive: exchange, accept: async () => { primed ??= responder(); if (primed.pendingCount === 0) await primed.receive(m1.bytes); r2 = (await primed.receive(m2!)).response; }, ctx: I2CTX, expensive: true },
     { method: 'IBAKE', message: 'R_MESSAGE_2', get original() { return r2!; }, receive: async (b) => keyed({ bundle: ini.receiveVerification(b) }), accept: async () => { ini.receiveVerification(r2!); }, ctx: { ...ICTX, answer: true, echoesT: true } },
   ];
 };

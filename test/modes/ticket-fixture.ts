@@ -80,5 +80,5 @@ export function world(o: { kms?: Partial<TicketKmsOptions>; alice?: Partial<Tick
 export async function getTicket(w: World, policy: Parameters<TicketInitiator['createRequest']>[0], ini = w.alice) {
   const req = ini.createRequest(policy);
   const ans = await w.kms.receive(req.bytes);
-  return { grant: req.receive(ans.response), prepared: ans, request: req.bytes };
+  return { grant: req.receiveResponse(ans.response), prepared: ans, request: req.bytes };
 }

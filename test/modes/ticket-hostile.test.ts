@@ -42,7 +42,7 @@ test('REQUEST_INIT: a flipped bit anywhere in the message fails authentication: 
   }
   assert.equal(w.cache.size, 0, 'no replay entry for a failed request');
   // the untouched request still goes through, once
-  req.receive((await w.kms.receive(req.bytes)).response);
+  req.receiveResponse((await w.kms.receive(req.bytes)).response);
   assert.equal(w.cache.size, 1);
   await rejects(w.kms.receive(req.bytes), 1);
 });
@@ -78,7 +78,7 @@ test('a Ticket Policy the KMS cannot grant: Invalid TPpar (15), answered under t
   const e = await rejects(w.kms.receive(req.bytes), 15);
   assert.deepEqual(errorOf(e.response!), { codes: [15], authenticated: true });
   // the Initiator reads it as an authenticated Error message
-  assert.throws(() => req.receive(e.response!), (x: unknown) => x instanceof MikeyErrorMessage && x.authenticated && x.errorNos[0] === 15);
+  assert.throws(() => req.receiveResponse(e.response!), (x: unknown) => x instanceof MikeyErrorMessage && x.authenticated && x.errorNos[0] === 15);
   // a TRe before TRs, a TRr of 0, a PRF the KMS does not know
   await rejects(w.kms.receive(w.alice.createRequest({ responders: [identity(BOB)], validFrom: w.now.t + 1000_000, validTo: w.now.t }).bytes), 15);
   await rejects(w.kms.receive(w.alice.createRequest({ responders: [identity(BOB)], rekeyIntervalSec: 0 }).bytes), 15);
@@ -88,7 +88,7 @@ test('a Ticket Policy the KMS cannot grant: Invalid TPpar (15), answered under t
   // an Initiator that does not accept a changed policy discards it (§4.2.1.6)
   const picky = new TicketInitiator({ identity: identity('sip:alice@example.org'), kms: identity(KMS), psk: key(1), clock: { now: () => w.now.t }, acceptPolicy: (p) => (p.flags.I ? true : 'forking required') });
   const r2 = picky.createRequest({ responders: [identity(BOB)], flags: { I: true } });
-  await rejects(async () => r2.receive((await w.kms.receive(r2.bytes)).response), 15);
+  await rejects(async () => r2.receiveResponse((await w.kms.receive(r2.bytes)).response), 15);
 });
 
 /** Re-encode `msg` with `edit` applied to its payloads and a valid V for the Initiator (the TP built by hand). */
@@ -108,7 +108,9 @@ test('flag dependencies violated in a TP made by hand: Invalid TPpar', async () 
 
 async function transfer(w: World, policy: Parameters<TicketInitiator['createRequest']>[0]) {
   const { grant } = await getTicket(w, policy);
-  return { grant, xfer: w.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] }) };
+  const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
+  assert.ok(xfer.expectsResponse);
+  return { grant, xfer };
 }
 
 function ticketOf(b: Uint8Array): { m: DecodedMessage; lay: ReturnType<typeof ticketLayout> } {
@@ -139,10 +141,10 @@ test('a TRANSFER_INIT whose V was tampered: Auth failure at the Responder after 
   const idr = m.payloads.find((p) => p.type === PayloadType.Idr && p.role === IdRole.IDRi)!;
   await rejects(w.bob.receiveTransfer(flip(xfer.bytes, idr.span!.end - 1), w.resolve), 0);
   const ok = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
-  await rejects(async () => xfer.receive(flip(ok.response!, ok.response!.length - 3)), 0);
+  await rejects(async () => xfer.receiveResponse(flip(ok.response!, ok.response!.length - 3)), 0);
   const rr = decodeMessage(ok.response!).payloads.find((p) => p.type === PayloadType.Randr)!;
-  await rejects(async () => xfer.receive(flip(ok.response!, rr.span!.end - 1)), 0);
-  xfer.receive(ok.response!);
+  await rejects(async () => xfer.receiveResponse(flip(ok.response!, rr.span!.end - 1)), 0);
+  xfer.receiveResponse(ok.response!);
 });
 
 test('forking: Mallory puts Alice\'s ticket in her own TRANSFER_INIT (§12.4); Initiator Data tampered; Vi that is not V', async () => {
@@ -170,7 +172,7 @@ test('forking: Mallory puts Alice\'s ticket in her own TRANSFER_INIT (§12.4); I
   assert.equal(w.resolves(), before);
   // the real one still goes through
   const ok = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
-  xfer.receive(ok.response!);
+  xfer.receiveResponse(ok.response!);
 });
 
 test('a Responder the ticket does not name: Invalid ID from the KMS (authenticated), nothing cached', async () => {
@@ -222,11 +224,11 @@ test('REQUEST_RESP and RESOLVE_RESP tampered or for another request: Auth failur
   const w = world();
   const req = w.alice.createRequest({ responders: [identity(BOB)] });
   const ans = (await w.kms.receive(req.bytes)).response;
-  await rejects(async () => req.receive(flip(ans, ans.length - 2)), 0);
-  await rejects(async () => req.receive(flip(ans, 30)), 0);
+  await rejects(async () => req.receiveResponse(flip(ans, ans.length - 2)), 0);
+  await rejects(async () => req.receiveResponse(flip(ans, 30)), 0);
   const req2 = w.alice.createRequest({ responders: [identity(BOB)] }, { csbId: decodeMessage(req.bytes).header.csbId });
-  await rejects(async () => req2.receive(ans), 0);
-  req.receive(ans);
+  await rejects(async () => req2.receiveResponse(ans), 0);
+  req.receiveResponse(ans);
   const { xfer } = await transfer(w, { responders: [identity(BOB)] });
   await rejects(w.bob.receiveTransfer(xfer.bytes, async (b) => flip(await w.resolve(b), 40)), 0);
 });

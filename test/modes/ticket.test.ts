@@ -36,7 +36,7 @@ test('full three round trips, PSK legs, no forking: both ends derive the same SR
   assert.equal(resp.header.dataType, DataType.TransferResp);
   // §6.1.1: exactly one policy per crypto session in the response, session data and SPI present
   assert.ok(resp.header.csIdMap.type === 2 && resp.header.csIdMap.entries.every((e) => e.policies.length === 1 && e.sessionData.length > 0 && e.spi.length > 0));
-  const session = xfer.receive(got.response);
+  const session = xfer.receiveResponse(got.response);
   assert.deepEqual(keysOf(session.bundle), keysOf(got.session.bundle));
   assert.equal(session.bundle.sessions.length, 2);
   assert.equal(session.bundle.sessions[0]!.ssrc, 0x11111111);
@@ -68,13 +68,14 @@ test('the PK legs: REQUEST_INIT_PK and RESOLVE_INIT_PK (signatures, envelope key
   const bob = new TicketResponder({ identity: identity(BOB), kms: identity(KMS), signer: { privateKey: pki('bob.key'), certificate: pki('bob.pem'), scheme: 'pss' }, kmsKey: pki('carol.pem'), clock });
   const req = alice.createRequest({ responders: [identity(BOB)], flags: { I: true } });
   assert.equal(decodeMessage(req.bytes).header.dataType, DataType.RequestInitPk);
-  const grant = req.receive((await kms.receive(req.bytes)).response);
+  const grant = req.receiveResponse((await kms.receive(req.bytes)).response);
   assert.equal(grant.policy.flags.I, true);
   const xfer = alice.createTransfer(grant, { sessions: [{ ssrc: 7, profiles: ['AES_CM_128_HMAC_SHA1_80'] }] });
+  assert.ok(xfer.expectsResponse);
   let resolveType = -1;
   const got = await bob.receiveTransfer(xfer.bytes, async (b) => { resolveType = decodeMessage(b).header.dataType; return (await kms.receive(b)).response; });
   assert.equal(resolveType, DataType.ResolveInitPk);
-  assert.deepEqual(keysOf(xfer.receive(got.response!).bundle), keysOf(got.session.bundle));
+  assert.deepEqual(keysOf(xfer.receiveResponse(got.response!).bundle), keysOf(got.session.bundle));
 });
 
 test('256-bit algorithms throughout: PRF-HMAC-SHA-256, AES-CM-256, HMAC-SHA-256-256, 32-byte keys', async () => {
@@ -84,10 +85,11 @@ test('256-bit algorithms throughout: PRF-HMAC-SHA-256, AES-CM-256, HMAC-SHA-256-
   const { grant } = await getTicket(w, { responders: [identity(BOB)], prf: 'PRF-HMAC-SHA-256', keys: [{ kind: 'TGK', length: 32 }] });
   assert.equal(grant.mpki.length, 32);
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1, profiles: ['AEAD_AES_256_GCM'] }] });
+  assert.ok(xfer.expectsResponse);
   const m = decodeMessage(xfer.bytes);
   assert.equal(m.header.prfFunc, 1);
   const got = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
-  const s = xfer.receive(got.response!);
+  const s = xfer.receiveResponse(got.response!);
   assert.deepEqual(keysOf(s.bundle), keysOf(got.session.bundle));
   assert.equal(s.bundle.sessions[0]!.keys[0]!.masterKey.length, 32);
 });
@@ -97,6 +99,7 @@ test('key forking (I flag): the Responder gets MPKr\' and TGK\' bound to itself;
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { I: true } });
   assert.ok(grant.mpkr, 'MPKr in the KEMAC with forking');
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 5, profiles: ['AES_CM_128_HMAC_SHA1_80'] }] });
+  assert.ok(xfer.expectsResponse);
   const tk = decodeMessage(xfer.bytes).payloads.find((p) => p.type === PayloadType.Ticket)!;
   assert.ok(tk.type === 17 && tk.initiatorData.payloads.length === 2, 'Initiator Data: Vi, Vr');
   // the TRANSFER_INIT reaches both of Bob's devices; each resolves it
@@ -104,7 +107,7 @@ test('key forking (I flag): the Responder gets MPKr\' and TGK\' bound to itself;
   const laptop = await w.bob2.receiveTransfer(xfer.bytes, w.resolve);
   assert.notDeepEqual(keysOf(phone.session.bundle), keysOf(laptop.session.bundle), 'different RANDRkms, different TGK\'');
   // the phone answers: the Initiator ends up with the phone's keys
-  const s = xfer.receive(phone.response!);
+  const s = xfer.receiveResponse(phone.response!);
   assert.deepEqual(keysOf(s.bundle), keysOf(phone.session.bundle));
   assert.equal(new TextDecoder().decode(s.peer!.data), BOB);
 });
@@ -113,8 +116,9 @@ test('forking to a group identity: a member resolves, IDRr of TRANSFER_RESP name
   const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const { grant } = await getTicket(w, { responders: [identity(SUPPORT)], flags: { I: true } });
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 9 }] });
+  assert.ok(xfer.expectsResponse);
   const got = await w.carol.receiveTransfer(xfer.bytes, w.resolve);
-  const s = xfer.receive(got.response!);
+  const s = xfer.receiveResponse(got.response!);
   assert.equal(new TextDecoder().decode(s.peer!.data), CAROL);
   assert.deepEqual(keysOf(s.bundle), keysOf(got.session.bundle));
   // Bob is not in the group: the KMS refuses him (Invalid ID), and Bob tells Alice
@@ -126,6 +130,7 @@ test('GTGK and TEKs are never forked (with the same RANDs, G = 0, every resolver
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { I: true, G: false }, keys: [{ kind: 'GTGK' }, { kind: 'TEK', length: 16, saltLength: 14 }, { kind: 'TGK', saltLength: 14 }] });
   assert.deepEqual(grant.keys.map((k) => k.keyType), [4, 3, 1]);
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1, profiles: ['AES_CM_128_HMAC_SHA1_80'] }] });
+  assert.ok(xfer.expectsResponse);
   const a = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
   const b = await w.bob2.receiveTransfer(xfer.bytes, w.resolve);
   const [ga, ta, fa] = a.session.bundle.sessions[0]!.keys;
@@ -135,21 +140,23 @@ test('GTGK and TEKs are never forked (with the same RANDs, G = 0, every resolver
   assert.deepEqual(ta!.masterKey, grant.keys[1]!.keyData);
   assert.notDeepEqual(fa!.masterKey, fb!.masterKey, 'TGK: forked');
   assert.deepEqual(fa!.masterSalt, grant.keys[2]!.salt, 'the carried salt is used');
-  assert.deepEqual(keysOf(xfer.receive(a.response!).bundle), keysOf(a.session.bundle));
+  assert.deepEqual(keysOf(xfer.receiveResponse(a.response!).bundle), keysOf(a.session.bundle));
 });
 
 test('ticket reuse (§5.3): new CSB, timestamp and RANDs; the Responder needs no second resolution; J = 0 forbids it', async () => {
   const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { I: true } });
   const first = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
+  assert.ok(first.expectsResponse);
   const a = await w.bob.receiveTransfer(first.bytes, w.resolve);
-  const s1 = first.receive(a.response!);
+  const s1 = first.receiveResponse(a.response!);
   const second = w.alice.createTransfer(grant, { sessions: [{ ssrc: 2 }] });
+  assert.ok(second.expectsResponse);
   assert.notEqual(decodeMessage(second.bytes).header.csbId, decodeMessage(first.bytes).header.csbId);
   const b = await w.bob.receiveTransfer(second.bytes, w.resolve);
   assert.equal(b.resolvedBy, 'cache');
   assert.equal(w.resolves(), 1);
-  const s2 = second.receive(b.response!);
+  const s2 = second.receiveResponse(b.response!);
   assert.deepEqual(keysOf(s2.bundle), keysOf(b.session.bundle));
   assert.notDeepEqual(keysOf(s1.bundle).map((k) => k.split(':')[1]), keysOf(s2.bundle).map((k) => k.split(':')[1]), 'new RANDs, new TEKs');
 
@@ -197,8 +204,9 @@ test('re-keying (TRr) and CSB updates (§5.2): new keys from the Initiator (L), 
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { I: true, L: true, M: true } });
   assert.equal(grant.policy.rekeyIntervalSec, 600);
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1, profiles: ['AES_CM_128_HMAC_SHA1_80'] }] });
+  assert.ok(xfer.expectsResponse);
   const got = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
-  const alice = xfer.receive(got.response!);
+  const alice = xfer.receiveResponse(got.response!);
   const bob = got.session;
   const before = keysOf(bob.bundle);
   assert.equal(alice.rekeyDeadline, T0 + 600_000);
@@ -229,6 +237,7 @@ test('without TRANSFER_RESP (F = 0, G = 0, H = 1): the bundle is final after TRA
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { F: false, G: false } });
   assert.equal(grant.policy.flags.F, false);
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 0xabc, profiles: ['AES_CM_128_HMAC_SHA1_32'] }] });
+  assert.ok(!xfer.expectsResponse);
   assert.equal(decodeMessage(xfer.bytes).header.v, false, 'V agrees with F');
   assert.ok(xfer.session);
   const got = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
@@ -242,8 +251,9 @@ test('pre-encrypted content (§8): no keys in the ticket path needed, the Respon
   const w = world({ dir: { rules }, bob: { responderKeys: () => [tek] } });
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { M: true, L: true } });
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1, profiles: ['AES_CM_128_HMAC_SHA1_80'] }], keys: [{ kind: 'TEK', key: key(11), salt: key(12, 14) }] });
+  assert.ok(xfer.expectsResponse);
   const got = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
-  const s = xfer.receive(got.response!);
+  const s = xfer.receiveResponse(got.response!);
   assert.deepEqual(keysOf(s.bundle), keysOf(got.session.bundle));
   const masters = s.bundle.sessions[0]!.keys.map((k) => hex(k.masterKey));
   assert.ok(masters.includes(hex(key(9))) && masters.includes(hex(key(11))));
@@ -262,16 +272,18 @@ test('modes 2 and 3 (§4.1.1): a Responder sharing the TPK resolves locally (E =
   const bob = new TicketResponder({ identity: identity(BOB), psk: key(2), clock: { now: () => T0 }, localTpk: (id) => (id && hex(id) === hex(tpk.id) ? tpk.key : undefined) });
   const { grant } = await getTicket(w, { responders: [identity(BOB)], flags: { E: false } });
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
+  assert.ok(xfer.expectsResponse);
   const got = await bob.receiveTransfer(xfer.bytes, async () => assert.fail('no resolution with the KMS'));
   assert.equal(got.resolvedBy, 'local');
-  assert.deepEqual(keysOf(xfer.receive(got.response!).bundle), keysOf(got.session.bundle));
+  assert.deepEqual(keysOf(xfer.receiveResponse(got.response!).bundle), keysOf(got.session.bundle));
   // mode 3: Alice makes the ticket herself; Bob resolves it at the KMS
   const own = w.alice.createTicket({ responders: [identity(BOB)] }, tpk, [{ length: 16 }]);
   assert.equal(own.policy.flags.D, false);
   assert.equal(own.policy.flags.L, true, 'NOT D implies L');
   const x3 = w.alice.createTransfer(own, { sessions: [{ ssrc: 3 }] });
+  assert.ok(x3.expectsResponse);
   const g3 = await w.bob.receiveTransfer(x3.bytes, w.resolve);
-  assert.deepEqual(keysOf(x3.receive(g3.response!).bundle), keysOf(g3.session.bundle));
+  assert.deepEqual(keysOf(x3.receiveResponse(g3.response!).bundle), keysOf(g3.session.bundle));
 });
 
 test('other Ticket Types pass through: an opaque ticket (private type 0xF000) issued and opened by a KMS codec, untouched by I and R', async () => {
@@ -298,8 +310,9 @@ test('other Ticket Types pass through: an opaque ticket (private type 0xF000) is
   assert.equal(grant.ticket.ticketType, 0xf000);
   assert.equal(grant.ticket.baseTicket, undefined);
   const xfer = w.alice.createTransfer(grant, { sessions: [{ ssrc: 1 }] });
+  assert.ok(xfer.expectsResponse);
   const got = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
-  assert.deepEqual(keysOf(xfer.receive(got.response!).bundle), keysOf(got.session.bundle));
+  assert.deepEqual(keysOf(xfer.receiveResponse(got.response!).bundle), keysOf(got.session.bundle));
   // a KMS without the codec: Invalid TICKET (14)
   await rejects(world().kms.receive(w.alice.createRequest({ responders: [identity(BOB)], ticketType: 0xf000 }).bytes), 14);
 });
@@ -308,8 +321,9 @@ test('Empty CS ID map in the transfer (RFC 4563 §5): crypto sessions 1..#CS und
   const w = world({ alice: SHORT_TAGS, bob: SHORT_TAGS });
   const { grant } = await getTicket(w, { responders: [identity(BOB)] });
   const xfer = w.alice.createTransfer(grant, { sessions: [] });
+  assert.ok(xfer.expectsResponse);
   const got = await w.bob.receiveTransfer(xfer.bytes, w.resolve);
-  const s = xfer.receive(got.response!);
+  const s = xfer.receiveResponse(got.response!);
   assert.deepEqual(keysOf(s.bundle), keysOf(got.session.bundle));
 });
 
@@ -325,8 +339,9 @@ test('CSB takeover attempt: carol reuses the CSB ID of alice\'s exchange; her up
   const carol = new TicketInitiator({ identity: identity(CAROL), kms: identity(KMS), psk: key(4), clock: { now: () => w.now.t }, ...SHORT_TAGS });
   const { grant: cg } = await getTicket(w, { responders: [identity(BOB)], flags: { L: true } }, carol);
   const cx = carol.createTransfer(cg, { sessions: [{ ssrc: 1, profiles: ['AES_CM_128_HMAC_SHA1_80'] }], csbId: aliceCsb.csbId });
+  assert.ok(cx.expectsResponse);
   const carolCsb = await w.bob.receiveTransfer(cx.bytes, w.resolve);
-  const carolSide = cx.receive(carolCsb.response!);
+  const carolSide = cx.receiveResponse(carolCsb.response!);
   const update = carolSide.createUpdate({ keys: [{ length: 16 }] });
   assert.equal(decodeMessage(update.bytes).header.csbId, aliceCsb.csbId);
   // routed to alice's CSB by its CSB ID, carol's update does not verify there

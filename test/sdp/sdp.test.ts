@@ -98,11 +98,11 @@ test('bidding-down protection: the SDP IDs General Extension must match the offe
   const list = ['mikey', 'keyp1'];
   const i = new DhHmacInitiator({ psk, idi: uriIdentity('sip:alice@example.org'), idr, clock, sdpIds: list });
   const msg = i.createOffer({ sessions: sessionsForSdp(BASE, [{ initiator: 7 }, { initiator: 8 }]), group: 'OAKLEY-1' });
-  const offer = setKeyMgmt(BASE, { session: [keyMgmtAttr('mikey', msg), keyMgmtAttr('keyp1', 'AAAA')] });
+  const offer = setKeyMgmt(BASE, { session: [keyMgmtAttr('mikey', msg.bytes), keyMgmtAttr('keyp1', 'AAAA')] });
   const handler = { mikey: async (m: Uint8Array, ctx: { protocolList: string[] }) => (await new DhHmacResponder({ psk, idr, clock, sdpIds: ctx.protocolList, groups: ['OAKLEY-1'] }).receive(m)).response };
   const ok = await answerKeyMgmt(offer, handler);
   assert.equal(ok.chosen[0]!.prot, 'mikey');
   // a man in the middle peels off the other protocol: the list MIKEY authenticated no longer matches
-  const peeled = setKeyMgmt(BASE, { session: [keyMgmtAttr('mikey', msg)] });
+  const peeled = setKeyMgmt(BASE, { session: [keyMgmtAttr('mikey', msg.bytes)] });
   await assert.rejects(answerKeyMgmt(peeled, handler), (e: unknown) => e instanceof KeyMgmtOfferRejected && /bidding-down/.test(e.message));
 });

@@ -13,6 +13,7 @@ import { rejectErrorMessage } from '../kit/error-message.js';
 import { sameIdentity, type Identity } from '../../session/identity.js';
 import { initiatorTgk } from '../kit/dh.js';
 import { certPayloads, encodeSigned, peerPublicKey, signPlaceholder, verifySigned, type PeerTrust, type SigningCredentials } from '../kit/signature.js';
+import type { Offer } from '../kit/offer.js';
 import { ourIdentity } from './messages.js';
 
 export interface DhOfferOptions {
@@ -60,7 +61,7 @@ export class DhInitiator {
     this.prf = opts.prf ?? 'MIKEY-1';
   }
 
-  createOffer(o: DhOfferOptions): Uint8Array {
+  createOffer(o: DhOfferOptions): Offer<undefined> {
     const csbId = o.csbId ?? random32(this.ep.random);
     const rand = o.rand ?? this.ep.random(16);
     const { map, sps } = buildMapAndPolicies(o.sessions);
@@ -68,14 +69,14 @@ export class DhInitiator {
   }
 
   /** An update (no RAND): a new DH exchange, or (`rekey: false`) new sessions under the same TGK (§4.5). */
-  createUpdate(o: { sessions?: readonly SessionOffer[]; rekey?: boolean; mki?: Uint8Array } = {}): Uint8Array {
+  createUpdate(o: { sessions?: readonly SessionOffer[]; rekey?: boolean; mki?: Uint8Array } = {}): Offer<undefined> {
     const s = this.state;
     if (!s?.tgk) throw new Error('no established CSB to update');
     const { map, sps } = o.sessions ? buildMapAndPolicies(o.sessions) : { map: s.map, sps: s.sps };
     return this.send({ csbId: s.csbId, rand: s.rand, map, sps, group: s.group, mki: o.mki ?? s.mki, tgk: s.tgk }, false, o.rekey ?? true);
   }
 
-  private send(base: Omit<DhState, 't' | 'x' | 'dhi' | 'idi'>, initial: boolean, withDh: boolean): Uint8Array {
+  private send(base: Omit<DhState, 't' | 'x' | 'dhi' | 'idi'>, initial: boolean, withDh: boolean): Offer<undefined> {
     const hdr = header(DataType.DhInit, base.csbId, this.prf, base.map, true);
     const t = newTimestamp(this.ep);
     const kp = withDh ? dhGenerateKeyPair(base.group) : undefined;
@@ -91,7 +92,7 @@ export class DhInitiator {
     payloads.push(signPlaceholder());
     const bytes = encodeSigned({ header: hdr, payloads }, this.opts);
     this.state = { ...base, t, x: kp?.privateKey, dhi: kp?.publicKey, idi };
-    return bytes;
+    return { bytes, bundle: undefined };
   }
 
   /** Process R_MESSAGE: verify SIGNr, the echoed T and DHi, then derive the TGK and keys. */

@@ -12,6 +12,7 @@ import {
 import { buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
 import type { Identity } from '../../session/identity.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
+import type { Answered } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 import { DEFAULT_DH_GROUPS, responderTgk } from '../kit/dh.js';
 import {
@@ -26,10 +27,9 @@ export interface DhResponderOptions extends Endpoint, SigningCredentials, PeerTr
   groups?: readonly DhGroupName[];
 }
 
-export interface DhAccepted {
+/** What the responder accepted: always `answered`, the R_MESSAGE being mandatory in the DH method (RFC 3830 §3.3). */
+export interface DhAccepted extends Answered {
   bundle: CryptoSessionBundle;
-  /** R_MESSAGE: always sent in the DH method. */
-  response: Uint8Array;
   idi?: Identity;
   update: boolean;
 }
@@ -86,6 +86,6 @@ export class DhResponder {
     payloads.push(signPlaceholder());
     const response = encodeSigned({ header: { ...msg.header, dataType: DataType.DhResp, v: false }, payloads }, this.opts);
     this.csbs.commit(msg.header.csbId, owner, { rand: useRand, tgk, mki });
-    return { bundle, response, idi, update: !rand };
+    return { answered: true, response, bundle, idi, update: !rand };
   }
 }

@@ -11,6 +11,7 @@ import {
   random32, resolveEndpoint, type Endpoint, type ResolvedEndpoint, type SessionOffer,
 } from '../kit/common.js';
 import { rejectErrorMessage } from '../kit/error-message.js';
+import type { Offer } from '../kit/offer.js';
 import { idOf, sameIdentity, type Identity } from '../../session/identity.js';
 import { type DhHmacMacAlg, authKeyOf, encodeWithKemacMac, checkKemac, verifyKemacMac } from './messages.js';
 
@@ -76,7 +77,7 @@ export class DhHmacInitiator {
   }
 
   /** The I_MESSAGE of a new CSB. */
-  createOffer(o: DhHmacOfferOptions): Uint8Array {
+  createOffer(o: DhHmacOfferOptions): Offer<undefined> {
     const csbId = o.csbId ?? random32(this.ep.random);
     const rand = o.rand ?? this.ep.random(16);
     const { map, sps } = buildMapAndPolicies(o.sessions);
@@ -85,14 +86,14 @@ export class DhHmacInitiator {
   }
 
   /** An update (RFC 4650 §3.1): a new DH exchange (a), or (`rekey: false`) other information only (b). */
-  createUpdate(o: { sessions?: readonly SessionOffer[]; rekey?: boolean; mki?: Uint8Array } = {}): Uint8Array {
+  createUpdate(o: { sessions?: readonly SessionOffer[]; rekey?: boolean; mki?: Uint8Array } = {}): Offer<undefined> {
     const s = this.state;
     if (!s?.tgk) throw new Error('no established CSB to update');
     const { map, sps } = o.sessions ? buildMapAndPolicies(o.sessions) : { map: s.map, sps: s.sps };
     return this.send({ ...s, map, sps, mki: o.mki ?? s.mki }, false, o.rekey ?? true);
   }
 
-  private send(base: DhHmacState, initial: boolean, withDh: boolean): Uint8Array {
+  private send(base: DhHmacState, initial: boolean, withDh: boolean): Offer<undefined> {
     const hdr = header(DataType.DhHmacInit, base.csbId, this.prf, base.map, true);
     const t = newTimestamp(this.ep);
     const kp = withDh ? dhGenerateKeyPair(base.group) : undefined;
@@ -104,7 +105,7 @@ export class DhHmacInitiator {
     if (kp) payloads.push({ type: PayloadType.Dh, group: base.group.mikeyId, value: kp.publicKey, reserved: 0, validity: validity(base.mki) });
     const bytes = encodeWithKemacMac(hdr, payloads, this.macAlg, base.authKey);
     this.state = { ...base, t, x: kp?.privateKey, dhi: kp?.publicKey };
-    return bytes;
+    return { bytes, bundle: undefined };
   }
 
   /** Process R_MESSAGE: its MAC, the echoed T, IDi and DHi, then the TGK and the keys. */

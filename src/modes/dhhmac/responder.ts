@@ -15,6 +15,7 @@ import {
 import { buildErrorMessage, withErrorResponse, type ErrorAuth } from '../kit/error-message.js';
 import { idOf, sameIdentity, type Identity } from '../../session/identity.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
+import type { Answered } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 import { type DhHmacMacAlg, authKeyOf, encodeWithKemacMac, checkKemac, verifyKemacMac } from './messages.js';
 
@@ -35,10 +36,9 @@ export interface DhHmacResponderOptions extends Endpoint {
   sdpIds?: readonly string[];
 }
 
-export interface DhHmacAccepted {
+/** What the responder accepted: always `answered`, the R_MESSAGE being mandatory (RFC 4650 §3). */
+export interface DhHmacAccepted extends Answered {
   bundle: CryptoSessionBundle;
-  /** R_MESSAGE: always sent. */
-  response: Uint8Array;
   idi: Identity;
   update: boolean;
 }
@@ -122,6 +122,6 @@ export class DhHmacResponder {
     payloads.push(idPayload(idi));
     if (dhi && dhr) payloads.push(dhr, { ...dhi, span: undefined });
     const response = encodeWithKemacMac({ ...msg.header, dataType: DataType.DhHmacResp, v: false, span: undefined }, payloads, macAlg, authKey);
-    return { bundle, response, idi, update: !rand };
+    return { answered: true, response, bundle, idi, update: !rand };
   }
 }

@@ -11,6 +11,7 @@ import {
   resolveEndpoint, type ResolvedEndpoint, type SessionOffer,
 } from '../kit/common.js';
 import { rejectErrorMessage } from '../kit/error-message.js';
+import type { Offer } from '../kit/offer.js';
 import { sameIdentity, type Identity } from '../../session/identity.js';
 import {
   bytesEq, checkEccpt, deriveFromSession, ecdhKeyPair, ecGroup, eccptPayload, ibeDecrypt, idrPayload, ROLE_I, ROLE_R, sessionKey, type EcdhKey,
@@ -42,9 +43,8 @@ export interface IbakeOfferOptions {
   secretKey?: Uint8Array;
 }
 
-export interface IbakeSecondMessage {
-  /** I_MESSAGE_2. */
-  bytes: Uint8Array;
+/** I_MESSAGE_2 (in `bytes`), the answer to R_MESSAGE_1; the keys come with R_MESSAGE_2. */
+export interface IbakeSecondMessage extends Offer<undefined> {
   /** Who answered (IDRr of R_MESSAGE_1). */
   responder: Identity;
   /** True when the answer did not carry our ECCPTi (the responder could not decrypt: deferred delivery). */
@@ -53,25 +53,36 @@ export interface IbakeSecondMessage {
   secretKey?: Uint8Array;
 }
 
-interface InitiatorState {
-  hdrBytes: Uint8Array;
+/** What both steps keep from I_MESSAGE_1. */
+interface Exchange {
   hdr: CommonHeader;
-  t1: TPayload;
   rand: Uint8Array;
   sps: SpPayload[];
   spBytes: Uint8Array[];
-  intended: Identity;
   ecdh: EcdhKey;
-  eccptI: EccptPayload;
   mki?: Uint8Array;
+}
+
+/** I_MESSAGE_1 sent (§4.2.2.1), R_MESSAGE_1 awaited. */
+interface AwaitingResponse extends Exchange {
+  step: 'awaiting-response';
+  hdrBytes: Uint8Array;
+  t1: TPayload;
+  intended: Identity;
+  eccptI: EccptPayload;
   secretKey?: Uint8Array;
-  stage: 1 | 2;
-  responder?: Identity;
-  t2?: TPayload;
-  hdr2Bytes?: Uint8Array;
-  sentEccptI2?: boolean;
-  mpk?: Uint8Array;
-  tgk?: Uint8Array;
+}
+
+/** I_MESSAGE_2 sent (§4.2.2.5), R_MESSAGE_2 awaited: the session keys are known, not yet confirmed. */
+interface AwaitingVerification extends Exchange {
+  step: 'awaiting-verification';
+  responder: Identity;
+  t2: TPayload;
+  hdr2Bytes: Uint8Array;
+  /** ECCPTi went again in I_MESSAGE_2 (deferred delivery): R_MESSAGE_2 must return it. */
+  sentEccptI2: boolean;
+  mpk: Uint8Array;
+  tgk: Uint8Array;
 }
 
 function skPayload(sk: Uint8Array): SkPayload {
@@ -83,7 +94,7 @@ export class IbakeInitiator {
   private readonly prf: MikeyPrf;
   private readonly macAlg: MacAlg;
   private readonly group: EcGroup;
-  private state?: InitiatorState;
+  private state?: AwaitingResponse | AwaitingVerification;
 
   constructor(private readonly opts: IbakeInitiatorOptions) {
     this.ep = resolveEndpoint(opts);
@@ -94,8 +105,8 @@ export class IbakeInitiator {
     this.group = ecGroup(opts.curve ?? 'P-256');
   }
 
-  /** I_MESSAGE_1 (RFC 6267 §4.2.2.1). */
-  createOffer(o: IbakeOfferOptions): Uint8Array {
+  /** I_MESSAGE_1 (RFC 6267 §4.2.2.1); the keys come with R_MESSAGE_2. */
+  createOffer(o: IbakeOfferOptions): Offer<undefined> {
     const csbId = o.csbId ?? random32(this.ep.random);
     const rand = o.rand ?? this.ep.random(16);
     const { map, sps } = buildMapAndPolicies(o.sessions);
@@ -112,16 +123,16 @@ export class IbakeInitiator {
     const { bytes, header: hdrSpan } = encodeMessageWithSpans({ header: hdr, payloads });
     const spBytes = sps.map((sp) => encodePayloads([sp]));
     this.state = {
-      hdrBytes: headerKey(bytes, hdrSpan), hdr, t1: t, rand, sps, spBytes,
-      intended: o.idr, ecdh, eccptI, mki: o.mki, secretKey: o.secretKey, stage: 1,
+      step: 'awaiting-response', hdrBytes: headerKey(bytes, hdrSpan), hdr, t1: t, rand, sps, spBytes,
+      intended: o.idr, ecdh, eccptI, mki: o.mki, secretKey: o.secretKey,
     };
-    return bytes;
+    return { bytes, bundle: undefined };
   }
 
   /** Read R_MESSAGE_1 (§4.2.2.4) and answer with I_MESSAGE_2 (§4.2.2.5). */
   receiveResponse(bytes: Uint8Array): IbakeSecondMessage {
     const s = this.state;
-    if (!s || s.stage !== 1) throw new Error('no I_MESSAGE_1 outstanding');
+    if (s?.step !== 'awaiting-response') throw new Error('no I_MESSAGE_1 outstanding');
     const msg = decodeOrReject(bytes);
     if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg);
     if (msg.header.dataType !== DataType.RMessage1) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected R_MESSAGE_1, got data type ${msg.header.dataType}`);
@@ -163,8 +174,11 @@ export class IbakeInitiator {
       payloads.push({ type: PayloadType.Esk, encrData: encryptTo(this.opts, this.ep, s.intended, t2, [idiP, skPayload(secretKey)]) });
     }
     const { bytes: out, header: hdr2Span } = encodeMessageWithSpans({ header: hdr2, payloads });
-    Object.assign(s, { stage: 2, responder: idr, t2, sentEccptI2: deferred, mpk, tgk, hdr2Bytes: headerKey(out, hdr2Span) });
-    const r: IbakeSecondMessage = { bytes: out, responder: idr!, deferred };
+    this.state = {
+      step: 'awaiting-verification', hdr: s.hdr, rand: s.rand, sps: s.sps, spBytes: s.spBytes, ecdh: s.ecdh, mki: s.mki,
+      responder: idr!, t2, sentEccptI2: deferred, mpk, tgk, hdr2Bytes: headerKey(out, hdr2Span),
+    };
+    const r: IbakeSecondMessage = { bytes: out, bundle: undefined, responder: idr!, deferred };
     if (secretKey) r.secretKey = secretKey;
     return r;
   }
@@ -172,20 +186,20 @@ export class IbakeInitiator {
   /** Read R_MESSAGE_2 (§4.2.2.8): the V keyed from MPK; the crypto session bundle. */
   receiveVerification(bytes: Uint8Array): CryptoSessionBundle {
     const s = this.state;
-    if (!s || s.stage !== 2) throw new Error('no I_MESSAGE_2 outstanding');
-    const authKey = vKeys(s.mpk!, s.hdr.csbId, s.rand, this.prf, this.macAlg);
+    if (s?.step !== 'awaiting-verification') throw new Error('no I_MESSAGE_2 outstanding');
+    const authKey = vKeys(s.mpk, s.hdr.csbId, s.rand, this.prf, this.macAlg);
     const msg = decodeOrReject(bytes);
     if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg, { macAlg: this.macAlg, authKey });
     if (msg.header.dataType !== DataType.RMessage2) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected R_MESSAGE_2, got data type ${msg.header.dataType}`);
     checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Idr), opt(PayloadType.Idr), any(PayloadType.Sp), opt(PayloadType.Ibake), one(PayloadType.V)], 'R_MESSAGE_2');
-    if (!bytesEq(headerKey(msg.bytes, msg.header.span!), s.hdr2Bytes!)) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'R_MESSAGE_2 header does not match our I_MESSAGE_2');
+    if (!bytesEq(headerKey(msg.bytes, msg.header.span!), s.hdr2Bytes)) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'R_MESSAGE_2 header does not match our I_MESSAGE_2');
     const t = payloadOf(msg, PayloadType.T)!;
-    if (t.tsType !== s.t2!.tsType || !bytesEq(t.value, s.t2!.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'R_MESSAGE_2 does not echo our timestamp');
+    if (t.tsType !== s.t2.tsType || !bytesEq(t.value, s.t2.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'R_MESSAGE_2 does not echo our timestamp');
     const { idi, idr } = clearIds(msg, true);
     if ((idi && !sameIdentity(idi, this.opts.idi)) || (idr && !sameIdentity(idr, s.responder))) throw new MikeyProtocolError(ErrorNo.InvalidId, 'R_MESSAGE_2 names other identities');
     const v = payloadOf(msg, PayloadType.V)!;
     if (v.authAlg !== macAlgCode(this.macAlg)) throw new MikeyProtocolError(ErrorNo.InvalidMac, `V uses MAC algorithm ${v.authAlg}`);
-    if (!macVerify(this.macAlg, authKey, vParts(msg.bytes.subarray(0, v.span!.end - v.mac.length), this.opts.idi, s.responder!), v.mac)) {
+    if (!macVerify(this.macAlg, authKey, vParts(msg.bytes.subarray(0, v.span!.end - v.mac.length), this.opts.idi, s.responder), v.mac)) {
       throw new MikeyProtocolError(ErrorNo.AuthFailure, 'R_MESSAGE_2 MAC does not verify');
     }
     // our profile: the responder echoes the SP payloads it used, under V
@@ -202,8 +216,8 @@ export class IbakeInitiator {
       const { eccptI } = openIbake(ibeDecrypt(own.params, own.key, ibake.encrData), this.opts.idi, undefined);
       if (!eccptI || !bytesEq(eccptBytes(eccptI), s.ecdh.pub)) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'R_MESSAGE_2 returns another EC-DH value than ours');
     } else if (ibake) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'unexpected IBAKE payload in R_MESSAGE_2');
-    const bundle = deriveBundle(s.hdr, s.rand, s.sps, { kind: 'tgk', tgk: s.tgk!, mki: s.mki });
-    s.mpk!.fill(0);
+    const bundle = deriveBundle(s.hdr, s.rand, s.sps, { kind: 'tgk', tgk: s.tgk, mki: s.mki });
+    s.mpk.fill(0);
     this.state = undefined;
     return bundle;
   }

@@ -13,6 +13,7 @@ import {
 } from '../kit/common.js';
 import { buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
 import { sameIdentity, type Identity } from '../../session/identity.js';
+import type { Answered } from '../kit/offer.js';
 import { checkBundlePolicy, checkOfferedPolicies } from '../kit/policy.js';
 import { FairPending, RateLimiter, type RateLimit } from '../kit/limit.js';
 import { replayKey } from '../../session/replay.js';
@@ -51,7 +52,7 @@ export interface IbakeResponderOptions extends Common {
   rateLimit?: RateLimit;
 }
 
-/** What the responder got: by `stage`, after I_MESSAGE_1 (no keys yet) or I_MESSAGE_2 (the keys). */
+/** What the responder got: by `stage`, after I_MESSAGE_1 (no keys yet) or I_MESSAGE_2 (the keys); an answer to send either way. */
 export type IbakeReceived = IbakeReceivedFirst | IbakeReceivedSecond;
 
 /** After I_MESSAGE_1 (RFC 6267 §4.2.2.3): R_MESSAGE_1 to send back. */
@@ -66,9 +67,8 @@ export interface IbakeReceivedSecond extends IbakeReceivedCommon {
   bundle: CryptoSessionBundle;
 }
 
-interface IbakeReceivedCommon {
-  /** R_MESSAGE_1 or R_MESSAGE_2 to send back. */
-  response: Uint8Array;
+/** Always `answered`: R_MESSAGE_1 or R_MESSAGE_2 in `response`. */
+interface IbakeReceivedCommon extends Answered {
   idi: Identity;
   /** An SK we could decrypt from an ESK (for us). */
   secretKey?: Uint8Array;
@@ -163,7 +163,7 @@ export class IbakeResponder {
     const peer = peerKey(idi!);
     const digest = replayKey(msg.bytes);
     const answered = this.pending.of(peer, this.ep.clock.now()).find((p) => p.digest === digest);
-    if (answered) return { response: answered.response, stage: 1, idi: answered.idi };
+    if (answered) return { answered: true, response: answered.response, stage: 1, idi: answered.idi };
     const answerAs = this.opts.idr ?? called!;
     if (!ourKey(this.opts.keys, answerAs, t)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'no private key for our identity in this key period');
     const key = ourKey(this.opts.keys, called!, t);
@@ -202,7 +202,7 @@ export class IbakeResponder {
       spBytes: sps.map((sp) => Uint8Array.from(msg.bytes.subarray(sp.span!.start, sp.span!.end))),
       idi: idi!, idr: answerAs, ecdh, eccptR, eccptI, expires: this.ep.clock.now() + (this.opts.pendingMs ?? this.ep.maxSkewMs),
     }, this.ep.clock.now());
-    const r: IbakeReceived = { response, stage: 1, idi: idi! };
+    const r: IbakeReceived = { answered: true, response, stage: 1, idi: idi! };
     if (secretKey) r.secretKey = secretKey;
     if (storedEsk.length) r.storedEsk = storedEsk;
     return r;
@@ -275,7 +275,7 @@ export class IbakeResponder {
     payloads.push({ type: PayloadType.V, authAlg: macAlgCode(this.macAlg), mac: new Uint8Array(len) });
     const response = encodeWithTrailingTag({ header: hdr, payloads }, len, (covered) => macCompute(this.macAlg, authKey, vParts(covered, p.idi, p.idr)));
     mpk.fill(0);
-    const r: IbakeReceived = { response, stage: 2, bundle, idi: p.idi };
+    const r: IbakeReceived = { answered: true, response, stage: 2, bundle, idi: p.idi };
     if (secretKey) r.secretKey = secretKey;
     if (storedEsk.length) r.storedEsk = storedEsk;
     return r;

@@ -1,5 +1,7 @@
-// What an initiator offers (RFC 3830 §3, §4.5): the options of a first message and of an
-// update, the result every initiator's first call returns, and key data sized for AES key wrap.
+// The one shape of every method (RFC 3830 §3, §4.5): what an initiator offers (the options of a
+// first message and of an update), the result every message an initiator sends comes in
+// (`Offer`), the result every responder's receive resolves to (`Answer`), and key data sized for
+// AES key wrap.
 import type { KemacEncrAlg } from '../../crypto/kemac.js';
 import type { CryptoSessionBundle } from '../../session/bundle.js';
 import type { KeySpec, SessionOffer } from './common.js';
@@ -23,10 +25,41 @@ export interface UpdateOptions {
   verify?: boolean;
 }
 
-export interface Offer {
+/**
+ * A message an initiator sends: its bytes and, where the keys are known at once (pre-shared key,
+ * public-key, SAKKE, a TICKET transfer without response), the bundle. Where the keys come only
+ * with the answer (DH, DH-HMAC, RSA-R, IBAKE, TICKET requests) `bundle` is `undefined` by type:
+ * the answer's reader returns it.
+ */
+export interface Offer<Bundle extends CryptoSessionBundle | undefined = CryptoSessionBundle> {
   bytes: Uint8Array;
   /** The keys as the initiator will use them. */
-  bundle: CryptoSessionBundle;
+  bundle: Bundle;
+}
+
+/** A responder's result when it sends a message back (`response`). */
+export interface Answered {
+  answered: true;
+  /** The message to send back. */
+  response: Uint8Array;
+}
+
+/** A responder's result when nothing is sent back (no V asked for, or a method without answer). */
+export interface Unanswered {
+  answered: false;
+  response?: undefined;
+}
+
+/**
+ * What every responder's `receive` resolves to beside its keys, discriminated by `answered`:
+ * `if (r.answered) send(r.response)`. Methods that always answer (DH, DH-HMAC, RSA-R, IBAKE)
+ * type it `Answered`, SAKKE `Unanswered`.
+ */
+export type Answer = Answered | Unanswered;
+
+/** The `Answer` for a response that may be absent. */
+export function answer(response: Uint8Array | undefined): Answer {
+  return response ? { answered: true, response } : { answered: false };
 }
 
 /**

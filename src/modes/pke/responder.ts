@@ -16,6 +16,7 @@ import {
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
 import { answerOrRefuse } from '../kit/error-message.js';
 import { kemacOnly, openKemacWithId } from '../kit/kemac.js';
+import { answer, type Answer } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 import { chashOf, identityOfCertificate, peerPublicKey, signedBytes, toCert, verifySigned, type PeerTrust } from '../kit/signature.js';
 import { buildVerification } from '../kit/verification.js';
@@ -31,15 +32,15 @@ export interface PkResponderOptions extends Endpoint, PeerTrust {
   envelope?: { padding?: 'pkcs1-v1_5' | 'oaep'; oaepHash?: 'sha1' | 'sha256'; keyLength?: number };
 }
 
-export interface PkAccepted {
+/** What the responder accepted; `answered` when the initiator asked for a verification message (V). */
+export type PkAccepted = {
   bundle: CryptoSessionBundle;
-  response?: Uint8Array;
   /** The initiator's identity, as authenticated. */
   idi?: Identity;
   /** The envelope key, when the initiator asked for it to be cached (C = 1 or 2). */
   cachedEnvelopeKey?: Uint8Array;
   update: boolean;
-}
+} & Answer;
 
 interface PkCsb {
   rand: Uint8Array;
@@ -123,8 +124,7 @@ export class PkResponder {
     const bundle = deriveBundle(msg.header, useRand, payloadsOf(msg, PayloadType.Sp), { kind: 'keyData', keys: useKeys });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
     this.csbs.commit(msg.header.csbId, owner, { rand: useRand, keys: useKeys });
-    const out: PkAccepted = { bundle, idi, update: !rand };
-    if (response) out.response = response;
+    const out: PkAccepted = { bundle, idi, update: !rand, ...answer(response) };
     if (pke.c === 1 || pke.c === 2) out.cachedEnvelopeKey = envKey;
     return out;
   }

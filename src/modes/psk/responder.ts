@@ -12,6 +12,7 @@ import {
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
 import { answerOrRefuse } from '../kit/error-message.js';
 import { keyDataOf, openKemac } from '../kit/kemac.js';
+import { answer, type Answer } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 import { buildVerification } from '../kit/verification.js';
 import { type CsbState, NULL_ALGS_REFUSED, messageKeys } from './messages.js';
@@ -30,15 +31,14 @@ export interface PskResponderOptions extends Endpoint {
   sdpIds?: readonly string[];
 }
 
-export interface Accepted {
+/** What the responder accepted; `answered` when the initiator asked for a verification message (V). */
+export type Accepted = {
   bundle: CryptoSessionBundle;
-  /** The verification message to send back, when the initiator asked for one. */
-  response?: Uint8Array;
   /** The initiator's identity, as carried. */
   idi?: Identity;
   /** True for an update of an existing CSB. */
   update: boolean;
-}
+} & Answer;
 
 export class PskResponder {
   private readonly ep: ResolvedEndpoint;
@@ -95,9 +95,8 @@ export class PskResponder {
     const bundle = deriveBundle(msg.header, useRand, sps, { kind: 'keyData', keys: useKeys });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
     this.csbs.commit(msg.header.csbId, owner, { csbId: msg.header.csbId, rand: useRand, prf, secret, map: msg.header.csIdMap, sps, keys: useKeys, idi, idr, bundle });
-    const accepted: Accepted = { bundle, idi, update: !rand };
-    if (msg.header.v) accepted.response = buildVerification(DataType.PskVerification, msg.header, t, this.opts.idr, idi, idr, macAlg, mk.authKey);
-    return accepted;
+    const response = msg.header.v ? buildVerification(DataType.PskVerification, msg.header, t, this.opts.idr, idi, idr, macAlg, mk.authKey) : undefined;
+    return { bundle, idi, update: !rand, ...answer(response) };
   }
 
   private checkAlgs(encrAlg: KemacEncrAlg, macAlg: MacAlg): void {

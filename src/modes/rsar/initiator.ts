@@ -18,6 +18,7 @@ import { rejectErrorMessage } from '../kit/error-message.js';
 import { idOf, sameIdentity, type Identity } from '../../session/identity.js';
 import { kemacOnly, openKemacWithId } from '../kit/kemac.js';
 import { encodeSignedWithSpans, identityOfCertificate, signPlaceholder, toCert, verifySigned, type SigningCredentials } from '../kit/signature.js';
+import type { Offer } from '../kit/offer.js';
 import { type EnvelopeOptions, type Credentials, hexOf, privateKeyOf, certPayloadsOf, peerKeyOf, signrExtra, signedIdentities, sameSp } from './messages.js';
 
 export interface RsaRInitiatorOptions extends Endpoint, Credentials {
@@ -34,7 +35,7 @@ export interface RsaRInitiatorOptions extends Endpoint, Credentials {
   sdpIds?: readonly string[];
 }
 
-export interface RsaRRequestOptions {
+export interface RsaROfferOptions {
   /** Our RTP streams (SSRC, ROC) and the policy proposed for each (RFC 4738 §3.4); none: #CS = 0. */
   sessions?: readonly SessionOffer[];
   /** Further policies we accept, proposed as extra SP payloads. */
@@ -46,7 +47,8 @@ export interface RsaRRequestOptions {
   group?: boolean;
 }
 
-interface RsaRInitiatorState {
+/** An I_MESSAGE sent: what its R_MESSAGE is checked against. */
+interface AwaitingResponse {
   csbId: number;
   group: boolean;
   /** RAND we sent (unicast), used for the keys. */
@@ -55,9 +57,19 @@ interface RsaRInitiatorState {
   sps: SpPayload[];
   t: TPayload;
   request: DecodedMessage;
-  /** The established CSB (after a response). */
-  established?: { rand: Uint8Array; csbId: number; keys: KeyDataPayload[]; map: CsIdMap; sps: SpPayload[]; bundle: CryptoSessionBundle };
-  update: boolean;
+  /** For an update: the CSB it renews. */
+  updating?: Established;
+}
+
+/** The CSB an R_MESSAGE established. */
+interface Established {
+  rand: Uint8Array;
+  csbId: number;
+  group: boolean;
+  keys: KeyDataPayload[];
+  map: CsIdMap;
+  sps: SpPayload[];
+  bundle: CryptoSessionBundle;
 }
 
 export interface RsaRResult {
@@ -77,7 +89,8 @@ export class RsaRInitiator {
   private readonly signer: SigningCredentials;
   private readonly idi?: Identity;
   private readonly anchors: X509Certificate[];
-  private state?: RsaRInitiatorState;
+  private awaiting?: AwaitingResponse;
+  private established?: Established;
 
   constructor(private readonly opts: RsaRInitiatorOptions) {
     this.ep = resolveEndpoint(opts);
@@ -89,8 +102,8 @@ export class RsaRInitiator {
     if (opts.sdpIds) sdpIdsPayload(opts.sdpIds);
   }
 
-  /** The I_MESSAGE of a new CSB (data type 9, V = 1). */
-  createRequest(o: RsaRRequestOptions = {}): Uint8Array {
+  /** The I_MESSAGE of a new CSB (data type 9, V = 1); the keys come with the R_MESSAGE. */
+  createOffer(o: RsaROfferOptions = {}): Offer<undefined> {
     const group = o.group ?? false;
     // a lone ID payload without CERTi reads as IDi ([IDi|CERTi], [IDr]): name ourselves first
     if (this.opts.idr && !this.idi && !this.opts.certificate && !this.opts.certificateUrl) throw new TypeError('RSA-R: to name the responder (idr), send IDi or a certificate');
@@ -105,18 +118,19 @@ export class RsaRInitiator {
     }
     if (offered.length > 255) throw new RangeError('at most 256 policies');
     const rand = o.rand === false ? undefined : o.rand ?? (group ? undefined : this.ep.random(16));
-    return this.send(csbId, group, map, offered, rand, false);
+    return this.send(csbId, group, map, offered, rand, undefined);
   }
 
   /** An update of the established unicast CSB (RFC 3830 §4.5): same CSB ID, new T, no RAND; a new TGK comes back. */
-  createUpdate(o: { sessions?: readonly SessionOffer[] } = {}): Uint8Array {
-    const e = this.state?.established;
-    if (!e || this.state!.group) throw new Error('no established unicast CSB to update');
-    const { map, sps } = o.sessions ? buildMapAndPolicies(o.sessions) : { map: this.state!.map, sps: this.state!.sps };
-    return this.send(this.state!.csbId, false, map, sps, undefined, true);
+  createUpdate(o: { sessions?: readonly SessionOffer[] } = {}): Offer<undefined> {
+    const s = this.awaiting;
+    const e = this.established;
+    if (!s || !e || e.group) throw new Error('no established unicast CSB to update');
+    const { map, sps } = o.sessions ? buildMapAndPolicies(o.sessions) : { map: s.map, sps: s.sps };
+    return this.send(s.csbId, false, map, sps, undefined, e);
   }
 
-  private send(csbId: number, group: boolean, map: CsIdMap, sps: SpPayload[], rand: Uint8Array | undefined, update: boolean): Uint8Array {
+  private send(csbId: number, group: boolean, map: CsIdMap, sps: SpPayload[], rand: Uint8Array | undefined, updating: Established | undefined): Offer<undefined> {
     const hdr = header(DataType.RsaRInit, csbId, this.prf, map, true);
     const t = newTimestamp(this.ep);
     const payloads: Payload[] = [t];
@@ -130,14 +144,14 @@ export class RsaRInitiator {
     payloads.push(signPlaceholder());
     const encoded = encodeSignedWithSpans({ header: hdr, payloads }, this.signer);
     const bytes = encoded.bytes;
-    const established = this.state?.established;
-    this.state = { csbId, group, rand, map, sps, t, request: spannedMessage({ header: hdr, payloads }, encoded), established: update ? established : undefined, update };
-    return bytes;
+    this.awaiting = { csbId, group, rand, map, sps, t, request: spannedMessage({ header: hdr, payloads }, encoded), updating };
+    this.established = updating;
+    return { bytes, bundle: undefined };
   }
 
   /** Process the R_MESSAGE (RFC 4738 §3.7); an Error message throws MikeyErrorMessage. */
   async receiveResponse(bytes: Uint8Array): Promise<RsaRResult> {
-    const s = this.state;
+    const s = this.awaiting;
     if (!s) throw new Error('no request outstanding');
     const msg = decodeOrReject(bytes);
     if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg);
@@ -165,9 +179,9 @@ export class RsaRInitiator {
       useRand = rand;
     } else {
       if (csbExt.length) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'CSB_ID extension in a unicast R_MESSAGE (RFC 4738 §3.6)');
-      if (s.update) {
+      if (s.updating) {
         if (rand) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'RAND in the answer to an update (RFC 3830 §4.5)');
-        useRand = s.established!.rand;
+        useRand = s.updating.rand;
       } else if (s.rand) {
         if (rand) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'both sides sent RAND (RFC 4738 §3.7)');
         useRand = s.rand;
@@ -201,12 +215,12 @@ export class RsaRInitiator {
     if (clearIdr && !sameIdentity(clearIdr, id)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the IDr inside the KEMAC differs from the IDr sent');
     if (this.opts.idr && !sameIdentity(this.opts.idr, id)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'answered by another responder than the one asked for');
     if (this.opts.acceptResponder && !this.opts.acceptResponder(id, cert)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'responder refused by local policy');
-    const prior = s.established;
+    const prior = this.established;
     const useKeys = keys.length ? keys : prior?.keys ?? [];
     if (!useKeys.length) throw new MikeyProtocolError(ErrorNo.Unspecified, 'R_MESSAGE without a TGK');
     const hdr: CommonHeader = { ...msg.header, csbId: csbEff, span: undefined };
     const bundle = deriveBundle(hdr, useRand, sps, { kind: 'keyData', keys: useKeys });
-    s.established = { rand: useRand, csbId: csbEff, keys: useKeys, map: msg.header.csIdMap, sps, bundle };
+    this.established = { rand: useRand, csbId: csbEff, group: s.group, keys: useKeys, map: msg.header.csIdMap, sps, bundle };
     const out: RsaRResult = { bundle, idr: id };
     if (cert) out.certificate = cert;
     if (s.group) out.groupCsbId = csbEff;
@@ -214,6 +228,6 @@ export class RsaRInitiator {
   }
 
   get bundle(): CryptoSessionBundle | undefined {
-    return this.state?.established?.bundle;
+    return this.established?.bundle;
   }
 }

@@ -19,6 +19,7 @@ import {
 import { buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
 import { sameIdentity, type Identity } from '../../session/identity.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
+import type { Answered } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 import { kemacOnly, sealKemac } from '../kit/kemac.js';
 import { alignForKeyWrap } from '../kit/offer.js';
@@ -63,10 +64,9 @@ export interface RsaRResponderOptions extends Endpoint, Credentials {
   sdpIds?: readonly string[];
 }
 
-export interface RsaRAccepted {
+/** What the responder accepted: always `answered` (RFC 4738 §3.4: a response is mandatory). */
+export interface RsaRAccepted extends Answered {
   bundle: CryptoSessionBundle;
-  /** R_MESSAGE: always sent (RFC 4738 §3.4: a response is mandatory). */
-  response: Uint8Array;
   /** The initiator's identity: its clear IDi, else from its certificate. */
   idi?: Identity;
   certificate?: X509Certificate;
@@ -222,7 +222,7 @@ export class RsaRResponder {
     const bundle = deriveBundle({ ...hdr, csbId: csbEff }, useRand, sps, { kind: 'keyData', keys });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
     if (owner) this.csbs.commit(msg.header.csbId, owner, { peer: peerKey, rand: useRand, map, sps });
-    const out: RsaRAccepted = { bundle, response, update };
+    const out: RsaRAccepted = { answered: true, response, bundle, update };
     if (idi) out.idi = idi;
     if (cert) out.certificate = cert;
     return out;

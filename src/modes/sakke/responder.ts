@@ -6,6 +6,7 @@ import { MikeyProtocolError } from '../../session/errors.js';
 import { ntpToMs } from '../../session/time.js';
 import { payloadOf, payloadsOf, resolveEndpoint, type ResolvedEndpoint } from '../kit/common.js';
 import { buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
+import type { Unanswered } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 import {
   type SakkeSignatureCoverage, sameBytes, checkTelUri, telUriIdentifier, type SakkeLenience, decodeSakkeMessage, openSakkeIMessage,
@@ -20,7 +21,8 @@ export interface SakkeResponderOptions extends SakkeEndpointOptions {
   lenience?: SakkeLenience;
 }
 
-export interface SakkeAccepted {
+/** What the responder accepted: never `answered`, MIKEY-SAKKE being one message (RFC 6509 §2.2). */
+export interface SakkeAccepted extends Unanswered {
   bundle: CryptoSessionBundle;
   /** The TGK (SSV). */
   tgk: Uint8Array;
@@ -77,7 +79,7 @@ export class SakkeResponder {
     const bundle = deriveBundle(msg.header, opened.rand, payloadsOf(msg, PayloadType.Sp), { kind: 'tgk', tgk: opened.ssv });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
     return {
-      bundle, tgk: opened.ssv,
+      answered: false, bundle, tgk: opened.ssv,
       initiator: { uri: opened.signer, id: telUriIdentifier(opened.signer, ntpToMs(opened.t.value)) },
       responderId: opened.receiver, signatureCoverage: opened.coverage, lenient,
     };

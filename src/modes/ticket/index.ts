@@ -1,7 +1,7 @@
 // MIKEY-TICKET (RFC 6043): the Initiator, the Responder, the KMS, ticket policies, the MIKEY base
 // ticket and the key derivations.
 export {
-  TicketInitiator, type TicketInitiatorOptions, type TicketGrant, type PendingRequest, type PendingTransfer, type TransferOptions,
+  TicketInitiator, type TicketInitiatorOptions, type TicketGrant, type PendingRequest, type PendingTransfer, type TransferAwaitingResponse, type TransferEstablished, type TransferOptions,
 } from './initiator.js';
 export { buildTicketKmsRequest, readTicketKmsResponse, type TicketPartyOptions, type KmsCredentials, type TicketKmsRequest } from './kms-exchange.js';
 export { TicketResponder, type TicketResponderOptions, type ResolveTransport, type TransferAccepted } from './responder.js';

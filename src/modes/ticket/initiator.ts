@@ -17,6 +17,7 @@ import { checkV } from '../kit/verification.js';
 import { decryptKemac, encrAlgFor, encryptedKemac, findIdr, findRandr, idrPayload, kemacEncrAlg, responseCoverage, transferInitCoverage, vMacStart } from './messages.js';
 import { idOf } from '../../session/identity.js';
 import { rejectErrorMessage } from '../kit/error-message.js';
+import type { Offer } from '../kit/offer.js';
 import { checkFlags, checkValidity, completeFlags, readPolicy, tpPayload, type ReadPolicy, type TicketPolicy } from './policy.js';
 import { buildTicketKmsRequest, randLength, readTicketKmsResponse, splitMpks, type TicketPartyOptions } from './kms-exchange.js';
 import { genericMap, TicketSession, type TicketSessionOffer } from './session.js';
@@ -40,10 +41,10 @@ export interface TicketGrant {
   uses: number;
 }
 
-export interface PendingRequest {
-  bytes: Uint8Array;
+/** REQUEST_INIT sent (`bytes`): the keys come with the ticket in REQUEST_RESP. */
+export interface PendingRequest extends Offer<undefined> {
   /** Check REQUEST_RESP (or read the KMS's Error message) and open the ticket's keys. */
-  receive(bytes: Uint8Array): TicketGrant;
+  receiveResponse(bytes: Uint8Array): TicketGrant;
 }
 
 export interface TransferOptions {
@@ -55,14 +56,20 @@ export interface TransferOptions {
   keys?: readonly KeySpec[];
 }
 
-export interface PendingTransfer {
-  bytes: Uint8Array;
-  /** F flag: a TRANSFER_RESP will come. */
-  expectsResponse: boolean;
-  /** Without a TRANSFER_RESP (F = 0) the session is established now. */
-  session?: TicketSession;
+/** TRANSFER_INIT sent (`bytes`), by the F flag of the Ticket Policy: a TRANSFER_RESP to wait for, or the session now. */
+export type PendingTransfer = TransferAwaitingResponse | TransferEstablished;
+
+/** F = 1: TRANSFER_RESP will come and gives the session. */
+export interface TransferAwaitingResponse extends Offer<undefined> {
+  expectsResponse: true;
   /** Check TRANSFER_RESP (or read an Error message) and derive the bundle. */
-  receive(bytes: Uint8Array): TicketSession;
+  receiveResponse(bytes: Uint8Array): TicketSession;
+}
+
+/** F = 0: no TRANSFER_RESP (§4.2.2.1); the session is established now. */
+export interface TransferEstablished extends Offer {
+  expectsResponse: false;
+  session: TicketSession;
 }
 
 export class TicketInitiator {
@@ -79,7 +86,8 @@ export class TicketInitiator {
     const req = buildTicketKmsRequest(this.opts, this.ep, 'request', tp, csbId);
     return {
       bytes: req.bytes,
-      receive: (bytes) => {
+      bundle: undefined,
+      receiveResponse: (bytes) => {
         const { msg, keys } = readTicketKmsResponse(bytes, { request: req, party: this.opts, ep: this.ep });
         const ticket = payloadOf(msg, PayloadType.Ticket);
         if (!ticket) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'TICKET missing');
@@ -165,19 +173,14 @@ export class TicketInitiator {
     const state = {
       csbId, prf, macAlg, encrAlg, randRi, mk, hdr, sps, ownKeys, responder, grant, transferInit: bytes,
     };
-    const pending: PendingTransfer = {
-      bytes, expectsResponse: p.flags.F,
-      receive: (resp) => this.receiveTransferResp(resp, state),
-    };
-    if (!p.flags.F) {
-      // no TRANSFER_RESP (F = 0): hence no RANDRr (G implies F) and RANDRi is used (NOT G implies H)
-      const keys = [...grant.keys, ...ownKeys];
-      const bundle = deriveTicketBundle({ header: hdr, sps, keys, randRi });
-      pending.session = new TicketSession({
-        role: 'initiator', csbId, prf, updateKeys: mk, macAlg, encrAlg, randRi, header: hdr, sps, keys, policy: p, self: this.opts.identity, peer: responder, bundle,
-      }, this.ep);
-    }
-    return pending;
+    if (p.flags.F) return { bytes, bundle: undefined, expectsResponse: true, receiveResponse: (resp) => this.receiveTransferResp(resp, state) };
+    // no TRANSFER_RESP (F = 0): hence no RANDRr (G implies F) and RANDRi is used (NOT G implies H)
+    const keys = [...grant.keys, ...ownKeys];
+    const bundle = deriveTicketBundle({ header: hdr, sps, keys, randRi });
+    const session = new TicketSession({
+      role: 'initiator', csbId, prf, updateKeys: mk, macAlg, encrAlg, randRi, header: hdr, sps, keys, policy: p, self: this.opts.identity, peer: responder, bundle,
+    }, this.ep);
+    return { bytes, bundle, expectsResponse: false, session };
   }
 
   /** TRANSFER_RESP = HDR, T, [RANDRr], [IDRr], [RANDRkms], {SP}, [KEMAC], V (§4.2.2.3-4). */

@@ -11,6 +11,7 @@ import { CsIdMapType, DataType, ErrorNo, IdRole, PayloadType, ProtType, RandRole
 import type { KeyDataPayload, Payload, SpPayload, TicketPayload, VPayload } from '../../wire/types.js';
 import { checkFresh, decodeOrReject, keyDataPayloads, macAlgOf, payloadOf, random32, recordAuthenticated, resolveEndpoint, type KeySpec, type ResolvedEndpoint } from '../kit/common.js';
 import { type Identity } from '../../session/identity.js';
+import type { Answer } from '../kit/offer.js';
 import { checkBundlePolicy, checkOfferedPolicies } from '../kit/policy.js';
 import { baseTicketTpkId, isBaseTicket, openBaseTicket, ticketDigest, ticketLayout } from './base-ticket.js';
 import { deriveTicketBundle } from './bundle.js';
@@ -38,13 +39,12 @@ export interface TicketResponderOptions extends TicketPartyOptions {
 /** Sends RESOLVE_INIT to the KMS and returns its answer. */
 export type ResolveTransport = (resolveInit: Uint8Array) => Promise<Uint8Array>;
 
-export interface TransferAccepted {
+/** What the Responder accepted; `answered` (with TRANSFER_RESP) when the F flag asks for a response. */
+export type TransferAccepted = {
   session: TicketSession;
-  /** TRANSFER_RESP, when the F flag asks for one. */
-  response?: Uint8Array;
   /** Where the ticket's keys came from. */
   resolvedBy: 'kms' | 'cache' | 'local';
-}
+} & Answer;
 
 interface Resolved {
   mpki: Uint8Array;
@@ -163,7 +163,7 @@ export class TicketResponder {
         role: 'responder', csbId: msg.header.csbId, prf, updateKeys: mkInit, macAlg, encrAlg, randRi, header: msg.header, sps, keys, policy,
         self: this.opts.identity, peer: idi, bundle,
       }, this.ep);
-      return { session, resolvedBy };
+      return { answered: false, session, resolvedBy };
     }
     // TRANSFER_RESP = HDR, T, [RANDRr], [IDRr], [RANDRkms], {SP}, [KEMAC], V (§4.2.2.3)
     const longest = Math.max(resolved.mpki.length, ...keys.map((k) => k.keyData.length));
@@ -189,7 +189,7 @@ export class TicketResponder {
       role: 'responder', csbId: msg.header.csbId, prf, updateKeys: mkResp, macAlg, encrAlg, randRi, randRr, header: hdr, sps: allSps, keys, policy,
       self: resolved.idr ?? this.opts.identity, peer: idi, bundle,
     }, this.ep);
-    return { session, response, resolvedBy };
+    return { answered: true, response, session, resolvedBy };
   }
 
   /** RESOLVE_INIT_PSK/PK with the TICKET as received (Initiator Data included), then RESOLVE_RESP (§4.2.3). */

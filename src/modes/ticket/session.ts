@@ -17,6 +17,7 @@ import { deriveTicketBundle } from './bundle.js';
 import { checkV, encodeWithV } from '../kit/verification.js';
 import { decryptKemac, encryptedKemac, findIdr, idrPayload, initialCoverage, responseCoverage, responseTimestamp, ticketErrorMessage, vMacStart } from './messages.js';
 import { rejectErrorMessage } from '../kit/error-message.js';
+import type { Offer } from '../kit/offer.js';
 import type { ReadPolicy } from './policy.js';
 
 /** A crypto session offered in a GENERIC-ID map (RFC 6043 §6.1.1). */
@@ -94,12 +95,10 @@ export interface TicketSessionState {
   bundle: CryptoSessionBundle;
 }
 
-export interface UpdateOffer {
-  bytes: Uint8Array;
+/** An update (`bytes`) and the bundle as the sender will use it (final when no answer is expected). */
+export interface UpdateOffer extends Offer {
   /** Read the answer (when `verify` asked for one); gives the updated bundle. */
   receiveResponse(bytes: Uint8Array): CryptoSessionBundle;
-  /** The bundle as the sender will use it (final when no answer is expected). */
-  bundle: CryptoSessionBundle;
 }
 
 /** One established CSB, on either side. */
