@@ -221,13 +221,19 @@ function unwrapSigned(xml: string, name: string, keys: KmsReadKeys): { el: XmlEl
   return { el, signedWith: v.keyName! };
 }
 
+/** What a KmsRequest and a KmsResponse start with (TS 33.180 D.2.2, D.3.2): the Version attribute, UserUri, KmsUri, Time. */
+function readHead(xml: string, root: 'KmsRequest' | 'KmsResponse', keys: KmsReadKeys): { s: Sequence; signedWith?: string; head: KmsRequestDoc & KmsResponseDoc } {
+  const { el, signedWith } = unwrapSigned(xml, root, keys);
+  const s = new Sequence(el, KMS_NS);
+  const head: KmsRequestDoc & KmsResponseDoc = { userUri: textIn(s.req('UserUri')), kmsUri: textIn(s.req('KmsUri')), time: timeIn(s.req('Time')), clientReqUrl: '' };
+  const v = el.attrs.get('Version');
+  if (v !== undefined) head.version = v;
+  return { s, signedWith, head };
+}
+
 /** Reads a KmsRequest or SignedKmsRequest; a signature is verified with `keys` (XmlSignatureError when it fails). */
 export function parseKmsRequest(xml: string, keys: KmsReadKeys = {}): KmsRequestDoc {
-  const { el: r, signedWith } = unwrapSigned(xml, 'KmsRequest', keys);
-  const s = new Sequence(r, KMS_NS);
-  const d: KmsRequestDoc = { userUri: textIn(s.req('UserUri')), kmsUri: textIn(s.req('KmsUri')), time: timeIn(s.req('Time')), clientReqUrl: '' };
-  const v = r.attrs.get('Version');
-  if (v !== undefined) d.version = v;
+  const { s, signedWith, head: d } = readHead(xml, 'KmsRequest', keys);
   const cid = s.opt('ClientId');
   if (cid) d.clientId = textIn(cid);
   const did = s.opt('DeviceId');
@@ -372,11 +378,7 @@ function parseKeySet(el: XmlElement, keys: KmsReadKeys): KmsKeySetDoc {
  * with `keys` (XmlSignatureError, XmlError when that fails).
  */
 export function parseKmsResponse(xml: string, keys: KmsReadKeys = {}): KmsResponseDoc {
-  const { el: r, signedWith } = unwrapSigned(xml, 'KmsResponse', keys);
-  const s = new Sequence(r, KMS_NS);
-  const d: KmsResponseDoc = { userUri: textIn(s.req('UserUri')), kmsUri: textIn(s.req('KmsUri')), time: timeIn(s.req('Time')), clientReqUrl: '' };
-  const v = r.attrs.get('Version');
-  if (v !== undefined) d.version = v;
+  const { s, signedWith, head: d } = readHead(xml, 'KmsResponse', keys);
   const kmsId = s.opt('KmsId');
   if (kmsId) d.kmsId = textIn(kmsId);
   d.clientReqUrl = textIn(s.req('ClientReqUrl'));
