@@ -4,8 +4,11 @@
 // (harness.ts compare()): the ratio now/before says whether a change made an exchange slower.
 // Both ends of every exchange run here; each side drives its own build through that build's
 // API (the adapters below), with the same keys, sessions and replay caches that remember
-// nothing. Times are CPU seconds of this process (see harness.ts cpuTimedAsync).
+// nothing. Times are CPU seconds of this process (see harness.ts cpuTimedAsync). SAKKE and IBAKE
+// run on each build's native field core when it is built there (node native/install.mjs in the
+// earlier build's folder), else on its TypeScript path; their row names say which.
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as index from '../src/index.js';
@@ -14,7 +17,7 @@ import * as ibakeEntry from '../src/entry/ibake.js';
 import * as kmsEntry from '../src/entry/kms.js';
 import * as ticketEntry from '../src/entry/ticket.js';
 import { compare, cpuTimedAsync, forgetfulReplayCache, type BenchSection } from './harness.js';
-import { earlierBuild } from './report.js';
+import { earlierBuild, repoRoot } from './report.js';
 
 /** What the drivers use of a build (this build's names; an earlier build is loaded as if it had them). */
 const thisBuild = { ...index, ...cryptoEntry, ...ibakeEntry, ...kmsEntry, ...ticketEntry };
@@ -24,8 +27,10 @@ const BASE_REV = process.env['MIKEY_BENCH_HISTORY_REV'] ?? '242efe6';
 const GOAL = 1.05;
 
 /** The earlier build's public API: at 242efe6 the package root exported everything the drivers use. */
+const earlierRoot = (): string => earlierBuild(BASE_REV, process.env['MIKEY_BENCH_HISTORY_BASE'], join('src', 'index.js'));
+
 async function earlierLib(): Promise<Lib> {
-  const root = earlierBuild(BASE_REV, process.env['MIKEY_BENCH_HISTORY_BASE'], join('src', 'index.js'));
+  const root = earlierRoot();
   const mods = await Promise.all(['index.js', 'entry/crypto.js', 'entry/ibake.js', 'entry/kms.js', 'entry/ticket.js'].map(async (f) => {
     try {
       return (await import(pathToFileURL(join(root, 'dist', 'src', f)).href)) as object;
@@ -70,7 +75,10 @@ const sessions = [{ ssrc: 0x1234 }];
 const csbId = 0x01020304;
 const replayCache = forgetfulReplayCache;
 
-const EXCHANGES: Array<{ name: string; ex: Exchange }> = [
+/** Whether the build at `root` has its optional native field core built (SAKKE and IBAKE use it when there). */
+const nativeBuilt = (root: string): boolean => existsSync(join(root, 'native', 'build', 'Release', 'mikey_ibc.node'));
+
+const EXCHANGES: Array<{ name: string; ex: Exchange; ibc?: boolean }> = [
   {
     name: 'PSK (I_MESSAGE + V)',
     ex: async (L, k) => {
@@ -152,6 +160,7 @@ const EXCHANGES: Array<{ name: string; ex: Exchange }> = [
   },
   {
     name: 'SAKKE, RFC 6509 (I_MESSAGE, two sessions)',
+    ibc: true,
     ex: async (L) => {
       const ekms = L.eccsiKmsSetup();
       const skms = L.sakkeKmsSetup(L.sakkeParamSet1);
@@ -170,6 +179,7 @@ const EXCHANGES: Array<{ name: string; ex: Exchange }> = [
   },
   {
     name: 'IBAKE, P-256, BF n = 1024 (4 messages)',
+    ibc: true,
     ex: async (L) => {
       const { curve, hash } = L.bfGenerateCurve(1024);
       const { params, s } = L.bfSetup(curve, hash);
@@ -200,7 +210,11 @@ export const historySection: BenchSection = {
     const rsa = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
     const keys: Shared = { psk: new Uint8Array(randomBytes(16)), alice: rsa(), bob: rsa() };
     const only = (process.env['MIKEY_BENCH_HISTORY'] ?? '').toLowerCase();
-    for (const { name, ex } of EXCHANGES) {
+    // the identity-based rows say which field arithmetic each side ran
+    const nowNative = nativeBuilt(repoRoot());
+    const thenNative = nativeBuilt(earlierRoot());
+    const path = nowNative === thenNative ? (nowNative ? ' [native core]' : ' [TypeScript]') : ` [${nowNative ? 'native' : 'TypeScript'} vs ${thenNative ? 'native' : 'TypeScript'}]`;
+    for (const { name, ex, ibc } of EXCHANGES) {
       if (only && !name.toLowerCase().includes(only)) continue;
       const now = await ex(thisBuild, keys);
       const then = await ex(before, keys);
@@ -208,7 +222,7 @@ export const historySection: BenchSection = {
       await now();
       await then();
       await compare({
-        name: `${name}: now vs ${BASE_REV}`,
+        name: `${name}${ibc ? path : ''}: now vs ${BASE_REV}`,
         kind: 'earlier-build',
         ours: cpuTimedAsync('this build', now),
         anchor: cpuTimedAsync(BASE_REV, then),
