@@ -11,7 +11,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { DataType, ErrorNo, PayloadType, decodeMessage, uriIdentity } from 'mikey';
+import { DataType, ErrorNo, MikeyProtocolError, PayloadType, decodeMessage, uriIdentity } from 'mikey';
 import { DEFAULT_RULE, KmsService, SecretBox, openStore, serveKms, type HandleResult, type Store } from 'mikey/kms';
 import { TicketInitiator, TicketResponder } from 'mikey/ticket';
 
@@ -26,7 +26,7 @@ const KMS_ID = 'sip:kms@example.org';
 const identity = (name: string) => uriIdentity(name);
 
 /** Alice (one device), Bob (two devices), Carol, and a rule letting anyone ask for anyone. */
-async function provision(store: Store, box: SecretBox): Promise<void> {
+async function provision(store: Store, box: SecretBox, rule: Partial<typeof DEFAULT_RULE> = {}): Promise<void> {
   await store.migrate();
   const now = Date.now();
   const add = async (name: string, devices: Array<[string, Uint8Array]>) => {
@@ -36,7 +36,7 @@ async function provision(store: Store, box: SecretBox): Promise<void> {
   await add(ALICE, [['alice-phone', psk(1)]]);
   await add(BOB, [['bob-phone', psk(2)], ['bob-laptop', psk(3)]]);
   await add(CAROL, [['carol-desk', psk(4)]]);
-  await store.addRule({ initiator: '*', responder: '*', ...DEFAULT_RULE, maxKeys: 4 });
+  await store.addRule({ initiator: '*', responder: '*', ...DEFAULT_RULE, maxKeys: 4, ...rule });
 }
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
@@ -259,5 +259,46 @@ test('store files: the SQLite database, -wal and -shm are created 0600; an exist
   } finally {
     process.umask(old);
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('CSB takeover attempt against MIKEY-TICKET: carol reuses the CSB ID of alice\'s exchange; her update fails the MAC of alice\'s CSB, her own TRANSFER_INIT is a separate CSB attributed to her', async () => {
+  const store = await openStore(':memory:');
+  const box = new SecretBox(MASTER);
+  await provision(store, box, { forking: 'allow', reuse: true, initiatorKeys: true, responderKeys: true });
+  const svc = await KmsService.open({ store, box, identity: KMS_ID, node: 'hardening', rate: { perSec: 1e6, burst: 1e6 } });
+  try {
+    const kms = async (b: Uint8Array) => {
+      const r = await svc.handle(b, '192.0.2.3');
+      assert.equal(r.kind, 'answer');
+      return (r as { response: Uint8Array }).response;
+    };
+    const kmsId = identity(KMS_ID);
+    const keysOf = (b: { sessions: Array<{ keys: Array<{ masterKey: Uint8Array }> }> }) => b.sessions.flatMap((s) => s.keys.map((k) => Buffer.from(k.masterKey).toString('hex')));
+    const bob = new TicketResponder({ identity: identity(BOB), kms: kmsId, psk: psk(2), pskId: Buffer.from('bob-phone') });
+    const ticketFor = async (ini: TicketInitiator) => {
+      const req = ini.createRequest({ responders: [identity(BOB)], flags: { L: true } });
+      return req.receiveResponse(await kms(req.bytes));
+    };
+    const alice = new TicketInitiator({ identity: identity(ALICE), kms: kmsId, psk: psk(1) });
+    const xfer = alice.createTransfer(await ticketFor(alice), { sessions: [{ ssrc: 1 }] });
+    const aliceCsb = (await bob.receiveTransfer(xfer.bytes, kms)).session;
+    const before = keysOf(aliceCsb.bundle);
+    assert.equal(aliceCsb.peer && new TextDecoder().decode(aliceCsb.peer.data), ALICE);
+    // carol, a user of the same KMS with a ticket of her own, names alice's CSB ID
+    const carol = new TicketInitiator({ identity: identity(CAROL), kms: kmsId, psk: psk(4) });
+    const cx = carol.createTransfer(await ticketFor(carol), { sessions: [{ ssrc: 1 }], csbId: aliceCsb.csbId });
+    assert.ok(cx.expectsResponse);
+    const carolCsb = await bob.receiveTransfer(cx.bytes, kms);
+    const update = cx.receiveResponse(carolCsb.response!).createUpdate({ keys: [{ length: 16 }] });
+    assert.equal(decodeMessage(update.bytes).header.csbId, aliceCsb.csbId);
+    // routed to alice's CSB by its CSB ID, carol's update does not verify there
+    await assert.rejects(async () => aliceCsb.receiveUpdate(update.bytes), (e: unknown) => e instanceof MikeyProtocolError && e.errorNo === ErrorNo.AuthFailure);
+    assert.deepEqual(keysOf(aliceCsb.bundle), before, 'alice\'s CSB keeps its keys');
+    assert.notEqual(carolCsb.session, aliceCsb);
+    assert.equal(carolCsb.session.peer && new TextDecoder().decode(carolCsb.session.peer.data), CAROL);
+    assert.notDeepEqual(keysOf(carolCsb.session.bundle), before);
+  } finally {
+    await svc.close();
   }
 });
