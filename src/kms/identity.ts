@@ -16,7 +16,7 @@ import { MikeyProtocolError } from '../session/errors.js';
 import { replayKey } from '../session/replay.js';
 import { systemClock, type Clock } from '../session/time.js';
 import { decodeMessage } from '../wire/decode.js';
-import { DataType, ErrorNo } from '../wire/registry.js';
+import { DataType, ErrorNo, PayloadType } from '../wire/registry.js';
 import type { Logger } from './log.js';
 import type { StoreDirectory } from './service.js';
 import type { Store } from './store.js';
@@ -90,7 +90,7 @@ export class IdentityKeys {
     try {
       const m = decodeMessage(bytes);
       for (const p of m.payloads) {
-        if (p.type !== 14) continue;
+        if (p.type !== PayloadType.Idr) continue;
         if (p.role === ROLE_I || p.role === ROLE_R) users.push(identityOf(p));
         else if (p.role === ROLE_PSK) pskId = identityOf(p);
       }

@@ -1,7 +1,7 @@
 // Signed Diffie-Hellman method (RFC 3830 §3.3): the initiator (messages.ts has the layout and what both sides share).
 import { DH_GROUPS, dhGenerateKeyPair, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
 import type { MikeyPrf } from '../../crypto/prf.js';
-import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
+import { DataType, ErrorNo, KvType, PayloadType } from '../../wire/registry.js';
 import type { CommonHeader, KeyValidity, Payload, SpPayload, TPayload } from '../../wire/types.js';
 import { deriveBundle, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
@@ -32,29 +32,41 @@ export interface DhInitiatorOptions extends Endpoint, SigningCredentials, PeerTr
   prf?: MikeyPrf;
 }
 
-interface DhState {
+/** What an update keeps for the life of the CSB (RFC 3830 §4.5: CSB ID and RAND stay). */
+interface DhCsb {
   csbId: number;
   rand: Uint8Array;
   map: CommonHeader['csIdMap'];
   sps: SpPayload[];
-  t: TPayload;
   group: DhGroup;
-  /** Our exponent and DH value of the outstanding offer (absent: an update without DHi). */
-  x?: Uint8Array;
-  dhi?: Uint8Array;
   mki?: Uint8Array;
-  idi?: Identity;
-  /** The TGK once established. */
-  tgk?: Uint8Array;
-  bundle?: CryptoSessionBundle;
 }
 
-const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: 1, spi: mki } : { kv: 0 });
+/** The TGK established by a verified R_MESSAGE. */
+interface Established {
+  step: 'established';
+  csb: DhCsb;
+  tgk: Uint8Array;
+  bundle: CryptoSessionBundle;
+}
+
+/** An I_MESSAGE sent, its R_MESSAGE not yet read; `previous` is the CSB an update renews. */
+interface AwaitingResponse {
+  step: 'awaiting-response';
+  csb: DhCsb;
+  t: TPayload;
+  idi?: Identity;
+  /** Our exponent and DHi (absent: an update without new keys, §4.5). */
+  dh?: { x: Uint8Array; dhi: Uint8Array };
+  previous?: Established;
+}
+
+const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: KvType.Spi, spi: mki } : { kv: KvType.Null });
 
 export class DhInitiator {
   private readonly ep: ResolvedEndpoint;
   private readonly prf: MikeyPrf;
-  private state?: DhState;
+  private state?: AwaitingResponse | Established;
 
   constructor(private readonly opts: DhInitiatorOptions) {
     this.ep = resolveEndpoint(opts);
@@ -70,13 +82,13 @@ export class DhInitiator {
 
   /** An update (no RAND): a new DH exchange, or (`rekey: false`) new sessions under the same TGK (§4.5). */
   createUpdate(o: { sessions?: readonly SessionOffer[]; rekey?: boolean; mki?: Uint8Array } = {}): Offer<undefined> {
-    const s = this.state;
-    if (!s?.tgk) throw new Error('no established CSB to update');
-    const { map, sps } = o.sessions ? buildMapAndPolicies(o.sessions) : { map: s.map, sps: s.sps };
-    return this.send({ csbId: s.csbId, rand: s.rand, map, sps, group: s.group, mki: o.mki ?? s.mki, tgk: s.tgk }, false, o.rekey ?? true);
+    const s = this.established;
+    if (!s) throw new Error('no established CSB to update');
+    const { map, sps } = o.sessions ? buildMapAndPolicies(o.sessions) : { map: s.csb.map, sps: s.csb.sps };
+    return this.send({ ...s.csb, map, sps, mki: o.mki ?? s.csb.mki }, false, o.rekey ?? true, s);
   }
 
-  private send(base: Omit<DhState, 't' | 'x' | 'dhi' | 'idi'>, initial: boolean, withDh: boolean): Offer<undefined> {
+  private send(base: DhCsb, initial: boolean, withDh: boolean, previous?: Established): Offer<undefined> {
     const hdr = header(DataType.DhInit, base.csbId, this.prf, base.map, true);
     const t = newTimestamp(this.ep);
     const kp = withDh ? dhGenerateKeyPair(base.group) : undefined;
@@ -91,19 +103,20 @@ export class DhInitiator {
     if (kp) payloads.push({ type: PayloadType.Dh, group: base.group.mikeyId, value: kp.publicKey, reserved: 0, validity: validity(base.mki) });
     payloads.push(signPlaceholder());
     const bytes = encodeSigned({ header: hdr, payloads }, this.opts);
-    this.state = { ...base, t, x: kp?.privateKey, dhi: kp?.publicKey, idi };
+    this.state = { step: 'awaiting-response', csb: base, t, idi, dh: kp && { x: kp.privateKey, dhi: kp.publicKey }, previous };
     return { bytes, bundle: undefined };
   }
 
   /** Process R_MESSAGE: verify SIGNr, the echoed T and DHi, then derive the TGK and keys. */
   receiveResponse(bytes: Uint8Array): CryptoSessionBundle {
     const s = this.state;
-    if (!s) throw new Error('no offer outstanding');
+    if (s?.step !== 'awaiting-response') throw new Error('no offer outstanding');
+    const { csb } = s;
     const msg = decodeOrReject(bytes);
     if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg);
     if (msg.header.dataType !== DataType.DhResp) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected a DH response, got data type ${msg.header.dataType}`);
     checkLayout(msg, [one(PayloadType.T), opt(PayloadType.Id), any(PayloadType.Cert), one(PayloadType.Id), { type: PayloadType.Dh, min: 0, max: 2 }, one(PayloadType.Sign)], 'DH R_MESSAGE');
-    if (msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'response for another CSB');
+    if (msg.header.csbId !== csb.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'response for another CSB');
     const t = payloadOf(msg, PayloadType.T)!;
     if (Buffer.compare(Buffer.from(t.value), Buffer.from(s.t.value)) !== 0) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'response does not echo our timestamp');
     // HDR, T, [IDr|CERTr], IDi: the last ID is IDi, a first one of two is IDr
@@ -114,14 +127,19 @@ export class DhInitiator {
     verifySigned(msg, key, this.opts);
     if (s.idi && !sameIdentity({ idType: echoedIdi.idType, data: echoedIdi.data }, s.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response names another initiator');
     const dhs = payloadsOf(msg, PayloadType.Dh);
-    const tgk = initiatorTgk(dhs, s);
-    const bundle = deriveBundle(header(DataType.DhInit, s.csbId, this.prf, s.map), s.rand, s.sps, { kind: 'tgk', tgk, mki: s.mki });
-    s.tgk = tgk;
-    s.bundle = bundle;
+    const tgk = initiatorTgk(dhs, { group: csb.group, x: s.dh?.x, dhi: s.dh?.dhi, tgk: s.previous?.tgk });
+    const bundle = deriveBundle(header(DataType.DhInit, csb.csbId, this.prf, csb.map), csb.rand, csb.sps, { kind: 'tgk', tgk, mki: csb.mki });
+    this.state = { step: 'established', csb, tgk, bundle };
     return bundle;
   }
 
+  /** The established CSB: the last one verified, also while an update of it is outstanding. */
+  private get established(): Established | undefined {
+    const s = this.state;
+    return s?.step === 'established' ? s : s?.previous;
+  }
+
   get bundle(): CryptoSessionBundle | undefined {
-    return this.state?.bundle;
+    return this.established?.bundle;
   }
 }

@@ -1,7 +1,7 @@
 // DH-HMAC method (RFC 4650): the initiator (messages.ts has the layout and what both sides share).
 import { DH_GROUPS, dhGenerateKeyPair, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
 import type { MikeyPrf } from '../../crypto/prf.js';
-import { DataType, ErrorNo, PayloadType } from '../../wire/registry.js';
+import { DataType, ErrorNo, KvType, PayloadType } from '../../wire/registry.js';
 import type { CommonHeader, KeyValidity, Payload, SpPayload, TPayload } from '../../wire/types.js';
 import { initiatorTgk } from '../kit/dh.js';
 import { deriveBundle, type CryptoSessionBundle } from '../../session/bundle.js';
@@ -42,30 +42,43 @@ export interface DhHmacInitiatorOptions extends Endpoint {
   sdpIds?: readonly string[];
 }
 
-interface DhHmacState {
+/** What an update keeps for the life of the CSB (RFC 4650 §3.1: CSB ID, RAND and auth_key stay). */
+interface DhHmacCsb {
   csbId: number;
   rand: Uint8Array;
   map: CommonHeader['csIdMap'];
   sps: SpPayload[];
   group: DhGroup;
   authKey: Uint8Array;
-  t?: TPayload;
-  /** Our exponent and DH value of the outstanding offer (absent: an update without DHi). */
-  x?: Uint8Array;
-  dhi?: Uint8Array;
   mki?: Uint8Array;
-  tgk?: Uint8Array;
-  bundle?: CryptoSessionBundle;
 }
 
-const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: 1, spi: mki } : { kv: 0 });
+/** The TGK established by a verified R_MESSAGE. */
+interface Established {
+  step: 'established';
+  csb: DhHmacCsb;
+  tgk: Uint8Array;
+  bundle: CryptoSessionBundle;
+}
+
+/** An I_MESSAGE sent, its R_MESSAGE not yet read; `previous` is the CSB an update renews. */
+interface AwaitingResponse {
+  step: 'awaiting-response';
+  csb: DhHmacCsb;
+  t: TPayload;
+  /** Our exponent and DHi (absent: an update of other information only, §3.1 b). */
+  dh?: { x: Uint8Array; dhi: Uint8Array };
+  previous?: Established;
+}
+
+const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: KvType.Spi, spi: mki } : { kv: KvType.Null });
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 
 export class DhHmacInitiator {
   private readonly ep: ResolvedEndpoint;
   private readonly prf: MikeyPrf;
   private readonly macAlg: DhHmacMacAlg;
-  private state?: DhHmacState;
+  private state?: AwaitingResponse | Established;
 
   constructor(private readonly opts: DhHmacInitiatorOptions) {
     this.ep = resolveEndpoint(opts);
@@ -87,13 +100,13 @@ export class DhHmacInitiator {
 
   /** An update (RFC 4650 §3.1): a new DH exchange (a), or (`rekey: false`) other information only (b). */
   createUpdate(o: { sessions?: readonly SessionOffer[]; rekey?: boolean; mki?: Uint8Array } = {}): Offer<undefined> {
-    const s = this.state;
-    if (!s?.tgk) throw new Error('no established CSB to update');
-    const { map, sps } = o.sessions ? buildMapAndPolicies(o.sessions) : { map: s.map, sps: s.sps };
-    return this.send({ ...s, map, sps, mki: o.mki ?? s.mki }, false, o.rekey ?? true);
+    const s = this.established;
+    if (!s) throw new Error('no established CSB to update');
+    const { map, sps } = o.sessions ? buildMapAndPolicies(o.sessions) : { map: s.csb.map, sps: s.csb.sps };
+    return this.send({ ...s.csb, map, sps, mki: o.mki ?? s.csb.mki }, false, o.rekey ?? true, s);
   }
 
-  private send(base: DhHmacState, initial: boolean, withDh: boolean): Offer<undefined> {
+  private send(base: DhHmacCsb, initial: boolean, withDh: boolean, previous?: Established): Offer<undefined> {
     const hdr = header(DataType.DhHmacInit, base.csbId, this.prf, base.map, true);
     const t = newTimestamp(this.ep);
     const kp = withDh ? dhGenerateKeyPair(base.group) : undefined;
@@ -104,38 +117,45 @@ export class DhHmacInitiator {
     if (this.opts.sdpIds) payloads.push(sdpIdsPayload(this.opts.sdpIds));
     if (kp) payloads.push({ type: PayloadType.Dh, group: base.group.mikeyId, value: kp.publicKey, reserved: 0, validity: validity(base.mki) });
     const bytes = encodeWithKemacMac(hdr, payloads, this.macAlg, base.authKey);
-    this.state = { ...base, t, x: kp?.privateKey, dhi: kp?.publicKey };
+    this.state = { step: 'awaiting-response', csb: base, t, dh: kp && { x: kp.privateKey, dhi: kp.publicKey }, previous };
     return { bytes, bundle: undefined };
   }
 
   /** Process R_MESSAGE: its MAC, the echoed T, IDi and DHi, then the TGK and the keys. */
   receiveResponse(bytes: Uint8Array): CryptoSessionBundle {
     const s = this.state;
-    if (!s?.t) throw new Error('no offer outstanding');
+    if (s?.step !== 'awaiting-response') throw new Error('no offer outstanding');
+    const { csb } = s;
     const msg = decodeOrReject(bytes);
-    if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg, { macAlg: this.macAlg, authKey: s.authKey });
+    if (msg.header.dataType === DataType.Error) rejectErrorMessage(msg, { macAlg: this.macAlg, authKey: csb.authKey });
     if (msg.header.dataType !== DataType.DhHmacResp) throw new MikeyProtocolError(ErrorNo.InvalidDt, `expected a DH-HMAC response, got data type ${msg.header.dataType}`);
     checkLayout(withoutGenExt(msg), [one(PayloadType.T), { type: PayloadType.Id, min: 1, max: 2 }, { type: PayloadType.Dh, min: 0, max: 2 }, one(PayloadType.Kemac)], 'DH-HMAC R_MESSAGE');
     const kemac = msg.payloads.at(-1)!;
     if (kemac.type !== PayloadType.Kemac) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'DH-HMAC R_MESSAGE: KEMAC must be the last payload');
-    if (msg.header.csbId !== s.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'response for another CSB');
+    if (msg.header.csbId !== csb.csbId) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'response for another CSB');
     // the echoed T before the MAC, as a responder checks T first (RFC 3830 §5.3)
     const t = payloadOf(msg, PayloadType.T)!;
     if (t.tsType !== s.t.tsType || !eq(t.value, s.t.value)) throw new MikeyProtocolError(ErrorNo.InvalidTs, 'response does not echo our timestamp');
     const macAlg = checkKemac(kemac, [this.macAlg]);
-    verifyKemacMac(msg, kemac, macAlg, s.authKey);
+    verifyKemacMac(msg, kemac, macAlg, csb.authKey);
     // HDR, T, [IDr], IDi: the last ID is IDi, a first one of two IDr
     const ids = payloadsOf(msg, PayloadType.Id);
     if (this.opts.idi && !sameIdentity(idOf(ids.at(-1)), this.opts.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response names another initiator');
     if (ids.length === 2 && !sameIdentity(idOf(ids[0]), this.opts.idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response comes from another responder');
     const dhs = payloadsOf(msg, PayloadType.Dh);
-    const tgk = initiatorTgk(dhs, s);
-    const bundle = deriveBundle(header(DataType.DhHmacInit, s.csbId, this.prf, s.map), s.rand, s.sps, { kind: 'tgk', tgk, mki: s.mki });
-    this.state = { ...s, tgk, bundle, t: undefined, x: undefined, dhi: undefined };
+    const tgk = initiatorTgk(dhs, { group: csb.group, x: s.dh?.x, dhi: s.dh?.dhi, tgk: s.previous?.tgk });
+    const bundle = deriveBundle(header(DataType.DhHmacInit, csb.csbId, this.prf, csb.map), csb.rand, csb.sps, { kind: 'tgk', tgk, mki: csb.mki });
+    this.state = { step: 'established', csb, tgk, bundle };
     return bundle;
   }
 
+  /** The established CSB: the last one verified, also while an update of it is outstanding. */
+  private get established(): Established | undefined {
+    const s = this.state;
+    return s?.step === 'established' ? s : s?.previous;
+  }
+
   get bundle(): CryptoSessionBundle | undefined {
-    return this.state?.bundle;
+    return this.established?.bundle;
   }
 }

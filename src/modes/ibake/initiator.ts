@@ -2,7 +2,7 @@
 import { macVerify, type MacAlg } from '../../crypto/kemac.js';
 import type { MikeyPrf } from '../../crypto/prf.js';
 import { encodeMessageWithSpans, encodePayloads } from '../../wire/encode.js';
-import { DataType, ErrorNo, PayloadType, SkType } from '../../wire/registry.js';
+import { DataType, ErrorNo, KvType, PayloadType, SkType } from '../../wire/registry.js';
 import type { CommonHeader, EccptPayload, Payload, SkPayload, SpPayload, TPayload } from '../../wire/types.js';
 import { deriveBundle, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
@@ -86,7 +86,7 @@ interface AwaitingVerification extends Exchange {
 }
 
 function skPayload(sk: Uint8Array): SkPayload {
-  return { type: PayloadType.Sk, skType: SkType.Sk, keyData: sk, validity: { kv: 0 } };
+  return { type: PayloadType.Sk, skType: SkType.Sk, keyData: sk, validity: { kv: KvType.Null } };
 }
 
 export class IbakeInitiator {
@@ -114,7 +114,7 @@ export class IbakeInitiator {
     const t = newTimestamp(this.ep);
     if (!ourKey(this.opts.keys, this.opts.idi, t)) throw new Error('no private key of ours (IDRi) for the current key period: request it from the KMS first');
     const ecdh = ecdhKeyPair(this.group, this.ep.random);
-    const eccptI = eccptPayload(ecdh, macAlgCode(this.macAlg), o.mki ? { kv: 1, spi: o.mki } : { kv: 0 });
+    const eccptI = eccptPayload(ecdh, macAlgCode(this.macAlg), o.mki ? { kv: KvType.Spi, spi: o.mki } : { kv: KvType.Null });
     const idi = idrPayload(ROLE_I, this.opts.idi);
     const idr = idrPayload(ROLE_R, o.idr);
     const payloads: Payload[] = [t, { type: PayloadType.Rand, rand }, idi, idr, ...sps];

@@ -12,7 +12,7 @@ import type { Point } from '../../crypto/pairing/curve.js';
 import { decodeKeyDataChain, type DecodedMessage } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
 import { encodePayloads } from '../../wire/encode.js';
-import { DataType, ErrorNo, HashFunc, KeyDataType, PayloadType } from '../../wire/registry.js';
+import { CsIdMapType, DataType, ErrorNo, HashFunc, KeyDataType, PayloadType } from '../../wire/registry.js';
 import type { CommonHeader, KemacPayload, Payload, TPayload } from '../../wire/types.js';
 import { prfOf } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
@@ -30,7 +30,7 @@ import {
   periodOfValidity, periodValidity, privateKeyMatches, ROLE_I, ROLE_KMS, ROLE_PSK, ROLE_R, type IbeDomain,
 } from './profile.js';
 
-const EMPTY_MAP = { type: 1, csCount: 0 } as const;
+const EMPTY_MAP = { type: CsIdMapType.Empty, csCount: 0 } as const;
 
 /** V MAC input: the message without the MAC, then the users' identities and the KMS's (RFC 6267 §5.4). */
 function vParts(covered: Uint8Array, users: readonly Identity[], kms: Identity): Uint8Array[] {

@@ -7,7 +7,7 @@ import type { Point } from '../../crypto/pairing/curve.js';
 import { bigIntToBytes, bytesToBigInt } from '../../crypto/pairing/field.js';
 import { hashBytes } from '../../crypto/sakke.js';
 import { msgKeyLabel, mikeyPrf, PrfConstant, type MikeyPrf } from '../../crypto/prf.js';
-import { EccCurve, ErrorNo, IdRole, PayloadType, TsType } from '../../wire/registry.js';
+import { EccCurve, ErrorNo, IdRole, KvType, PayloadType, TsType } from '../../wire/registry.js';
 import type { EccptPayload, IdrPayload, KeyValidity, TPayload } from '../../wire/types.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { ntpTimestamp, ntpToMs } from '../../session/time.js';
@@ -138,7 +138,7 @@ export function privateKeyMatches(params: BfPublicParams, ibeId: Uint8Array, key
 
 /** The key period a K_PR is for, carried as KV = Interval: VF/VT = NTP-UTC (64-bit) of its start/end. */
 export function periodValidity(no: number, policy: KeyPeriodPolicy): KeyValidity {
-  return { kv: 2, validFrom: ntpTimestamp(keyPeriodStartMs(no, policy)), validTo: ntpTimestamp(keyPeriodStartMs(no + 1, policy)) };
+  return { kv: KvType.Interval, validFrom: ntpTimestamp(keyPeriodStartMs(no, policy)), validTo: ntpTimestamp(keyPeriodStartMs(no + 1, policy)) };
 }
 
 export function periodOfValidity(v: KeyValidity, policy: KeyPeriodPolicy): number {
@@ -239,7 +239,7 @@ export function deriveFromSession(prf: MikeyPrf, kSession: Uint8Array, rand: Uin
  * ECCPT (RFC 6267 §6.1.4): the point uncompressed, zero padding to a 32-bit boundary, Auth alg =
  * the V MAC algorithm, TGK len = TGK_BITS / 8 (both ignored by the receiver), KV as given.
  */
-export function eccptPayload(key: EcdhKey, macAlgCode: number, validity: KeyValidity = { kv: 0 }): EccptPayload {
+export function eccptPayload(key: EcdhKey, macAlgCode: number, validity: KeyValidity = { kv: KvType.Null }): EccptPayload {
   const plen = key.pub.length;
   return {
     type: PayloadType.Eccpt, curve: key.group.code, point: key.pub, padding: new Uint8Array((4 - ((2 + plen) & 3)) & 3),

@@ -5,7 +5,7 @@ import { deriveMessageKeys, type MikeyPrf } from '../../crypto/prf.js';
 import { rsaEnvelopeDecrypt } from '../../crypto/rsa.js';
 import type { DecodedMessage } from '../../wire/decode.js';
 import { spannedMessage } from '../../wire/encode.js';
-import { DataType, ErrorNo, GeneralExtType, PayloadType } from '../../wire/registry.js';
+import { DataType, ErrorNo, GeneralExtType, PayloadType, ProtType } from '../../wire/registry.js';
 import type { CommonHeader, CsIdMap, KeyDataPayload, Payload, SpPayload, TPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
@@ -113,7 +113,7 @@ export class RsaRInitiator {
     const extra = group ? [] : (o.policies ?? []).map((p) => ({ params: policyParamsForProfile(p) }));
     const offered = group ? [] : [...sps];
     for (const e of extra) {
-      const sp: SpPayload = { type: PayloadType.Sp, policyNo: offered.length, protType: 0, params: e.params };
+      const sp: SpPayload = { type: PayloadType.Sp, policyNo: offered.length, protType: ProtType.Srtp, params: e.params };
       if (!offered.some((x) => sameSp(x, sp))) offered.push(sp);
     }
     if (offered.length > 255) throw new RangeError('at most 256 policies');

@@ -5,7 +5,7 @@ import { deriveMessageKeys, type MikeyPrf } from '../../crypto/prf.js';
 import { rsaEnvelopeEncrypt } from '../../crypto/rsa.js';
 import type { DecodedMessage } from '../../wire/decode.js';
 import { spanOf } from '../../wire/encode.js';
-import { DataType, ErrorNo, GeneralExtType, PayloadType } from '../../wire/registry.js';
+import { CsIdMapType, DataType, ErrorNo, GeneralExtType, PayloadType, ProtType } from '../../wire/registry.js';
 import { policyParams } from '../../wire/sp.js';
 import type { CommonHeader, CsIdMap, KeyDataPayload, Payload, SpPayload, SrtpIdEntry } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
@@ -144,7 +144,7 @@ export class RsaRResponder {
   private supportedSps(): SpPayload[] {
     if (this.groupState) return this.groupState.sps;
     const profiles = this.opts.profiles ?? [this.opts.policy ?? 'AES_CM_128_HMAC_SHA1_80'];
-    return profiles.map((p, i) => ({ type: PayloadType.Sp, policyNo: i, protType: 0, params: policyParamsForProfile(p) }));
+    return profiles.map((p, i) => ({ type: PayloadType.Sp, policyNo: i, protType: ProtType.Srtp, params: policyParamsForProfile(p) }));
   }
 
   private acceptable(sp: SpPayload): boolean {
@@ -240,7 +240,7 @@ export class RsaRResponder {
     if (offered.length) {
       accepted = offered.filter((sp) => this.acceptable(sp));
       if (!accepted.length) throw new MikeyProtocolError(ErrorNo.InvalidSpPar, 'none of the proposed policies is acceptable');
-    } else accepted = [{ type: PayloadType.Sp, policyNo: 0, protType: 0, params: policyParamsForProfile(this.opts.policy ?? 'AES_CM_128_HMAC_SHA1_80') }];
+    } else accepted = [{ type: PayloadType.Sp, policyNo: 0, protType: ProtType.Srtp, params: policyParamsForProfile(this.opts.policy ?? 'AES_CM_128_HMAC_SHA1_80') }];
     const first = accepted[0]!.policyNo;
     const byNo = new Map(accepted.map((sp) => [sp.policyNo, sp]));
     const entries: SrtpIdEntry[] = offer.entries.map((e) => ({ policyNo: byNo.has(e.policyNo) ? e.policyNo : first, ssrc: e.ssrc || randomSsrc(), roc: e.roc }));
@@ -248,6 +248,6 @@ export class RsaRResponder {
     if (entries.length > 255) throw new MikeyProtocolError(ErrorNo.Unspecified, 'more than 255 crypto sessions');
     const used = new Set(entries.map((e) => e.policyNo));
     if (!used.size) used.add(first);
-    return { map: { type: 0, entries }, sps: accepted.filter((sp) => used.has(sp.policyNo)).map((sp) => copySp(sp)) };
+    return { map: { type: CsIdMapType.SrtpId, entries }, sps: accepted.filter((sp) => used.has(sp.policyNo)).map((sp) => copySp(sp)) };
   }
 }
