@@ -243,8 +243,8 @@ test('tampering, message by message, gives the right Error code', async () => {
     return encodeMessage(m);
   };
   assert.equal(await code(0, renamed(1)), ErrorNo.InvalidId);
-  // I_MESSAGE_2 naming another initiator: no exchange of that initiator waits
-  assert.equal(await code(2, renamed(1)), ErrorNo.Unspecified);
+  // I_MESSAGE_2 naming another initiator: no exchange of that initiator waits, answered as any other mismatch (no hint of what is pending)
+  assert.equal(await code(2, renamed(1)), ErrorNo.AuthFailure);
   // SP changed in I_MESSAGE_1 (nothing covers it): below the responder's minimum it is refused
   // there; within it, R_MESSAGE_2 echoes another policy under V and the initiator refuses
   const tagLength = (n: number) => (b: Uint8Array) => {
@@ -323,7 +323,7 @@ test('replay, stale timestamps, COUNTER, I_MESSAGE_2 without an exchange', async
   // I_MESSAGE_2 to a responder that never saw I_MESSAGE_1
   const a = pair();
   const r1 = await a.res.receive(a.ini.createOffer({ idr: bob, sessions: SESSIONS }).bytes);
-  await rejects(new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(T0) }).receive(a.ini.receiveResponse(r1.response).bytes), ErrorNo.Unspecified);
+  await rejects(new IbakeResponder({ keys: kms.ring(bob), clock: clockAt(T0) }).receive(a.ini.receiveResponse(r1.response).bytes), ErrorNo.AuthFailure);
 });
 
 test('keys of a wrong period or identity fail', async () => {

@@ -214,8 +214,9 @@ export class IbakeResponder {
     if (!msg.header.v) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'I_MESSAGE_2 with V = 0');
     const { idi, idr } = clearIds(msg);
     const peerId = peerKey(idi!);
+    // §5.1.2-style: the same answer whether or not an exchange is pending for the claimed peer and CSB ID
     const list = this.pending.of(peerId, this.ep.clock.now()).filter((c) => c.hdr.csbId === msg.header.csbId);
-    if (!list.length) throw new MikeyProtocolError(ErrorNo.Unspecified, 'I_MESSAGE_2 for no exchange of ours');
+    if (!list.length) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'I_MESSAGE_2 for no exchange of ours');
     const t = payloadOf(msg, PayloadType.T)!;
     const fresh = checkFresh(t, this.ep, msg.header.csbId);
     const hk = headerKey(msg.bytes, msg.header.span!);
