@@ -2,6 +2,7 @@
 // first start) or PostgreSQL shared by several KMS nodes. Schema migrations are versioned; secret
 // columns hold blobs sealed by secrets.ts, never keys in the clear.
 import type { PolicyRule } from './grant.js';
+import type { IssuedTicket } from '../modes/ticket/kms.js';
 import { loadOptional } from '../optional.js';
 import type { IdKmsStore, IssuedKeyRecord, SealedSecretRecord } from '../idkms/store.js';
 
@@ -32,17 +33,8 @@ export interface TpkRow {
   createdAt: number;
 }
 
-export interface TicketRow {
-  id: string;
-  ticketType: number;
-  tpkId?: string;
-  initiator: string;
-  responders: string[];
-  flags: string;
-  issuedAt: number;
-  validFrom?: number;
-  validTo?: number;
-  digest: string;
+/** An issued ticket as stored: the KMS's record and the node that issued it. */
+export interface TicketRow extends IssuedTicket {
   node: string;
 }
 

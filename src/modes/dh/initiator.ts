@@ -11,7 +11,7 @@ import {
 } from '../kit/common.js';
 import { rejectErrorMessage } from '../kit/error-message.js';
 import { sameIdentity, type Identity } from '../../session/identity.js';
-import { initiatorTgk } from '../kit/dh.js';
+import { establishedOf, initiatorTgk, type DhAwaitingResponse, type DhEstablished } from '../kit/dh.js';
 import { certPayloads, encodeSigned, peerPublicKey, signPlaceholder, verifySigned, type PeerTrust, type SigningCredentials } from '../kit/signature.js';
 import type { Offer } from '../kit/offer.js';
 import { ourIdentity } from './messages.js';
@@ -42,24 +42,8 @@ interface DhCsb {
   mki?: Uint8Array;
 }
 
-/** The TGK established by a verified R_MESSAGE. */
-interface Established {
-  step: 'established';
-  csb: DhCsb;
-  tgk: Uint8Array;
-  bundle: CryptoSessionBundle;
-}
-
-/** An I_MESSAGE sent, its R_MESSAGE not yet read; `previous` is the CSB an update renews. */
-interface AwaitingResponse {
-  step: 'awaiting-response';
-  csb: DhCsb;
-  t: TPayload;
-  idi?: Identity;
-  /** Our exponent and DHi (absent: an update without new keys, §4.5). */
-  dh?: { x: Uint8Array; dhi: Uint8Array };
-  previous?: Established;
-}
+type Established = DhEstablished<DhCsb>;
+type AwaitingResponse = DhAwaitingResponse<DhCsb> & { idi?: Identity };
 
 const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: KvType.Spi, spi: mki } : { kv: KvType.Null });
 
@@ -127,16 +111,14 @@ export class DhInitiator {
     verifySigned(msg, key, this.opts);
     if (s.idi && !sameIdentity({ idType: echoedIdi.idType, data: echoedIdi.data }, s.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response names another initiator');
     const dhs = payloadsOf(msg, PayloadType.Dh);
-    const tgk = initiatorTgk(dhs, { group: csb.group, x: s.dh?.x, dhi: s.dh?.dhi, tgk: s.previous?.tgk });
+    const tgk = initiatorTgk(dhs, s);
     const bundle = deriveBundle(header(DataType.DhInit, csb.csbId, this.prf, csb.map), csb.rand, csb.sps, { kind: 'tgk', tgk, mki: csb.mki });
     this.state = { step: 'established', csb, tgk, bundle };
     return bundle;
   }
 
-  /** The established CSB: the last one verified, also while an update of it is outstanding. */
   private get established(): Established | undefined {
-    const s = this.state;
-    return s?.step === 'established' ? s : s?.previous;
+    return establishedOf(this.state);
   }
 
   get bundle(): CryptoSessionBundle | undefined {

@@ -3,7 +3,7 @@ import { DH_GROUPS, dhGenerateKeyPair, type DhGroup, type DhGroupName } from '..
 import type { MikeyPrf } from '../../crypto/prf.js';
 import { DataType, ErrorNo, KvType, PayloadType } from '../../wire/registry.js';
 import type { CommonHeader, KeyValidity, Payload, SpPayload, TPayload } from '../../wire/types.js';
-import { initiatorTgk } from '../kit/dh.js';
+import { establishedOf, initiatorTgk, type DhAwaitingResponse, type DhEstablished } from '../kit/dh.js';
 import { deriveBundle, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import {
@@ -53,23 +53,8 @@ interface DhHmacCsb {
   mki?: Uint8Array;
 }
 
-/** The TGK established by a verified R_MESSAGE. */
-interface Established {
-  step: 'established';
-  csb: DhHmacCsb;
-  tgk: Uint8Array;
-  bundle: CryptoSessionBundle;
-}
-
-/** An I_MESSAGE sent, its R_MESSAGE not yet read; `previous` is the CSB an update renews. */
-interface AwaitingResponse {
-  step: 'awaiting-response';
-  csb: DhHmacCsb;
-  t: TPayload;
-  /** Our exponent and DHi (absent: an update of other information only, §3.1 b). */
-  dh?: { x: Uint8Array; dhi: Uint8Array };
-  previous?: Established;
-}
+type Established = DhEstablished<DhHmacCsb>;
+type AwaitingResponse = DhAwaitingResponse<DhHmacCsb>;
 
 const validity = (mki?: Uint8Array): KeyValidity => (mki ? { kv: KvType.Spi, spi: mki } : { kv: KvType.Null });
 const eq = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
@@ -143,16 +128,14 @@ export class DhHmacInitiator {
     if (this.opts.idi && !sameIdentity(idOf(ids.at(-1)), this.opts.idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response names another initiator');
     if (ids.length === 2 && !sameIdentity(idOf(ids[0]), this.opts.idr)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'the response comes from another responder');
     const dhs = payloadsOf(msg, PayloadType.Dh);
-    const tgk = initiatorTgk(dhs, { group: csb.group, x: s.dh?.x, dhi: s.dh?.dhi, tgk: s.previous?.tgk });
+    const tgk = initiatorTgk(dhs, s);
     const bundle = deriveBundle(header(DataType.DhHmacInit, csb.csbId, this.prf, csb.map), csb.rand, csb.sps, { kind: 'tgk', tgk, mki: csb.mki });
     this.state = { step: 'established', csb, tgk, bundle };
     return bundle;
   }
 
-  /** The established CSB: the last one verified, also while an update of it is outstanding. */
   private get established(): Established | undefined {
-    const s = this.state;
-    return s?.step === 'established' ? s : s?.previous;
+    return establishedOf(this.state);
   }
 
   get bundle(): CryptoSessionBundle | undefined {

@@ -3,7 +3,8 @@
 import { dhComputeSecret, dhGenerateKeyPair, dhGroupByMikeyId, type DhGroup, type DhGroupName } from '../../crypto/dh.js';
 import { MikeyCryptoError } from '../../crypto/errors.js';
 import { ErrorNo, KvType, PayloadType } from '../../wire/registry.js';
-import type { DhPayload } from '../../wire/types.js';
+import type { DhPayload, TPayload } from '../../wire/types.js';
+import type { CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 
 /**
@@ -56,23 +57,48 @@ export function dhError(e: unknown): never {
   throw e;
 }
 
+/** The initiator's CSB once a verified answer gave its TGK. `C` is what the method keeps per CSB. */
+export interface DhEstablished<C> {
+  step: 'established';
+  csb: C;
+  tgk: Uint8Array;
+  bundle: CryptoSessionBundle;
+}
+
+/** An offer sent, its answer not yet read; `previous` is the CSB an update renews (RFC 3830 §4.5). */
+export interface DhAwaitingResponse<C> {
+  step: 'awaiting-response';
+  csb: C;
+  t: TPayload;
+  /** Our exponent and DHi (absent: an update without new keys). */
+  dh?: { x: Uint8Array; dhi: Uint8Array };
+  previous?: DhEstablished<C>;
+}
+
+/** The established CSB of an initiator: the last one verified, also while an update of it is outstanding. */
+export function establishedOf<C>(s: DhAwaitingResponse<C> | DhEstablished<C> | undefined): DhEstablished<C> | undefined {
+  return s?.step === 'established' ? s : s?.previous;
+}
+
 /**
  * The initiator's TGK from the DH payloads of the answer (RFC 3830 §5.3, RFC 4650 §3.1): none
  * after an update without DHi (the TGK stays), else DHr and the echo of our DHi.
  */
-export function initiatorTgk(dhs: readonly DhPayload[], s: { group: DhGroup; x?: Uint8Array; dhi?: Uint8Array; tgk?: Uint8Array }): Uint8Array {
-  if (!s.dhi) {
+export function initiatorTgk(dhs: readonly DhPayload[], s: DhAwaitingResponse<{ group: DhGroup }>): Uint8Array {
+  if (!s.dh) {
     if (dhs.length) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'DH values in the answer to an update without DHi');
-    return s.tgk!;
+    if (!s.previous) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'an update without DHi for no established CSB');
+    return s.previous.tgk;
   }
+  const { group } = s.csb;
   if (dhs.length !== 2) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'the response must carry DHr and DHi');
   const [dhr, dhi] = dhs as [DhPayload, DhPayload];
-  if (dhi.group !== s.group.mikeyId || Buffer.compare(Buffer.from(dhi.value), Buffer.from(s.dhi)) !== 0) {
+  if (dhi.group !== group.mikeyId || Buffer.compare(Buffer.from(dhi.value), Buffer.from(s.dh.dhi)) !== 0) {
     throw new MikeyProtocolError(ErrorNo.AuthFailure, 'the response does not echo our DH value');
   }
-  if (dhr.group !== s.group.mikeyId) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'DHr in another group');
+  if (dhr.group !== group.mikeyId) throw new MikeyProtocolError(ErrorNo.InvalidDh, 'DHr in another group');
   try {
-    return dhComputeSecret(s.group, s.x!, dhr.value);
+    return dhComputeSecret(group, s.dh.x, dhr.value);
   } catch (e) {
     return dhError(e);
   }
