@@ -158,7 +158,9 @@ async function tampered(which: number, alter: (b: Uint8Array) => Uint8Array): Pr
   }
 }
 
-test('every byte of every message flipped: the exchange fails with a protocol error, or ends with equal keys', async () => {
+const LONG = process.env['MIKEY_LONG'] === '1';
+
+test('bytes of every message flipped (all of them with MIKEY_LONG=1): the exchange fails with a protocol error, or ends with equal keys', async () => {
   const { ini, res } = pair();
   const sizes: number[] = [];
   const m1 = ini.createOffer({ idr: bob, sessions: SESSIONS });
@@ -173,7 +175,9 @@ test('every byte of every message flipped: the exchange fails with a protocol er
   const positions = msgs.map((b) => {
     const inCipher = new Set<number>();
     for (const p of decodeMessage(b).payloads) if (p.type === 22 || p.type === 23) for (let i = p.span!.start + 3; i < p.span!.end; i++) if ((i - p.span!.start) % 5 !== 3) inCipher.add(i);
-    return Array.from({ length: b.length }, (_, i) => i).filter((i) => !inCipher.has(i));
+    // every byte with MIKEY_LONG=1; else the common header and every other byte after it
+    // (test/modes/tamper/ibake*.test.ts flips every field of these messages bit by bit)
+    return Array.from({ length: b.length }, (_, i) => i).filter((i) => !inCipher.has(i) && (LONG || i < 12 || i % 2 === 0));
   });
   let tried = 0;
   for (let which = 0; which < 4; which++) {
