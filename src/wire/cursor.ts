@@ -1,6 +1,6 @@
 // The codec's cursors: a bounded reader over received bytes and a writer into a buffer sized
 // exactly beforehand, with the error helpers both sides share.
-import { MikeyDecodeError, MikeyEncodeError, withinPath } from './errors.js';
+import { MikeyDecodeError, MikeyEncodeError } from './errors.js';
 import { ErrorNo } from './registry.js';
 import type { Payload, Span } from './types.js';
 
@@ -56,12 +56,6 @@ export class Reader {
 
 export function fail(offset: number, reason: string, errorNo: number = ErrorNo.UnsupportedMessageType): never {
   throw new MikeyDecodeError(offset, '', reason, errorNo);
-}
-
-/** Re-throw a decode error with one more element in front of its payload path. */
-export function within(e: unknown, label: string): never {
-  if (e instanceof MikeyDecodeError) throw withinPath(e, label);
-  throw e;
 }
 
 /**

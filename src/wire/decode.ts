@@ -2,7 +2,8 @@
 // read; values are views into the input (no copies); every payload keeps its byte span. The
 // layouts are in header.ts and payloads.ts (one table entry per payload type).
 import { CsIdMapType, ErrorNo, PayloadType } from './registry.js';
-import { Reader, fail, within } from './cursor.js';
+import { Reader, fail } from './cursor.js';
+import { decodePath } from './errors.js';
 import { readHeader } from './header.js';
 import { Ctx, readChain } from './payloads.js';
 import type { CommonHeader, Message, Payload } from './types.js';
@@ -31,12 +32,10 @@ export interface DecodedMessage extends Message {
 /** Decode one MIKEY message. Throws `MikeyDecodeError` on anything malformed. */
 export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): DecodedMessage {
   const r = new Reader(bytes, 0, bytes.length);
-  let header: CommonHeader;
-  try {
-    header = readHeader(r);
-  } catch (e) {
-    within(e, 'HDR');
-  }
+  decodePath.start();
+  decodePath.label('HDR');
+  const header = readHeader(r);
+  decodePath.leave();
   // RFC 3830 §6.1: the header's third byte is the type of the first payload
   const first = bytes[2]!;
   const payloads = readChain(r, first, Ctx.Message, header.dataType);
@@ -59,6 +58,7 @@ export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): DecodedM
 /** A chain of sub-payloads that must fill `plain` exactly. */
 function decodeWhole(plain: Uint8Array, first: number, ctx: Ctx, what: string): Payload[] {
   const r = new Reader(plain, 0, plain.length);
+  decodePath.start();
   const out = readChain(r, first, ctx, -1);
   if (r.pos !== r.end) fail(r.pos, `${r.end - r.pos} byte(s) after the last ${what}`);
   return out;

@@ -3,14 +3,14 @@
 // (a message, KEMAC key data, TP/Initiator/Ticket data, IBAKE and ESK data) are read and written
 // here too: every payload but SIGN starts with the type of the one after it (RFC 3830 §6), which
 // the chain reads and writes, so no payload reader returns it.
-import { MikeyDecodeError, payloadName, withinPayload } from './errors.js';
+import { MikeyDecodeError, decodePath, payloadName } from './errors.js';
 import {
   CertType, DataType, DH_VALUE_LENGTH, DhGroup, ECC_FIELD_LENGTH, EccCurve, EncrAlg, ErrorNo, FecOrder, GeneralExtType,
   HASH_LENGTH, HashFunc, IdRole, IdType, KeyDataType, KeyIdType, KvType, MAC_LENGTH, MacAlg, OmaBcastSubtype, PayloadType,
   PkeCache, PrfFunc, ProtType, RandRole, SakkeIdScheme, SakkeParams, SignType, SkType, SrtpAuthAlg, SrtpEncrAlg, SrtpParam,
   SrtpPrf, TeslaParam, THDR_PAYLOAD, TicketType, TS_LENGTH, TsRole, TsType, keyTypeHasSalt, registryInfo,
 } from './registry.js';
-import { Writer, bad, fail, fits, indexed, inside, len16, len8, put, within, type Reader, type Where } from './cursor.js';
+import { Writer, bad, fail, fits, indexed, inside, len16, len8, put, type Reader, type Where } from './cursor.js';
 import { en, h32, hex, label, printable, type Describer, type Field } from './fields.js';
 import { policyParams } from './sp.js';
 import type {
@@ -181,15 +181,20 @@ function readTicketLike(r: Reader, start: number, dataType: number, type: typeof
   if (ticketType === TicketType.MikeyBaseTicket && subtype === 1 && version === 1) {
     // RFC 6043 App. A: THDR, T, RAND, KEMAC, [IDRpsk], V
     const tr = r.at(tdAt, tdAt + tdLen);
+    decodePath.label('Ticket data');
     try {
       baseTicket = readChain(tr, THDR_PAYLOAD, Ctx.TicketData, dataType);
       if (tr.pos !== tr.end) fail(tr.pos, `${tr.end - tr.pos} byte(s) after the last payload`);
     } catch (e) {
+      // a broken base ticket is answered as an invalid ticket (RFC 6043 §6.12)
       if (e instanceof MikeyDecodeError) {
-        throw new MikeyDecodeError(e.offset, e.path ? `Ticket data > ${e.path}` : 'Ticket data', `MIKEY base ticket: ${e.reason}`, ErrorNo.InvalidTicket);
+        const f = e as { reason: string; errorNo: number };
+        f.reason = `MIKEY base ticket: ${e.reason}`;
+        f.errorNo = ErrorNo.InvalidTicket;
       }
       throw e;
     }
+    decodePath.leave();
   }
   r.need(2, 'Initiator data length');
   const initiatorData = readFirstPayloadChain(r.sub(r.u16(), 'Initiator data'), Ctx.InitiatorData, dataType, 'Initiator data');
@@ -286,14 +291,12 @@ function readGeneralExt(r: Reader, start: number): GeneralExtPayload {
       // RFC 4563 §4: Key ID Type(8) Key ID Length(8) Key ID
       const sub = r.at(at, at + len);
       const keyIds: KeyIdEntry[] = [];
-      try {
-        while (sub.pos < sub.end) {
-          sub.need(2, 'Key ID sub-payload header');
-          const keyIdType = sub.u8();
-          keyIds.push({ keyIdType, keyId: sub.bytes(sub.u8(), 'Key ID') });
-        }
-      } catch (e) {
-        within(e, `Key ID[${keyIds.length}]`);
+      while (sub.pos < sub.end) {
+        decodePath.label(`Key ID[${keyIds.length}]`);
+        sub.need(2, 'Key ID sub-payload header');
+        const keyIdType = sub.u8();
+        keyIds.push({ keyIdType, keyId: sub.bytes(sub.u8(), 'Key ID') });
+        decodePath.leave();
       }
       p.keyIds = keyIds;
       break;
@@ -310,12 +313,10 @@ function readGeneralExt(r: Reader, start: number): GeneralExtPayload {
     case GeneralExtType.SakkeToSelf: {
       // 3GPP TS 33.180 E.5: a complete SAKKE payload (its next payload byte ignored)
       const sub = r.at(at, at + len);
-      try {
-        p.sakke = readOne(sub, PayloadType.Sakke, -1);
-        if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the SAKKE payload`);
-      } catch (e) {
-        within(e, 'SAKKE-to-self');
-      }
+      decodePath.label('SAKKE-to-self');
+      p.sakke = readOne(sub, PayloadType.Sakke, -1);
+      if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the SAKKE payload`);
+      decodePath.leave();
       break;
     }
   }
@@ -389,11 +390,9 @@ const CODECS: Codecs = {
       if (encrAlg === EncrAlg.Null && len === 0) p.plaintext = [];
       else if (encrAlg === EncrAlg.Null) {
         const sub = r.at(encrAt, encrAt + len);
-        try {
-          p.plaintext = readChain(sub, kemacFirstPayload(dataType), Ctx.KemacPlain, dataType);
-        } catch (e) {
-          within(e, 'Encr data');
-        }
+        decodePath.label('Encr data');
+        p.plaintext = readChain(sub, kemacFirstPayload(dataType), Ctx.KemacPlain, dataType);
+        decodePath.leave();
         if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the last key data sub-payload`);
       }
       return p;
@@ -971,18 +970,15 @@ export function readChain(r: Reader, first: number, ctx: Ctx, dataType: number):
     }
     const c = BY_TYPE[type]!;
     let p: Payload;
-    try {
-      r.need(c.head, c.headName);
-      if (!c.hasNext) {
-        p = c.read(r, start, dataType);
-      } else {
-        r.pos = start + 1;
-        p = c.read(r, start, dataType);
-      }
-    } catch (e) {
-      if (e instanceof MikeyDecodeError) throw withinPayload(e, type, out.length, start);
-      throw e;
+    decodePath.payload(type, out.length, start);
+    r.need(c.head, c.headName);
+    if (!c.hasNext) {
+      p = c.read(r, start, dataType);
+    } else {
+      r.pos = start + 1;
+      p = c.read(r, start, dataType);
     }
+    decodePath.leave();
     out.push(p);
     if (!c.hasNext) {
       // RFC 3830 §6.5: SIGN has no next-payload field and is always last.
@@ -998,13 +994,10 @@ export function readChain(r: Reader, first: number, ctx: Ctx, dataType: number):
 function readFirstPayloadChain(r: Reader, ctx: Ctx, dataType: number, label: string): PayloadChain {
   if (r.pos === r.end) return { payloads: [] };
   const first = r.u8();
-  let payloads: Payload[];
-  try {
-    payloads = readChain(r, first, ctx, dataType);
-    if (r.pos !== r.end) fail(r.pos, `${r.end - r.pos} byte(s) after the last payload`);
-  } catch (e) {
-    within(e, label);
-  }
+  decodePath.label(label);
+  const payloads = readChain(r, first, ctx, dataType);
+  if (r.pos !== r.end) fail(r.pos, `${r.end - r.pos} byte(s) after the last payload`);
+  decodePath.leave();
   return payloads.length === 0 ? { payloads, emptyMarker: true } : { payloads };
 }
 
