@@ -11,7 +11,7 @@ import { httpTransport } from '../../src/kms/server.js';
 import { openStore } from '../../src/kms/store.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
-import { KMS_ID, MASTER_HEX, startKms } from './harness.js';
+import { KMS_ID, logged, MASTER_HEX, startKms } from './harness.js';
 import { mikeyAll } from '../support/cli.js';
 
 const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
@@ -153,7 +153,9 @@ test('serve over HTTPS: a ticket flow through TLS; GET /health', async (t) => {
     assert.deepEqual(x.receiveResponse(got.response!).bundle.sessions[0]!.keys[0]!.masterKey, got.session.bundle.sessions[0]!.keys[0]!.masterKey);
     const health = await fetch(`${p.httpUrl}health`).catch((e: unknown) => e);
     assert.ok(health instanceof Error, 'the server certificate is not trusted by default');
-    assert.ok(p.lines.some((l) => l['event'] === 'ticket-issued') && p.lines.some((l) => l['event'] === 'ticket-resolved'), 'structured logs');
+    // structured logs
+    await logged(p, (l) => l['event'] === 'ticket-issued', 'ticket-issued');
+    await logged(p, (l) => l['event'] === 'ticket-resolved', 'ticket-resolved');
     const tickets = kms('tickets', '--db', db).out;
     assert.match(tickets, /sip:alice@example.org -> sip:bob@example.org/);
     const audit = kms('audit', '--db', db).out.trim().split('\n').map((l) => JSON.parse(l) as { event: string });

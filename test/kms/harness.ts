@@ -117,6 +117,20 @@ export interface KmsProcess {
 const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 
 /** `mikey kms serve` in a child process; resolves when it logs `listening` (timeouts scaled, see startChild). */
+/**
+ * The first log line of `k` that matches, waited for: the service writes the lines of one
+ * event-loop turn together, after the answer may have left (timeout scaled for load).
+ */
+export async function logged(k: Pick<KmsProcess, 'lines' | 'child'>, what: (l: Record<string, unknown>) => boolean, label: string): Promise<Record<string, unknown>> {
+  const until = Date.now() + scaled(30_000);
+  for (;;) {
+    const line = k.lines.find(what);
+    if (line) return line;
+    if (Date.now() > until || k.child.exitCode !== null) throw new Error(`no ${label} in the log: ${JSON.stringify(k.lines.slice(-10))}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 export async function startKms(db: string, o: { node?: string; udpPort?: number; httpPort?: number; extra?: string[]; keyFile?: string } = {}): Promise<KmsProcess> {
   const keyDir = o.keyFile ? undefined : mkdtempSync(join(tmpdir(), 'mikey-kms-key-'));
   const keyFile = o.keyFile ?? join(keyDir!, 'master.key');

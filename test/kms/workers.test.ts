@@ -18,7 +18,7 @@ import { udpTransport } from '../../src/kms/server.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
 import { needPeer } from '../support/peer.js';
-import { ALICE, BOB, KMS_ID, MASTER, provision, psk, startKms, startPg, type KmsProcess } from './harness.js';
+import { ALICE, BOB, KMS_ID, MASTER, logged, provision, psk, startKms, startPg, type KmsProcess } from './harness.js';
 
 const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 
@@ -58,14 +58,7 @@ async function ticketFlow(port: number): Promise<void> {
   }
 }
 
-const waitFor = async (k: KmsProcess, what: (l: Record<string, unknown>) => boolean, label: string) => {
-  const until = Date.now() + scaled(30_000);
-  while (!k.lines.some(what)) {
-    if (Date.now() > until || k.child.exitCode !== null) throw new Error(`no ${label} in the log: ${JSON.stringify(k.lines.slice(-10))}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return k.lines.find(what)!;
-};
+const waitFor = logged;
 
 const alive = (pid: number) => {
   try { process.kill(pid, 0); return true; } catch { return false; }
