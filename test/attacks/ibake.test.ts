@@ -12,17 +12,7 @@ import {
 } from 'mikey';
 import { bfExtractPriv, bfSetup, type1Curve } from 'mikey/crypto';
 import { DEFAULT_KEY_PERIOD, IbakeKeyRing, ibeIdentity, keyPeriodOf, staticDomain } from 'mikey/ibake';
-
-async function refused(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
-}
+import { refused } from './support.js';
 
 // a KMS on the RFC 5091 §7 curve (small and fast: these tests are about protocol logic)
 const curve = type1Curve(

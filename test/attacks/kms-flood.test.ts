@@ -7,34 +7,12 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { DataType, decodeMessage, uriIdentity } from 'mikey';
-import { DEFAULT_RULE, KmsService, SecretBox, httpTransport, openStore, serveKms, type HttpLimits, type Store } from 'mikey/kms';
+import { DataType, decodeMessage } from 'mikey';
+import { KmsService, SecretBox, httpTransport, openStore, serveKms, type HttpLimits, type Store } from 'mikey/kms';
 import { TicketInitiator } from 'mikey/ticket';
 import { scaled } from '../support/child.js';
+import { ALICE, BOB, KMS_ID, MASTER, identity, provision, psk } from './support.js';
 
-// ---- a key service provisioned as README "MIKEY-TICKET and the key management service" does ----
-
-const MASTER = new Uint8Array(32).map((_, i) => i * 3 + 1);
-const psk = (n: number, len = 16) => new Uint8Array(len).map((_, i) => (i * 11 + n) & 0xff);
-const ALICE = 'sip:alice@example.org';
-const BOB = 'sip:bob@example.org';
-const CAROL = 'sip:carol@example.org';
-const KMS_ID = 'sip:kms@example.org';
-const identity = (name: string) => uriIdentity(name);
-
-/** Alice (one device), Bob (two devices), Carol, and a rule letting anyone ask for anyone. */
-async function provision(store: Store, box: SecretBox): Promise<void> {
-  await store.migrate();
-  const now = Date.now();
-  const add = async (name: string, devices: Array<[string, Uint8Array]>) => {
-    await store.addUser({ name, idType: 1, createdAt: now });
-    for (const [d, k] of devices) await store.addCredential({ name: d, user: name, kind: 'psk', pskId: Buffer.from(d), secret: box.seal(k, `credential:${d}`), createdAt: now });
-  };
-  await add(ALICE, [['alice-phone', psk(1)]]);
-  await add(BOB, [['bob-phone', psk(2)], ['bob-laptop', psk(3)]]);
-  await add(CAROL, [['carol-desk', psk(4)]]);
-  await store.addRule({ initiator: '*', responder: '*', ...DEFAULT_RULE, maxKeys: 4 });
-}
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -11,33 +11,11 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { DataType, ErrorNo, MikeyProtocolError, PayloadType, decodeMessage, uriIdentity } from 'mikey';
+import { DataType, ErrorNo, MikeyProtocolError, PayloadType, decodeMessage } from 'mikey';
 import { DEFAULT_RULE, KmsService, SecretBox, openStore, serveKms, type HandleResult, type Store } from 'mikey/kms';
 import { TicketInitiator, TicketResponder } from 'mikey/ticket';
+import { ALICE, BOB, CAROL, KMS_ID, MASTER, identity, provision, psk } from './support.js';
 
-// ---- a key service provisioned as README "MIKEY-TICKET and the key management service" does ----
-
-const MASTER = new Uint8Array(32).map((_, i) => i * 3 + 1);
-const psk = (n: number, len = 16) => new Uint8Array(len).map((_, i) => (i * 11 + n) & 0xff);
-const ALICE = 'sip:alice@example.org';
-const BOB = 'sip:bob@example.org';
-const CAROL = 'sip:carol@example.org';
-const KMS_ID = 'sip:kms@example.org';
-const identity = (name: string) => uriIdentity(name);
-
-/** Alice (one device), Bob (two devices), Carol, and a rule letting anyone ask for anyone. */
-async function provision(store: Store, box: SecretBox, rule: Partial<typeof DEFAULT_RULE> = {}): Promise<void> {
-  await store.migrate();
-  const now = Date.now();
-  const add = async (name: string, devices: Array<[string, Uint8Array]>) => {
-    await store.addUser({ name, idType: 1, createdAt: now });
-    for (const [d, k] of devices) await store.addCredential({ name: d, user: name, kind: 'psk', pskId: Buffer.from(d), secret: box.seal(k, `credential:${d}`), createdAt: now });
-  };
-  await add(ALICE, [['alice-phone', psk(1)]]);
-  await add(BOB, [['bob-phone', psk(2)], ['bob-laptop', psk(3)]]);
-  await add(CAROL, [['carol-desk', psk(4)]]);
-  await store.addRule({ initiator: '*', responder: '*', ...DEFAULT_RULE, maxKeys: 4, ...rule });
-}
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const kmsId = identity(KMS_ID);

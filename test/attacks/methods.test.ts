@@ -11,20 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   PskInitiator, PskResponder, PkInitiator, PkResponder, DhInitiator, DhResponder, DhHmacInitiator, DhHmacResponder, RsaRInitiator, RsaRResponder,
-  FileCounterStore, MemoryCounterStore, MikeyProtocolError, ErrorNo, decodeMessage, uriIdentity, type CryptoSessionBundle, type SrtpProfileName,
+  FileCounterStore, MemoryCounterStore, ErrorNo, decodeMessage, uriIdentity, type CryptoSessionBundle, type SrtpProfileName,
 } from 'mikey';
-
-/** Awaits p and asserts that it was refused with a protocol error carrying errorNo. */
-async function refused(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
-}
+import { refused } from './support.js';
 
 const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const CA = pki('ca.pem');

@@ -6,22 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  SakkeInitiator, SakkeResponder, MikeyProtocolError, ErrorNo, IdRole, PayloadType, decodeMessage, encodeMessage, srtpContexts, telUriIdentifier,
+  SakkeInitiator, SakkeResponder, ErrorNo, IdRole, PayloadType, decodeMessage, encodeMessage, srtpContexts, telUriIdentifier,
   type CryptoSessionBundle, type SakkeKmsPublicKeys, type SakkeUserKeys,
 } from 'mikey';
 import { SakkeKmsPublicKey, eccsiKmsSetup, eccsiMakeSskPvt, eccsiVerify, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from 'mikey/crypto';
 import { McxKeyManagement, keyPeriodNumber, uidFor, type McxKms, type McxKeySet } from 'mikey/mcx';
-
-async function refused(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
-}
+import { refused } from './support.js';
 
 const q = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n; // P-256 order (RFC 6507 §5.1)
 const big = (b: Uint8Array) => BigInt('0x' + Buffer.from(b).toString('hex'));
