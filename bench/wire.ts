@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { MikeyDecodeError, PayloadType, decodeMessage, encodeMessage, policyParams, type Message, type Payload, type PayloadOf } from '../src/wire/index.js';
 import { CORPUS, SRTP_POLICY, fill } from '../test/wire/corpus.js';
 import { GstBenchServer, gstProblem } from '../test/interop/gst.js';
-import { compare, type BenchSection, type Side } from './harness.js';
+import { compare, cpuTimed, type BenchSection, type Side } from './harness.js';
 import { earlierBuild, repoRoot } from './report.js';
 import * as ours from '../src/wire/index.js';
 
@@ -26,17 +26,7 @@ type Wire = typeof ours;
 let sink = 0;
 
 /** A side timed here in CPU seconds of this process: `n` sequential calls of `fn`. */
-function timed(label: string, fn: () => unknown): Side {
-  return {
-    label,
-    batch(n) {
-      const t0 = process.cpuUsage();
-      for (let i = 0; i < n; i++) fn();
-      const t = process.cpuUsage(t0);
-      return (t.user + t.system) / 1e6;
-    },
-  };
-}
+const timed = cpuTimed;
 
 const BASE_REV = process.env['MIKEY_BENCH_CODEC_REV'] ?? 'df901f9';
 

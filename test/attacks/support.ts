@@ -1,19 +1,9 @@
 // What the attack tests share, written against the package by name only ('mikey', 'mikey/kms').
-import assert from 'node:assert/strict';
-import { MikeyProtocolError, uriIdentity } from 'mikey';
+import { uriIdentity } from 'mikey';
 import { DEFAULT_RULE, type SecretBox, type Store } from 'mikey/kms';
 
 /** Awaits p and asserts that it was refused with a protocol error carrying errorNo. */
-export async function refused(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
-}
+export { rejects as refused } from '../support/refusal.js';
 
 // ---- a key service provisioned as README "MIKEY-TICKET and the key management service" does ----
 

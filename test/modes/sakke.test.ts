@@ -17,22 +17,12 @@ import { MikeyProtocolError } from '../../src/session/errors.js';
 import { srtpContexts, type CryptoSessionBundle } from '../../src/session/bundle.js';
 import { ntpTimestamp } from '../../src/session/time.js';
 import type { Payload, TPayload } from '../../src/wire/types.js';
+import { rejects } from '../support/refusal.js';
 
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const clockAt = (ms: number) => ({ now: () => ms });
 const random = (n: number) => new Uint8Array(randomBytes(n));
 const keysOf = (b: CryptoSessionBundle) => JSON.stringify(srtpContexts(b).map((c) => [c.csId, c.ssrc, c.profile, toHex(c.masterKey), toHex(c.masterSalt)]));
-
-async function rejects(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
-}
 
 test('identifier scheme 1 (RFC 6509 §3.2): "YYYY-MM\\0tel:+…\\0", the month of T in UTC', () => {
   // the identifier of RFC 6507 App. A and RFC 6508 App. A

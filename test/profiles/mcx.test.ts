@@ -20,6 +20,7 @@ import { ntpTimestamp, ntpToMs } from '../../src/session/time.js';
 import { buildSakkeIMessage, idrPayload } from '../../src/modes/sakke/index.js';
 import { sakkeDemo } from '../../src/cli/demo-sakke.js';
 import type { Payload } from '../../src/wire/types.js';
+import { rejects } from '../support/refusal.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -32,17 +33,6 @@ function refPrf(tgk: Uint8Array, constant: number, csId: number, csbId: number, 
   const label = Buffer.concat([Buffer.from([constant >>> 24, (constant >>> 16) & 255, (constant >>> 8) & 255, constant & 255, csId, csbId >>> 24, (csbId >>> 16) & 255, (csbId >>> 8) & 255, csbId & 255]), rand]);
   const a1 = createHmac('sha256', tgk).update(label).digest();
   return createHmac('sha256', tgk).update(a1).update(label).digest().subarray(0, len).toString('hex');
-}
-
-async function rejects(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof MikeyProtocolError, String(e));
-    assert.equal(e.errorNo, errorNo, e.message);
-    return e;
-  }
-  assert.fail('accepted');
 }
 
 // ---- third-party vectors: shared/rfc/third-party/StreamwideTestVectors.md ------------------

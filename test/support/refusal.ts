@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MikeyProtocolError } from '../../src/index.js';
+import { MikeyProtocolError } from 'mikey';
 
 /** Awaits p and asserts that it was refused with a protocol error carrying errorNo. */
 export async function rejects(p: Promise<unknown>, errorNo: number): Promise<MikeyProtocolError> {
