@@ -6,7 +6,7 @@
 // test/package/exports.txt lists every name each entry point exports.
 
 // the codec (RFC 3830 §6): decode, encode, typed payload lookups, every code point
-export { decodeMessage, encodeMessage, payloadOf, payloadsOf, MikeyDecodeError, MikeyEncodeError, registryInfo } from './wire/index.js';
+export { decodeMessage, tryDecodeMessage, encodeMessage, payloadOf, payloadsOf, MikeyDecodeError, MikeyEncodeError, registryInfo } from './wire/index.js';
 export type { DecodeOptions, DecodedMessage, Spanned, RegistryInfo } from './wire/index.js';
 export {
   DataType, PayloadType, PrfFunc, CsIdMapType, EncrAlg, MacAlg, PkeCache, DhGroup, SignType, TsType, TsRole, IdType, CertType, IdRole,

@@ -15,7 +15,8 @@ import { parseCertificate } from '../session/certs.js';
 import { MikeyProtocolError } from '../session/errors.js';
 import { replayKey } from '../session/replay.js';
 import { systemClock, type Clock } from '../session/time.js';
-import { decodeMessage } from '../wire/decode.js';
+import { tryDecodeMessage } from '../wire/decode.js';
+import { MikeyDecodeError } from '../wire/errors.js';
 import { DataType, ErrorNo, PayloadType } from '../wire/registry.js';
 import type { Logger } from './log.js';
 import type { StoreDirectory } from './service.js';
@@ -85,17 +86,16 @@ export class IdentityKeys {
   /** REQUEST_KEY_PSK / REQUEST_KEY_PKE: the answer (REQUEST_KEY_RESP or an Error message). */
   async handleKeyRequest(bytes: Uint8Array, peer: string): Promise<IdentityAnswer> {
     const ibe = this.o.ibe!;
-    let users: Identity[] = [];
+    const users: Identity[] = [];
     let pskId: Identity | undefined;
-    try {
-      const m = decodeMessage(bytes);
+    // an undecodable request: no users, and the responder answers the decoding error
+    const m = tryDecodeMessage(bytes);
+    if (!(m instanceof MikeyDecodeError)) {
       for (const p of m.payloads) {
         if (p.type !== PayloadType.Idr) continue;
         if (p.role === ROLE_I || p.role === ROLE_R) users.push(identityOf(p));
         else if (p.role === ROLE_PSK) pskId = identityOf(p);
       }
-    } catch {
-      users = []; // the responder answers the decoding error
     }
     // the service's credentials, read before the (synchronous) callbacks of the responder
     const psks = bytes[1] === DataType.RequestKeyPsk && users.length === 1 ? await this.o.directory.pskCandidates(users[0], pskId?.data) : [];

@@ -17,7 +17,7 @@ import { MikeyProtocolError } from '../session/errors.js';
 import { ntpTimestamp, ntpToMs, type Clock, systemClock } from '../session/time.js';
 import type { SrtpProfileName } from '../session/policy.js';
 import { SRTP_PROFILES } from '../crypto/srtp-kdf.js';
-import { decodeMessage, type DecodedMessage } from '../wire/decode.js';
+import { decodeMessage, tryDecodeMessage, type DecodedMessage } from '../wire/decode.js';
 import { encodeMessage } from '../wire/encode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
 import { policyParams } from '../wire/sp.js';
@@ -269,23 +269,15 @@ export class RtspNullResponder {
   }
 
   private decode(bytes: Uint8Array, seen: (q: RtspNullQuirk, e: number, d: string) => void): { msg: DecodedMessage; body: Uint8Array } {
-    try {
-      return { msg: decodeMessage(bytes), body: bytes };
-    } catch (e) {
-      if (!(e instanceof MikeyDecodeError)) throw e;
-      let loose: DecodedMessage;
-      try {
-        loose = decodeMessage(bytes, { allowTrailingBytes: true });
-      } catch {
-        throw new MikeyProtocolError(e.errorNo, e.message, { cause: e });
-      }
-      const n = loose.trailingBytes ?? 0;
-      const tail = bytes.subarray(bytes.length - n);
-      if (n !== 1 || tail[0] !== 0) throw new MikeyProtocolError(e.errorNo, e.message, { cause: e });
-      seen('trailing-zero-byte', ErrorNo.UnsupportedMessageType, 'a zero byte after the last payload');
-      const body = bytes.subarray(0, bytes.length - 1);
-      return { msg: decodeMessage(body), body };
+    const strict = tryDecodeMessage(bytes);
+    if (!(strict instanceof MikeyDecodeError)) return { msg: strict, body: bytes };
+    const loose = tryDecodeMessage(bytes, { allowTrailingBytes: true });
+    if (loose instanceof MikeyDecodeError || loose.trailingBytes !== 1 || bytes[bytes.length - 1] !== 0) {
+      throw new MikeyProtocolError(strict.errorNo, strict.message, { cause: strict });
     }
+    seen('trailing-zero-byte', ErrorNo.UnsupportedMessageType, 'a zero byte after the last payload');
+    const body = bytes.subarray(0, bytes.length - 1);
+    return { msg: decodeMessage(body), body };
   }
 
   private fixPolicy(sp: SpPayload, seen: (q: RtspNullQuirk, e: number, d: string) => void): SpPayload {

@@ -2,7 +2,8 @@
 // follow, each with where the behaviour comes from. What a profile does differently from the
 // ONVIF reference is listed by `profileDeviations`, and every field quirk met on the wire is
 // reported: a profile never weakens the cryptography silently.
-import { decodeMessage } from '../wire/decode.js';
+import { decodeMessage, tryDecodeMessage } from '../wire/decode.js';
+import { MikeyDecodeError } from '../wire/errors.js';
 import { encodeMessage } from '../wire/encode.js';
 import { policyParams } from '../wire/sp.js';
 import { EncrAlg, KeyDataType, KvType, MacAlg, PayloadType, SrtpParam } from '../wire/registry.js';
@@ -144,12 +145,8 @@ export function isEmptyUriSpelling(v: string): boolean {
 
 /** live555's checks (MIKEYState.cpp) on a received message; returns why it is refused, or undefined. */
 export function strictKeyProblem(bytes: Uint8Array): string | undefined {
-  let msg;
-  try {
-    msg = decodeMessage(bytes);
-  } catch (e) {
-    return `not a MIKEY message: ${(e as Error).message}`;
-  }
+  const msg = tryDecodeMessage(bytes);
+  if (msg instanceof MikeyDecodeError) return `not a MIKEY message: ${msg.message}`;
   const kemac = msg.payloads.find((x): x is KemacPayload => x.type === PayloadType.Kemac);
   if (!kemac) return 'no KEMAC';
   if (kemac.encrAlg !== EncrAlg.Null || kemac.macAlg !== MacAlg.Null) return 'KEMAC is not NULL/NULL';

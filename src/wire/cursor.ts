@@ -1,8 +1,9 @@
 // The codec's cursors: a bounded reader over received bytes and a writer into a buffer sized
 // exactly beforehand, with the error helpers both sides share.
-import { MikeyDecodeError, MikeyEncodeError } from './errors.js';
-import { ErrorNo } from './registry.js';
+import { MikeyEncodeError, failShort } from './errors.js';
 import type { Payload, Span } from './types.js';
+
+const EMPTY = new Uint8Array(0);
 
 /** Bounded cursor: `end` is the boundary of the structure being read, never the buffer's. */
 export class Reader {
@@ -13,10 +14,15 @@ export class Reader {
     this.base = base ?? buf.byteOffset;
   }
 
-  need(n: number, what: string): void {
-    if (this.end - this.pos < n) {
-      throw new MikeyDecodeError(this.pos, '', `truncated ${what}: needs ${n} byte(s), ${this.end - this.pos} left`);
-    }
+  /** `n` more bytes are there; if not, the decode's error is recorded and false returned. */
+  need(n: number, what: string): boolean {
+    if (this.end - this.pos >= n) return true;
+    this.short(n, what);
+    return false;
+  }
+  private short(n: number, what: string): void {
+    failShort(this.pos, what, n, this.end - this.pos);
+    this.pos = this.end;
   }
   u8(): number {
     return this.buf[this.pos++]!;
@@ -33,9 +39,13 @@ export class Reader {
     this.pos = p + 4;
     return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
   }
-  /** A view of n bytes, bounds-checked. */
+  /** A view of n bytes, bounds-checked (empty, with the error recorded, when they are not there). */
   bytes(n: number, what: string): Uint8Array {
-    this.need(n, what);
+    // negated, so that a length that is not a number fails too
+    if (!(this.end - this.pos >= n)) {
+      this.short(n, what);
+      return EMPTY;
+    }
     // a direct view: cheaper than subarray(), which looks up a species constructor
     const v = new Uint8Array(this.ab, this.base + this.pos, n);
     this.pos += n;
@@ -43,7 +53,10 @@ export class Reader {
   }
   /** A reader over the next n bytes (a nested structure); this one moves past them. */
   sub(n: number, what: string): Reader {
-    this.need(n, what);
+    if (!(this.end - this.pos >= n)) {
+      this.short(n, what);
+      return this.at(this.end, this.end);
+    }
     const r = new Reader(this.buf, this.pos, this.pos + n, this.ab, this.base);
     this.pos += n;
     return r;
@@ -52,10 +65,6 @@ export class Reader {
   at(start: number, end: number): Reader {
     return new Reader(this.buf, start, end, this.ab, this.base);
   }
-}
-
-export function fail(offset: number, reason: string, errorNo: number = ErrorNo.UnsupportedMessageType): never {
-  throw new MikeyDecodeError(offset, '', reason, errorNo);
 }
 
 /**

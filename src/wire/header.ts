@@ -1,5 +1,6 @@
 // Common header (RFC 3830 §6.1, RFC 6043 §6.1): read, size, write and its fields, in one place.
-import { bad, fail, fits, len16, len8, type Reader, type Writer } from './cursor.js';
+import { bad, fits, len16, len8, type Reader, type Writer } from './cursor.js';
+import { FAILED, fail, failure } from './errors.js';
 import { en, h32, hex, type Field } from './fields.js';
 import { CsIdMapType, DataType, ErrorNo, PayloadType, PrfFunc, ProtType } from './registry.js';
 import type { CommonHeader, CsIdMap, GenericIdEntry, SrtpIdEntry } from './types.js';
@@ -7,11 +8,11 @@ import type { CommonHeader, CsIdMap, GenericIdEntry, SrtpIdEntry } from './types
 /** Read the header (the type of the first payload, its third byte, is the caller's to read). */
 export function readHeader(r: Reader): CommonHeader {
   const start = r.pos;
-  r.need(10, 'common header');
+  if (!r.need(10, 'common header')) return FAILED;
   const version = r.u8();
-  if (version !== 1) fail(start, `unsupported MIKEY version ${version}`);
+  if (version !== 1) return fail(start, `unsupported MIKEY version ${version}`);
   const dataType = r.u8();
-  if (!isKnownDataType(dataType)) fail(start + 1, `unknown data type ${dataType}`, ErrorNo.InvalidDt);
+  if (!isKnownDataType(dataType)) return fail(start + 1, `unknown data type ${dataType}`, ErrorNo.InvalidDt);
   r.pos++;
   const b = r.u8();
   const csbId = r.u32();
@@ -21,7 +22,7 @@ export function readHeader(r: Reader): CommonHeader {
   switch (mapType) {
     case CsIdMapType.SrtpId: {
       // RFC 3830 §6.1.1 (erratum 2654: #CS entries of 9 bytes)
-      r.need(9 * nCs, `SRTP-ID map (${nCs} entries)`);
+      if (!r.need(9 * nCs, `SRTP-ID map (${nCs} entries)`)) return FAILED;
       const entries: SrtpIdEntry[] = new Array(nCs);
       for (let i = 0; i < nCs; i++) entries[i] = { policyNo: r.u8(), ssrc: r.u32(), roc: r.u32() };
       csIdMap = { type: CsIdMapType.SrtpId, entries };
@@ -32,12 +33,15 @@ export function readHeader(r: Reader): CommonHeader {
       break;
     case CsIdMapType.GenericId: {
       const entries: GenericIdEntry[] = new Array(nCs);
-      for (let i = 0; i < nCs; i++) entries[i] = readGenericIdEntry(r, i);
+      for (let i = 0; i < nCs; i++) {
+        entries[i] = readGenericIdEntry(r, i);
+        if (failure) return FAILED;
+      }
       csIdMap = { type: CsIdMapType.GenericId, entries };
       break;
     }
     default:
-      fail(start + 9, `unknown CS ID map type ${mapType}`);
+      return fail(start + 9, `unknown CS ID map type ${mapType}`);
   }
   return { version, dataType, v: (b & 0x80) !== 0, prfFunc: b & 0x7f, csbId, csIdMap, span: { start, end: r.pos } };
 }
@@ -49,27 +53,28 @@ function isKnownDataType(t: number): boolean {
 // RFC 6043 §6.1.1
 function readGenericIdEntry(r: Reader, i: number): GenericIdEntry {
   const at = r.pos;
-  r.need(3, `GENERIC-ID entry ${i}`);
+  if (!r.need(3, `GENERIC-ID entry ${i}`)) return FAILED;
   const csId = r.u8();
   const protType = r.u8();
   const b = r.u8();
   const nP = b & 0x7f;
   const policies = Array.from(r.bytes(nP, `GENERIC-ID entry ${i} policies`));
-  r.need(2, `GENERIC-ID entry ${i} session data length`);
+  if (!r.need(2, `GENERIC-ID entry ${i} session data length`)) return FAILED;
   const sdLen = r.u16();
   const sdAt = r.pos;
   const sessionData = r.bytes(sdLen, `GENERIC-ID entry ${i} session data`);
+  if (failure) return FAILED;
   const s = (b & 0x80) !== 0;
   let srtp: GenericIdEntry['srtp'];
   if (protType === ProtType.Srtp && sdLen > 0) {
     const expect = s ? 10 : 4;
-    if (sdLen !== expect) fail(sdAt, `SRTP session data of ${sdLen} bytes with S=${s ? 1 : 0} (must be ${expect})`);
+    if (sdLen !== expect) return fail(sdAt, `SRTP session data of ${sdLen} bytes with S=${s ? 1 : 0} (must be ${expect})`);
     const sd = r.at(sdAt, sdAt + sdLen);
     srtp = s ? { ssrc: sd.u32(), roc: sd.u32(), seq: sd.u16() } : { ssrc: sd.u32() };
   }
-  r.need(1, `GENERIC-ID entry ${i} SPI length`);
+  if (!r.need(1, `GENERIC-ID entry ${i} SPI length`)) return FAILED;
   const spi = r.bytes(r.u8(), `GENERIC-ID entry ${i} SPI`);
-  if (at === r.pos) fail(at, 'empty GENERIC-ID entry');
+  if (at === r.pos) return fail(at, 'empty GENERIC-ID entry');
   const e: GenericIdEntry = { csId, protType, s, policies, sessionData, spi };
   if (srtp) e.srtp = srtp;
   return e;

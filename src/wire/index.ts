@@ -1,7 +1,9 @@
 export * from './registry.js';
 export * from './types.js';
 export { MikeyDecodeError, MikeyEncodeError } from './errors.js';
-export { decodeMessage, decodeKeyDataChain, decodeIbakeData, decodeEskData } from './decode.js';
+export {
+  decodeMessage, decodeKeyDataChain, decodeIbakeData, decodeEskData, tryDecodeMessage, tryDecodeKeyDataChain, tryDecodeIbakeData, tryDecodeEskData,
+} from './decode.js';
 export type { DecodeOptions, DecodedMessage } from './decode.js';
 export { encodeMessage, encodeMessageInto, encodeMessageWithSpans, encodePayloads, encodedSize, spanOf, spannedMessage } from './encode.js';
 export type { EncodedMessage } from './encode.js';

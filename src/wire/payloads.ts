@@ -3,14 +3,14 @@
 // (a message, KEMAC key data, TP/Initiator/Ticket data, IBAKE and ESK data) are read and written
 // here too: every payload but SIGN starts with the type of the one after it (RFC 3830 §6), which
 // the chain reads and writes, so no payload reader returns it.
-import { MikeyDecodeError, decodePath, payloadName } from './errors.js';
+import { FAILED, answerFailureAs, decodePath, fail, failure, payloadName } from './errors.js';
 import {
   CertType, DataType, DH_VALUE_LENGTH, DhGroup, ECC_FIELD_LENGTH, EccCurve, EncrAlg, ErrorNo, FecOrder, GeneralExtType,
   HASH_LENGTH, HashFunc, IdRole, IdType, KeyDataType, KeyIdType, KvType, MAC_LENGTH, MacAlg, OmaBcastSubtype, PayloadType,
   PkeCache, PrfFunc, ProtType, RandRole, SakkeIdScheme, SakkeParams, SignType, SkType, SrtpAuthAlg, SrtpEncrAlg, SrtpParam,
   SrtpPrf, TeslaParam, THDR_PAYLOAD, TicketType, TS_LENGTH, TsRole, TsType, keyTypeHasSalt, registryInfo,
 } from './registry.js';
-import { Writer, bad, fail, fits, indexed, inside, len16, len8, put, type Reader, type Where } from './cursor.js';
+import { Writer, bad, fits, indexed, inside, len16, len8, put, type Reader, type Where } from './cursor.js';
 import { en, h32, hex, label, printable, type Describer, type Field } from './fields.js';
 import { policyParams } from './sp.js';
 import type {
@@ -53,18 +53,18 @@ function readValidity(r: Reader, kv: number, at: number): KeyValidity {
     case KvType.Null:
       return { kv: KvType.Null };
     case KvType.Spi: {
-      r.need(1, 'SPI length');
+      if (!r.need(1, 'SPI length')) return FAILED;
       return { kv: KvType.Spi, spi: r.bytes(r.u8(), 'SPI') };
     }
     case KvType.Interval: {
-      r.need(1, 'VF length');
+      if (!r.need(1, 'VF length')) return FAILED;
       const validFrom = r.bytes(r.u8(), 'VF');
-      r.need(1, 'VT length');
+      if (!r.need(1, 'VT length')) return FAILED;
       const validTo = r.bytes(r.u8(), 'VT');
       return { kv: KvType.Interval, validFrom, validTo };
     }
     default:
-      fail(at, `unknown KV type ${kv}`);
+      return fail(at, `unknown KV type ${kv}`);
   }
 }
 function validitySize(v: KeyValidity): number {
@@ -168,36 +168,34 @@ function readTicketLike(r: Reader, start: number, dataType: number, type: typeof
   const prfFunc = bits >>> 17;
   const flags = readFlags(bits);
   const reserved = bits & 0x1f;
-  r.need(2, 'TP data length');
+  if (!r.need(2, 'TP data length')) return FAILED;
   const tpData = readFirstPayloadChain(r.sub(r.u16(), 'TP data'), Ctx.TpData, dataType, 'TP data');
+  if (failure) return FAILED;
   if (type === PayloadType.Tp) {
     return { type: PayloadType.Tp, ticketType, subtype, version, prfFunc, flags, reserved, tpData, span: { start, end: r.pos } };
   }
-  r.need(2, 'Ticket data length');
+  if (!r.need(2, 'Ticket data length')) return FAILED;
   const tdLen = r.u16();
   const tdAt = r.pos;
   const ticketData = r.bytes(tdLen, 'Ticket data');
+  if (failure) return FAILED;
   let baseTicket: Payload[] | undefined;
   if (ticketType === TicketType.MikeyBaseTicket && subtype === 1 && version === 1) {
     // RFC 6043 App. A: THDR, T, RAND, KEMAC, [IDRpsk], V
     const tr = r.at(tdAt, tdAt + tdLen);
     decodePath.label('Ticket data');
-    try {
-      baseTicket = readChain(tr, THDR_PAYLOAD, Ctx.TicketData, dataType);
-      if (tr.pos !== tr.end) fail(tr.pos, `${tr.end - tr.pos} byte(s) after the last payload`);
-    } catch (e) {
+    baseTicket = readChain(tr, THDR_PAYLOAD, Ctx.TicketData, dataType);
+    if (!failure && tr.pos !== tr.end) fail(tr.pos, `${tr.end - tr.pos} byte(s) after the last payload`);
+    if (failure as unknown) {
       // a broken base ticket is answered as an invalid ticket (RFC 6043 §6.12)
-      if (e instanceof MikeyDecodeError) {
-        const f = e as { reason: string; errorNo: number };
-        f.reason = `MIKEY base ticket: ${e.reason}`;
-        f.errorNo = ErrorNo.InvalidTicket;
-      }
-      throw e;
+      answerFailureAs('MIKEY base ticket: ', ErrorNo.InvalidTicket);
+      return FAILED;
     }
     decodePath.leave();
   }
-  r.need(2, 'Initiator data length');
+  if (!r.need(2, 'Initiator data length')) return FAILED;
   const initiatorData = readFirstPayloadChain(r.sub(r.u16(), 'Initiator data'), Ctx.InitiatorData, dataType, 'Initiator data');
+  if (failure) return FAILED;
   const p: TicketPayload = {
     type: PayloadType.Ticket, ticketType, subtype, version, prfFunc, flags, reserved, tpData, ticketData, initiatorData, span: { start, end: r.pos },
   };
@@ -282,6 +280,7 @@ function readGeneralExt(r: Reader, start: number): GeneralExtPayload {
   const len = r.u16();
   const at = r.pos;
   const data = r.bytes(len, 'General Ext. data');
+  if (failure) return FAILED;
   const p: GeneralExtPayload = { type: PayloadType.GeneralExt, extType, data, span: { start, end: r.pos } };
   switch (extType) {
     case GeneralExtType.SdpIds:
@@ -293,9 +292,10 @@ function readGeneralExt(r: Reader, start: number): GeneralExtPayload {
       const keyIds: KeyIdEntry[] = [];
       while (sub.pos < sub.end) {
         decodePath.label(`Key ID[${keyIds.length}]`);
-        sub.need(2, 'Key ID sub-payload header');
+        if (!sub.need(2, 'Key ID sub-payload header')) return FAILED;
         const keyIdType = sub.u8();
         keyIds.push({ keyIdType, keyId: sub.bytes(sub.u8(), 'Key ID') });
+        if (failure) return FAILED;
         decodePath.leave();
       }
       p.keyIds = keyIds;
@@ -303,11 +303,11 @@ function readGeneralExt(r: Reader, start: number): GeneralExtPayload {
     }
     case GeneralExtType.CsbId:
       // RFC 4738 §3.9.3
-      if (len !== 4) fail(at, `CSB_ID extension of ${len} bytes (must be 4)`);
+      if (len !== 4) return fail(at, `CSB_ID extension of ${len} bytes (must be 4)`);
       p.csbId = r.at(at, at + 4).u32();
       break;
     case GeneralExtType.OmaBcast:
-      if (len < 1) fail(at, 'OMA BCAST extension without a subtype');
+      if (len < 1) return fail(at, 'OMA BCAST extension without a subtype');
       p.omaBcast = { subtype: data[0]!, data: data.subarray(1) };
       break;
     case GeneralExtType.SakkeToSelf: {
@@ -315,7 +315,8 @@ function readGeneralExt(r: Reader, start: number): GeneralExtPayload {
       const sub = r.at(at, at + len);
       decodePath.label('SAKKE-to-self');
       p.sakke = readOne(sub, PayloadType.Sakke, -1);
-      if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the SAKKE payload`);
+      if (failure) return FAILED;
+      if (sub.pos !== sub.end) return fail(sub.pos, `${sub.end - sub.pos} byte(s) after the SAKKE payload`);
       decodePath.leave();
       break;
     }
@@ -363,7 +364,8 @@ function generalExtFields(p: GeneralExtPayload, d: Describer): Field[] {
 
 // ---- the table ------------------------------------------------------------------------------
 
-const tsType = (tsType: number, at: number): number => {
+/** The length of a TS value of type `tsType` (undefined, with the error recorded, for an unknown type). */
+const tsLength = (tsType: number, at: number): number | undefined => {
   const len = TS_LENGTH[tsType];
   if (len === undefined) fail(at, `unknown TS type ${tsType}`, ErrorNo.InvalidTs);
   return len;
@@ -381,19 +383,21 @@ const CODECS: Codecs = {
       const len = r.u16();
       const encrAt = r.pos;
       const encrData = r.bytes(len, 'Encr data');
-      r.need(1, 'MAC alg');
+      if (!r.need(1, 'MAC alg')) return FAILED;
       const macAlg = r.u8();
       const macLen = MAC_LENGTH[macAlg];
-      if (macLen === undefined) fail(r.pos - 1, `unknown MAC alg ${macAlg}`, ErrorNo.InvalidMac);
+      if (macLen === undefined) return fail(r.pos - 1, `unknown MAC alg ${macAlg}`, ErrorNo.InvalidMac);
       const mac = r.bytes(macLen, 'MAC');
+      if (failure) return FAILED;
       const p: PayloadOf<typeof PayloadType.Kemac> = { type: PayloadType.Kemac, encrAlg, encrData, macAlg, mac, span: { start, end: r.pos }, plaintext: undefined };
       if (encrAlg === EncrAlg.Null && len === 0) p.plaintext = [];
       else if (encrAlg === EncrAlg.Null) {
         const sub = r.at(encrAt, encrAt + len);
         decodePath.label('Encr data');
         p.plaintext = readChain(sub, kemacFirstPayload(dataType), Ctx.KemacPlain, dataType);
+        if (failure) return FAILED;
         decodePath.leave();
-        if (sub.pos !== sub.end) fail(sub.pos, `${sub.end - sub.pos} byte(s) after the last key data sub-payload`);
+        if (sub.pos !== sub.end) return fail(sub.pos, `${sub.end - sub.pos} byte(s) after the last key data sub-payload`);
       }
       return p;
     },
@@ -455,9 +459,9 @@ const CODECS: Codecs = {
     read(r, start) {
       const group = r.u8();
       const len = DH_VALUE_LENGTH[group];
-      if (len === undefined) fail(start + 1, `unknown DH group ${group}`, ErrorNo.InvalidDh);
+      if (len === undefined) return fail(start + 1, `unknown DH group ${group}`, ErrorNo.InvalidDh);
       const value = r.bytes(len, 'DH value');
-      r.need(1, 'KV');
+      if (!r.need(1, 'KV')) return FAILED;
       const b = r.u8();
       const validity = readValidity(r, b & 0x0f, r.pos - 1);
       return { type: PayloadType.Dh, group, value, reserved: b >>> 4, validity, span: { start, end: r.pos } };
@@ -494,7 +498,8 @@ const CODECS: Codecs = {
     title: 'Timestamp (T)', hasNext: true, head: 2, headName: 'T header',
     read(r, start) {
       const t = r.u8();
-      const len = tsType(t, start + 1);
+      const len = tsLength(t, start + 1);
+      if (len === undefined) return FAILED;
       return { type: PayloadType.T, tsType: t, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
     },
     size: (p) => 2 + p.value.length,
@@ -547,7 +552,7 @@ const CODECS: Codecs = {
     read(r, start) {
       const hashFunc = r.u8();
       const len = HASH_LENGTH[hashFunc];
-      if (len === undefined) fail(start + 1, `unknown hash function ${hashFunc}`, ErrorNo.InvalidHa);
+      if (len === undefined) return fail(start + 1, `unknown hash function ${hashFunc}`, ErrorNo.InvalidHa);
       return { type: PayloadType.Chash, hashFunc, hash: r.bytes(len, 'Hash'), span: { start, end: r.pos } };
     },
     size: (p) => 2 + p.hash.length,
@@ -564,7 +569,7 @@ const CODECS: Codecs = {
     read(r, start) {
       const authAlg = r.u8();
       const len = MAC_LENGTH[authAlg];
-      if (len === undefined) fail(start + 1, `unknown Auth alg ${authAlg}`, ErrorNo.InvalidMac);
+      if (len === undefined) return fail(start + 1, `unknown Auth alg ${authAlg}`, ErrorNo.InvalidMac);
       return { type: PayloadType.V, authAlg, mac: r.bytes(len, 'Ver data'), span: { start, end: r.pos } };
     },
     size: (p) => 2 + p.mac.length,
@@ -582,14 +587,14 @@ const CODECS: Codecs = {
       const policyNo = r.u8();
       const protType = r.u8();
       const len = r.u16();
-      r.need(len, 'Policy param');
+      if (!r.need(len, 'Policy param')) return FAILED;
       const b = r.buf;
       const end = r.pos + len;
       const params: PolicyParam[] = [];
       for (let o = r.pos; o < end; ) {
-        if (end - o < 2) fail(o, `truncated policy parameter header: needs 2 byte(s), ${end - o} left`);
+        if (end - o < 2) return fail(o, `truncated policy parameter header: needs 2 byte(s), ${end - o} left`);
         const vlen = b[o + 1]!;
-        if (end - o - 2 < vlen) fail(o + 2, `truncated policy parameter ${b[o]!} value: needs ${vlen} byte(s), ${end - o - 2} left`);
+        if (end - o - 2 < vlen) return fail(o + 2, `truncated policy parameter ${b[o]!} value: needs ${vlen} byte(s), ${end - o - 2} left`);
         params.push({ type: b[o]!, value: new Uint8Array(r.ab, r.base + o + 2, vlen) });
         o += 2 + vlen;
       }
@@ -669,7 +674,8 @@ const CODECS: Codecs = {
     read(r, start) {
       const role = r.u8();
       const t = r.u8();
-      const len = tsType(t, start + 2);
+      const len = tsLength(t, start + 2);
+      if (len === undefined) return FAILED;
       return { type: PayloadType.Tr, role, tsType: t, value: r.bytes(len, 'TS value'), span: { start, end: r.pos } };
     },
     size: (p) => 3 + p.value.length,
@@ -738,11 +744,11 @@ const CODECS: Codecs = {
     read(r, start) {
       const b = r.u8();
       const keyType = b >>> 4;
-      if (keyType > KeyDataType.KPr) fail(start + 1, `unknown key data type ${keyType}`);
+      if (keyType > KeyDataType.KPr) return fail(start + 1, `unknown key data type ${keyType}`);
       const keyData = r.bytes(r.u16(), 'Key data');
       let salt: Uint8Array | undefined;
       if (keyTypeHasSalt(keyType)) {
-        r.need(2, 'Salt length');
+        if (!r.need(2, 'Salt length')) return FAILED;
         salt = r.bytes(r.u16(), 'Salt data');
       }
       const validity = readValidity(r, b & 0x0f, start + 1);
@@ -825,6 +831,7 @@ const CODECS: Codecs = {
     read(r, start) {
       const b = r.u8();
       const keyData = r.bytes(r.u16(), 'Key data');
+      if (failure) return FAILED;
       const validity = readValidity(r, b & 0x0f, start + 1);
       return { type: PayloadType.Sk, skType: b >>> 4, keyData, validity, span: { start, end: r.pos } };
     },
@@ -844,13 +851,13 @@ const CODECS: Codecs = {
     read(r, start) {
       const curve = r.u8();
       const flen = ECC_FIELD_LENGTH[curve];
-      if (flen === undefined) fail(start + 1, `unknown ECC curve ${curve}`);
+      if (flen === undefined) return fail(start + 1, `unknown ECC curve ${curve}`);
       const form = r.buf[r.pos]!;
       const plen = form === 0x04 ? 1 + 2 * flen : form === 0x02 || form === 0x03 ? 1 + flen : form === 0x00 ? 1 : -1;
-      if (plen < 0) fail(r.pos, `unknown point encoding 0x${form.toString(16).padStart(2, '0')}`);
+      if (plen < 0) return fail(r.pos, `unknown point encoding 0x${form.toString(16).padStart(2, '0')}`);
       const point = r.bytes(plen, 'ECC point');
       const padding = r.bytes((4 - ((2 + plen) & 3)) & 3, 'ECC point padding');
-      r.need(4, 'ECCPT trailer');
+      if (!r.need(4, 'ECCPT trailer')) return FAILED;
       const authAlg = r.u8();
       const tgkLen = r.u16();
       const b = r.u8();
@@ -952,12 +959,15 @@ const CTX_NAME: Record<Ctx, string> = {
 function readOne<T extends Payload['type']>(r: Reader, type: T, dataType: number): PayloadOf<T> {
   const c = payloadCodec(type);
   const start = r.pos;
-  r.need(c.head, c.headName);
+  if (!r.need(c.head, c.headName)) return FAILED;
   if (c.hasNext) r.pos = start + 1;
   return c.read(r, start, dataType);
 }
 
-/** Read the chain that starts with a payload of type `first`, up to Last payload (or SIGN). */
+/**
+ * Read the chain that starts with a payload of type `first`, up to Last payload (or SIGN). On
+ * an error (recorded in `failure`) it returns what it has read so far.
+ */
 export function readChain(r: Reader, first: number, ctx: Ctx, dataType: number): Payload[] {
   const out: Payload[] = [];
   let type = first;
@@ -967,17 +977,19 @@ export function readChain(r: Reader, first: number, ctx: Ctx, dataType: number):
     if (allowed[type] !== 1) {
       const known = BY_TYPE[type] !== undefined;
       fail(start, known ? `${payloadName(type)} payload not allowed in ${CTX_NAME[ctx]}` : `unknown payload type ${type}`);
+      return out;
     }
     const c = BY_TYPE[type]!;
     let p: Payload;
     decodePath.payload(type, out.length, start);
-    r.need(c.head, c.headName);
+    if (!r.need(c.head, c.headName)) return out;
     if (!c.hasNext) {
       p = c.read(r, start, dataType);
     } else {
       r.pos = start + 1;
       p = c.read(r, start, dataType);
     }
+    if (failure) return out;
     decodePath.leave();
     out.push(p);
     if (!c.hasNext) {
@@ -996,7 +1008,8 @@ function readFirstPayloadChain(r: Reader, ctx: Ctx, dataType: number, label: str
   const first = r.u8();
   decodePath.label(label);
   const payloads = readChain(r, first, ctx, dataType);
-  if (r.pos !== r.end) fail(r.pos, `${r.end - r.pos} byte(s) after the last payload`);
+  if (failure) return FAILED;
+  if (r.pos !== r.end) return fail(r.pos, `${r.end - r.pos} byte(s) after the last payload`);
   decodePath.leave();
   return payloads.length === 0 ? { payloads, emptyMarker: true } : { payloads };
 }

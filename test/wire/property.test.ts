@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import {
-  decodeMessage, encodeMessage, encodeMessageWithSpans, encodePayloads, MikeyDecodeError, decodeIbakeData, decodeKeyDataChain,
+  decodeMessage, encodeMessage, encodeMessageWithSpans, encodePayloads, MikeyDecodeError, decodeEskData, decodeIbakeData, decodeKeyDataChain,
+  tryDecodeEskData, tryDecodeIbakeData, tryDecodeKeyDataChain, tryDecodeMessage,
 } from '../../src/wire/index.js';
 import { CORPUS } from './corpus.js';
 
@@ -11,14 +12,27 @@ const SAMPLES = CORPUS.map((s) => encodeMessage(s.message));
 /** The slowest inputs seen (GC pauses and compilation included), re-timed at the end. */
 const slowest: Array<{ ms: number; bytes: Uint8Array }> = [];
 
-/** The decoder's contract on any input: MikeyDecodeError, or a message that re-encodes to the input. */
+/** The same error: where, why, and the Error payload code. */
+function sameError(a: MikeyDecodeError, b: MikeyDecodeError): void {
+  assert.deepEqual({ offset: a.offset, path: a.path, reason: a.reason, errorNo: a.errorNo }, { offset: b.offset, path: b.path, reason: b.reason, errorNo: b.errorNo });
+}
+
+/**
+ * The decoder's contract on any input: MikeyDecodeError, or a message that re-encodes to the
+ * input; and `tryDecodeMessage` never throws, returning that error or that message.
+ */
 function contract(bytes: Uint8Array): void {
   const t0 = performance.now();
+  const tried = tryDecodeMessage(bytes);
   try {
     const m = decodeMessage(bytes);
     assert.deepEqual(encodeMessage(m), bytes);
+    assert.ok(!(tried instanceof MikeyDecodeError), `tryDecodeMessage refused what decodeMessage accepts: ${String(tried)}`);
+    assert.deepEqual(tried, m);
   } catch (e) {
     if (!(e instanceof MikeyDecodeError)) throw e;
+    assert.ok(tried instanceof MikeyDecodeError, 'tryDecodeMessage accepted what decodeMessage refuses');
+    sameError(tried, e);
   }
   const ms = performance.now() - t0;
   if (slowest.length < 20 || ms > slowest[slowest.length - 1]!.ms) {
@@ -53,7 +67,7 @@ function mutate(src: Uint8Array, ms: Mutation[]): Uint8Array {
   return b;
 }
 
-test('random bytes: only MikeyDecodeError, never a hang', () => {
+test('random bytes: only MikeyDecodeError, never a hang; tryDecodeMessage returns the same error', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 2048 }), (b) => contract(b)), { numRuns: 3000 });
   // random bytes that at least start like a MIKEY header get further into the decoder
   fc.assert(fc.property(fc.integer({ min: 0, max: 27 }), fc.uint8Array({ maxLength: 1024 }), (dt, rest) => {
@@ -67,10 +81,17 @@ test('mutated samples: only MikeyDecodeError or a self-consistent message', () =
   }), { numRuns: 20000 });
 });
 
-test('sub-payload decoders keep the same contract', () => {
+test('sub-payload decoders keep the same contract, and their try- forms return what they throw', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), fc.constantFrom(6, 14, 20, 25), (b, first) => {
-    for (const f of [decodeKeyDataChain, decodeIbakeData]) {
-      try { f(b, first); } catch (e) { if (!(e instanceof MikeyDecodeError)) throw e; }
+    for (const [f, tryF] of [[decodeKeyDataChain, tryDecodeKeyDataChain], [decodeIbakeData, tryDecodeIbakeData], [decodeEskData, tryDecodeEskData]] as const) {
+      const tried = tryF(b, first);
+      try {
+        assert.deepEqual(tried, f(b, first));
+      } catch (e) {
+        if (!(e instanceof MikeyDecodeError)) throw e;
+        assert.ok(tried instanceof MikeyDecodeError);
+        sameError(tried, e);
+      }
     }
   }), { numRuns: 3000 });
 });

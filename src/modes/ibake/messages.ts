@@ -7,7 +7,7 @@
 // gives MPK (keys of V) and TGK (TEKs, RFC 3830 §4.1.3), unknown to the KMS.
 import type { MacAlg } from '../../crypto/kemac.js';
 import { deriveMessageKeys, type MikeyPrf } from '../../crypto/prf.js';
-import { decodeIbakeData, type DecodedMessage } from '../../wire/decode.js';
+import { tryDecodeIbakeData, type DecodedMessage } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
 import { encodePayloads } from '../../wire/encode.js';
 import { ErrorNo, PayloadType } from '../../wire/registry.js';
@@ -59,14 +59,9 @@ export function clearIds(msg: DecodedMessage, optional = false): { idi?: Identit
 
 /** Decrypted IBAKE data as [IDRi, {ECCPT}, IDRr, {ECCPT}], checked against the expected identities. */
 export function openIbake(plain: Uint8Array, idi: Identity, idr: Identity | undefined): { eccptI?: EccptPayload; eccptR?: EccptPayload } {
-  let subs: Payload[];
-  try {
-    subs = decodeIbakeData(plain);
-  } catch (e) {
-    // the plaintext passed the IBE integrity check: whoever encrypted it wrote a broken chain
-    if (e instanceof MikeyDecodeError) throw new MikeyProtocolError(e.errorNo, `IBAKE data: ${e.reason}`, { cause: e });
-    throw e;
-  }
+  const subs = tryDecodeIbakeData(plain);
+  // the plaintext passed the IBE integrity check: whoever encrypted it wrote a broken chain
+  if (subs instanceof MikeyDecodeError) throw new MikeyProtocolError(subs.errorNo, `IBAKE data: ${subs.reason}`, { cause: subs });
   const [a, ...rest] = subs;
   if (!a || a.type !== PayloadType.Idr || a.role !== ROLE_I || !sameIdentity(a, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'IBAKE data does not start with the IDRi of the message');
   let eccptI: EccptPayload | undefined;

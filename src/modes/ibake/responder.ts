@@ -1,6 +1,6 @@
 // MIKEY-IBAKE exchange (RFC 6267 §4.2.2, §5): the responder (messages.ts has the layout and what both sides share).
 import { macCompute, type MacAlg } from '../../crypto/kemac.js';
-import { decodeEskData, type DecodedMessage } from '../../wire/decode.js';
+import { tryDecodeEskData, type DecodedMessage } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
 import { encodeMessageWithSpans } from '../../wire/encode.js';
 import { DataType, ErrorNo, PayloadType, SkType } from '../../wire/registry.js';
@@ -290,13 +290,8 @@ function peerKey(id: Identity): string {
 
 /** ESK data = IDRi || SK (RFC 6267 §4.2.2.1, §6.1.5). */
 function openEsk(plain: Uint8Array, idi: Identity): Uint8Array {
-  let subs: Payload[];
-  try {
-    subs = decodeEskData(plain);
-  } catch (e) {
-    if (e instanceof MikeyDecodeError) throw new MikeyProtocolError(e.errorNo, `ESK data: ${e.reason}`, { cause: e });
-    throw e;
-  }
+  const subs = tryDecodeEskData(plain);
+  if (subs instanceof MikeyDecodeError) throw new MikeyProtocolError(subs.errorNo, `ESK data: ${subs.reason}`, { cause: subs });
   const [id, sk] = subs;
   if (!id || id.type !== PayloadType.Idr || !sameIdentity(id, idi)) throw new MikeyProtocolError(ErrorNo.InvalidId, 'ESK data does not name the initiator');
   if (!sk || sk.type !== PayloadType.Sk || sk.skType !== SkType.Sk || subs.length !== 2) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'ESK data must be ID || SK');

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { KemacEncrAlg, MacAlg } from '../../crypto/kemac.js';
 import { KEMAC_ENCR_PARAMS, MAC_PARAMS } from '../../crypto/kemac.js';
 import type { MikeyPrf } from '../../crypto/prf.js';
-import { decodeMessage, type DecodedMessage } from '../../wire/decode.js';
+import { tryDecodeMessage, type DecodedMessage } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
 import { payloadOf, payloadsOf } from '../../wire/lookup.js';
 import { encodeMessage, encodeMessageWithSpans, type EncodedMessage } from '../../wire/encode.js';
@@ -217,14 +217,11 @@ export function encodeWithTrailingTag(
 
 // ---- receiving -------------------------------------------------------------------------
 
-/** Decode, turning a codec error into the protocol error a responder answers with. */
+/** Decode, turning a codec error into the protocol error a responder answers with (one throw, not two). */
 export function decodeOrReject(bytes: Uint8Array): DecodedMessage {
-  try {
-    return decodeMessage(bytes);
-  } catch (e) {
-    if (e instanceof MikeyDecodeError) throw new MikeyProtocolError(e.errorNo, e.message, { cause: e });
-    throw e;
-  }
+  const m = tryDecodeMessage(bytes);
+  if (m instanceof MikeyDecodeError) throw new MikeyProtocolError(m.errorNo, m.message, { cause: m });
+  return m;
 }
 
 export { payloadOf, payloadsOf } from '../../wire/lookup.js';

@@ -4,7 +4,7 @@
 //   method's business; sealing leaves the MAC zeroed for the method to fill.
 import { kemacDecrypt, kemacEncrypt, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js';
 import type { MessageKeys } from '../../crypto/prf.js';
-import { decodeKeyDataChain } from '../../wire/decode.js';
+import { tryDecodeKeyDataChain } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
 import { encodePayloads } from '../../wire/encode.js';
 import { ErrorNo, PayloadType } from '../../wire/registry.js';
@@ -40,12 +40,9 @@ export function openKemac(kemac: KemacPayload, encrAlg: KemacEncrAlg, mk: Messag
   } catch (e) {
     throw new MikeyProtocolError(ErrorNo.AuthFailure, `${what} data does not decrypt`, { cause: e });
   }
-  try {
-    return decodeKeyDataChain(plain, first);
-  } catch (e) {
-    if (e instanceof MikeyDecodeError) throw new MikeyProtocolError(ErrorNo.AuthFailure, `${what} data: ${e.reason}`, { cause: e });
-    throw e;
-  }
+  const subs = tryDecodeKeyDataChain(plain, first);
+  if (subs instanceof MikeyDecodeError) throw new MikeyProtocolError(ErrorNo.AuthFailure, `${what} data: ${subs.reason}`, { cause: subs });
+  return subs;
 }
 
 /** The key data sub-payloads of a chain (views into the decrypted buffer, which is the chain's own). */

@@ -9,7 +9,7 @@ import { CryptoError } from '../../crypto/errors.js';
 import { ECCSI_N, ECCSI_SIGNATURE_LENGTH, EccsiVerifier, eccsiSign } from '../../crypto/eccsi.js';
 import { SakkeKmsPublicKey, SakkeReceiver, sakkeEncapsulate, sakkeParamSet1 } from '../../crypto/sakke.js';
 import type { MikeyPrf } from '../../crypto/prf.js';
-import { decodeMessage, type DecodedMessage, type DecodeOptions } from '../../wire/decode.js';
+import { tryDecodeMessage, type DecodedMessage, type DecodeOptions } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
 import { DataType, ErrorNo, IdType, PayloadType, SakkeParams, SignType, TsType } from '../../wire/registry.js';
 import type {
@@ -189,14 +189,10 @@ export function checkSakkeLayout(msg: Message, lenience: SakkeLenience, lenient:
  * an SP payload beside the Empty map is read, and reported in `lenient`.
  */
 export function decodeSakkeMessage(bytes: Uint8Array, lenience: SakkeLenience, lenient: string[], opts: DecodeOptions = {}): DecodedMessage {
-  try {
-    const m = decodeMessage(bytes, { ...opts, allowSpWithEmptyMap: lenience.spWithEmptyMap === true });
-    if (m.spWithEmptyMap) lenient.push('sp-with-empty-map');
-    return m;
-  } catch (e) {
-    if (!(e instanceof MikeyDecodeError)) throw e;
-    throw new MikeyProtocolError(e.errorNo, e.message, { cause: e });
-  }
+  const m = tryDecodeMessage(bytes, { ...opts, allowSpWithEmptyMap: lenience.spWithEmptyMap === true });
+  if (m instanceof MikeyDecodeError) throw new MikeyProtocolError(m.errorNo, m.message, { cause: m });
+  if (m.spWithEmptyMap) lenient.push('sp-with-empty-map');
+  return m;
 }
 
 /**
