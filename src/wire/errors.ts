@@ -29,7 +29,11 @@ interface DecodeErrorFields {
   /** Put before the reason (the container that answers for the error, e.g. the MIKEY base ticket). */
   prefix: string;
   /** The path, outermost first: a label, or a payload as its type, index and offset (three numbers). */
-  labels: Array<string | number>;
+  labels: Array<string | number> | undefined;
+  /** Or, when the path is one payload of the message: its type (-1 otherwise), index and offset. */
+  type: number;
+  index: number;
+  at: number;
 }
 
 // The decoder never throws while it reads: it records the first error it finds, with the payload
@@ -113,19 +117,27 @@ export const MikeyDecodeError = function MikeyDecodeError(
   this.needs = needs;
   this.left = left;
   this.prefix = '';
-  let n = 0;
-  for (let d = 0; d < pathDepth; d++) n += pathLabel[d] !== undefined ? 1 : 3;
-  const labels = new Array<string | number>(n);
-  for (let d = 0, i = 0; d < pathDepth; d++) {
-    const l = pathLabel[d];
-    if (l !== undefined) labels[i++] = l;
-    else {
-      labels[i++] = pathType[d]!;
-      labels[i++] = pathIndex[d]!;
-      labels[i++] = pathAt[d]!;
+  // the path: at the depth of a message's own payloads (most errors) no array is made
+  let labels: Array<string | number> | undefined;
+  if (pathDepth > 1 || (pathDepth === 1 && pathLabel[0] !== undefined)) {
+    let n = 0;
+    for (let d = 0; d < pathDepth; d++) n += pathLabel[d] !== undefined ? 1 : 3;
+    labels = new Array<string | number>(n);
+    for (let d = 0, i = 0; d < pathDepth; d++) {
+      const l = pathLabel[d];
+      if (l !== undefined) labels[i++] = l;
+      else {
+        labels[i++] = pathType[d]!;
+        labels[i++] = pathIndex[d]!;
+        labels[i++] = pathAt[d]!;
+      }
     }
   }
   this.labels = labels;
+  // one payload of the message: its type, index and offset
+  this.type = labels === undefined && pathDepth === 1 ? pathType[0]! : -1;
+  this.index = pathIndex[0]!;
+  this.at = pathAt[0]!;
 } as unknown as {
   new (offset: number, reason: string | undefined, errorNo?: number, what?: string, needs?: number, left?: number): MikeyDecodeError;
   readonly prototype: MikeyDecodeError;
@@ -138,7 +150,7 @@ Object.defineProperties(proto, {
   path: {
     get(this: DecodeErrorFields) {
       let s = '';
-      const l = this.labels;
+      const l = this.labels ?? (this.type >= 0 ? [this.type, this.index, this.at] : []);
       for (let i = 0; i < l.length; ) {
         const x = l[i]!;
         let text: string;
