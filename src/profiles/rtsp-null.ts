@@ -17,7 +17,7 @@ import { MikeyProtocolError } from '../session/errors.js';
 import { ntpTimestamp, ntpToMs, type Clock, systemClock } from '../session/time.js';
 import type { SrtpProfileName } from '../session/policy.js';
 import { SRTP_PROFILES } from '../crypto/srtp-kdf.js';
-import { decodeMessage, tryDecodeMessage, type DecodedMessage } from '../wire/decode.js';
+import { tryDecodeMessage, type DecodedMessage } from '../wire/decode.js';
 import { encodeMessage } from '../wire/encode.js';
 import { MikeyDecodeError } from '../wire/errors.js';
 import { policyParams } from '../wire/sp.js';
@@ -271,13 +271,17 @@ export class RtspNullResponder {
   private decode(bytes: Uint8Array, seen: (q: RtspNullQuirk, e: number, d: string) => void): { msg: DecodedMessage; body: Uint8Array } {
     const strict = tryDecodeMessage(bytes);
     if (!(strict instanceof MikeyDecodeError)) return { msg: strict, body: bytes };
-    const loose = tryDecodeMessage(bytes, { allowTrailingBytes: true });
-    if (loose instanceof MikeyDecodeError || loose.trailingBytes !== 1 || bytes[bytes.length - 1] !== 0) {
-      throw new MikeyProtocolError(strict.errorNo, strict.message, { cause: strict });
+    // the one repair: a zero byte after the last payload (decoded again only then, so that a
+    // broken message costs one decode)
+    if (strict.offset === bytes.length - 1 && bytes[bytes.length - 1] === 0) {
+      const body = bytes.subarray(0, bytes.length - 1);
+      const msg = tryDecodeMessage(body);
+      if (!(msg instanceof MikeyDecodeError)) {
+        seen('trailing-zero-byte', ErrorNo.UnsupportedMessageType, 'a zero byte after the last payload');
+        return { msg, body };
+      }
     }
-    seen('trailing-zero-byte', ErrorNo.UnsupportedMessageType, 'a zero byte after the last payload');
-    const body = bytes.subarray(0, bytes.length - 1);
-    return { msg: decodeMessage(body), body };
+    throw new MikeyProtocolError(strict.errorNo, strict.message, { cause: strict });
   }
 
   private fixPolicy(sp: SpPayload, seen: (q: RtspNullQuirk, e: number, d: string) => void): SpPayload {
