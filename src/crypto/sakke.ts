@@ -206,6 +206,8 @@ export class SakkeKmsPublicKey {
   readonly zS: Uint8Array;
   readonly tables: boolean;
   private table: FixedBaseTable | undefined;
+  /** products [r]([b]P + Z) made before the table of Z is built */
+  private untabled = 0;
   private lines: SakkeLines | undefined;
   private readonly identities = new Map<bigint, IdentityEntry>();
   constructor(
@@ -259,6 +261,15 @@ export class SakkeKmsPublicKey {
       e.uses++;
       if (e.comb === undefined && e.uses >= 2) e.comb = curve.nativeCombTable(nat, e.I);
       if (e.comb) return curve.nativeCombMulJac(nat, e.comb, r);
+    }
+    if (!this.table && this.untabled < 8) {
+      // a first contact, one variable-base product, until a few have been made: the tables of Z
+      // and P take ~1.3 s to build in BigInt, the time of hundreds of native products (a client
+      // that calls a few people, `mikey start`, never builds them)
+      this.untabled++;
+      if (nat) return curve.nativeMulJac(nat, this.identityPoint(b), r);
+      const R = curve.mulSecret(this.identityPoint(b), r);
+      return R === null ? [1n, 1n, 0n] : [R.x, R.y, 1n];
     }
     if (!this.table) this.table = new FixedBaseTable(curve, this.Z, 7);
     const a = curve.mulBaseJac(mod(r * b, curve.q));

@@ -19,6 +19,7 @@ import {
   sakkeValidateRsk,
 } from '../../src/crypto/sakke.js';
 import { bigIntToBytes } from '../../src/crypto/pairing/field.js';
+import { Curve } from '../../src/crypto/pairing/curve.js';
 import { big, hex, seededRandom, toHex } from './hex.js';
 
 const P1 = sakkeParamSet1;
@@ -139,6 +140,25 @@ test('RFC 6508 App. A: creating Encapsulated Data (§6.2.1 step by step)', () =>
   assert.equal(enc.encapsulatedData.length, 273);
   assert.equal(toHex(enc.encapsulatedData), toHex(ED));
   assert.equal(toHex(enc.ssv), toHex(V.SSV));
+});
+
+test('the first products of P and of [b]P + Z (one variable-base product each) and the later ones (fixed-base tables) agree', () => {
+  // a curve and a KMS key of their own, so that this test sees both paths whatever ran before
+  const curve = new Curve({ p: C.p, q: C.q, a: C.a, b: C.b, P: C.P });
+  const rnd = seededRandom('first products');
+  const scalar = (): bigint => BigInt('0x' + Buffer.from(rnd(20)).toString('hex')) % C.q;
+  for (let i = 0; i < 10; i++) {
+    const k = scalar();
+    assert.deepEqual(curve.mulBase(k), C.mulVar(C.P, k), `[k]P, product ${i + 1}`);
+  }
+  const pub = new SakkeKmsPublicKey(P1, Z);
+  for (let i = 0; i < 10; i++) {
+    // a new identifier each time (a first contact), so no per-identifier comb table either
+    const b = scalar();
+    const r = scalar();
+    const want = C.mulVar(C.add(C.mulVar(C.P, b), pub.Z)!, r);
+    assert.deepEqual(C.toAffine(pub.mulIdentityPoint(b, r)), want, `[r]([b]P + Z), product ${i + 1}`);
+  }
 });
 
 test('RFC 6508 App. A: the KMS issues Kb = [(b + z)^-1]P, and it validates (§6.1.1, §6.1.2)', () => {

@@ -36,6 +36,8 @@ export class Curve {
   /** y^2 = x^3 - 3x, p = 3 (mod 4), 3 not a square, cofactor 4: E(F_p) is cyclic of order 4q */
   private readonly descent: boolean;
   private pTable: FixedBaseTable | undefined;
+  /** products of the generator done before its table is built */
+  private baseUses = 0;
   /** the native core serves curves with a = -3: fixed-base tables for all (P-256, SAKKE),
    * variable-base multiplication above 512 bits (below, OpenSSL's own curve code is faster) */
   private readonly nativeShape: boolean;
@@ -317,6 +319,18 @@ export class Curve {
 
   /** Jacobian [k]P (no final inversion), for sums of fixed-base products. */
   mulBaseJac(k: bigint): Jac {
+    // the generator's table takes ~0.8 s to build in BigInt for the 1024-bit curve, the time of
+    // ~30 variable-base products in BigInt or ~200 in the native core: a process that multiplies
+    // the generator a few times (a KMS set-up and a few RSKs, one call, `mikey start`) does not
+    // build it; one that keeps going (a KMS issuing keys, a client sending calls) builds it on
+    // the ninth product
+    if (this.pTable === undefined && this.baseUses < 8) {
+      this.baseUses++;
+      const nat = this.nativeVar ? nativeIbc() : null;
+      if (nat) return this.nativeMulJac(nat, this.P, k);
+      const a = this.mulSecret(this.P, k);
+      return a === null ? [1n, 1n, 0n] : [a.x, a.y, 1n];
+    }
     return this.baseTable().mulJac(k);
   }
 
