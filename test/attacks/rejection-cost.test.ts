@@ -32,7 +32,7 @@ const inCallback = <T>(fn: () => T): Promise<T> => new Promise((resolve, reject)
 }));
 
 /** Median over `rounds` of A B B A of CPU(reject batch) / CPU(accept batch). */
-async function ratioOf(reject: () => void, accept: () => void, rounds = 15): Promise<{ ratio: number; lo: number; hi: number }> {
+async function ratioOf(reject: () => void, accept: () => void, rounds = 31): Promise<{ ratio: number; lo: number; hi: number }> {
   const batch = (f: () => void): Promise<number> => inCallback(() => {
     const t = cpu();
     f();
@@ -93,7 +93,7 @@ test('tryDecodeMessage: the dearest rejection, a message cut in its last byte (t
   t.diagnostic(`cut in its last byte: rejecting costs ${show(r)} of accepting`);
   // the same reads as a decode and one small object instead of the last payload's: 1.0 within
   // the noise of a shared machine (median 0.98, interquartile 0.94-1.03)
-  assert.ok(r.ratio <= 1.15, `rejecting costs ${show(r)} of accepting`);
+  assert.ok(r.ratio <= 1.2, `rejecting costs ${show(r)} of accepting`);
 });
 
 test('decodeMessage, which throws, costs one throw more', async (t) => {
