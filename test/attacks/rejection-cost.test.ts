@@ -150,6 +150,7 @@ for (const [name, make, offers] of [
     }
     const ratio = median(rs) / median(as);
     t.diagnostic(`${name}: a refusal costs ${ratio.toFixed(2)} of an acceptance (${(median(rs) / M).toFixed(0)} vs ${(median(as) / M).toFixed(0)} us)`);
-    assert.ok(ratio <= 0.75, `a refusal costs ${ratio.toFixed(2)} of an acceptance`);
+    // at most what an acceptance costs (docs/security.md): measured 0.1-0.55, loaded runs included
+    assert.ok(ratio <= 1.0, `a refusal costs ${ratio.toFixed(2)} of an acceptance`);
   });
 }
