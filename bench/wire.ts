@@ -125,7 +125,7 @@ export const wireSection: BenchSection = {
       await compare({
         name: 'codec: decode + SP parameters + encode',
         kind: 'like-for-like',
-      rounds: 15,
+        rounds: 15,
         goal: 1.0,
         ours: timed('ours', dse(ours, encoded)),
         anchor: { label: 'GStreamer C', batch: (n) => gst.run('dse', n, 'cpu') },
@@ -142,7 +142,7 @@ export const wireSection: BenchSection = {
       await compare({
         name: 'codec: encode',
         kind: 'like-for-like',
-      rounds: 15,
+        rounds: 15,
         goal: 1.0,
         ours: timed('ours', enc(ours, built)),
         anchor: { label: 'GStreamer C', batch: (n) => gst.run('enc', n, 'cpu') },
@@ -181,7 +181,7 @@ export const wireSection: BenchSection = {
       await compare({
         name: `codec: decode + SP parameters + encode vs ${BASE_REV}`,
         kind: 'like-for-like',
-      rounds: 15,
+        rounds: 15,
         goal: 1.0,
         ours: timed('ours', dse(ours, encoded)),
         anchor: timed(BASE_REV, dse(base, encoded)),
@@ -189,7 +189,7 @@ export const wireSection: BenchSection = {
       await compare({
         name: `codec: encode vs ${BASE_REV}`,
         kind: 'like-for-like',
-      rounds: 15,
+        rounds: 15,
         goal: 1.0,
         ours: timed('ours', enc(ours, built)),
         anchor: timed(BASE_REV, enc(base, built)),

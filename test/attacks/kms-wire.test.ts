@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +15,9 @@ import { DataType, ErrorNo, MikeyProtocolError, PayloadType, decodeMessage } fro
 import { DEFAULT_RULE, KmsService, SecretBox, openStore, serveKms, type HandleResult, type Store } from 'mikey/kms';
 import { TicketInitiator, TicketResponder } from 'mikey/ticket';
 import { ALICE, BOB, CAROL, KMS_ID, MASTER, identity, provision, psk } from './support.js';
+import { pki } from '../support/pki.js';
 
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const kmsId = identity(KMS_ID);
 
 async function service(store?: Store): Promise<KmsService> {

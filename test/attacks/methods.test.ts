@@ -6,7 +6,7 @@
 // security review; docs/security.md.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,11 +14,10 @@ import {
   FileCounterStore, MemoryCounterStore, ErrorNo, decodeMessage, uriIdentity, type CryptoSessionBundle, type SrtpProfileName,
 } from 'mikey';
 import { refused } from './support.js';
+import { pki, CA, credentials } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
-const CA = pki('ca.pem');
-const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem'), trustAnchors: [CA] };
-const bob = { privateKey: pki('bob.key'), certificate: pki('bob.pem'), trustAnchors: [CA] };
+const alice = credentials('alice');
+const bob = credentials('bob');
 const idAlice = uriIdentity('sip:alice@example.org');
 const idBob = uriIdentity('sip:bob@example.org');
 const idMallory = uriIdentity('sip:mallory@example.org');

@@ -2,16 +2,14 @@
 // RTP and RTCP with one side's keys and unprotects them with the other's (and the other way
 // round), for several profiles, with an MKI and non-zero ROCs; RSA-R in unicast and group mode.
 import { test } from 'node:test';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac/index.js';
 import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar/index.js';
 import { uriIdentity } from '../../src/session/identity.js';
 import { needPeer } from '../support/peer.js';
 import { SESSIONS, checkBothWays, SHORT_TAGS } from './handoff-support.js';
 import { buildSrtpDriver, srtpProblem } from './srtp.js';
+import { pki } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const T0 = Date.UTC(2027, 0, 15, 12);
 const clock = { now: () => T0 };
 test('SRTP hand-off through libsrtp after DH-HMAC (initial and re-keyed) and RSA-R (unicast, update, group)', async (t) => {

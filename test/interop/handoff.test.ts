@@ -2,16 +2,14 @@
 // the initiator's keys and unprotects them with the responder's (and the other way round),
 // for several profiles, with an MKI and a non-zero ROC.
 import { test } from 'node:test';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PskInitiator, PskResponder } from '../../src/modes/psk/index.js';
 import { PkInitiator, PkResponder } from '../../src/modes/pke/index.js';
 import { DhInitiator, DhResponder } from '../../src/modes/dh/index.js';
 import { needPeer } from '../support/peer.js';
 import { SESSIONS, checkBothWays, SHORT_TAGS } from './handoff-support.js';
 import { buildSrtpDriver, srtpProblem } from './srtp.js';
+import { pki } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const T0 = Date.UTC(2027, 0, 15, 12);
 const clock = { now: () => T0 };
 test('SRTP hand-off through libsrtp after PSK, public-key and DH exchanges', async (t) => {

@@ -1,15 +1,13 @@
 // The demo's media leg: SRTP over UDP on loopback with the handed-off keys of both ends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { mediaLeg } from '../../src/cli/media-leg.js';
 import { PskInitiator, PskResponder } from '../../src/modes/psk/index.js';
 import { DhInitiator, DhResponder } from '../../src/modes/dh/index.js';
 import { RtspNullInitiator, RtspNullResponder } from '../../src/profiles/rtsp-null.js';
 import { NO_MINIMUM_POLICY } from '../../src/modes/kit/policy.js';
+import { pki } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const SESSIONS = [
   { ssrc: 0x11, profile: 'AES_CM_128_HMAC_SHA1_80' as const },
   { ssrc: 0x22, roc: 7, profile: 'AES_CM_128_HMAC_SHA1_32' as const },

@@ -4,8 +4,6 @@
 // tshark-codec.test.ts, on messages produced by the methods rather than the codec corpus.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { DhHmacInitiator, DhHmacResponder } from '../../src/modes/dhhmac/index.js';
 import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar/index.js';
@@ -15,8 +13,8 @@ import { decodeMessage } from '../../src/wire/index.js';
 import { needPeer } from '../support/peer.js';
 import { dumpPacket, findFields, misplacedFields, tsharkDecode, tsharkProblem, uncoveredRanges } from './tshark.js';
 import { NODE, compare, expected, headerExpected } from './tshark-expect.js';
+import { pki } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const T0 = Date.UTC(2027, 0, 15, 12);
 
 /**

@@ -4,8 +4,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { TestContext } from 'node:test';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { decodeMessage } from '../../src/wire/decode.js';
 import { DataType, PayloadType } from '../../src/wire/registry.js';
 import { KmsService } from '../../src/kms/service.js';
@@ -17,8 +15,8 @@ import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../src/session/errors.js';
 import { ALICE, BOB, CAROL, KMS_ID, MASTER, SUPPORT, provision, psk } from './harness.js';
+import { pki } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const keysOf = (b: { sessions: Array<{ keys: Array<{ masterKey: Uint8Array; masterSalt: Uint8Array }> }> }) => b.sessions.flatMap((s) => s.keys.map((k) => `${hex(k.masterKey)}/${hex(k.masterSalt)}`));
 

@@ -1,7 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DhInitiator, DhResponder } from '../../src/modes/dh/index.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../src/session/errors.js';
 import { decodeMessage } from '../../src/wire/decode.js';
@@ -12,11 +10,10 @@ import { rsaSign } from '../../src/crypto/rsa.js';
 import type { CryptoSessionBundle } from '../../src/session/bundle.js';
 import type { Message } from '../../src/wire/types.js';
 import { rejects } from '../support/refusal.js';
+import { pki, CA, credentials } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
-const CA = pki('ca.pem');
-const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem'), trustAnchors: [CA] };
-const bob = { privateKey: pki('bob.key'), certificate: pki('bob.pem'), trustAnchors: [CA] };
+const alice = credentials('alice');
+const bob = credentials('bob');
 const T0 = Date.UTC(2027, 0, 15, 12);
 const clockAt = (ms: number) => ({ now: () => ms });
 const keysOf = (b: CryptoSessionBundle) => b.sessions.flatMap((s) => s.keys.map((k) => `${s.csId}:${Buffer.from(k.masterKey).toString('hex')}/${Buffer.from(k.masterSalt).toString('hex')}/${k.mki ? Buffer.from(k.mki).toString('hex') : ''}`));

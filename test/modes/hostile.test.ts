@@ -2,16 +2,14 @@
 // Error payload code (and an Error message to send), never another exception and never keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { PskInitiator, PskResponder } from '../../src/modes/psk/index.js';
 import { PkInitiator, PkResponder } from '../../src/modes/pke/index.js';
 import { DhInitiator, DhResponder } from '../../src/modes/dh/index.js';
 import { MikeyProtocolError } from '../../src/session/errors.js';
 import { ErrorNo, registryInfo } from '../../src/wire/registry.js';
+import { pki } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const T0 = Date.UTC(2027, 0, 15, 12);
 const clock = { now: () => T0 };
 const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem'), trustAnchors: [pki('ca.pem')] };

@@ -2,8 +2,6 @@
 // REQUEST_KEY_RESP, with the KMS-side issuer of src/idkms; the keys then serve an exchange.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { IbakeKeyRequester, IbakeKeyResponder, type KeyResponderOptions } from '../../src/modes/ibake/keyrequest.js';
 import { IbakeInitiator, IbakeResponder } from '../../src/modes/ibake/index.js';
 import { IbakeKeyRing } from '../../src/modes/ibake/keyring.js';
@@ -14,8 +12,8 @@ import { decodeMessage } from '../../src/wire/decode.js';
 import { DataType, ErrorNo } from '../../src/wire/registry.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../src/session/errors.js';
 import { alice, bob, carol, clockAt, PERIOD, rejects, sameKeys, smallCurve, T0, testKms } from './ibake-support.js';
+import { pki } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 const kmsId = uriIdentity('kms.example.org');
 const psks = new Map([['sip:alice@example.org', new Uint8Array(16).fill(1)], ['sip:bob@example.org', new Uint8Array(16).fill(2)]]);
 const pskOf = (users: readonly { data: Uint8Array }[]) => (users.length === 1 ? psks.get(Buffer.from(users[0]!.data).toString()) : undefined);

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PkInitiator, PkResponder } from '../../src/modes/pke/index.js';
 import { PskInitiator, PskResponder } from '../../src/modes/psk/index.js';
@@ -10,9 +9,8 @@ import { decodeMessage } from '../../src/wire/decode.js';
 import { ErrorNo, DataType } from '../../src/wire/registry.js';
 import type { CryptoSessionBundle } from '../../src/session/bundle.js';
 import { rejects } from '../support/refusal.js';
+import { pki, CA } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
-const CA = pki('ca.pem');
 const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem') };
 const bob = { privateKey: pki('bob.key'), certificate: pki('bob.pem') };
 const T0 = Date.UTC(2027, 0, 15, 12);

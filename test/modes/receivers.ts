@@ -1,8 +1,6 @@
 // Every message of every method with its receiver, for the tamper matrix and responder fuzzing:
 // a setup gives the valid message, a receiver holding the state it needs, and `accept`, which
 // must still take the original once the hostile input was refused.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   PskInitiator, PskResponder, PkInitiator, PkResponder, DhInitiator, DhResponder, DhHmacInitiator, DhHmacResponder,
   RsaRInitiator, RsaRResponder, SakkeInitiator, SakkeResponder, IbakeInitiator, IbakeResponder, MikeyProtocolError,
@@ -16,6 +14,7 @@ import { world, getTicket, ALICE, BOB, SUPPORT } from './ticket-fixture.js';
 import { identity } from '../../src/kms/memory.js';
 import { testKms, alice as ibAlice, bob as ibBob, T0 as IB_T0, clockAt } from './ibake-support.js';
 import type { ClassifyContext } from './tamper-support.js';
+import { credentials } from '../support/pki.js';
 
 export interface Received {
   /** The receiver's result: keys (a bundle) or a stage without keys. */
@@ -36,10 +35,8 @@ export interface Scenario {
   unauthenticated?: boolean;
 }
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
-const CA = pki('ca.pem');
-const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem'), trustAnchors: [CA] };
-const bob = { privateKey: pki('bob.key'), certificate: pki('bob.pem'), trustAnchors: [CA] };
+const alice = credentials('alice');
+const bob = credentials('bob');
 const idAlice = uriIdentity('sip:alice@example.org');
 const idBob = uriIdentity('sip:bob@example.org');
 const psk = new Uint8Array(16).fill(9);

@@ -1,7 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { RsaRInitiator, RsaRResponder } from '../../src/modes/rsar/index.js';
 import { PskResponder } from '../../src/modes/psk/index.js';
@@ -19,11 +17,10 @@ import { DataType, ErrorNo } from '../../src/wire/registry.js';
 import type { CryptoSessionBundle } from '../../src/session/bundle.js';
 import type { KemacPayload, Payload } from '../../src/wire/types.js';
 import { rejects } from '../support/refusal.js';
+import { pki, CA, credentials } from '../support/pki.js';
 
-const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
-const CA = pki('ca.pem');
-const alice = { privateKey: pki('alice.key'), certificate: pki('alice.pem'), trustAnchors: [CA] };
-const bob = { privateKey: pki('bob.key'), certificate: pki('bob.pem'), trustAnchors: [CA] };
+const alice = credentials('alice');
+const bob = credentials('bob');
 const idBob = uriIdentity('sip:bob@example.org');
 const T0 = Date.UTC(2027, 0, 15, 12);
 const clockAt = (ms: number) => ({ now: () => ms });

@@ -1,8 +1,6 @@
 // A small MIKEY-TICKET world for the tests: a KMS over an in-memory directory, Alice
 // (Initiator), Bob (Responder, two devices), Carol (in the it-support group), and fixed clocks.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { TicketInitiator, type TicketInitiatorOptions } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder, type TicketResponderOptions } from '../../src/modes/ticket/responder.js';
 import { TicketKms, type TicketKmsOptions } from '../../src/modes/ticket/kms.js';
@@ -10,7 +8,6 @@ import { MemoryDirectory, identity } from '../../src/kms/memory.js';
 import { MikeyProtocolError } from '../../src/session/errors.js';
 import type { CryptoSessionBundle } from '../../src/session/bundle.js';
 
-export const pki = (f: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'pki', f), 'utf8');
 export const T0 = Date.UTC(2027, 2, 1, 12);
 export const clockAt = (ms: number) => ({ now: () => ms });
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

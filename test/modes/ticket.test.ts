@@ -13,7 +13,8 @@ import { ticketDigest } from '../../src/modes/ticket/base-ticket.js';
 import { payloadOf } from '../../src/wire/lookup.js';
 import { MemoryDirectory } from '../../src/kms/memory.js';
 import { completeFlags } from '../../src/modes/ticket/policy.js';
-import { ALICE, BOB, CAROL, KMS, SUPPORT, T0, getTicket, hex, key, keysOf, pki, rejects, world } from './ticket-fixture.js';
+import { ALICE, BOB, CAROL, KMS, SUPPORT, T0, getTicket, hex, key, keysOf, rejects, world } from './ticket-fixture.js';
+import { pki } from '../support/pki.js';
 
 const sessions = [{ ssrc: 0x11111111, profiles: ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const }, { profiles: ['AEAD_AES_128_GCM'] as const }];
 // these tests offer 32-bit tags: both ends opt in below the default minimum policy
