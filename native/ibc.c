@@ -1113,6 +1113,17 @@ static napi_value pair_out(napi_env env, const field* F, const limb* a, const li
     return arr;
 }
 
+/* a Jacobian point as [X, Y, Z] */
+static napi_value jac_out(napi_env env, const field* F, const jac* R)
+{
+    napi_value arr;
+    napi_create_array_with_length(env, 3, &arr);
+    napi_set_element(env, arr, 0, fe_out(env, F, R->X));
+    napi_set_element(env, arr, 1, fe_out(env, F, R->Y));
+    napi_set_element(env, arr, 2, fe_out(env, F, R->Z));
+    return arr;
+}
+
 static const field* get_field(napi_env env, napi_value v)
 {
     unsigned char* b;
@@ -1181,33 +1192,9 @@ static napi_value js_hmac_drbg_init(napi_env env, napi_callback_info info)
 static napi_value js_fp_inv(napi_env env, napi_callback_info info)
 {
     ARGS(2);
-    fe a, r, t, tab[16];
-    unsigned char e[MAXN * 8];
+    fe a, r;
     if (get_fe(env, F, argv[1], a)) THROW(env, "bad field element");
-    /* e = p - 2, big-endian over F->len octets */
-    limb pm2[MAXN], borrow = 2;
-    for (int i = 0; i < F->n; i++) {
-        dlimb dd = (dlimb)F->p[i] - borrow;
-        pm2[i] = (limb)dd;
-        borrow = (limb)(dd >> 64) & 1;
-    }
-    limbs_to_be(F, e, pm2);
-    fe_copy(F, tab[0], F->one);
-    for (int i = 1; i < 16; i++) fe_mul(F, tab[i], tab[i - 1], a);
-    fe_copy(F, r, F->one);
-    for (size_t i = 0; i < F->len; i++) {
-        for (int h = 1; h >= 0; h--) {
-            unsigned d = (e[i] >> (4 * h)) & 15;
-            for (int s = 0; s < 4; s++) fe_sqr(F, r, r);
-            memset(t, 0, sizeof(t));
-            for (unsigned j = 0; j < 16; j++) {
-                limb m = (limb)0 - (limb)(j == d);
-                for (int w = 0; w < F->n; w++) t[w] |= tab[j][w] & m;
-            }
-            fe_mul(F, r, r, t);
-        }
-    }
-    memset(tab, 0, sizeof(tab));
+    fe_inv(F, r, a);
     return fe_out(env, F, r);
 }
 
@@ -1299,12 +1286,7 @@ static napi_value js_ec_mul(napi_env env, napi_callback_info info)
     if (get_fe(env, F, argv[1], Ax) || get_fe(env, F, argv[2], Ay)) THROW(env, "bad field element");
     if (get_bytes(env, argv[3], &k, &klen) != 0) THROW(env, "bad scalar");
     jac_mul(F, &R, Ax, Ay, k, klen);
-    napi_value arr;
-    napi_create_array_with_length(env, 3, &arr);
-    napi_set_element(env, arr, 0, fe_out(env, F, R.X));
-    napi_set_element(env, arr, 1, fe_out(env, F, R.Y));
-    napi_set_element(env, arr, 2, fe_out(env, F, R.Z));
-    return arr;
+    return jac_out(env, F, &R);
 }
 
 /* ecMul2(p, Ax, Ay, k, Bx, By, l) -> [k]A + [l]B, Jacobian */
@@ -1321,12 +1303,7 @@ static napi_value js_ec_mul2(napi_env env, napi_callback_info info)
     jac_mul(F, &R, Ax, Ay, k, klen);
     jac_mul(F, &S, Bx, By, l, llen);
     jac_add(F, &R, &R, &S);
-    napi_value arr;
-    napi_create_array_with_length(env, 3, &arr);
-    napi_set_element(env, arr, 0, fe_out(env, F, R.X));
-    napi_set_element(env, arr, 1, fe_out(env, F, R.Y));
-    napi_set_element(env, arr, 2, fe_out(env, F, R.Z));
-    return arr;
+    return jac_out(env, F, &R);
 }
 
 /* ecFixedMul(p, packedRows, half, digits: Int32Array) -> Jacobian [k]B */
@@ -1345,12 +1322,13 @@ static napi_value js_ec_fixed_mul(napi_env env, napi_callback_info info)
         if (digits[j] > (int32_t)half || digits[j] < -(int32_t)half) THROW(env, "digit out of range");
     jac R;
     jac_fixed_mul(F, &R, (const limb*)packed, half, digits, count);
-    napi_value arr;
-    napi_create_array_with_length(env, 3, &arr);
-    napi_set_element(env, arr, 0, fe_out(env, F, R.X));
-    napi_set_element(env, arr, 1, fe_out(env, F, R.Y));
-    napi_set_element(env, arr, 2, fe_out(env, F, R.Z));
-    return arr;
+    return jac_out(env, F, &R);
+}
+
+/* the size of the comb tables of one point */
+static size_t comb_table_bytes(const field* F, uint32_t s)
+{
+    return (size_t)s * COMB_U * 2 * F->n * sizeof(limb);
 }
 
 /* ecCombTable(p, Bx, By, bits, s) -> Buffer: the comb tables of B (affine, Montgomery limbs),
@@ -1365,7 +1343,7 @@ static napi_value js_ec_comb_table(napi_env env, napi_callback_info info)
     if (napi_get_value_uint32(env, argv[4], &s) != napi_ok || s == 0 || s > 8) THROW(env, "bad table count");
     napi_value buf;
     void* data;
-    napi_create_buffer(env, (size_t)s * COMB_U * 2 * F->n * sizeof(limb), &data, &buf);
+    napi_create_buffer(env, comb_table_bytes(F, s), &data, &buf);
     if (comb_build(F, data, Bx, By, bits, s) != 0) napi_get_null(env, &buf);
     return buf;
 }
@@ -1380,19 +1358,14 @@ static napi_value js_ec_comb_mul(napi_env env, napi_callback_info info)
     if (get_bytes(env, argv[1], &table, &tlen) != 0 || ((uintptr_t)table % sizeof(limb)) != 0) THROW(env, "bad table");
     if (napi_get_value_uint32(env, argv[2], &bits) != napi_ok || bits == 0 || bits > 8 * F->len) THROW(env, "bad bit length");
     if (napi_get_value_uint32(env, argv[3], &s) != napi_ok || s == 0 || s > 8) THROW(env, "bad table count");
-    if (tlen != (size_t)s * COMB_U * 2 * F->n * sizeof(limb)) THROW(env, "bad table");
+    if (tlen != comb_table_bytes(F, s)) THROW(env, "bad table");
     if (get_bytes(env, argv[4], &k, &klen) != 0) THROW(env, "bad scalar");
     size_t top = COMB_T * comb_spacing(bits, s);
     for (size_t pos = top; pos < 8 * klen; pos++)
         if (scalar_bit(k, klen, pos)) THROW(env, "scalar too long for the table");
     jac R;
     comb_mul(F, &R, (const limb*)table, bits, s, k, klen);
-    napi_value arr;
-    napi_create_array_with_length(env, 3, &arr);
-    napi_set_element(env, arr, 0, fe_out(env, F, R.X));
-    napi_set_element(env, arr, 1, fe_out(env, F, R.Y));
-    napi_set_element(env, arr, 2, fe_out(env, F, R.Z));
-    return arr;
+    return jac_out(env, F, &R);
 }
 
 /* fp2FixedPow(p, packedRows, entries, digits) -> product of rows[j][|d|] (conjugated for d < 0):

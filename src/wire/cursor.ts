@@ -3,7 +3,8 @@
 import { MikeyEncodeError, failShort } from './errors.js';
 import type { Payload, Span } from './types.js';
 
-const EMPTY = new Uint8Array(0);
+/** An empty view, shared (what a read that does not fit gives, and empty fields). */
+export const EMPTY = new Uint8Array(0);
 
 /** Bounded cursor: `end` is the boundary of the structure being read, never the buffer's. */
 export class Reader {
@@ -14,7 +15,7 @@ export class Reader {
     this.base = base ?? buf.byteOffset;
   }
 
-  /** `n` more bytes are there; if not, the decode's error is recorded and false returned. */
+  /** `n` more bytes are there; if not (a length that is not a number neither), the decode's error is recorded and false returned. */
   need(n: number, what: string): boolean {
     if (this.end - this.pos >= n) return true;
     this.short(n, what);
@@ -41,11 +42,7 @@ export class Reader {
   }
   /** A view of n bytes, bounds-checked (empty, with the error recorded, when they are not there). */
   bytes(n: number, what: string): Uint8Array {
-    // negated, so that a length that is not a number fails too
-    if (!(this.end - this.pos >= n)) {
-      this.short(n, what);
-      return EMPTY;
-    }
+    if (!this.need(n, what)) return EMPTY;
     // a direct view: cheaper than subarray(), which looks up a species constructor
     const v = new Uint8Array(this.ab, this.base + this.pos, n);
     this.pos += n;
@@ -53,10 +50,7 @@ export class Reader {
   }
   /** A reader over the next n bytes (a nested structure); this one moves past them. */
   sub(n: number, what: string): Reader {
-    if (!(this.end - this.pos >= n)) {
-      this.short(n, what);
-      return this.at(this.end, this.end);
-    }
+    if (!this.need(n, what)) return this.at(this.end, this.end);
     const r = new Reader(this.buf, this.pos, this.pos + n, this.ab, this.base);
     this.pos += n;
     return r;

@@ -6,7 +6,7 @@ import { Reader } from './cursor.js';
 import { MikeyDecodeError, decodePath, fail, failure } from './errors.js';
 import { readHeader } from './header.js';
 import { Ctx, readChain } from './payloads.js';
-import type { CommonHeader, Message, Payload } from './types.js';
+import type { Message, Payload } from './types.js';
 
 export interface DecodeOptions {
   /**
@@ -63,9 +63,7 @@ export function tryDecodeMessage(bytes: Uint8Array, opts?: DecodeOptions): Decod
 
 /** Decode one MIKEY message. Throws `MikeyDecodeError` on anything malformed (`tryDecodeMessage` returns it). */
 export function decodeMessage(bytes: Uint8Array, opts?: DecodeOptions): DecodedMessage {
-  const m = tryDecodeMessage(bytes, opts);
-  if (m instanceof MikeyDecodeError) throw m;
-  return m;
+  return orThrow(tryDecodeMessage(bytes, opts));
 }
 
 function error(offset: number, reason: string, errorNo?: number): MikeyDecodeError {

@@ -33,7 +33,7 @@ let scratchBusy = false;
 
 /** Size, one exact allocation, write. */
 function exact(msg: Message, spans: Map<Payload, Span> | undefined): Uint8Array {
-  const size = headerSize(msg.header) + chainSize(msg.payloads);
+  const size = encodedSize(msg);
   spans?.clear();
   const w = writeMessage(new Uint8Array(size), 0, msg, spans);
   if (w.pos !== size) bad('message', `internal size mismatch ${w.pos} != ${size}`);

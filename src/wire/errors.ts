@@ -87,6 +87,7 @@ export const decodePath = {
   end(): MikeyDecodeError | undefined {
     const f = failure;
     failure = undefined;
+    pathDepth = 0;
     return f;
   },
   payload(type: number, index: number, at: number): void {

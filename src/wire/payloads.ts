@@ -10,7 +10,7 @@ import {
   PkeCache, PrfFunc, ProtType, RandRole, SakkeIdScheme, SakkeParams, SignType, SkType, SrtpAuthAlg, SrtpEncrAlg, SrtpParam,
   SrtpPrf, TeslaParam, THDR_PAYLOAD, TicketType, TS_LENGTH, TsRole, TsType, keyTypeHasSalt, registryInfo,
 } from './registry.js';
-import { Writer, bad, fits, indexed, inside, len16, len8, put, type Reader, type Where } from './cursor.js';
+import { EMPTY, Writer, bad, fits, indexed, inside, len16, len8, put, type Reader, type Where } from './cursor.js';
 import { en, h32, hex, label, printable, type Describer, type Field } from './fields.js';
 import { policyParams } from './sp.js';
 import type {
@@ -40,7 +40,6 @@ export interface PayloadCodec<P extends Payload = Payload> {
 
 type Codecs = { readonly [T in Payload['type']]: PayloadCodec<PayloadOf<T>> };
 
-const EMPTY = new Uint8Array(0);
 // one of each, not one per payload (decode() keeps no state between calls)
 const UTF8_DECODER = new TextDecoder();
 const UTF8_ENCODER = new TextEncoder();
@@ -615,7 +614,11 @@ const CODECS: Codecs = {
           const q = params[i]!;
           const v = q.value;
           const len = v.length;
-          if (len > 0xff) bad(inside(chain, index, `param ${q.type}`), `${len} bytes do not fit an 8-bit length`);
+          if (len > 0xff) {
+            // the block's 16-bit length is reported first, as before the parameters are written
+            check16(paramsLength(params), chain, index);
+            bad(inside(chain, index, `param ${q.type}`), `${len} bytes do not fit an 8-bit length`);
+          }
           b[o] = q.type;
           b[o + 1] = len;
           if (len === 1) b[o + 2] = v[0]!;

@@ -9,7 +9,7 @@ import {
   SakkeInitiator, SakkeResponder, ErrorNo, IdRole, PayloadType, decodeMessage, encodeMessage, srtpContexts, telUriIdentifier,
   type CryptoSessionBundle, type SakkeKmsPublicKeys, type SakkeUserKeys,
 } from 'mikey';
-import { SakkeKmsPublicKey, eccsiKmsSetup, eccsiMakeSskPvt, eccsiVerify, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from 'mikey/crypto';
+import { SakkeKmsPublicKey, eccsiKmsSetup, eccsiMakeSskPvt, eccsiSign, eccsiVerify, sakkeKmsSetup, sakkeMakeRsk, sakkeParamSet1 } from 'mikey/crypto';
 import { McxKeyManagement, keyPeriodNumber, uidFor, type McxKms, type McxKeySet } from 'mikey/mcx';
 import { refused } from './support.js';
 
@@ -87,7 +87,7 @@ test('ECCSI s -> q-s through the MCX profile (McxKeyManagement): the altered PCK
 
 /**
  * The SSK candidates two signatures (r, s1) over m1 and (r, s2) over m2 with one nonce j give away
- * (RFC 6507 §5.2.1: s' = j^-1 (HE + r SSK), HE = hash(HS || r || M); s' is s or q - s).
+ * (RFC 6507 §5.2.1: s' = (HE + r SSK)^-1 j, HE = hash(HS || r || M); s' is s or q - s).
  */
 function sskIfNonceRepeats(hs: Uint8Array, m1: Uint8Array, sig1: Uint8Array, m2: Uint8Array, sig2: Uint8Array): bigint[] {
   const mod = (a: bigint) => ((a % q) + q) % q;
@@ -97,7 +97,10 @@ function sskIfNonceRepeats(hs: Uint8Array, m1: Uint8Array, sig1: Uint8Array, m2:
   const out: bigint[] = [];
   for (const s1 of [big(sig1.subarray(32, 64)), q - big(sig1.subarray(32, 64))]) {
     for (const s2 of [big(sig2.subarray(32, 64)), q - big(sig2.subarray(32, 64))]) {
-      if (s1 !== s2) out.push(mod(mod(s2 * he(m2) - s1 * he(m1)) * inv(big(r) * (s1 - s2))));
+      // with u = s^-1: u1 j = HE1 + r SSK and u2 j = HE2 + r SSK, so SSK = (u2 HE1 - u1 HE2) / (r (u1 - u2))
+      const u1 = inv(s1);
+      const u2 = inv(s2);
+      if (u1 !== u2) out.push(mod(mod(u2 * he(m1) - u1 * he(m2)) * inv(big(r) * (u1 - u2))));
     }
   }
   return out;
@@ -115,6 +118,11 @@ test('a repeating random source: two messages still get different ECCSI nonces, 
   // r = x([j]G): a different r is a different nonce j
   assert.notEqual(hex(s1.subarray(0, 32)), hex(s2.subarray(0, 32)));
   const a = keys.get(ALICE)![0]!;
+  // the computation works: two signatures with one nonce j forced give the SSK away
+  const j = 0x1234567890abcdefn;
+  const f1 = eccsiSign(ekms.kpak, a.id, a.ssk!, a.pvt!, b1, { j, hs: a.hs });
+  const f2 = eccsiSign(ekms.kpak, a.id, a.ssk!, a.pvt!, b2, { j, hs: a.hs });
+  assert.ok(sskIfNonceRepeats(a.hs!, b1, f1, b2, f2).includes(big(a.ssk!)), 'a repeated nonce reveals the SSK');
   assert.ok(!sskIfNonceRepeats(a.hs!, b1, s1, b2, s2).includes(big(a.ssk!)));
   const mc = node(MC_ALICE, { random: constant });
   const p1 = mc.sendPck({ to: MC_BOB }).bytes;
