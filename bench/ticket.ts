@@ -100,6 +100,9 @@ async function backend(label: string, store: Store): Promise<void> {
   };
   const issueCommit = await captured(requests(1)[0]!);
   const resolveCommit = await captured(resolves(1)[0]!);
+  // and the store as it was, so that the timed requests keep nothing the anchor's commits do not
+  store.commit = commit;
+  if (commitBatch) store.commitBatch = commitBatch;
   let k = 0;
   const fresh = (c: CommitInput): CommitInput => {
     k++;

@@ -14,19 +14,16 @@
 // a core, which swung the ratios by a factor of several from one round to the next.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MikeyDecodeError, PayloadType, decodeMessage, encodeMessage, policyParams, tryDecodeMessage, type Message, type Payload, type PayloadOf } from '../src/wire/index.js';
+import { MikeyDecodeError, PayloadType, encodeMessage, policyParams, tryDecodeMessage, type Message, type Payload, type PayloadOf } from '../src/wire/index.js';
 import { CORPUS, SRTP_POLICY, fill } from '../test/wire/corpus.js';
 import { GstBenchServer, gstProblem } from '../test/interop/gst.js';
-import { compare, cpuTimed, type BenchSection, type Side } from './harness.js';
+import { compare, cpuTimed, type BenchSection } from './harness.js';
 import { earlierBuild, repoRoot } from './report.js';
 import * as ours from '../src/wire/index.js';
 
 type Wire = typeof ours;
 
 let sink = 0;
-
-/** A side timed here in CPU seconds of this process: `n` sequential calls of `fn`. */
-const timed = cpuTimed;
 
 const BASE_REV = process.env['MIKEY_BENCH_CODEC_REV'] ?? 'df901f9';
 
@@ -127,7 +124,7 @@ export const wireSection: BenchSection = {
         kind: 'like-for-like',
         rounds: 15,
         goal: 1.0,
-        ours: timed('ours', dse(ours, encoded)),
+        ours: cpuTimed('ours', dse(ours, encoded)),
         anchor: { label: 'GStreamer C', batch: (n) => gst.run('dse', n, 'cpu') },
       });
       const send = new Uint8Array(2048);
@@ -136,7 +133,7 @@ export const wireSection: BenchSection = {
         kind: 'like-for-like',
         rounds: 15,
         goal: 1.0,
-        ours: timed('ours, into a send buffer', dse(ours, encoded, send)),
+        ours: cpuTimed('ours, into a send buffer', dse(ours, encoded, send)),
         anchor: { label: 'GStreamer C', batch: (n) => gst.run('dse', n, 'cpu') },
       });
       await compare({
@@ -144,7 +141,7 @@ export const wireSection: BenchSection = {
         kind: 'like-for-like',
         rounds: 15,
         goal: 1.0,
-        ours: timed('ours', enc(ours, built)),
+        ours: cpuTimed('ours', enc(ours, built)),
         anchor: { label: 'GStreamer C', batch: (n) => gst.run('enc', n, 'cpu') },
       });
       await compare({
@@ -152,7 +149,7 @@ export const wireSection: BenchSection = {
         kind: 'like-for-like',
         rounds: 15,
         goal: 1.0,
-        ours: timed('ours, into a send buffer', encInto(built, send)),
+        ours: cpuTimed('ours, into a send buffer', encInto(built, send)),
         anchor: { label: 'GStreamer C', batch: (n) => gst.run('enc', n, 'cpu') },
       });
     } finally {
@@ -165,8 +162,8 @@ export const wireSection: BenchSection = {
       kind: 'floor',
       rounds: 15,
       goal: 2.0,
-      ours: timed('encode', enc(ours, built)),
-      anchor: timed('new Uint8Array(size)', () => {
+      ours: cpuTimed('encode', enc(ours, built)),
+      anchor: cpuTimed('new Uint8Array(size)', () => {
         sink += new Uint8Array(sizes[a0]!).length;
         if (++a0 === sizes.length) a0 = 0;
       }),
@@ -183,16 +180,16 @@ export const wireSection: BenchSection = {
         kind: 'like-for-like',
         rounds: 15,
         goal: 1.0,
-        ours: timed('ours', dse(ours, encoded)),
-        anchor: timed(BASE_REV, dse(base, encoded)),
+        ours: cpuTimed('ours', dse(ours, encoded)),
+        anchor: cpuTimed(BASE_REV, dse(base, encoded)),
       });
       await compare({
         name: `codec: encode vs ${BASE_REV}`,
         kind: 'like-for-like',
         rounds: 15,
         goal: 1.0,
-        ours: timed('ours', enc(ours, built)),
-        anchor: timed(BASE_REV, enc(base, built)),
+        ours: cpuTimed('ours', enc(ours, built)),
+        anchor: cpuTimed(BASE_REV, enc(base, built)),
       });
     }
     // hostile input must not cost more to reject than a good message costs to accept
@@ -236,8 +233,8 @@ export const wireSection: BenchSection = {
         kind: 'like-for-like',
         rounds: 15,
         goal: 1.0,
-        ours: timed('rejecting', refusing(set)),
-        anchor: timed('accepting', accepting(from)),
+        ours: cpuTimed('rejecting', refusing(set)),
+        anchor: cpuTimed('accepting', accepting(from)),
       });
     }
     if (sink === 0.5) console.log(sink);

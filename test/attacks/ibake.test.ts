@@ -5,14 +5,13 @@
 // (docs/security.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
 import {
   IbakeInitiator, IbakeResponder, MikeyProtocolError, ErrorNo, decodeMessage, encodeMessage, policyParamsForProfile, srtpContexts, uriIdentity,
   type CryptoSessionBundle, type Identity,
 } from 'mikey';
 import { bfExtractPriv, bfSetup, type1Curve } from 'mikey/crypto';
 import { DEFAULT_KEY_PERIOD, IbakeKeyRing, ibeIdentity, keyPeriodOf, staticDomain } from 'mikey/ibake';
-import { refused } from './support.js';
+import { cpuMs, median, refused } from './support.js';
 
 // a KMS on the RFC 5091 §7 curve (small and fast: these tests are about protocol logic)
 const curve = type1Curve(
@@ -104,9 +103,9 @@ test('rate limit per source: beyond it, I_MESSAGE_1 are dropped unanswered befor
   const msgs = Array.from({ length: 4 }, () => initiator().createOffer({ idr: bob, sessions: SESSIONS }));
   await res.receive(msgs[0]!.bytes, { source: '192.0.2.1' });
   await res.receive(msgs[1]!.bytes, { source: '192.0.2.1' });
-  const t0 = performance.now();
+  const t0 = cpuMs();
   const e = await refused(res.receive(msgs[2]!.bytes, { source: '192.0.2.1' }), ErrorNo.Unspecified);
-  const dropMs = performance.now() - t0;
+  const dropMs = cpuMs() - t0;
   assert.equal(e.response, undefined, 'nothing is sent back');
   assert.equal(res.pendingCount, 2);
   await res.receive(msgs[2]!.bytes, { source: '192.0.2.2' });
@@ -120,14 +119,13 @@ test('cost: an unauthenticated I_MESSAGE_1 costs the responder a small multiple 
   const sender: number[] = [];
   const work: number[] = [];
   for (let i = 0; i < 7; i++) {
-    let t0 = performance.now();
+    let t0 = cpuMs();
     const m = initiator().createOffer({ idr: bob, sessions: SESSIONS });
-    sender.push(performance.now() - t0);
-    t0 = performance.now();
+    sender.push(cpuMs() - t0);
+    t0 = cpuMs();
     await res.receive(m.bytes);
-    work.push(performance.now() - t0);
+    work.push(cpuMs() - t0);
   }
-  const median = (x: number[]) => [...x].sort((p, q) => p - q)[x.length >> 1]!;
   const ratio = median(work) / median(sender);
   t.diagnostic(`responder ${median(work).toFixed(2)} ms, sender ${median(sender).toFixed(2)} ms: ratio ${ratio.toFixed(2)}`);
   assert.ok(ratio < 5, `ratio ${ratio.toFixed(2)}`);
