@@ -249,15 +249,12 @@ export class SakkeKmsPublicKey {
   mulIdentityPoint(b: bigint, r: bigint): [bigint, bigint, bigint] {
     const { curve } = this.params;
     const nat = curve.native();
-    if (!this.tables) {
-      if (nat) return curve.nativeMulJac(nat, this.identityPoint(b), r);
-      const R = curve.mulSecret(this.identityPoint(b), r);
-      return R === null ? [1n, 1n, 0n] : [R.x, R.y, 1n];
-    }
+    if (!this.tables) return curve.mulSecretJac(this.identityPoint(b), r);
+    let e: IdentityEntry | undefined;
     if (nat) {
       // the same recipient again: a comb table of its I, built on the second use (as wolfSSL's
       // FP_ECC cache builds one for a point met twice), so a single first contact pays nothing
-      const e = this.identity(b);
+      e = this.identity(b);
       e.uses++;
       if (e.comb === undefined && e.uses >= 2) e.comb = curve.nativeCombTable(nat, e.I);
       if (e.comb) return curve.nativeCombMulJac(nat, e.comb, r);
@@ -267,9 +264,7 @@ export class SakkeKmsPublicKey {
       // and P take ~1.3 s to build in BigInt, the time of hundreds of native products (a client
       // that calls a few people, `mikey start`, never builds them)
       this.untabled++;
-      if (nat) return curve.nativeMulJac(nat, this.identityPoint(b), r);
-      const R = curve.mulSecret(this.identityPoint(b), r);
-      return R === null ? [1n, 1n, 0n] : [R.x, R.y, 1n];
+      return curve.mulSecretJac((e ?? this.identity(b)).I, r);
     }
     if (!this.table) this.table = new FixedBaseTable(curve, this.Z, 7);
     const a = curve.mulBaseJac(mod(r * b, curve.q));

@@ -330,8 +330,7 @@ export class KmsService {
     const r = await this.answer(bytes, peer, o.datagram === true);
     if (!o.datagram || r.kind !== 'answer' || r.response.length <= bytes.length) return r;
     if (r.errorNo !== undefined) return this.dropReflection(peer, bytes, r, 'error');
-    const key = replayKey(bytes);
-    if (r.retransmission && this.answeredTo.get(key) !== peer) return this.dropReflection(peer, bytes, r, 'retransmission');
+    if (r.retransmission && this.answeredTo.get(replayKey(bytes)) !== peer) return this.dropReflection(peer, bytes, r, 'retransmission');
     return r;
   }
 
@@ -406,7 +405,7 @@ export class KmsService {
     if (r.status === 'stored') {
       this.stats.answered++;
       if (p.issued) this.stats.issued++; else this.stats.resolved++;
-      // p.replay.key is replayKey(bytes), computed once by prepare
+      // p.replay.key is replayKey(bytes), as prepare computed it
       this.answeredTo.set(p.replay.key, peer);
       this.log.info(event, { ...detail, user: p.user, ms });
       return { kind: 'answer', response: p.response };

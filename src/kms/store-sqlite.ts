@@ -144,7 +144,7 @@ export class SqliteStore implements Store {
     return this.run('DELETE FROM tpks WHERE created_at < ? AND id <> (SELECT id FROM tpks ORDER BY created_at DESC LIMIT 1)', createdBefore);
   }
 
-  /** One request's rows; inside commitBatch's transaction it runs in a savepoint, so a reuse undoes only its own. */
+  /** One request's rows; inside commitBatch's transaction, a claim on a ticket runs in a savepoint, so a reuse undoes only its own. */
   private readonly commitOne = (c: CommitInput): CommitResult => {
     const fresh = this.run('INSERT INTO replay (key, expires_at, response) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, response = excluded.response WHERE replay.expires_at <= ?',
       c.replay.key, c.replay.expiresAt, c.response, c.audit.at);
@@ -187,7 +187,7 @@ export class SqliteStore implements Store {
     return this.commitSaved(c);
   }
 
-  /** Group commit: the requests of a batch in one transaction (one WAL append), each in its own savepoint. */
+  /** Group commit: the requests of a batch in one transaction (one WAL append); a claim on a ticket in its own savepoint. */
   private batchTxF?: Database.Transaction<(cs: CommitInput[]) => CommitResult[]>;
   async commitBatch(cs: CommitInput[]): Promise<CommitResult[]> {
     // a savepoint only where a request may be undone alone (a claim on a J = 0 ticket); any other failure undoes the batch

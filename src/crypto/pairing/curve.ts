@@ -291,10 +291,15 @@ export class Curve {
    * lookup and an addition at every window whatever the digit (a zero digit adds and drops).
    */
   mulSecret(A: Point, k: bigint): MaybePoint {
+    return this.toAffine(this.mulSecretJac(A, k));
+  }
+
+  /** Jacobian [k]A for a secret scalar (`mulSecret` without the final inversion). */
+  mulSecretJac(A: Point, k: bigint): Jac {
     const n = this.q * this.cofactor;
     k = mod(k, n);
     const nat = this.nativeVar ? nativeIbc() : null;
-    if (nat) return this.toAffine(this.nativeMulJac(nat, A, k));
+    if (nat) return this.nativeMulJac(nat, A, k);
     const w = 5;
     const count = Math.ceil(bitLength(n) / w);
     const digits = signedWindows(k, w, count);
@@ -309,7 +314,7 @@ export class Curve {
       const sum = t === null ? acc : this.jacAddAffine(acc, d < 0 ? { x: t.x, y: this.p - t.y } : t);
       if (d !== 0) acc = sum;
     }
-    return this.toAffine(acc);
+    return acc;
   }
 
   /** [k]P for the curve's generator, by a lazily built fixed-base table. */
@@ -326,10 +331,7 @@ export class Curve {
     // the ninth product
     if (this.pTable === undefined && this.baseUses < 8) {
       this.baseUses++;
-      const nat = this.nativeVar ? nativeIbc() : null;
-      if (nat) return this.nativeMulJac(nat, this.P, k);
-      const a = this.mulSecret(this.P, k);
-      return a === null ? [1n, 1n, 0n] : [a.x, a.y, 1n];
+      return this.mulSecretJac(this.P, k);
     }
     return this.baseTable().mulJac(k);
   }

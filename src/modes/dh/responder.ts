@@ -6,10 +6,10 @@ import type { Payload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import {
-  any, checkFresh, checkLayout, decodeOrReject, idPayload, one, opt, payloadOf, payloadsOf, recordAuthenticated, resolveEndpoint, splitIds,
+  any, checkFresh, checkLayout, idPayload, one, opt, payloadOf, payloadsOf, recordAuthenticated, resolveEndpoint, splitIds,
   type Endpoint, type ResolvedEndpoint,
 } from '../kit/common.js';
-import { buildErrorMessage, withErrorResponse } from '../kit/error-message.js';
+import { answerOrRefuse } from '../kit/error-message.js';
 import type { Identity } from '../../session/identity.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
 import type { Answered } from '../kit/offer.js';
@@ -43,13 +43,8 @@ export class DhResponder {
   }
 
   async receive(bytes: Uint8Array): Promise<DhAccepted> {
-    let msg: DecodedMessage | undefined;
-    try {
-      msg = decodeOrReject(bytes);
-      return await this.process(msg);
-    } catch (e) {
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock));
-    }
+    // the Error message is not signed (nothing calls `authenticated`)
+    return answerOrRefuse(bytes, this.ep.clock, (msg) => this.process(msg));
   }
 
   private async process(msg: DecodedMessage): Promise<DhAccepted> {

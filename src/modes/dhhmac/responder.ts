@@ -9,10 +9,10 @@ import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bun
 import { MikeyProtocolError } from '../../session/errors.js';
 import { srtpPolicyFromSp, type SrtpProfileName } from '../../session/policy.js';
 import {
-  any, checkFresh, checkLayout, checkSdpIds, decodeOrReject, idPayload, withoutGenExt, one, opt, payloadOf, payloadsOf, recordAuthenticated,
+  any, checkFresh, checkLayout, checkSdpIds, idPayload, withoutGenExt, one, opt, payloadOf, payloadsOf, recordAuthenticated,
   resolveEndpoint, type Endpoint, type ResolvedEndpoint,
 } from '../kit/common.js';
-import { buildErrorMessage, withErrorResponse, type ErrorAuth } from '../kit/error-message.js';
+import { answerOrRefuse, type MacAuth } from '../kit/error-message.js';
 import { idOf, sameIdentity, type Identity } from '../../session/identity.js';
 import { credentialFingerprint, CsbTable, type CsbOwner } from '../kit/csb.js';
 import type { Answered } from '../kit/offer.js';
@@ -61,18 +61,11 @@ export class DhHmacResponder {
 
   /** Process an I_MESSAGE. Throws MikeyProtocolError with `response` set to the Error message. */
   async receive(bytes: Uint8Array): Promise<DhHmacAccepted> {
-    let msg: DecodedMessage | undefined;
-    let auth: ErrorAuth | undefined;
-    try {
-      msg = decodeOrReject(bytes);
-      return await this.process(msg, (a) => { auth = a; });
-    } catch (e) {
-      // RFC 3830 §5.1.2: after an authentication failure the Error message is not authenticated
-      return withErrorResponse(e, (err) => buildErrorMessage(msg?.header, msg && payloadOf(msg, PayloadType.T), [err.errorNo], this.ep.clock, { auth: err.errorNo === ErrorNo.AuthFailure ? undefined : auth }));
-    }
+    // RFC 3830 §5.1.2: after an authentication failure the Error message is not authenticated
+    return answerOrRefuse(bytes, this.ep.clock, (msg, authenticated) => this.process(msg, authenticated));
   }
 
-  private async process(msg: DecodedMessage, authenticated: (a: ErrorAuth) => void): Promise<DhHmacAccepted> {
+  private async process(msg: DecodedMessage, authenticated: (a: MacAuth) => void): Promise<DhHmacAccepted> {
     if (msg.header.dataType !== DataType.DhHmacInit) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, `data type ${msg.header.dataType} is not a DH-HMAC I_MESSAGE`);
     // RFC 4650 §4.1: only KEMAC, DH, T, ID, SP, RAND, ERR and General Ext.; KEMAC last (§4.2)
     checkLayout(withoutGenExt(msg), [one(PayloadType.T), opt(PayloadType.Rand), { type: PayloadType.Id, min: 1, max: 2 }, any(PayloadType.Sp), opt(PayloadType.Dh), one(PayloadType.Kemac)], 'DH-HMAC I_MESSAGE');

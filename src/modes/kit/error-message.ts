@@ -12,7 +12,9 @@ import { decodeOrReject, encodeWithTrailingTag, macAlgCode, macLength, payloadOf
 import { encodeSigned, signPlaceholder, verifySignature, type SigningCredentials } from './signature.js';
 
 /** What authenticates an Error message: a V with the failed message's auth_key, or (TICKET) a signature. */
-export type ErrorAuth = { macAlg: MacAlg; authKey: Uint8Array } | { signer: SigningCredentials };
+/** The MAC an Error message carries once the request authenticated by a MAC (RFC 3830 §5.1.2). */
+export type MacAuth = { macAlg: MacAlg; authKey: Uint8Array };
+export type ErrorAuth = MacAuth | { signer: SigningCredentials };
 
 /**
  * HDR, T, {ERR}, {SP}, [V|SIGN]: version, PRF and CSB ID as in the failed message, V flag 0. After
@@ -63,9 +65,9 @@ export function withErrorResponse(e: unknown, build: (err: MikeyProtocolError) =
  * Error message to send, with a V by the message's auth_key once `authenticated` was called,
  * never after an Auth failure.
  */
-export async function answerOrRefuse<R>(bytes: Uint8Array, clock: Clock, process: (msg: DecodedMessage, authenticated: (a: { macAlg: MacAlg; authKey: Uint8Array }) => void) => Promise<R>): Promise<R> {
+export async function answerOrRefuse<R>(bytes: Uint8Array, clock: Clock, process: (msg: DecodedMessage, authenticated: (a: MacAuth) => void) => Promise<R>): Promise<R> {
   let msg: DecodedMessage | undefined;
-  let auth: { macAlg: MacAlg; authKey: Uint8Array } | undefined;
+  let auth: MacAuth | undefined;
   try {
     msg = decodeOrReject(bytes);
     return await process(msg, (a) => { auth = a; });

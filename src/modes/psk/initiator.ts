@@ -88,7 +88,7 @@ export class PskInitiator {
     // an update without new keys carries an empty KEMAC: its MAC still authenticates the update
     const bytes = buildKemacMessage(hdr, before, newKeys ? keys : [], mk, t, this.encrAlg, this.macAlg);
     const bundle = deriveBundle(hdr, rand, sps, { kind: 'keyData', keys });
-    this.state = { csbId, rand, prf: this.prf, secret: this.opts.psk, map, sps, keys, idi: this.opts.idi, idr: this.opts.idr, bundle, t, mk };
+    this.state = { csbId, rand, map, sps, keys, idi: this.opts.idi, idr: this.opts.idr, bundle, t, mk };
     return { bytes, bundle };
   }
 

@@ -11,8 +11,6 @@ import type { Identity } from '../../session/identity.js';
 export interface CsbState {
   csbId: number;
   rand: Uint8Array;
-  prf: MikeyPrf;
-  secret: Uint8Array;
   map: CommonHeader['csIdMap'];
   sps: SpPayload[];
   keys: KeyDataPayload[];

@@ -94,7 +94,7 @@ export class PskResponder {
     const useKeys = keys.length ? keys : prior!.keys;
     const bundle = deriveBundle(msg.header, useRand, sps, { kind: 'keyData', keys: useKeys });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
-    this.csbs.commit(msg.header.csbId, owner, { csbId: msg.header.csbId, rand: useRand, prf, secret, map: msg.header.csIdMap, sps, keys: useKeys, idi, idr, bundle });
+    this.csbs.commit(msg.header.csbId, owner, { csbId: msg.header.csbId, rand: useRand, map: msg.header.csIdMap, sps, keys: useKeys, idi, idr, bundle });
     const response = msg.header.v ? buildVerification(DataType.PskVerification, msg.header, t, this.opts.idr, idi, idr, macAlg, mk.authKey) : undefined;
     return { bundle, idi, update: !rand, ...answer(response) };
   }

@@ -201,6 +201,10 @@ export class RsaRResponder {
       if (!rand && !prior) payloads.push({ type: PayloadType.Rand, rand: useRand });
       keys = keyDataPayloads(alignForKeyWrap(this.opts.keys ?? [{}], this.encrAlg, 4 + this.idr.data.length), this.ep.random);
     }
+    const hdr: CommonHeader = { ...msg.header, dataType: DataType.RsaRResp, v: false, csIdMap: map, span: undefined };
+    // the keys against the local minimum policy before any RSA operation is spent on them
+    const bundle = deriveBundle({ ...hdr, csbId: csbEff }, useRand, sps, { kind: 'keyData', keys });
+    checkBundlePolicy(bundle, this.ep.minimumPolicy);
     // [IDr|CERTr], [SP], KEMAC, PKE, SIGNr
     const certs = certPayloadsOf(this.opts);
     const clearIdr = !certs.length || this.opts.sendIdr ? this.idr : undefined;
@@ -212,15 +216,12 @@ export class RsaRResponder {
     payloads.push(kemac);
     payloads.push({ type: PayloadType.Pke, c: 0, data: rsaEnvelopeEncrypt(peerKey, envKey, { padding: this.opts.envelope?.padding ?? 'pkcs1-v1_5', oaepHash: this.opts.envelope?.oaepHash }) });
     payloads.push(signPlaceholder());
-    const hdr: CommonHeader = { ...msg.header, dataType: DataType.RsaRResp, v: false, csIdMap: map, span: undefined };
     const ids = signedIdentities(msg, clearIdr);
     // the KEMAC MAC is over the KEMAC alone: filled first, then SIGNr covers it (RFC 4738 §3.6)
     const response = encodeSigned({ header: hdr, payloads }, this.signer, (draft, encoded) => {
       const span = spanOf(encoded, kemac);
       draft.set(macCompute(this.macAlg, mk.authKey, kemacOnly(draft, { span, mac: kemac.mac })), span.end - kemac.mac.length);
     }, signrExtra(ids.idi, ids.idr, t));
-    const bundle = deriveBundle({ ...hdr, csbId: csbEff }, useRand, sps, { kind: 'keyData', keys });
-    checkBundlePolicy(bundle, this.ep.minimumPolicy);
     if (owner) this.csbs.commit(msg.header.csbId, owner, { peer: peerKey, rand: useRand, map, sps });
     const out: RsaRAccepted = { answered: true, response, bundle, update };
     if (idi) out.idi = idi;

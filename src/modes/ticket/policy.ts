@@ -9,7 +9,8 @@ import type {
   IdrPayload, KeyDataPayload, KemacPayload, Payload, TicketFlags, TicketPayload, TpPayload, TrPayload,
 } from '../../wire/types.js';
 import { TICKET_FLAG_NAMES } from '../../wire/types.js';
-import { decodeKeyDataChain } from '../../wire/decode.js';
+import { tryDecodeKeyDataChain } from '../../wire/decode.js';
+import { MikeyDecodeError } from '../../wire/errors.js';
 import { prfFuncOf } from '../kit/common.js';
 import { type Identity } from '../../session/identity.js';
 
@@ -209,12 +210,8 @@ export function readPolicy(p: TpPayload | TicketPayload): ReadPolicy {
     } else if (q.type === PayloadType.Kemac) {
       if (p.type === PayloadType.Ticket) tpPar('a KEMAC in the granted Ticket Policy');
       if (q.encrAlg !== EncrAlg.Null || q.macAlg !== MacAlg.Null) tpPar('the KEMAC of a Ticket Policy must use NULL encryption and the NULL MAC');
-      let subs: Payload[];
-      try {
-        subs = decodeKeyDataChain(q.encrData);
-      } catch {
-        return tpPar('the KEMAC of the Ticket Policy does not decode');
-      }
+      const subs = tryDecodeKeyDataChain(q.encrData);
+      if (subs instanceof MikeyDecodeError) return tpPar('the KEMAC of the Ticket Policy does not decode');
       for (const k of subs) {
         if (k.type !== PayloadType.KeyData) continue;
         const kind = k.keyType === KeyDataType.Tgk || k.keyType === KeyDataType.TgkSalt ? 'TGK'
