@@ -5,6 +5,7 @@ import { createECDH, createHash, randomBytes } from 'node:crypto';
 import { bfDecrypt, bfEncrypt, bfExtractPriv, bfGenerateCurve, bfSetup } from '../src/crypto/bfibe.js';
 import { macCompute, macVerify } from '../src/crypto/kemac.js';
 import { deriveMessageKeys, deriveSrtpSalt, deriveTek } from '../src/crypto/prf.js';
+import { bigIntToBytes } from '../src/crypto/pairing/field.js';
 import { uriIdentity } from '../src/session/identity.js';
 import { IbakeInitiator, IbakeResponder } from '../src/modes/ibake/index.js';
 import { IbakeKeyRing } from '../src/modes/ibake/keyring.js';
@@ -13,7 +14,6 @@ import { compare, cpuTimed, cpuTimedAsync, forgetfulReplayCache, type BenchSecti
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
-const bigToBytes = (v: bigint, len: number): Uint8Array => Uint8Array.from(Buffer.from(v.toString(16).padStart(len * 2, '0'), 'hex'));
 
 export const ibakeSection: BenchSection = {
   title: 'MIKEY-IBAKE: exchanges vs their crypto floor (IBE + EC-DH)',
@@ -84,7 +84,7 @@ export const ibakeSection: BenchSection = {
       const peer = ecdhKeyPair(group, rand);
       const own = ecdhKeyPair(group, rand);
       const ossl = createECDH(group.openssl);
-      ossl.setPrivateKey(Buffer.from(bigToBytes(own.secret, group.flen)));
+      ossl.setPrivateKey(Buffer.from(bigIntToBytes(own.secret, group.flen)));
       await compare({
         name: `K_SESSION ${name} (constant time) vs ECDH computeSecret (node:crypto)`, kind: 'like-for-like', goal: 1, rounds: 7, batchMs: 100,
         ours: cpuTimed('sessionKey', () => sessionKey(own, peer.pub)),

@@ -16,6 +16,7 @@ import { DEFAULT_RULE, KmsService, SecretBox, openStore, serveKms, type HandleRe
 import { TicketInitiator, TicketResponder } from 'mikey/ticket';
 import { ALICE, BOB, CAROL, KMS_ID, MASTER, identity, provision, psk } from './support.js';
 import { pki } from '../support/pki.js';
+import { scaled } from '../support/child.js';
 
 
 const kmsId = identity(KMS_ID);
@@ -120,7 +121,7 @@ async function udpPeer(address: string): Promise<{ sock: Socket; got: Buffer[]; 
 }
 
 /** Resolves when `cond` holds (checked after every turn of the event loop), or fails after `ms`. */
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+async function until(cond: () => boolean, what: string, ms = scaled(10_000)): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);

@@ -10,10 +10,9 @@ import { PskInitiator } from '../../src/modes/psk/index.js';
 import { PkInitiator } from '../../src/modes/pke/index.js';
 import { srtpContexts } from '../../src/session/bundle.js';
 import { EncrAlg, KeyDataType, registryInfo } from '../../src/wire/registry.js';
-import { mikeyAll } from '../support/cli.js';
+import { CLI, mikeyAll } from '../support/cli.js';
 
-const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
-const run = (args: string[], input?: string | Buffer) => spawnSync(process.execPath, [cli, ...args], { input, encoding: 'utf8' });
+const run = (args: string[], input?: string | Buffer) => spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8' });
 const psk = Buffer.from(encodeMessage(CORPUS.find((s) => s.name === 'psk-null')!.message));
 const b64 = psk.toString('base64');
 

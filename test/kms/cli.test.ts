@@ -12,16 +12,15 @@ import { openStore } from '../../src/kms/store.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
 import { KMS_ID, logged, MASTER_HEX, startKms } from './harness.js';
-import { mikeyAll } from '../support/cli.js';
+import { CLI, mikeyAll } from '../support/cli.js';
 
-const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'mikey-kms-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 const key = join(dir, 'master.key');
 writeFileSync(key, `${MASTER_HEX}\n`);
 
 function kms(...args: string[]): { status: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, 'kms', ...args], { encoding: 'utf8', env: { ...process.env, MIKEY_KMS_MASTER_KEY: '' } });
+  const r = spawnSync(process.execPath, [CLI, 'kms', ...args], { encoding: 'utf8', env: { ...process.env, MIKEY_KMS_MASTER_KEY: '' } });
   return { status: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 

@@ -12,6 +12,7 @@ import { SecretBox } from '../../src/kms/secrets.js';
 import type { Store } from '../../src/kms/store.js';
 import { identity } from '../../src/kms/memory.js';
 import { DEFAULT_RULE } from '../../src/kms/grant.js';
+import { CLI } from '../support/cli.js';
 
 export const MASTER = new Uint8Array(32).map((_, i) => i * 3 + 1);
 export const MASTER_HEX = Buffer.from(MASTER).toString('hex');
@@ -114,9 +115,6 @@ export interface KmsProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
-
-/** `mikey kms serve` in a child process; resolves when it logs `listening` (timeouts scaled, see startChild). */
 /**
  * The first log line of `k` that matches, waited for: the service writes the lines of one
  * event-loop turn together, after the answer may have left (timeout scaled for load).
@@ -131,6 +129,11 @@ export async function logged(k: Pick<KmsProcess, 'lines' | 'child'>, what: (l: R
   }
 }
 
+/** The SRTP master keys and salts of a bundle, as text (to compare two ends' keys). */
+export const keysOf = (b: { sessions: Array<{ keys: Array<{ masterKey: Uint8Array; masterSalt: Uint8Array }> }> }): string[] =>
+  b.sessions.flatMap((s) => s.keys.map((k) => `${Buffer.from(k.masterKey).toString('hex')}/${Buffer.from(k.masterSalt).toString('hex')}`));
+
+/** `mikey kms serve` in a child process; resolves when it logs `listening` (timeouts scaled, see startChild). */
 export async function startKms(db: string, o: { node?: string; udpPort?: number; httpPort?: number; extra?: string[]; keyFile?: string } = {}): Promise<KmsProcess> {
   const keyDir = o.keyFile ? undefined : mkdtempSync(join(tmpdir(), 'mikey-kms-key-'));
   const keyFile = o.keyFile ?? join(keyDir!, 'master.key');
@@ -147,7 +150,7 @@ export async function startKms(db: string, o: { node?: string; udpPort?: number;
   let started: Child<{ http: string; udp: string }>;
   try {
     // identity keys (--ibake, --mcx-kms-uri) are generated on a first start: allow for that
-    started = await startChild(`KMS ${o.node ?? 'kms'}`, process.execPath, [BIN, 'kms', 'serve', '--db', db, '--master-key-file', keyFile, '--identity', KMS_ID,
+    started = await startChild(`KMS ${o.node ?? 'kms'}`, process.execPath, [CLI, 'kms', 'serve', '--db', db, '--master-key-file', keyFile, '--identity', KMS_ID,
       '--http-port', String(o.httpPort ?? 0), '--udp-port', String(o.udpPort ?? 0), '--node', o.node ?? 'kms', '--rate', '100000', '--burst', '100000',
       // a loaded machine may hold a response for seconds (identity keys are made in the handler)
       ...(o.extra?.includes('--headers-timeout') ? [] : ['--headers-timeout', String(scaled(20_000))]), ...(o.extra ?? [])],

@@ -14,11 +14,10 @@ import type { Store } from '../../src/kms/store.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
 import { MikeyErrorMessage, MikeyProtocolError } from '../../src/session/errors.js';
-import { ALICE, BOB, CAROL, KMS_ID, MASTER, SUPPORT, provision, psk } from './harness.js';
+import { ALICE, BOB, CAROL, KMS_ID, MASTER, SUPPORT, keysOf, provision, psk } from './harness.js';
 import { pki } from '../support/pki.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const keysOf = (b: { sessions: Array<{ keys: Array<{ masterKey: Uint8Array; masterSalt: Uint8Array }> }> }) => b.sessions.flatMap((s) => s.keys.map((k) => `${hex(k.masterKey)}/${hex(k.masterSalt)}`));
 
 export interface Env {
   store: Store;

@@ -18,9 +18,9 @@ import { udpTransport } from '../../src/kms/server.js';
 import { TicketInitiator } from '../../src/modes/ticket/initiator.js';
 import { TicketResponder } from '../../src/modes/ticket/responder.js';
 import { needPeer } from '../support/peer.js';
-import { ALICE, BOB, KMS_ID, MASTER, logged, provision, psk, startKms, startPg, type KmsProcess } from './harness.js';
+import { ALICE, BOB, KMS_ID, MASTER, keysOf, logged, provision, psk, startKms, startPg, type KmsProcess } from './harness.js';
+import { CLI } from '../support/cli.js';
 
-const BIN = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
 
 /** The node answering GET /health with the status token, on a new connection. */
 const healthNode = (url: string, token: string) => new Promise<string>((resolve, reject) => {
@@ -32,8 +32,6 @@ const healthNode = (url: string, token: string) => new Promise<string>((resolve,
   req.end();
 });
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const keysOf = (b: { sessions: Array<{ keys: Array<{ masterKey: Uint8Array; masterSalt: Uint8Array }> }> }) => b.sessions.flatMap((s) => s.keys.map((k) => `${hex(k.masterKey)}/${hex(k.masterSalt)}`));
 
 /** Alice gets a ticket for Bob, Bob resolves it: over UDP, from whichever worker reads each datagram. */
 async function ticketFlow(port: number): Promise<void> {
@@ -58,7 +56,6 @@ async function ticketFlow(port: number): Promise<void> {
   }
 }
 
-const waitFor = logged;
 
 const alive = (pid: number) => {
   try { process.kill(pid, 0); return true; } catch { return false; }
@@ -87,10 +84,10 @@ test('kms serve --workers 2: both listen before readiness, serve a ticket flow, 
       await ticketFlow(k.udpPort);
 
       process.kill(pids[0]!, 'SIGKILL');
-      const exited = await waitFor(k, (l) => l['event'] === 'worker-exited', 'worker-exited');
+      const exited = await logged(k, (l) => l['event'] === 'worker-exited', 'worker-exited');
       assert.equal(exited['pid'], pids[0]);
       assert.equal(exited['signal'], 'SIGKILL');
-      const restarted = await waitFor(k, (l) => l['event'] === 'worker-restarted', 'worker-restarted');
+      const restarted = await logged(k, (l) => l['event'] === 'worker-restarted', 'worker-restarted');
       assert.equal(restarted['worker'], 1);
       pids = [restarted['pid'] as number, pids[1]!];
       assert.ok(alive(pids[0]!));
@@ -105,7 +102,7 @@ test('kms serve --workers 2: both listen before readiness, serve a ticket flow, 
     assert.ok(k.lines.some((l) => l['event'] === 'stopped'));
     assert.ok(pids.every((p) => !alive(p)), 'no worker outlives the primary\'s stop');
 
-    const bad = spawnSync(process.execPath, [BIN, 'kms', 'serve', '--db', db, '--workers', '0', '--master-key-file', join(dir, 'token')], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [CLI, 'kms', 'serve', '--db', db, '--workers', '0', '--master-key-file', join(dir, 'token')], { encoding: 'utf8' });
     assert.equal(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, /--workers is 1 to 64/);
   } finally {

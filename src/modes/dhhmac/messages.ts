@@ -12,13 +12,12 @@ import { macCompute, macVerify, type MacAlg } from '../../crypto/kemac.js';
 import { deriveMessageKeys, type MikeyPrf } from '../../crypto/prf.js';
 import type { DecodedMessage } from '../../wire/decode.js';
 import { EncrAlg, ErrorNo, PayloadType } from '../../wire/registry.js';
-import type { CommonHeader, DhPayload, KemacPayload, Payload } from '../../wire/types.js';
+import type { CommonHeader, KemacPayload, Payload } from '../../wire/types.js';
 import { MikeyProtocolError } from '../../session/errors.js';
 import { encodeWithTrailingTag, macAlgCode, macAlgOf, macLength } from '../kit/common.js';
 
 /** MAC algorithms DH-HMAC runs with: HMAC-SHA-1-160 (mandatory, RFC 4650 §4.2) or RFC 6043's HMAC-SHA-256-256. */
 export type DhHmacMacAlg = 'HMAC-SHA-1-160' | 'HMAC-SHA-256-256';
-const mkiOf = (p: DhPayload): Uint8Array | undefined => (p.validity.kv === 1 ? p.validity.spi : undefined);
 
 /** auth_key for both DH-HMAC messages of a CSB (RFC 3830 §4.1.4 via RFC 4650 §1.1). */
 export function authKeyOf(psk: Uint8Array, csbId: number, rand: Uint8Array, prf: MikeyPrf, macAlg: MacAlg): Uint8Array {

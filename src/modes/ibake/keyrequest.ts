@@ -9,8 +9,7 @@ import { kemacDecrypt, kemacEncrypt, macCompute, macVerify, type KemacEncrAlg, t
 import { deriveMessageKeys, type MessageKeys, type MikeyPrf } from '../../crypto/prf.js';
 import { rsaEnvelopeDecrypt, rsaEnvelopeEncrypt } from '../../crypto/rsa.js';
 import type { Point } from '../../crypto/pairing/curve.js';
-import { decodeKeyDataChain, type DecodedMessage } from '../../wire/decode.js';
-import { MikeyDecodeError } from '../../wire/errors.js';
+import type { DecodedMessage } from '../../wire/decode.js';
 import { encodePayloads } from '../../wire/encode.js';
 import { CsIdMapType, DataType, ErrorNo, HashFunc, KeyDataType, PayloadType } from '../../wire/registry.js';
 import type { CommonHeader, KemacPayload, Payload, TPayload } from '../../wire/types.js';

@@ -3,7 +3,7 @@ import { macCompute, type MacAlg } from '../../crypto/kemac.js';
 import { tryDecodeEskData, type DecodedMessage } from '../../wire/decode.js';
 import { MikeyDecodeError } from '../../wire/errors.js';
 import { encodeMessageWithSpans } from '../../wire/encode.js';
-import { DataType, ErrorNo, PayloadType, SkType } from '../../wire/registry.js';
+import { DataType, ErrorNo, KvType, PayloadType, SkType } from '../../wire/registry.js';
 import type { CommonHeader, EccptPayload, Payload, SpPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
@@ -151,7 +151,7 @@ export class IbakeResponder {
     // §4.2.2.1: R_MESSAGE_1 is mandatory, so the initiator sets V
     if (!msg.header.v) throw new MikeyProtocolError(ErrorNo.AuthFailure, 'I_MESSAGE_1 with V = 0');
     const t = payloadOf(msg, PayloadType.T)!;
-    const fresh = checkFresh(t, this.ep, msg.header.csbId);
+    checkFresh(t, this.ep, msg.header.csbId);
     prfOf(msg.header.prfFunc);
     // nothing authenticates the SP payloads of I_MESSAGE_1 (RFC 6267 §4.2.2.1): below the local
     // minimum they are refused here; within it, the initiator checks our echo under V (R_MESSAGE_2)
@@ -185,7 +185,6 @@ export class IbakeResponder {
       if (key) secretKey = openEsk(ibeDecrypt(key.params, key.key, esk.encrData), idi!);
       else storedEsk.push({ encrData: Uint8Array.from(esk.encrData), periodNo: periodOfTimestamp(t, this.opts.keys.domain.period), idi: idi! });
     }
-    void fresh;
     const ecdh = ecdhKeyPair(group, this.ep.random);
     const eccptR = eccptPayload(ecdh, macAlgCode(this.macAlg));
     const hdr: CommonHeader = { ...msg.header, dataType: DataType.RMessage1, v: true, span: undefined };
@@ -265,7 +264,7 @@ export class IbakeResponder {
     authenticated({ macAlg: this.macAlg, authKey });
     await recordAuthenticated(msg.bytes, this.ep, fresh);
     this.pending.remove(peerId, p);
-    const mki = peer.validity.kv === 1 ? Uint8Array.from(peer.validity.spi) : undefined;
+    const mki = peer.validity.kv === KvType.Spi ? Uint8Array.from(peer.validity.spi) : undefined;
     const bundle = deriveBundle(p.hdr, p.rand, p.sps, { kind: 'tgk', tgk, mki });
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
     // R_MESSAGE_2 (§4.2.2.7): HDR as I_MESSAGE_2 with V = 0, T echoed, IDRi, IDRr, our SP echo, [IBAKE], V

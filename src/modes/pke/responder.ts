@@ -4,7 +4,7 @@ import { macVerify, type KemacEncrAlg, type MacAlg } from '../../crypto/kemac.js
 import { deriveMessageKeys } from '../../crypto/prf.js';
 import { rsaEnvelopeDecrypt } from '../../crypto/rsa.js';
 import type { DecodedMessage } from '../../wire/decode.js';
-import { DataType, ErrorNo, HashFunc, PayloadType } from '../../wire/registry.js';
+import { DataType, ErrorNo, HashFunc, PayloadType, PkeCache } from '../../wire/registry.js';
 import type { KeyDataPayload } from '../../wire/types.js';
 import { deriveBundle, prfOf, type CryptoSessionBundle } from '../../session/bundle.js';
 import { MikeyProtocolError } from '../../session/errors.js';
@@ -125,7 +125,7 @@ export class PkResponder {
     checkBundlePolicy(bundle, this.ep.minimumPolicy);
     this.csbs.commit(msg.header.csbId, owner, { rand: useRand, keys: useKeys });
     const out: PkAccepted = { bundle, idi, update: !rand, ...answer(response) };
-    if (pke.c === 1 || pke.c === 2) out.cachedEnvelopeKey = envKey;
+    if (pke.c === PkeCache.Cache || pke.c === PkeCache.CacheForCsb) out.cachedEnvelopeKey = envKey;
     return out;
   }
 }

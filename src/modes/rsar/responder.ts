@@ -235,7 +235,7 @@ export class RsaRResponder {
    * proposals, our policy. Our own streams follow; SSRC 0 is ours to fill (§3.4).
    */
   private choosePolicies(offer: CsIdMap, offered: SpPayload[]): { map: CsIdMap; sps: SpPayload[] } {
-    if (offer.type !== 0) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'RSA-R with SRTP: the SRTP-ID map is used');
+    if (offer.type !== CsIdMapType.SrtpId) throw new MikeyProtocolError(ErrorNo.UnsupportedMessageType, 'RSA-R with SRTP: the SRTP-ID map is used');
     const randomSsrc = (): number => random32(this.ep.random) || 1;
     let accepted: SpPayload[];
     if (offered.length) {
