@@ -12,9 +12,8 @@ import {
 import { rejectErrorMessage } from '../kit/error-message.js';
 import { sameIdentity, type Identity } from '../../session/identity.js';
 import { establishedOf, initiatorTgk, type DhAwaitingResponse, type DhEstablished } from '../kit/dh.js';
-import { certPayloads, encodeSigned, peerPublicKey, signPlaceholder, verifySigned, type PeerTrust, type SigningCredentials } from '../kit/signature.js';
+import { certPayloads, encodeSigned, ourIdentity, peerPublicKey, signPlaceholder, verifySigned, type PeerTrust, type SigningCredentials } from '../kit/signature.js';
 import type { Offer } from '../kit/offer.js';
-import { ourIdentity } from './messages.js';
 
 export interface DhOfferOptions {
   sessions: readonly SessionOffer[];

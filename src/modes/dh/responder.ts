@@ -16,10 +16,9 @@ import type { Answered } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 import { DEFAULT_DH_GROUPS, responderTgk } from '../kit/dh.js';
 import {
-  certPayloads, encodeSigned, identityOfCertificate, peerPublicKey, signedBytes, signPlaceholder, verifySigned, type PeerTrust,
+  certPayloads, encodeSigned, identityOfCertificate, ourIdentity, peerPublicKey, signedBytes, signPlaceholder, verifySigned, type PeerTrust,
   type SigningCredentials,
 } from '../kit/signature.js';
-import { ourIdentity } from './messages.js';
 
 export interface DhResponderOptions extends Endpoint, SigningCredentials, PeerTrust {
   idr?: Identity;

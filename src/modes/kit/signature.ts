@@ -52,6 +52,11 @@ export function identityOfCertificate(cert: X509Certificate): Identity | undefin
   return cn ? { idType: IdType.Nai, data: new TextEncoder().encode(cn) } : undefined;
 }
 
+/** Our identity: the one configured, else our certificate's. */
+export function ourIdentity(o: { idi?: Identity; certificate?: SigningCredentials['certificate'] }): Identity | undefined {
+  return o.idi ?? (o.certificate ? identityOfCertificate(toCert(o.certificate)) : undefined);
+}
+
 /** The SIGN payload (last) with a zeroed signature of the key's length and our scheme; returns that length. */
 function placeSignature(msg: Message, cred: SigningCredentials): number {
   const len = rsaModulusBytes(cred.privateKey);

@@ -13,7 +13,7 @@ import {
 } from '../kit/common.js';
 import { kemacOnly, sealKemac } from '../kit/kemac.js';
 import { alignForKeyWrap, type Offer, type OfferOptions, type UpdateOptions } from '../kit/offer.js';
-import { certPayloads, chashOf, encodeSigned, identityOfCertificate, signPlaceholder, toCert, type SigningCredentials } from '../kit/signature.js';
+import { certPayloads, chashOf, encodeSigned, ourIdentity, signPlaceholder, toCert, type SigningCredentials } from '../kit/signature.js';
 import { readVerification } from '../kit/verification.js';
 import { type EnvelopeCache, CACHE_CODE } from './messages.js';
 
@@ -69,7 +69,7 @@ export class PkInitiator {
       this.responderCert = toCert(rk as X509Certificate | string);
       this.responderKey = this.responderCert.publicKey;
     } else this.responderKey = typeof rk === 'string' ? createPublicKey(rk) : rk as KeyObject;
-    this.idi = opts.idi ?? (opts.certificate ? identityOfCertificate(toCert(opts.certificate)) : undefined);
+    this.idi = ourIdentity(opts);
     if (!this.idi) throw new TypeError('the public-key method carries IDi in the KEMAC: give idi or a certificate');
   }
 

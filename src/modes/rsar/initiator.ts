@@ -17,7 +17,7 @@ import {
 import { rejectErrorMessage } from '../kit/error-message.js';
 import { idOf, sameIdentity, type Identity } from '../../session/identity.js';
 import { kemacOnly, openKemacWithId } from '../kit/kemac.js';
-import { encodeSignedWithSpans, identityOfCertificate, signPlaceholder, toCert, verifySigned, type SigningCredentials } from '../kit/signature.js';
+import { encodeSignedWithSpans, ourIdentity, signPlaceholder, toCert, verifySigned, type SigningCredentials } from '../kit/signature.js';
 import type { Offer } from '../kit/offer.js';
 import { type EnvelopeOptions, type Credentials, hexOf, privateKeyOf, certPayloadsOf, peerKeyOf, signrExtra, signedIdentities, sameSp } from './messages.js';
 
@@ -98,7 +98,7 @@ export class RsaRInitiator {
     this.prf = opts.prf ?? 'MIKEY-1';
     this.key = privateKeyOf(opts.privateKey);
     this.signer = { ...opts, privateKey: this.key };
-    this.idi = opts.idi ?? (opts.certificate ? identityOfCertificate(toCert(opts.certificate)) : undefined);
+    this.idi = ourIdentity(opts);
     if (opts.sdpIds) sdpIdsPayload(opts.sdpIds);
   }
 

@@ -23,7 +23,7 @@ import type { Answered } from '../kit/offer.js';
 import { checkBundlePolicy } from '../kit/policy.js';
 import { kemacOnly, sealKemac } from '../kit/kemac.js';
 import { alignForKeyWrap } from '../kit/offer.js';
-import { encodeSigned, identityOfCertificate, signedBytes, signPlaceholder, toCert, verifySigned, type SigningCredentials } from '../kit/signature.js';
+import { encodeSigned, identityOfCertificate, ourIdentity, signedBytes, signPlaceholder, toCert, verifySigned, type SigningCredentials } from '../kit/signature.js';
 import { type EnvelopeOptions, type Credentials, privateKeyOf, certPayloadsOf, peerKeyOf, signrExtra, signedIdentities, sameSp } from './messages.js';
 
 /** A built SP carrying the parameters of `sp` under policy number `no`. */
@@ -107,7 +107,7 @@ export class RsaRResponder {
     this.prf = opts.prf ?? 'MIKEY-1';
     this.key = privateKeyOf(opts.privateKey);
     this.signer = { ...opts, privateKey: this.key };
-    const idr = opts.idr ?? (opts.certificate ? identityOfCertificate(toCert(opts.certificate)) : undefined);
+    const idr = ourIdentity({ idi: opts.idr, certificate: opts.certificate });
     if (!idr) throw new TypeError('RSA-R carries IDr in the KEMAC (RFC 4738 §3.6): give idr or a certificate');
     this.idr = idr;
     this.encrAlg = opts.encrAlg ?? 'AES-CM-128';
