@@ -124,8 +124,8 @@ for (const [name, make, offers] of [
   ['RtspNullResponder', () => new RtspNullResponder({ clock }), () => new RtspNullInitiator({ clock }).createMessage({ ssrc: 7 }).bytes],
 ] as const) {
   test(`${name} refuses a broken message for a fraction of what accepting a good one costs`, async (t) => {
-    const M = 30;
-    const rounds = 9;
+    const M = 60;
+    const rounds = 15;
     // a new good message for each acceptance: one for the warm-up and two per round
     const goods = Array.from({ length: (1 + 2 * rounds) * M }, offers);
     const bad = goods[0]!.subarray(0, goods[0]!.length - 1);
