@@ -119,16 +119,20 @@ export function rsaEnvelopeDecrypt(privateKey: RsaKeyInput, ciphertext: Uint8Arr
 
 const secretCache = new WeakMap<KeyObject, Uint8Array>();
 
-/** SHA-256 of the private exponent d as a k-byte big-endian string: the rejection secret. */
+/**
+ * The rejection secret: a value only the key's holder can compute, SHA-256 of RSADP(2) = 2^d mod n
+ * (k bytes). Not from an export of d: Node 20 can deadlock exporting a key as JWK when a garbage
+ * collection runs inside the export and frees the job that generated the key (the job's
+ * destructor takes the key's lock, which the export holds).
+ */
 function rejectionSecret(key: KeyObject, k: number): Uint8Array {
   let s = secretCache.get(key);
   if (s === undefined) {
-    const d = Buffer.from(key.export({ format: 'jwk' }).d!, 'base64url');
-    const dk = Buffer.alloc(k);
-    d.copy(dk, k - d.length);
-    s = u8(createHash('sha256').update(dk).digest());
-    dk.fill(0);
-    d.fill(0);
+    const two = Buffer.alloc(k);
+    two[k - 1] = 2;
+    const m = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, two);
+    s = u8(createHash('sha256').update('MIKEY RSA implicit rejection').update(m).digest());
+    m.fill(0);
     secretCache.set(key, s);
   }
   return s;
