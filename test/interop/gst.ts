@@ -322,7 +322,7 @@ export async function gstBuild(specs: GstBuildSpec[], opts: { timeoutMs?: number
   return out;
 }
 
-/** Time GStreamer's parse (+ encode) of one message: median ns per op over `batches` batches of `iterations`. */
+/** Time GStreamer's parse (+ encode) of one message: median CPU ns per op over `batches` batches of `iterations`. */
 export async function gstBench(hex: string, iterations: number, opts: { batches?: number; timeoutMs?: number } = {}): Promise<GstBench> {
   const bin = await buildGstDriver();
   // a message GStreamer spins on must not hang the benchmark: parse it once first

@@ -41,8 +41,18 @@ function rng(seed: number) {
 const SEED = Number(process.env.MIKEY_FUZZ_SEED ?? 0x6d636b78);
 type Rng = ReturnType<typeof rng>;
 
-/** One to three byte-level mutations: flip, set, insert, delete, truncate, duplicate. */
+/**
+ * One to three byte-level mutations: flip, set, insert, delete, truncate, duplicate; never the
+ * input itself (a byte set to the value it had, or a bit flipped twice, would be the original,
+ * which a receiver then records, and the original sent afterwards is rightly a replay).
+ */
 function mutate(r: Rng, b: Uint8Array): Uint8Array {
+  for (;;) {
+    const out = mutateOnce(r, b);
+    if (Buffer.compare(out, b) !== 0) return out;
+  }
+}
+function mutateOnce(r: Rng, b: Uint8Array): Uint8Array {
   let out = Uint8Array.from(b);
   for (let n = 1 + r.int(3); n > 0; n--) {
     const at = r.int(Math.max(out.length, 1));

@@ -618,12 +618,12 @@ static int cmp_double (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* median ns per op over `batches` batches of `iters` ops; encode adds to_bytes */
+/* median CPU ns per op over `batches` batches of `iters` ops; encode adds to_bytes */
 static double time_ops (const guint8 * d, gsize len, long iters, int batches, gboolean encode)
 {
   double *per = g_new (double, batches);
   for (int b = -1; b < batches; b++) {  /* batch -1 warms up */
-    gint64 t0 = now_ns ();
+    gint64 t0 = cpu_ns ();
     for (long i = 0; i < iters; i++) {
       GstMIKEYMessage *m = gst_mikey_message_new_from_data (d, len, NULL, NULL);
       if (encode) {
@@ -633,7 +633,7 @@ static double time_ops (const guint8 * d, gsize len, long iters, int batches, gb
       gst_mikey_message_unref (m);
     }
     if (b >= 0)
-      per[b] = (double) (now_ns () - t0) / (double) iters;
+      per[b] = (double) (cpu_ns () - t0) / (double) iters;
   }
   qsort (per, batches, sizeof (double), cmp_double);
   double med = per[batches / 2];
