@@ -112,8 +112,9 @@ test('decodeMessage, which throws, costs one throw more', async (t) => {
   }));
   t.diagnostic(`cut in its last byte, thrown: rejecting costs ${show(r)} of accepting`);
   // one throw from the top (1.5-5 us in an I/O callback), never one per nesting level (the 9-13x
-  // of the review): tryDecodeMessage is the form for hostile input
-  assert.ok(r.ratio <= 4, `rejecting costs ${show(r)} of accepting`);
+  // of the review; measured 2.5-3.2x, loaded runs included): tryDecodeMessage is the form for
+  // hostile input
+  assert.ok(r.ratio <= 5, `rejecting costs ${show(r)} of accepting`);
 });
 
 // A receiver's refusal is the decode's error turned into one MikeyProtocolError (an Error,
